@@ -1,0 +1,130 @@
+"""The Python API: ``derive("2-4-3-2")`` runs the whole pipeline and returns a ``Derivation``.
+
+>>> d = derive("2-4-3-2")
+>>> d.gradient("w_31").paths[0].value
+out_c_1*out_d_1*(1 - out_d_1)*(out_d_1 - target_d_1)
+>>> d.verification.method(d.gradient("w_21").parameter.symbol)
+'symbolic'
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Iterable, Optional, Union
+
+from .chainrule import ChainRule, Delta, Gradient, Parameter
+from .model import Model
+from .spec import NetworkSpec, SpecError
+from .verify import Progress, Verification, verify
+
+# Path sums are written out for every parameter of a network with at most DETAIL_LIMIT
+# parameters; larger networks get them for one representative weight per layer (and for any
+# weight named with ``only``). A path sum longer than MAX_PATHS terms is never written out
+# unless the parameter is named (then up to MAX_NAMED_PATHS).
+DETAIL_LIMIT = 64
+MAX_PATHS = 64
+MAX_NAMED_PATHS = 4096
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Everything symbackprop derived for one network: gradients, deltas and how each was verified."""
+
+    spec: NetworkSpec
+    model: Model
+    chain: ChainRule
+    gradients: tuple[Gradient, ...]
+    verification: Verification
+    selected: bool  # True when ``only`` limited the parameters
+    seconds: float
+
+    @property
+    def deltas(self) -> list[Delta]:
+        return self.chain.deltas
+
+    def gradient(self, name: str) -> Gradient:
+        """The gradient of the parameter named ``name`` (``"w_31"``, ``"w_{31}"`` or its LaTeX name)."""
+        parameter = find_parameter(self.chain, name)
+        for gradient in self.gradients:
+            if gradient.parameter == parameter:
+                return gradient
+        raise KeyError(f"{name} was not derived (see the only= argument)")
+
+    def _repr_markdown_(self) -> str:
+        from .render import render_markdown
+
+        return render_markdown(self)
+
+
+def _normalize(name: str) -> str:
+    """``w_{3,12}``, ``w_3_12`` and ``w_{3, 12}`` all become ``w_3_12``; ``\\mathrm`` is dropped."""
+    name = name.replace(r"\mathrm", "").replace("\\", "")
+    name = re.sub(r"[{},\s]+", "_", name)
+    return re.sub(r"_+", "_", name).strip("_")
+
+
+def find_parameter(chain: ChainRule, name: str) -> Parameter:
+    """The parameter named ``name`` in the model's notation (symbol or LaTeX name).
+
+    >>> from symbackprop.spec import NetworkSpec
+    >>> chain = ChainRule(Model(NetworkSpec.parse("2-4-3-2")))
+    >>> find_parameter(chain, "w_{34}").symbol
+    w_34
+    """
+    wanted = _normalize(name)
+    names = chain.model.latex_names
+    for parameter in chain.parameters:
+        if wanted in (_normalize(parameter.symbol.name), _normalize(names[parameter.symbol])):
+            return parameter
+    known = [names[symbol] for symbol in chain.model.parameters]
+    shown = ", ".join(known[:8]) + (f", … ({len(known)} in all)" if len(known) > 8 else "")
+    raise SpecError(f"unknown parameter {name!r}: this network's parameters are {shown}")
+
+
+def _writes_paths(chain: ChainRule, parameter: Parameter, named: bool, max_paths: int) -> bool:
+    n_paths = chain.count_paths(parameter)
+    if named:
+        return n_paths <= MAX_NAMED_PATHS
+    if chain.model.spec.n_parameters <= DETAIL_LIMIT:
+        return n_paths <= max_paths
+    representative = parameter.kind == "weight" and parameter.source.index == 0 and parameter.target.index == 0
+    return representative and n_paths <= max_paths
+
+
+def derive(
+    spec: Union[str, NetworkSpec],
+    *,
+    activation: str = "sigmoid",
+    loss: str = "mse",
+    bias: bool = False,
+    notation: str = "neurons",
+    only: Iterable[str] = (),
+    proof: str = "auto",
+    points: int = 3,
+    seed: int = 0,
+    max_paths: int = MAX_PATHS,
+    progress: Progress = None,
+) -> Derivation:
+    """Derive, verify and return the gradients of E_total for the network ``spec`` (e.g. ``"2-4-3-2"``).
+
+    ``only`` names parameters to derive (default: all); ``proof`` is "auto" (symbolic proofs up
+    to 50 parameters), "symbolic" or "numeric"; ``points`` and ``seed`` set the numeric check.
+    Raises ``SpecError`` for bad input and ``VerificationError`` if a form fails its proof.
+    """
+    started = time.perf_counter()
+    if not isinstance(spec, NetworkSpec):
+        spec = NetworkSpec.parse(spec, activation=activation, loss=loss, bias=bias, notation=notation)
+    if points < 1:
+        raise SpecError("the numeric check needs at least one point")
+    model = Model(spec)
+    chain = ChainRule(model)
+    named = {find_parameter(chain, name) for name in only}
+    parameters = [p for p in chain.parameters if p in named] if named else chain.parameters
+    gradients = tuple(chain.gradient(p, _writes_paths(chain, p, bool(named), max_paths)) for p in parameters)
+    verification = verify(model, chain, gradients, proof=proof, points=points, seed=seed, progress=progress)
+    return Derivation(spec, model, chain, gradients, verification, bool(named), time.perf_counter() - started)
+
+
+__all__ = ["derive", "Derivation", "find_parameter"]

@@ -1,0 +1,108 @@
+"""The command line: files written, summary printed, and every bad input one line and exit 2."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from symbackprop.cli import main
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    captured = capsys.readouterr()
+    return stop.value.code, captured.out, captured.err
+
+
+def test_derive_writes_three_files_and_a_summary(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["derive", "2-3-1"], capsys)
+    assert code == 0, err
+    directory = tmp_path / "output" / "2-3-1"
+    assert sorted(p.name for p in directory.iterdir()) == ["derivation.json", "derivation.md", "derivation.tex"]
+    assert "9 parameters derived (9 weights)" in out
+    assert "symbolic proof: 9 of 9" in out
+    assert re.search(r"in \d+\.\d\d s", out)
+    assert json.loads((directory / "derivation.json").read_text())["spec"] == "2-3-1"
+
+
+def test_format_output_and_only(tmp_path, capsys):
+    code, out, err = run(["derive", "2-4-3-2", "--format", "json", "-o", str(tmp_path), "--only", "w_{21}", "--only", "w_31"], capsys)
+    assert code == 0, err
+    assert [p.name for p in tmp_path.iterdir()] == ["derivation.json"]
+    data = json.loads((tmp_path / "derivation.json").read_text())
+    assert [p["symbol"] for p in data["parameters"]] == ["w_31", "w_21"]
+    assert "2 parameters derived" in out
+
+
+def test_no_temporary_files_are_left_behind(tmp_path, capsys):
+    run(["derive", "1-1", "-o", str(tmp_path), "-q"], capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["derivation.json", "derivation.md", "derivation.tex"]
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["derive", "2-0-3"], "every layer needs at least one neuron"),
+        (["derive", "abc"], "invalid network spec 'abc'"),
+        (["derive", "5"], "at least two positive integers"),
+        (["derive", "2--3"], "invalid network spec '2--3'"),
+        (["derive", "2-4.5-2"], "invalid network spec '2-4.5-2'"),
+        (["derive", ""], "invalid network spec ''"),
+        (["derive", "2-3", "--activation", "swish"], "unknown activation 'swish'"),
+        (["derive", "2-3", "--loss", "hinge"], "unknown loss 'hinge'"),
+        (["derive", "2-3", "--notation", "matrix"], "unknown notation 'matrix'"),
+        (["derive", "2-3", "--format", "md,docx"], "unknown format 'docx'"),
+        (["derive", "2-3", "--only", "w_{99}"], "unknown parameter 'w_{99}'"),
+        (["derive"], "Missing argument 'SPEC'"),
+        (["derive", "2-3", "--points", "0"], "--points"),
+        (["frobnicate"], "No such command"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, fragment, capsys, tmp_path):
+    code, out, err = run(argv + ["-o", str(tmp_path)] if len(argv) > 1 else argv, capsys)
+    assert code == 2
+    assert fragment in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_output_path_that_is_a_file(tmp_path, capsys):
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    code, _, err = run(["derive", "2-3", "-o", str(blocker)], capsys)
+    assert code == 2 and "exists and is not a directory" in err and len(err.splitlines()) == 1
+
+
+def test_output_path_that_cannot_be_created(capsys):
+    code, _, err = run(["derive", "2-3", "-o", "/proc/symbackprop/out"], capsys)
+    assert code == 2 and "cannot create output directory" in err and len(err.splitlines()) == 1
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=12).filter(lambda s: not re.fullmatch(r"[0-9]+(-[0-9]+)+", s.strip()) and not s.startswith("-")))
+def test_random_strings_never_traceback(capsys, tmp_path, spec):
+    code, _, err = run(["derive", spec, "-o", str(tmp_path)], capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_help_lists_every_option():
+    result = subprocess.run([sys.executable, "-m", "symbackprop.cli", "derive", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for option in ("--activation", "--loss", "--bias / --no-bias", "--notation", "--format", "--output", "--only", "--proof"):
+        assert option in result.stdout
+    assert "[default: sigmoid]" in result.stdout
+
+
+def test_console_script_runs_as_a_process(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "symbackprop.cli", "derive", "2-2-1", "-o", str(tmp_path), "--format", "md"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "derivation.md").read_text().startswith("# Backpropagation for a 2-2-1 network")

@@ -1,0 +1,64 @@
+"""The exact zero test, against SymPy's own cancel() and known identities and non-identities."""
+
+import sympy
+from hypothesis import given, settings, strategies as st
+
+from symbackprop.exact import are_equal, is_zero
+
+x, y, z = sympy.symbols("x y z", real=True)
+sigma = lambda e: 1 / (1 + sympy.exp(-e))  # noqa: E731
+
+
+def test_sigmoid_derivative_in_its_output():
+    s = sigma(x * y)
+    assert are_equal(sympy.diff(s, x), s * (1 - s) * y)
+    assert not are_equal(sympy.diff(s, x), s * (1 - s) * x)
+
+
+def test_seed_001s_mistyped_sigmoid_and_its_two_sign_slips():
+    a = 1 / (1 - sympy.exp(-z))  # seed 001 writes g(z) = 1/(1 - e^{-z})
+    assert not are_equal(a, sigma(z))
+    # Seed 001's middle step, e^{-z}/(1 - e^{-z})^2, comes from d/dz(1 - e^{-z}) = -e^{-z} (wrong sign)
+    seeds_step = sympy.exp(-z) / (1 - sympy.exp(-z)) ** 2
+    assert not are_equal(sympy.diff(a, z), seeds_step)
+    assert are_equal(seeds_step, a * (a - 1))
+    # ... and a second slip turns it into a(1 - a), which happens to be right for this g as well
+    assert are_equal(sympy.diff(a, z), a * (1 - a))
+
+
+def test_nested_sigmoids_through_two_layers():
+    inner = sigma(x * y)
+    outer = sigma(z * inner)
+    chain = outer * (1 - outer) * z * inner * (1 - inner) * x
+    assert are_equal(sympy.diff(outer, y), chain)
+    assert not are_equal(sympy.diff(outer, y), chain * (1 + sympy.Rational(1, 10**12)))
+
+
+def test_other_functions_are_independent_variables():
+    assert are_equal(sympy.diff(sympy.tanh(x * y), x), (1 - sympy.tanh(x * y) ** 2) * y)
+    assert is_zero(sympy.log(x) - sympy.log(x))
+    assert not is_zero(sympy.log(x) - sympy.log(y))
+
+
+rational = st.recursive(
+    st.sampled_from([x, y, sympy.Integer(1), sympy.Integer(2), sympy.Rational(1, 3)]),
+    lambda children: st.one_of(
+        st.tuples(children, children).map(lambda t: t[0] + t[1]),
+        st.tuples(children, children).map(lambda t: t[0] * t[1]),
+        st.tuples(children, children).map(lambda t: t[0] - t[1]),
+        children.map(lambda c: 1 / (1 + c**2)),
+        children.map(lambda c: 1 / (2 + sympy.exp(c))),
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rational, rational)
+def test_agrees_with_sympy_cancel(a, b):
+    """On small expressions SymPy's cancel() decides zero-ness too; the verdicts must match."""
+    difference = a - b
+    atoms = {e: sympy.Dummy() for e in difference.atoms(sympy.exp)}
+    expected = sympy.cancel(sympy.together(difference.xreplace(atoms))) == 0
+    assert is_zero(difference) == expected
+    assert is_zero(a - a)

@@ -1,0 +1,96 @@
+"""The handouts: GitHub-safe Markdown, LaTeX that compiles, JSON with the documented schema."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import require_tex
+from symbackprop import derive
+from symbackprop.render import derivation_json, latex_escape, md_escape, render_latex, render_markdown, write_outputs
+
+# Macros GitHub's Markdown math (MathJax) renders; the handout must use no others.
+GITHUB_MACROS = {
+    "frac", "partial", "cdot", "left", "right", "mathrm", "sigma", "delta", "qquad", "quad", "begin", "end",
+    "to", "text", "ell", "tanh", "log", "max", "operatorname", "circ", "times", "top", "hat", "mathcal",
+}
+
+
+def test_markdown_math_is_github_safe(seed000):
+    md = render_markdown(seed000)
+    assert md.count("$$") % 2 == 0
+    macros = set(re.findall(r"\\([A-Za-z]+)", md))
+    assert macros <= GITHUB_MACROS, macros - GITHUB_MACROS
+    assert r"\begin{align}" not in md and r"\begin{align*}" not in md  # only aligned inside $$
+    # organised from the output layer back
+    assert md.index("Layer 3, the output layer") < md.index("Layer 2, a hidden layer") < md.index("Layer 1, a hidden layer")
+
+
+def test_markdown_says_how_each_gradient_was_checked(seed000):
+    md = render_markdown(seed000)
+    assert md.count("*Checked:* symbolic") == 26
+
+
+def compile_latex(tex: str, directory) -> str:
+    (directory / "derivation.tex").write_text(tex)
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "derivation.tex"],
+        cwd=directory, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    return (directory / "derivation.log").read_text(errors="replace")
+
+
+@pytest.mark.parametrize("spec, bias", [("2-4-3-2", False), ("3-2-1", True)])
+def test_latex_compiles(spec, bias, tmp_path):
+    require_tex()
+    log = compile_latex(render_latex(derive(spec, bias=bias)), tmp_path)
+    assert not [line for line in log.splitlines() if line.startswith("! ")]
+    assert (tmp_path / "derivation.pdf").stat().st_size > 10_000
+
+
+def test_user_text_is_printed_literally_and_runs_nothing(tmp_path):
+    require_tex()
+    title = r"Weights $ & % # _ { } \ ~ ^ \input{/etc/passwd}"
+    tex = render_latex(derive("1-1"), title=title)
+    compile_latex(tex, tmp_path)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "derivation.pdf", "-"], cwd=tmp_path, capture_output=True, text=True).stdout
+        assert "root:" not in text  # /etc/passwd was not read
+        assert r"\input{/etc/passwd}" in text.replace("\n", " ")
+    md = render_markdown(derive("1-1"), title=title)
+    assert md.splitlines()[0] == "# " + md_escape(title)
+
+
+def test_escapers():
+    assert latex_escape("100% & $5") == r"100\% \& \$5"
+    assert latex_escape("\\input{x}") == r"\textbackslash{}input\{x\}"
+    assert md_escape("*bold* _it_ `code` $x$") == r"\*bold\* \_it\_ \`code\` \$x\$"
+
+
+def test_json_schema(tmp_path):
+    derivation = derive("2-2-1", bias=True)
+    (path,) = write_outputs(derivation, tmp_path, ["json"])
+    data = json.loads(path.read_text())
+    for key in ("spec", "layers", "activations", "loss", "bias", "notation", "primary", "definitions", "parameters"):
+        assert key in data
+    assert data["layers"] == [2, 2, 1] and data["activations"] == ["sigmoid", "sigmoid"]
+    assert data["primary"]["inputs"] == ["out_a_1", "out_a_2"] and data["primary"]["targets"] == ["target_c_1"]
+    assert data["primary"]["weights"] == [[["w_11", "w_13"], ["w_12", "w_14"]], [["w_21"], ["w_22"]]]
+    assert data["primary"]["biases"] == [["b_b_1", "b_b_2"], ["b_c_1"]]
+    assert set(data["definitions"]) >= {"net_b_1", "out_b_1", "net_c_1", "out_c_1", "delta_b_1", "delta_c_1", "E_total"}
+    bias = next(p for p in data["parameters"] if p["symbol"] == "b_b_2")
+    assert bias["kind"] == "bias" and bias["from"] is None and bias["to"] == [1, 2] and bias["paths"] == 1
+    for parameter in data["parameters"]:
+        assert parameter["symbol"].isidentifier() and parameter["verified"] in ("symbolic", "numeric")
+        assert set(parameter) >= {"symbol", "latex", "kind", "from", "to", "paths", "chain_rule", "verified"}
+
+
+def test_write_outputs_matches_render(tmp_path):
+    derivation = derive("1-2-1")
+    write_outputs(derivation, tmp_path, ["md", "tex", "json"])
+    assert (tmp_path / "derivation.md").read_text() == render_markdown(derivation)
+    assert (tmp_path / "derivation.tex").read_text() == render_latex(derivation)
+    assert json.loads((tmp_path / "derivation.json").read_text()) == json.loads(json.dumps(derivation_json(derivation)))

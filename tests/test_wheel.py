@@ -1,0 +1,37 @@
+"""The wheel carries the templates: build it, install it in a fresh virtualenv, run it elsewhere."""
+
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_installs_and_derives_outside_the_checkout(tmp_path):
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
+                   check=True, capture_output=True, text=True)
+    (wheel,) = dist.glob("symbackprop-*.whl")
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "symbackprop/templates/derivation.md.j2" in names
+    assert "symbackprop/templates/derivation.tex.j2" in names
+
+    environment = tmp_path / "venv"
+    venv.create(environment, with_pip=True)
+    python = environment / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run([str(environment / "bin" / "symbackprop"), "derive", "2-3-1"],
+                            cwd=elsewhere, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    where = subprocess.run([str(python), "-c", "import symbackprop; print(symbackprop.__file__)"],
+                           cwd=elsewhere, capture_output=True, text=True, check=True).stdout
+    assert str(environment) in where  # the installed wheel ran, not this checkout
+    output = elsewhere / "output" / "2-3-1"
+    assert json.loads((output / "derivation.json").read_text())["layers"] == [2, 3, 1]
+    assert (output / "derivation.md").read_text().startswith("# Backpropagation for a 2-3-1 network")
