@@ -106,3 +106,12 @@ def test_console_script_runs_as_a_process(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "derivation.md").read_text().startswith("# Backpropagation for a 2-2-1 network")
+
+
+def test_files_get_the_usual_permissions(tmp_path, capsys):
+    import os
+
+    run(["derive", "1-1", "-o", str(tmp_path), "-q", "--format", "json"], capsys)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "derivation.json").stat().st_mode & 0o777 == 0o666 & ~mask
