@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional, Union
 
 from .chainrule import ChainRule, Delta, Gradient, Parameter
+from .matrixform import LayerForm, layer_forms
 from .model import Model
 from .spec import NetworkSpec, SpecError
 from .verify import Progress, Verification, verify
@@ -36,6 +37,7 @@ class Derivation:
     model: Model
     chain: ChainRule
     gradients: tuple[Gradient, ...]
+    layers: tuple[LayerForm, ...]  # seed 001's matrix form, output layer first
     verification: Verification
     selected: bool  # True when ``only`` limited the parameters
     seconds: float
@@ -78,7 +80,8 @@ def find_parameter(chain: ChainRule, name: str) -> Parameter:
     for parameter in chain.parameters:
         if wanted in (_normalize(parameter.symbol.name), _normalize(names[parameter.symbol])):
             return parameter
-    known = [names[symbol] for symbol in chain.model.parameters]
+    in_order = sorted(chain.parameters, key=lambda p: (p.layer, p.kind != "weight"))  # stable: target-major
+    known = [names[p.symbol] for p in in_order]
     shown = ", ".join(known[:8]) + (f", … ({len(known)} in all)" if len(known) > 8 else "")
     raise SpecError(f"unknown parameter {name!r}: this network's parameters are {shown}")
 
@@ -123,8 +126,9 @@ def derive(
     named = {find_parameter(chain, name) for name in only}
     parameters = [p for p in chain.parameters if p in named] if named else chain.parameters
     gradients = tuple(chain.gradient(p, _writes_paths(chain, p, bool(named), max_paths)) for p in parameters)
-    verification = verify(model, chain, gradients, proof=proof, points=points, seed=seed, progress=progress)
-    return Derivation(spec, model, chain, gradients, verification, bool(named), time.perf_counter() - started)
+    layers = tuple(layer_forms(chain))
+    verification = verify(model, chain, gradients, layers, proof=proof, points=points, seed=seed, progress=progress)
+    return Derivation(spec, model, chain, gradients, layers, verification, bool(named), time.perf_counter() - started)
 
 
 __all__ = ["derive", "Derivation", "find_parameter"]

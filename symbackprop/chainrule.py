@@ -22,13 +22,14 @@ out_c_1*out_d_1*(1 - out_d_1)*(out_d_1 - target_d_1)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Optional
 
 import sympy
 
-from .expressions import Chain, Partial, ordered_sum
+from .exact import are_equal
+from .expressions import Chain, Partial, ordered_sum, tidy
 from .model import Model, Neuron
 
 
@@ -43,6 +44,11 @@ class Factor:
     @property
     def partial(self) -> Partial:
         return Partial(self.of, self.wrt)
+
+    @cached_property
+    def shown(self) -> sympy.Expr:
+        """The value as printed: (out - target)/(out (1 - out)) rather than SymPy's -(...)/(out (out - 1))."""
+        return tidy(self.value)
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ class Path:
     @property
     def product(self) -> Chain:
         """The same product with each factor replaced by its value (seed 000, eq. (23))."""
-        return Chain(*(f.value for f in self.factors))
+        return Chain(*(f.shown for f in self.factors))
 
     @property
     def value(self) -> sympy.Expr:
@@ -105,6 +111,18 @@ class DeltaTerm:
 
 
 @dataclass(frozen=True)
+class Simplification:
+    """Where the factors of an output delta cancel (sigmoid + bce, softmax + ce: δ = out - target).
+
+    ``steps`` are the forms after the product, the last one simplest; ``assumption`` is what
+    the last step needs, if anything (softmax + ce: that the targets sum to 1).
+    """
+
+    steps: tuple[sympy.Expr, ...]
+    assumption: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class Delta:
     """δ_j = ∂E_total/∂net_j, defined by the backward recursion from the deltas of the next layer."""
 
@@ -113,6 +131,7 @@ class Delta:
     net: sympy.Symbol
     loss: sympy.Symbol
     terms: tuple[DeltaTerm, ...]
+    simplification: Optional[Simplification] = None
 
     @property
     def leibniz(self) -> sympy.Expr:
@@ -122,7 +141,7 @@ class Delta:
     @property
     def recursion(self) -> sympy.Expr:
         """The values: (Σ_k δ_k · ∂net_k/∂out_j) · ∂out_j/∂net_j, or (∂E/∂out_j) · ∂out_j/∂net_j at the output."""
-        return ordered_sum(Chain(_upstream(t, ordered=True), t.activation.value) for t in self.terms)
+        return ordered_sum(Chain(_upstream(t, ordered=True), t.activation.shown) for t in self.terms)
 
     @property
     def definition(self) -> sympy.Expr:
@@ -137,7 +156,9 @@ class Delta:
 def _upstream(term: DeltaTerm, ordered: bool) -> sympy.Expr:
     """∂E/∂out through the consumers of one output: Σ_k δ_k · ∂net_k/∂out (kept in order when ``ordered``)."""
     parts = [
-        factor.value if delta is None else (Chain(delta, factor.value) if ordered else delta * factor.value)
+        (factor.shown if ordered else factor.value)
+        if delta is None
+        else (Chain(delta, factor.shown) if ordered else delta * factor.value)
         for factor, delta in term.upstream
     ]
     return ordered_sum(parts) if ordered else sympy.Add(*parts)
@@ -169,6 +190,18 @@ class Gradient:
         return self.path_sum if self.paths is not None else self.delta_form.doit()
 
 
+def _coefficient(term: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
+    """∂term/∂symbol for one term of a net input: its coefficient when the term is linear in
+    ``symbol`` (out_i·w_ij → out_i, b_j → 1), else ``sympy.diff``.
+
+    >>> w, out = sympy.symbols("w out")
+    >>> _coefficient(out * w, w), _coefficient(w, w), _coefficient(w**2, w)
+    (out, 1, 2*w)
+    """
+    coefficient, rest = term.as_independent(symbol, as_Add=False)
+    return coefficient if rest == symbol else sympy.diff(term, symbol)
+
+
 class ChainRule:
     """Builds factors, paths and deltas for one ``Model``; deltas and factors are shared and cached."""
 
@@ -181,6 +214,7 @@ class ChainRule:
         for out in model.out[-1]:  # definitions are in forward order, so each list is too
             self.consumers.setdefault(out, []).append(model.loss_symbol)
         self._factors: dict[tuple[sympy.Symbol, sympy.Symbol], Factor] = {}
+        self._net_terms: dict[sympy.Symbol, dict[sympy.Symbol, list[sympy.Expr]]] = {}
         self._deltas: dict[sympy.Symbol, Delta] = {}
         self._path_counts: dict[sympy.Symbol, int] = {}
 
@@ -216,11 +250,22 @@ class ChainRule:
             if of == m.loss_symbol:
                 value = sympy.diff(m.loss, wrt)
             elif neuron is not None and of == m.out[neuron.layer][neuron.index]:
-                value = m.activation(neuron.layer).local_derivative(of, wrt)
-            else:
-                value = sympy.diff(m.definitions[of], wrt)
+                k = neuron.layer
+                value = m.activation(k).local_derivative(m.out[k], m.net[k], neuron.index, m.neuron_of[wrt].index)
+            else:  # a net input, linear in each weight, bias and input: ∂(c·w)/∂w = c
+                value = sympy.Add(*(_coefficient(term, wrt) for term in self._terms_of(of).get(wrt, ())))
             self._factors[key] = Factor(of, wrt, value)
         return self._factors[key]
+
+    def _terms_of(self, net: sympy.Symbol) -> dict[sympy.Symbol, list[sympy.Expr]]:
+        """The terms of a net input's definition (w_ij out_i, b_j), indexed by the symbols in them."""
+        if net not in self._net_terms:
+            index: dict[sympy.Symbol, list[sympy.Expr]] = {}
+            for term in sympy.Add.make_args(self.model.definitions[net]):
+                for symbol in term.free_symbols:
+                    index.setdefault(symbol, []).append(term)
+            self._net_terms[net] = index
+        return self._net_terms[net]
 
     # -- deltas ------------------------------------------------------------------------------
     def delta(self, neuron: Neuron) -> Delta:
@@ -235,9 +280,31 @@ class ChainRule:
                     user_delta = None if user == m.loss_symbol else self.delta(m.neuron_of[user]).symbol
                     upstream.append((self.factor(user, out), user_delta))
                 terms.append(DeltaTerm(self.factor(out, net), tuple(upstream)))
-            symbol = m.delta_symbol(neuron)
-            self._deltas[net] = Delta(neuron, symbol, net, m.loss_symbol, tuple(terms))
+            delta = Delta(neuron, m.delta_symbol(neuron), net, m.loss_symbol, tuple(terms))
+            if delta.is_output:
+                delta = replace(delta, simplification=self.cancellation(delta))
+            self._deltas[net] = delta
         return self._deltas[net]
+
+    def cancellation(self, delta: Delta) -> Optional[Simplification]:
+        """The simplification of an output delta to out - target, where its factors cancel.
+
+        sigmoid + bce: (out - target)/(out (1 - out)) · out (1 - out) = out - target. softmax + ce:
+        Σ_k (-target_k/out_k) · ∂out_k/∂net_j = out_j Σ_k target_k - target_j, which is
+        out_j - target_j when the targets sum to 1.
+        """
+        m = self.model
+        out, target = m.out[delta.neuron.layer][delta.neuron.index], m.targets[delta.neuron.index]
+        simplest = out - target
+        if len(delta.terms) == 1 and delta.definition != simplest and are_equal(delta.definition, simplest):
+            return Simplification((simplest,))
+        if m.loss_function.targets_sum_to_one and len(delta.terms) > 1:
+            collected = sympy.collect(sympy.expand(delta.definition), out)
+            last = m.targets[-1]
+            one = {last: 1 - sympy.Add(*m.targets[:-1])}
+            if are_equal(delta.definition.xreplace(one), simplest.xreplace(one)):
+                return Simplification((collected, simplest), "the targets sum to 1")
+        return None
 
     @cached_property
     def deltas(self) -> list[Delta]:

@@ -83,13 +83,16 @@ def cli() -> None:
 @cli.command()
 @click.argument("spec")
 @click.option("--activation", default="sigmoid", show_default=True, metavar="NAME",
-              help="Activation of every computed layer, or a comma list with one name per computed layer.")
+              help="sigmoid, tanh, relu, linear, softplus or a formula in z such as 'z/(1+abs(z))', for every "
+                   "computed layer, or a comma list with one per computed layer (with --loss ce: the hidden layers).")
 @click.option("--loss", default="mse", show_default=True, metavar="NAME",
-              help="Loss: mse = sum of 1/2 (target - out)^2.")
+              help="mse: sum of 1/2 (target - out)^2; bce: binary cross-entropy (sigmoid output); "
+                   "ce: cross-entropy with a softmax output layer.")
 @click.option("--bias/--no-bias", default=False, show_default=True,
               help="Give every computed neuron a bias, derived like the weights.")
 @click.option("--notation", default="neurons", show_default=True, metavar="NAME",
-              help="Names in the handout: neurons = seed 000's out_{d_1}, net_{c_2}, w_{31}.")
+              help="Names in the handout: neurons = seed 000's out_{d_1}, net_{c_2}, w_{31}; "
+                   "layers = seed 001's a^{[k]}, z^{[k]}, W^{[k]}_{i,j}, with the matrix form.")
 @click.option("--format", "formats", default="md,tex,json", show_default=True, callback=_parse_formats,
               metavar="LIST", help="Comma list of files to write: md, tex, json.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, metavar="DIR",

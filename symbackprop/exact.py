@@ -30,6 +30,8 @@ False
 
 from __future__ import annotations
 
+from typing import Optional
+
 import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.rings import PolyRing
@@ -40,8 +42,84 @@ def _is_rational_node(node: sympy.Basic) -> bool:
     return node.is_Add or node.is_Mul or (node.is_Pow and node.exp.is_Integer)
 
 
-def _generators(expr: sympy.Expr) -> list[sympy.Basic]:
-    """Symbols and non-rational subterms (the polynomial variables), in a stable order."""
+def _split(argument: sympy.Expr) -> tuple[sympy.Expr, int]:
+    """e^{argument} = (e^{r})^c: the integer multiple c and r, r not starting with a minus sign."""
+    coefficient, rest = argument.primitive() if argument.is_Add else argument.as_coeff_Mul()
+    if not coefficient.is_Integer or rest is sympy.S.One:
+        coefficient, rest = sympy.Integer(1), argument
+    if rest.could_extract_minus_sign():
+        coefficient, rest = -coefficient, -rest
+    return rest, int(coefficient)
+
+
+def _exponents(node: sympy.Basic) -> Optional[list[tuple[sympy.Expr, int]]]:
+    """e^{...} or b^w (w not an integer) as a product of (e^{r})^c, one factor per term of the
+    exponent that holds a logarithm (SymPy turns e^{w log b} into b^w on its own) and one for
+    the rest; None for any other node.
+
+    >>> x, w, b = sympy.symbols("x w b")
+    >>> _exponents(sympy.exp(-2 * x)), _exponents(b**w)
+    ([(x, -2)], [(w*log(b), 1)])
+    """
+    if node.is_Pow and not node.exp.is_Integer and node.base is not sympy.E:
+        return [_split(node.exp * sympy.log(node.base))]
+    if not isinstance(node, sympy.exp):
+        return None
+    logs, rest = [], []
+    for term in sympy.Add.make_args(node.args[0]):
+        has_log = any(isinstance(f, sympy.log) for f in sympy.Mul.make_args(term))
+        (logs if has_log else rest).append(term)
+    parts = [_split(term) for term in logs]
+    return parts + ([_split(sympy.Add(*rest))] if rest else [])
+
+
+class _Atoms:
+    """Chooses one variable for each family of related subterms of one expression.
+
+    e^{r}, e^{-r}, e^{2r} and b^w = e^{w log b} are powers of one variable; which sign of r
+    becomes the variable is chosen so that a sigmoid's 1 + e^{-net} stays linear in it (see
+    ``_linear_denominators``).
+    """
+
+    def __init__(self, expr: sympy.Expr):
+        self.sign: dict[sympy.Expr, int] = {}
+        seen: set = set()
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            if node in seen or node.is_Atom:
+                continue
+            seen.add(node)
+            if _is_rational_node(node):
+                stack.extend(node.args)
+                if node.is_Pow and node.exp < 0 and node.base.is_Add and len(node.base.args) == 2:
+                    for term in node.base.args:
+                        found = _exponents(term.as_coeff_Mul()[1])
+                        if found and len(found) == 1 and abs(found[0][1]) == 1:
+                            self.sign[found[0][0]] = found[0][1]  # the sign a linear denominator uses
+            else:
+                for rest, _ in _exponents(node) or ():
+                    self.sign.setdefault(rest, 1)
+
+    def canonical(self, node: sympy.Basic) -> list[tuple[sympy.Basic, int]]:
+        """A non-rational subterm as a product of variables with integer powers.
+
+        >>> x = sympy.Symbol("x")
+        >>> atoms = _Atoms(1 / (1 + sympy.exp(-x)) + sympy.exp(2 * x))
+        >>> atoms.canonical(sympy.exp(2 * x))
+        [(exp(-x), -2)]
+        """
+        found = _exponents(node)
+        if found is None:
+            return [(node, 1)]
+        return [
+            (sympy.exp(self.sign.get(rest, 1) * rest, evaluate=False), coefficient * self.sign.get(rest, 1))
+            for rest, coefficient in found
+        ]
+
+
+def _generators(expr: sympy.Expr, atoms: _Atoms) -> list[sympy.Basic]:
+    """Symbols and canonical non-rational subterms (the polynomial variables), in a stable order."""
     found: set[sympy.Basic] = set()
     seen: set[sympy.Basic] = set()
     stack = [expr]
@@ -58,11 +136,11 @@ def _generators(expr: sympy.Expr) -> list[sympy.Basic]:
         elif _is_rational_node(node):
             stack.extend(node.args)
         else:
-            found.add(node)
+            found.update(atom for atom, _ in atoms.canonical(node))
     return sorted(found, key=sympy.default_sort_key)
 
 
-def _linear_denominators(expr: sympy.Expr, generators: list[sympy.Basic]) -> dict[sympy.Basic, tuple]:
+def _linear_denominators(expr: sympy.Expr, generators: list[sympy.Basic], atoms: _Atoms) -> dict[sympy.Basic, tuple]:
     """Generators G that occur in a denominator c0 + c1·G (c0, c1 nonzero rationals), with (c0, c1)."""
     candidates = {g for g in generators if not g.is_Symbol}
     found: dict[sympy.Basic, tuple] = {}
@@ -77,7 +155,9 @@ def _linear_denominators(expr: sympy.Expr, generators: list[sympy.Basic]) -> dic
         if node.is_Pow and node.exp < 0 and node.base.is_Add and len(node.base.args) == 2:
             c0, term = node.base.as_two_terms()
             c1, g = term.as_coeff_Mul()
-            if c0.is_Rational and c1.is_Rational and g in candidates and g not in found:
+            parts = atoms.canonical(g) if not g.is_Symbol else [(g, 1)]
+            g, power = parts[0] if len(parts) == 1 else (None, 0)
+            if power == 1 and c0.is_Rational and c1.is_Rational and g in candidates and g not in found:
                 found[g] = (c0, c1)
     return found
 
@@ -85,7 +165,8 @@ def _linear_denominators(expr: sympy.Expr, generators: list[sympy.Basic]) -> dic
 class _FractionBuilder:
     """Converts an expression to (numerator polynomial, {denominator factor id: exponent})."""
 
-    def __init__(self, generators: list[sympy.Basic], substitutions: dict[sympy.Basic, tuple]):
+    def __init__(self, generators: list[sympy.Basic], substitutions: dict[sympy.Basic, tuple], atoms: _Atoms):
+        self.atoms = atoms
         kept = [g for g in generators if g not in substitutions]
         names = [sympy.Dummy(f"g{n}") for n in range(len(kept) + len(substitutions))] or [sympy.Dummy("g")]
         self.ring = PolyRing(names, QQ)
@@ -107,6 +188,8 @@ class _FractionBuilder:
 
     def register(self, polynomial) -> tuple[object, int | None]:
         """Make ``polynomial`` a denominator factor; returns (scale, factor id or None if constant)."""
+        if not polynomial:
+            raise ZeroDivisionError("the expression divides by an expression that is identically zero")
         if polynomial.is_ground:
             return QQ(1) / polynomial.LC, None
         lead = polynomial.LC
@@ -123,6 +206,14 @@ class _FractionBuilder:
         ring = self.ring
         if node in self.variable:
             result = self.variable[node]
+        elif not node.is_Number and not _is_rational_node(node):
+            numerator, denominator = self.ring.one, {}
+            for atom, power in self.atoms.canonical(node):
+                n, d = self.power(self.variable[atom], power)
+                numerator *= n
+                for factor, exponent in d.items():
+                    denominator[factor] = denominator.get(factor, 0) + exponent
+            result = (numerator, denominator)
         elif node.is_Number:
             result = (ring(QQ.from_sympy(sympy.Rational(node))), {})
         elif node.is_Mul:
@@ -147,27 +238,33 @@ class _FractionBuilder:
                         n = n * self.power_of_factor(factor, missing)
                 numerator += n
             result = (numerator, denominator)
-        else:  # an integer power; every other node is a generator
-            n, d = self.convert(node.base)
-            exponent = int(node.exp)
-            if exponent < 0:
-                inverted = ring.one
-                for factor, e in d.items():
-                    inverted *= self.power_of_factor(factor, e)
-                scale, factor = self.register(n)
-                n, d = inverted * scale, ({} if factor is None else {factor: 1})
-                exponent = -exponent
-            result = (n**exponent, {factor: e * exponent for factor, e in d.items()})
+        else:  # an integer power
+            result = self.power(self.convert(node.base), int(node.exp))
         self.memo[node] = result
         return result
+
+    def power(self, fraction: tuple, exponent: int) -> tuple:
+        """A fraction (numerator, {factor: exponent}) raised to an integer power."""
+        n, d = fraction
+        if exponent == 1:
+            return fraction
+        if exponent < 0:
+            inverted = self.ring.one
+            for factor, e in d.items():
+                inverted *= self.power_of_factor(factor, e)
+            scale, factor = self.register(n)
+            n, d = inverted * scale, ({} if factor is None else {factor: 1})
+            exponent = -exponent
+        return n**exponent, {factor: e * exponent for factor, e in d.items()}
 
 
 def is_zero(expr: sympy.Expr) -> bool:
     """True when ``expr`` is identically zero (exactly, see the module docstring)."""
     expr = sympy.sympify(expr)
-    generators = _generators(expr)
-    substitutions = _linear_denominators(expr, generators)
-    numerator, _ = _FractionBuilder(generators, substitutions).convert(expr)
+    atoms = _Atoms(expr)
+    generators = _generators(expr, atoms)
+    substitutions = _linear_denominators(expr, generators, atoms)
+    numerator, _ = _FractionBuilder(generators, substitutions, atoms).convert(expr)
     return not numerator
 
 

@@ -30,7 +30,18 @@ class HandoutPrinter(LatexPrinter):
         return r"\frac{\partial %s}{\partial %s}" % (self._print(expr.of), self._print(expr.wrt))
 
     def _print_Chain(self, expr) -> str:
-        return r" \cdot ".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=True) for f in expr.factors)
+        return r" \cdot ".join(
+            r"\left(%s\right)" % self._print(f) if n and f.could_extract_minus_sign() else self.parenthesize(f, PRECEDENCE["Mul"], strict=True)
+            for n, f in enumerate(expr.factors)
+        )
+
+    def _print_Transpose(self, expr) -> str:
+        # (W^{[3]})^T, not W^{[3]}^{T} (a double superscript LaTeX refuses)
+        return r"\left(%s\right)^{T}" % self._print(expr.arg)
+
+    def _print_Heaviside(self, expr) -> str:
+        # the value at 0 is stated in the text (relu's note), not in every formula
+        return r"H\left(%s\right)" % self._print(expr.args[0])
 
     def _print_Total(self, expr) -> str:
         text = ""

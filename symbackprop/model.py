@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Optional
 
 import sympy
 
-from .activations import ACTIVATIONS, Activation
+from .activations import Activation, resolve_activation
 from .losses import LOSSES, Loss
 from .notation import NOTATIONS, Name
 from .spec import NetworkSpec
@@ -67,13 +67,13 @@ class Model:
         # Ordered so that every definition only uses symbols defined before it (forward pass).
         self.definitions: dict[sympy.Symbol, sympy.Expr] = {}
         for k in range(1, depth + 1):
-            activation = self.activation(k)
             for j in range(layers[k]):
                 net = sympy.Add(*(self.out[k - 1][i] * self.weights[k][i][j] for i in range(layers[k - 1])))
                 if self.biases is not None:
                     net += self.biases[k][j]
                 self.definitions[self.net[k][j]] = net
-                self.definitions[self.out[k][j]] = activation.formula(self.net[k][j])
+            for out, definition in zip(self.out[k], self.activation(k).outputs(self.net[k])):
+                self.definitions[out] = definition
         self.loss = self.loss_function.total(self.out[depth], self.targets)
         self.neuron_of: dict[sympy.Symbol, Neuron] = {
             symbol: Neuron(k, j)
@@ -96,7 +96,7 @@ class Model:
 
     def activation(self, layer: int) -> Activation:
         """The activation of computed layer ``layer`` (1..L)."""
-        return ACTIVATIONS[self.spec.activations[layer - 1]]
+        return resolve_activation(self.spec.activations[layer - 1])
 
     def neurons(self, layer: int) -> list[Neuron]:
         return [Neuron(layer, j) for j in range(self.spec.layers[layer])]
@@ -122,9 +122,19 @@ class Model:
         biases = [b for k in range(1, self.spec.depth + 1) for b in self.biases[k]] if self.biases else []
         return weights + biases
 
-    def display_activation(self, layer: int, net: sympy.Expr) -> sympy.Expr:
-        """g(net) as an unevaluated named function, e.g. sigma(net_b_1), for printing."""
-        return sympy.Function(self.activation(layer).display)(net)
+    def display_activation(self, layer: int, net: sympy.Expr) -> Optional[sympy.Expr]:
+        """g(net) as an unevaluated named function, e.g. sigma(net_b_1), for printing (None for
+        an activation such as softmax that mixes the layer's neurons)."""
+        activation = self.activation(layer)
+        return None if activation.mixes else sympy.Function(activation.display)(net)
+
+    def almost_everywhere(self, expr: sympy.Expr) -> sympy.Expr:
+        """``expr`` with every activation's kink convention applied (relu's step at 0), for proofs."""
+        for name in dict.fromkeys(self.spec.activations):
+            rewrite = resolve_activation(name).almost_everywhere
+            if rewrite is not None:
+                expr = rewrite(expr)
+        return expr
 
     # -- expansion ---------------------------------------------------------------------------
     @cached_property

@@ -54,6 +54,10 @@ class NeuronsNotation:
         """The neuron's label, e.g. ``d_1`` (also valid LaTeX)."""
         return f"{layer_letter(layer)}_{j + 1}"
 
+    def layer(self, layer: int) -> str:
+        """The layer's name in LaTeX, e.g. ``c``."""
+        return layer_letter(layer)
+
     def _named(self, prefix: str, latex_prefix: str, layer: int, j: int) -> Name:
         label = self.neuron(layer, j)
         return Name(f"{prefix}_{label}", f"{latex_prefix}_{{{label}}}")
@@ -80,6 +84,16 @@ class NeuronsNotation:
     def loss(self) -> Name:
         return Name("E_total", r"E_{\mathrm{total}}")
 
+    def vector(self, kind: str, layer: int) -> str:
+        """LaTeX of a layer's row vector or matrix: "a" (outputs), "W", "gprime" (g' at the net inputs)."""
+        letter = layer_letter(layer)
+        return {
+            "a": rf"\mathbf{{out}}_{{{letter}}}",
+            "W": f"W^{{[{layer}]}}",
+            "gprime": rf"g'\left(\mathbf{{net}}_{{{letter}}}\right)",
+            "target": r"\mathbf{target}",
+        }[kind]
+
     def weight(self, layer: int, i: int, j: int) -> Name:
         """w_{ℓk} with k = 1 + j·n_{ℓ-1} + i; written w_{ℓ,k} when an index exceeds 9."""
         k = 1 + j * self.layers[layer - 1] + i
@@ -88,4 +102,61 @@ class NeuronsNotation:
         return Name(f"w_{layer}{k}", f"w_{{{layer}{k}}}")
 
 
-NOTATIONS = {"neurons": NeuronsNotation}
+class LayersNotation:
+    r"""Seed 001's names: a^{[k]}_j, z^{[k]}_j, W^{[k]}_{i,j}, b^{[k]}_j, y_j, ŷ_j and the gradients g^{[kz]}_j.
+
+    Row vectors, z^{[k]} = a^{[k-1]} W^{[k]} + b^{[k]}; the output layer's a^{[L]} is written ŷ.
+
+    >>> n = LayersNotation((4, 3, 2, 1))
+    >>> n.weight(2, 2, 1), n.out(3, 0), n.delta(2, 0)
+    (Name(symbol='W_2_3_2', latex='W^{[2]}_{3,2}'), Name(symbol='yhat_1', latex='\\hat{y}_{1}'), Name(symbol='g_2z_1', latex='g^{[2z]}_{1}'))
+    """
+
+    name = "layers"
+    title = "layer notation (seed 001)"
+
+    def __init__(self, layers: tuple[int, ...]):
+        self.layers = layers
+        self.depth = len(layers) - 1
+
+    def neuron(self, layer: int, j: int) -> str:
+        return self.out(layer, j).latex
+
+    def layer(self, layer: int) -> str:
+        return r"\hat{y}" if layer == self.depth else f"a^{{[{layer}]}}"
+
+    def out(self, layer: int, j: int) -> Name:
+        if layer == self.depth:
+            return Name(f"yhat_{j + 1}", rf"\hat{{y}}_{{{j + 1}}}")
+        return Name(f"a_{layer}_{j + 1}", f"a^{{[{layer}]}}_{{{j + 1}}}")
+
+    def net(self, layer: int, j: int) -> Name:
+        return Name(f"z_{layer}_{j + 1}", f"z^{{[{layer}]}}_{{{j + 1}}}")
+
+    def target(self, j: int) -> Name:
+        return Name(f"y_{j + 1}", f"y_{{{j + 1}}}")
+
+    def delta(self, layer: int, j: int) -> Name:
+        return Name(f"g_{layer}z_{j + 1}", f"g^{{[{layer}z]}}_{{{j + 1}}}")
+
+    def bias(self, layer: int, j: int) -> Name:
+        return Name(f"b_{layer}_{j + 1}", f"b^{{[{layer}]}}_{{{j + 1}}}")
+
+    def loss(self) -> Name:
+        return Name("L", r"\mathcal{L}")
+
+    def weight(self, layer: int, i: int, j: int) -> Name:
+        return Name(f"W_{layer}_{i + 1}_{j + 1}", f"W^{{[{layer}]}}_{{{i + 1},{j + 1}}}")
+
+    def vector(self, kind: str, layer: int) -> str:
+        """LaTeX of a layer's row vector or matrix: "a" (outputs), "W", "gprime" (g'_h or g'_o at z)."""
+        role = "o" if layer == self.depth else "h"
+        return {
+            "a": self.layer(layer),
+            "W": f"W^{{[{layer}]}}",
+            "gprime": rf"g'_{{{role}}}\left(z^{{[{layer}]}}\right)",
+            "target": "y",
+        }[kind]
+
+
+NOTATIONS = {"neurons": NeuronsNotation, "layers": LayersNotation}

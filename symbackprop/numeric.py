@@ -46,9 +46,24 @@ _UFUNCS = {
 }
 
 
+def _real_part(x):
+    return np.real(x) if np.iscomplexobj(x) else x
+
+
+# NumPy twins of non-analytic functions that keep the complex step's imaginary part right:
+# |x + ih| must be |x| + ih·sign(x), not sqrt(x² + h²). (Max and Min become numpy.maximum and
+# numpy.minimum, which compare complex numbers by real part first: already right.)
+COMPLEX_STEP_SAFE = {
+    "Abs": lambda x: x * np.sign(_real_part(x)),
+    "sign": lambda x: np.sign(_real_part(x)),
+    "Heaviside": lambda x, h0=0.5: np.heaviside(_real_part(x), h0),
+}
+
+
 def random_points(model: Model, n: int, seed: int = 0) -> dict[sympy.Symbol, np.ndarray]:
-    """``n`` seeded random values for every primary symbol: inputs and weights in [-1, 1],
-    biases in [-0.5, 0.5], targets in [0.05, 0.95] (valid for every loss)."""
+    """``n`` seeded random values for every primary symbol: inputs in [-1, 1], the weights into a
+    layer of fan-in m in [-2/√m, 2/√m] (so net inputs stay of order 1 and no sigmoid saturates,
+    however wide the layer), biases in [-0.5, 0.5], targets in [0.05, 0.95] (valid for every loss)."""
     rng = np.random.default_rng(seed)
     values: dict[sympy.Symbol, np.ndarray] = {}
     for symbol in model.inputs:
@@ -56,9 +71,10 @@ def random_points(model: Model, n: int, seed: int = 0) -> dict[sympy.Symbol, np.
     for symbol in model.targets:
         values[symbol] = rng.uniform(0.05, 0.95, n)
     for k in range(1, model.spec.depth + 1):
+        scale = 2.0 / np.sqrt(model.spec.layers[k - 1])
         for row in model.weights[k]:
             for symbol in row:
-                values[symbol] = rng.uniform(-1.0, 1.0, n)
+                values[symbol] = rng.uniform(-scale, scale, n)
         if model.biases:
             for symbol in model.biases[k]:
                 values[symbol] = rng.uniform(-0.5, 0.5, n)
@@ -82,8 +98,8 @@ def evaluate(expr: sympy.Expr, values: Mapping[sympy.Symbol, np.ndarray], memo: 
             return memo[node]
         if node in values:
             result = values[node]
-        elif node.is_Number:
-            result = float(node)
+        elif node.is_number:  # a constant: 2, pi, or nan/zoo from a division by zero
+            result = _constant(node)
         elif node.is_Add:
             result = sum(walk(a) for a in node.args)
         elif node.is_Mul:
@@ -105,10 +121,26 @@ def evaluate(expr: sympy.Expr, values: Mapping[sympy.Symbol, np.ndarray], memo: 
 
 
 @lru_cache(maxsize=None)
-def numpy_activation(activation):
-    """The activation's SymPy formula as a NumPy function (lambdified once per activation)."""
-    z = sympy.Dummy("z")
-    return sympy.lambdify(z, activation.formula(z), "numpy")
+def numpy_activation(activation, size: int):
+    """The activation of a layer of ``size`` neurons as a NumPy function of the net-input matrix
+    (one row per sample), lambdified from its SymPy formula once per activation and size."""
+    if not activation.mixes:
+        z = sympy.Dummy("z", real=True)
+        return sympy.lambdify(z, activation.formula(z), modules=[COMPLEX_STEP_SAFE, "numpy"])
+    nets = [sympy.Dummy(f"z{j}", real=True) for j in range(size)]
+    layer = sympy.lambdify(nets, activation.outputs(nets), modules=[COMPLEX_STEP_SAFE, "numpy"])
+    return lambda Z: np.stack(np.broadcast_arrays(*layer(*np.moveaxis(np.asarray(Z), -1, 0))), axis=-1)
+
+
+def _constant(node: sympy.Expr) -> complex | float:
+    """A SymPy constant as a number; nan where SymPy has none (zoo, nan)."""
+    try:
+        return float(node)
+    except TypeError:
+        try:
+            return complex(node)
+        except TypeError:
+            return float("nan")
 
 
 class ForwardPass:
@@ -120,7 +152,9 @@ class ForwardPass:
 
     def __init__(self, model: Model):
         self.model = model
-        self.activations = [None] + [numpy_activation(model.activation(k)) for k in range(1, model.spec.depth + 1)]
+        self.activations = [None] + [
+            numpy_activation(model.activation(k), model.spec.layers[k]) for k in range(1, model.spec.depth + 1)
+        ]
         self.loss = sympy.lambdify([model.out[-1], model.targets], model.loss, "numpy")
 
     def matrices(self, values: Mapping[sympy.Symbol, np.ndarray], point: int):

@@ -21,8 +21,9 @@ import sympy
 from . import __version__
 from .api import Derivation
 from .chainrule import Delta, Gradient
-from .expressions import Partial
+from .expressions import Chain, Partial, ordered_sum, tidy
 from .latex import to_latex
+from .matrixform import LayerForm
 
 FORMATS = ("md", "tex", "json")
 TEMPLATE_DIRS = (Path(__file__).parent / "templates", Path(__file__).parent.parent / "templates")
@@ -146,24 +147,51 @@ class _Context:
         equations = []
         for j in range(m.spec.layers[layer]):
             net, out = m.net[layer][j], m.out[layer][j]
+            display = m.display_activation(layer, net)
             equations.append(
                 {
                     "net": self.tex(net),
                     "net_value": self.tex(m.definitions[net]),
                     "out": self.tex(out),
-                    "out_display": self.tex(m.display_activation(layer, net)),
+                    "out_display": None if display is None else self.tex(display),
                     "out_value": self.tex(m.definitions[out]),
                 }
             )
-        return _shown(equations)
+        return dict(_shown(equations), layer=layer, name=m.notation.layer(layer), activation=m.activation(layer).name)
+
+    def activation(self, layer: int) -> dict:
+        """∂out/∂net for the first neuron of ``layer``: the local factor and how SymPy's derivative reads."""
+        m, chain = self.model, self.d.chain
+        activation = m.activation(layer)
+        out, net = m.out[layer][0], m.net[layer][0]
+        display = m.display_activation(layer, net)
+        entry = {
+            "layer": layer,
+            "name": activation.name,
+            "mixes": activation.mixes,
+            "note": activation.note,
+            "partial": self.tex(Partial(out, net)),
+            "display": None if display is None else self.tex(sympy.Derivative(display, net)),
+            "value": self.tex(chain.factor(out, net).shown),
+            "sympy": self.tex(sympy.diff(m.definitions[out], net).xreplace({}) if activation.mixes else activation.derivative(net)),
+            "output_form": activation.mixes or activation.in_output is not None,
+        }
+        if activation.mixes and m.spec.layers[layer] > 1:
+            other = m.net[layer][1]
+            entry["cross_partial"] = self.tex(Partial(out, other))
+            entry["cross_value"] = self.tex(chain.factor(out, other).shown)
+        return entry
 
     def delta(self, delta: Delta) -> dict:
+        simplification = delta.simplification
         return {
             "neuron": self.label(delta.neuron),
             "symbol": self.tex(delta.symbol),
             "net": self.tex(delta.net),
             "leibniz": self.tex(delta.leibniz),
             "recursion": self.tex(delta.recursion),
+            "steps": [self.tex(tidy(step)) for step in simplification.steps] if simplification else [],
+            "assumption": simplification.assumption if simplification else None,
             "is_output": delta.is_output,
         }
 
@@ -195,7 +223,7 @@ class _Context:
             "source": self.label(parameter.source) if parameter.source else None,
             "target": self.label(parameter.target),
             "n_paths": gradient.n_paths,
-            "outputs": sorted({p["output"] for p in paths}) if paths else None,
+            "outputs": list(dict.fromkeys(p["output"] for p in paths)) if paths else None,
             "paths": paths,
             "gradient": self.tex(Partial(m.loss_symbol, parameter.symbol)),
             "input_factor": self.tex(gradient.input_factor.partial),
@@ -205,51 +233,111 @@ class _Context:
             "verified": self.verified(gradient),
         }
 
+    def matrix(self, form: LayerForm) -> dict:
+        """Seed 001's vectorized results for one layer, with shapes."""
+        m = self.model
+        k = form.layer
+        gradients = []
+        for g in form.gradients:
+            gradients.append(
+                {
+                    "name": g.name,
+                    "symbol": self.tex(g.symbol),
+                    "shape": r"%d \times %d" % g.shape,
+                    "formula": self.tex(g.formula),
+                }
+            )
+        output = k == m.spec.depth
+        return {
+            "gradients": gradients,
+            "a_prev": m.notation.vector("a", k - 1),
+            "a": m.notation.vector("a", k),
+            "W": m.notation.vector("W", k),
+            "W_next": m.notation.vector("W", k + 1) if not output else None,
+            "gprime": m.notation.vector("gprime", k),
+            "jacobian": None if form.jacobian_symbol is None else self.tex(form.jacobian_symbol),
+            "simplified": None if form.simplified is None else self.tex(form.simplified),
+            "assumption": form.assumption,
+            "shapes": {
+                "a_prev": r"1 \times %d" % m.spec.layers[k - 1],
+                "W": r"%d \times %d" % (m.spec.layers[k - 1], m.spec.layers[k]),
+                "z": r"1 \times %d" % m.spec.layers[k],
+            },
+        }
+
+    def first_neuron(self, k: int) -> dict:
+        """Seed 001's scalar derivation for the first neuron of layer k (layers notation)."""
+        m, chain = self.model, self.d.chain
+        delta = next(dl for dl in self.d.deltas if dl.neuron.layer == k and dl.neuron.index == 0)
+        out, net = m.out[k][0], m.net[k][0]
+        (term,) = delta.terms if len(delta.terms) == 1 else (delta.terms[0],)
+        if delta.is_output:
+            d_a = {"leibniz": self.tex(Partial(m.loss_symbol, out)), "value": self.tex(chain.factor(m.loss_symbol, out).shown)}
+        else:
+            users = [user for user in chain.consumers[out]]
+            d_a = {
+                "leibniz": self.tex(ordered_sum(Chain(Partial(u, out), Partial(m.loss_symbol, u)) for u in users)),
+                "value": self.tex(ordered_sum(Chain(chain.factor(u, out).shown, chain.delta(m.neuron_of[u]).symbol) for u in users)),
+            }
+        weight = m.weights[k][0][0]
+        return {
+            "a": self.tex(out),
+            "z": self.tex(net),
+            "d_a": d_a,
+            "partial_a": self.tex(Partial(m.loss_symbol, out)),
+            "partial_z": self.tex(Partial(m.loss_symbol, net)),
+            "local": self.tex(Partial(out, net)),
+            "local_value": self.tex(chain.factor(out, net).shown),
+            "delta": self.tex(delta.symbol),
+            "weight_partial": self.tex(Partial(m.loss_symbol, weight)),
+            "weight_local": self.tex(Partial(net, weight)),
+            "weight_value": self.tex(chain.factor(net, weight).shown),
+            "bias_partial": self.tex(Partial(m.loss_symbol, m.biases[k][0])) if m.biases else None,
+            "mixes": m.activation(k).mixes,
+        }
+
     def layer(self, k: int) -> dict:
         m, d = self.model, self.d
         gradients = [g for g in d.gradients if g.parameter.layer == k]
         full = d.selected or m.spec.n_parameters <= HANDOUT_PARAMETER_LIMIT
         shown = gradients if full else [g for g in gradients if g.paths is not None]
         deltas = [self.delta(delta) for delta in d.deltas if delta.neuron.layer == k]
-        previous = m.spec.layers[k - 1]
+        form = next(f for f in d.layers if f.layer == k)
         return {
             "number": k,
-            "letter": m.notation.neuron(k, 0).split("_")[0],
-            "previous_letter": m.notation.neuron(k - 1, 0).split("_")[0],
+            "name": m.notation.layer(k),
+            "previous_name": m.notation.layer(k - 1),
             "is_output": k == m.spec.depth,
             "size": m.spec.layers[k],
             "activation": m.activation(k).name,
             "deltas": _shown(deltas),
+            "first_neuron": self.first_neuron(k),
+            "matrix": self.matrix(form),
             "parameters": [self.parameter(g) for g in shown],
             "n_parameters": len(gradients),
             "n_omitted": len(gradients) - len(shown),
-            "first_weight": self.tex(m.weights[k][0][0]),
-            "n_weights": previous * m.spec.layers[k],
         }
 
     def build(self, title: Optional[str]) -> dict:
         d, m, spec = self.d, self.model, self.d.spec
         verification = d.verification
-        activation = m.activation(spec.depth)
-        z = m.net[spec.depth][0]
         out = m.out[spec.depth][0]
-        letters = [
-            {"letter": m.notation.neuron(k, 0).split("_")[0], "layer": k, "size": size}
-            for k, size in enumerate(spec.layers)
-        ]
+        names = [{"name": m.notation.layer(k), "layer": k, "size": size} for k, size in enumerate(spec.layers)]
         gradients = d.gradients
+        computed = range(1, spec.depth + 1)
         return {
             "title": title or f"Backpropagation for a {spec.text} network",
-            "user_title": title is not None,
             "spec": spec.text,
+            "notation_name": spec.notation,
             "layers": list(spec.layers),
             "depth": spec.depth,
             "description": describe_layers(spec.layers),
-            "activations": sorted(set(spec.activations)),
+            "activations": list(dict.fromkeys(spec.activations)),
+            "loss_name": spec.loss,
             "loss_title": m.loss_function.title,
             "bias": spec.bias,
             "notation": m.notation.title,
-            "letters": letters,
+            "layer_names": names,
             "n_parameters": len(gradients),
             "n_all_parameters": spec.n_parameters,
             "n_weights": sum(1 for g in gradients if g.parameter.kind == "weight"),
@@ -257,17 +345,18 @@ class _Context:
             "selected": d.selected,
             "loss_symbol": self.tex(m.loss_symbol),
             "loss": self.tex(m.loss_function.total_display(m.out[-1], m.targets)),
-            "forward": [dict(self.forward(k), layer=k, letter=letters[k]["letter"]) for k in range(1, spec.depth + 1)],
+            "targets_sum_to_one": m.loss_function.targets_sum_to_one,
+            "forward": [self.forward(k) for k in computed],
             "local": {
                 "d_loss": self.tex(Partial(m.loss_symbol, out)),
-                "d_loss_value": self.tex(d.chain.factor(m.loss_symbol, out).value),
-                "d_out": self.tex(Partial(out, z)),
-                "d_out_display": self.tex(sympy.Derivative(m.display_activation(spec.depth, z), z)),
-                "d_out_value": self.tex(d.chain.factor(out, z).value),
-                "d_out_formula": self.tex(activation.derivative(z)),
-                "activation": activation.name,
-                "example_out": self.tex(out),
-                "example_net": self.tex(z),
+                "d_loss_value": self.tex(d.chain.factor(m.loss_symbol, out).shown),
+                "activations": [
+                    dict(self.activation(k), layers=[j for j in computed if spec.activations[j - 1] == spec.activations[k - 1]])
+                    for k in computed
+                    if spec.activations[k - 1] not in spec.activations[k:]  # one entry per activation, its last layer
+                ],
+                "net_weight": self.tex(Partial(m.net[spec.depth][0], m.weights[spec.depth][0][0])),
+                "net_weight_value": self.tex(m.out[spec.depth - 1][0]),
             },
             "layers_back": [self.layer(k) for k in range(spec.depth, 0, -1)],
             "verification": {
@@ -277,6 +366,8 @@ class _Context:
                 "tolerance": f"{verification.tolerance:.0e}",
                 "max_rel_error": f"{verification.max_rel_error:.0e}",
                 "factors_proven": verification.factors_proven,
+                "matrix_entries_proven": verification.matrix_entries_proven,
+                "simplifications_proven": verification.simplifications_proven,
                 "n_symbolic": sum(1 for g in gradients if verification.method(g.parameter.symbol) == "symbolic"),
             },
             "version": __version__,
@@ -335,6 +426,14 @@ def derivation_json(derivation: Derivation) -> dict:
                 "max_rel_error": float(f"{max(c.max_rel_error for c in checks.values()):.1e}"),
             }
         )
+    deltas = {
+        delta.symbol.name: {
+            "definition": str(delta.definition),
+            "simplified": [str(step) for step in delta.simplification.steps] if delta.simplification else None,
+            "assumption": delta.simplification.assumption if delta.simplification else None,
+        }
+        for delta in d.deltas
+    }
     return {
         "spec": spec.text,
         "layers": list(spec.layers),
@@ -350,7 +449,9 @@ def derivation_json(derivation: Derivation) -> dict:
         },
         "loss_symbol": m.loss_symbol.name,
         "definitions": definitions,
+        "deltas": deltas,
         "parameters": parameters,
+        "matrix_form": [_layer_json(form, m.latex_names) for form in d.layers],
         "verification": {
             "symbolic": d.verification.symbolic,
             "points": d.verification.points,
@@ -359,6 +460,25 @@ def derivation_json(derivation: Derivation) -> dict:
             "local_factors_proven": d.verification.factors_proven,
         },
         "generator": f"symbackprop {__version__}",
+    }
+
+
+def _layer_json(form: LayerForm, names) -> dict:
+    """One layer's vectorized results: each formula in LaTeX and as explicit entries, with its shape."""
+    return {
+        "layer": form.layer,
+        "activation": form.activation,
+        "gradients": {
+            g.name: {
+                "symbol": to_latex(g.symbol, names),
+                "latex": to_latex(g.formula, names),
+                "shape": list(g.shape),
+                "entries": [[str(entry) for entry in g.entries.row(i)] for i in range(g.entries.rows)],
+            }
+            for g in form.gradients
+        },
+        "simplified": None if form.simplified is None else to_latex(form.simplified, names),
+        "assumption": form.assumption,
     }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, OUTPUT_ONLY, resolve_activation
 from .losses import LOSSES
 from .notation import NOTATIONS
 
@@ -47,22 +47,73 @@ def parse_layers(text: str) -> tuple[int, ...]:
     return layers
 
 
-def parse_activations(text: str, depth: int) -> tuple[str, ...]:
-    """One activation name for every computed layer, or a comma list with one name per layer.
+def split_top_level(text: str) -> list[str]:
+    """Split at commas outside parentheses, so formulas like ``max(0, z)`` stay whole.
+
+    >>> split_top_level("tanh, max(0, z),sigmoid")
+    ['tanh', 'max(0, z)', 'sigmoid']
+    """
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return parts + [current.strip()]
+
+
+def _check_activation(name: str, position: str) -> None:
+    """Known name or a valid formula in z; output-only activations only on the output layer."""
+    if name in OUTPUT_ONLY and position != "output":
+        raise SpecError(f"{name} can only be the activation of the output layer (with --loss ce)")
+    if name in ACTIVATIONS:
+        return
+    if re.fullmatch(r"[A-Za-z_]\w*", name) and name != "z":
+        known = ", ".join(a for a in ACTIVATIONS if a not in OUTPUT_ONLY)
+        raise SpecError(f"unknown activation {name!r}: choose from {known}, or give a formula in z such as 'z/(1+abs(z))'")
+    from .formula import FormulaError
+
+    try:
+        resolve_activation(name)
+    except FormulaError as error:
+        raise SpecError(f"invalid activation formula: {error}") from None
+
+
+def parse_activations(text: str, depth: int, loss: str = "mse") -> tuple[str, ...]:
+    """One activation for every computed layer, or a comma list with one per computed layer.
+
+    With a loss that fixes the output activation (ce: softmax), a single name applies to the
+    hidden layers and a list names the hidden layers followed by that output activation.
 
     >>> parse_activations("sigmoid", 3)
     ('sigmoid', 'sigmoid', 'sigmoid')
+    >>> parse_activations("tanh", 3, loss="ce")
+    ('tanh', 'tanh', 'softmax')
     """
-    names = [name.strip() for name in text.split(",")]
-    if len(names) not in (1, depth):
+    names = split_top_level(text)
+    output = LOSSES[loss].output_activation
+    if len(names) == 1 and output:
+        names = names * (depth - 1) + [output]
+    elif len(names) == 1:
+        names = names * depth
+    elif len(names) != depth:
+        hint = f" (the hidden layers, then {output})" if output else ""
         raise SpecError(
-            f"--activation lists {len(names)} names but the network has {depth} computed layers: "
-            f"give one name, or {depth} separated by commas"
+            f"--activation lists {len(names)} activations but the network has {depth} computed layers: "
+            f"give one, or {depth} separated by commas{hint}"
         )
-    for name in names:
-        if name not in ACTIVATIONS:
-            raise SpecError(f"unknown activation {name!r}: choose from {', '.join(ACTIVATIONS)}")
-    return tuple(names) * depth if len(names) == 1 else tuple(names)
+    if output and names[-1] != output:
+        raise SpecError(f"--loss {loss} needs {output} on the output layer: end the --activation list with {output}")
+    for k, name in enumerate(names):
+        _check_activation(name, "output" if k == depth - 1 else "hidden")
+    if LOSSES[loss].needs_unit_interval and resolve_activation(names[-1]).unit_interval is False:
+        raise SpecError(
+            f"--loss {loss} takes the log of the outputs and of 1 - outputs, so the output layer needs values "
+            f"in (0, 1): end --activation with sigmoid, not {names[-1]}"
+        )
+    return tuple(names)
 
 
 @dataclass(frozen=True)
@@ -94,7 +145,7 @@ class NetworkSpec:
             raise SpecError(f"unknown loss {loss!r}: choose from {', '.join(LOSSES)}")
         if notation not in NOTATIONS:
             raise SpecError(f"unknown notation {notation!r}: choose from {', '.join(NOTATIONS)}")
-        activations = parse_activations(activation, len(layers) - 1)
+        activations = parse_activations(activation, len(layers) - 1, loss)
         return cls(layers, activations, loss, bool(bias), notation)
 
     @property

@@ -21,11 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
 
+import numpy as np
 import sympy
 
 from . import numeric
 from .parallel import map_forked
 from .chainrule import ChainRule, Gradient
+from .expressions import Chain
+from .matrixform import LayerForm
 from .exact import are_equal
 from .model import Model, expand_definitions
 
@@ -62,6 +65,8 @@ class Verification:
     points: int
     seed: int
     symbolic: bool
+    matrix_entries_proven: int = 0
+    simplifications_proven: int = 0
     tolerance: float = TOLERANCE
 
     def method(self, parameter: sympy.Symbol, form: Optional[str] = None) -> str:
@@ -86,14 +91,66 @@ def prove_local_factors(model: Model, chain: ChainRule) -> int:
     """Prove each ∂out/∂net value equal to ``sympy.diff`` of the activation formula; returns how many."""
     proven = 0
     for delta in chain.deltas:
+        outputs = {out: model.definitions[out] for out in model.out[delta.neuron.layer]}
         for term in delta.terms:
             factor = term.activation
-            definition = model.definitions[factor.of]
-            truth = sympy.diff(definition, factor.wrt)
-            if not are_equal(factor.value.xreplace({factor.of: definition}), truth):
+            truth = model.almost_everywhere(sympy.diff(model.definitions[factor.of], factor.wrt))
+            if not are_equal(model.almost_everywhere(factor.value.xreplace(outputs)), truth):
                 raise VerificationError(
                     f"∂{factor.of}/∂{factor.wrt} = {factor.value} differs from sympy.diff: {truth}"
                 )
+            proven += 1
+    return proven
+
+
+def prove_matrix_forms(model: Model, chain: ChainRule, forms: Iterable[LayerForm]) -> int:
+    """Prove seed 001's vectorized results equal the scalar chain rule, entry by entry; returns
+    how many entries. g^[kz] must equal the deltas, g^[kW] and g^[kb] each parameter's delta
+    form, and g^[ka] the sum over the next layer that every delta of layer k starts from."""
+    deltas = {delta.neuron: delta for delta in chain.deltas}
+    expected_by_parameter = {
+        p.symbol: Chain(deltas[p.target].symbol, chain.factor(model.net[p.target.layer][p.target.index], p.symbol).value)
+        for p in chain.parameters
+    }
+    proven = 0
+
+    def same(entry, expected, what: str) -> None:
+        nonlocal proven
+        if entry != expected and not are_equal(entry, expected):
+            raise VerificationError(f"{what}: the matrix form gives {entry}, the scalar chain rule {expected}")
+        proven += 1
+
+    for form in forms:
+        k = form.layer
+        for j, neuron in enumerate(model.neurons(k)):
+            delta = deltas[neuron]
+            same(form.gradient("g_z").entries[0, j], delta.definition, f"g^[{k}z] entry {j + 1}")
+            if k < model.spec.depth:
+                (term,) = delta.terms
+                same(form.gradient("g_a").entries[0, j], sympy.Add(*(d * f.value for f, d in term.upstream)),
+                     f"g^[{k}a] entry {j + 1}")
+            for i in range(model.spec.layers[k - 1]):
+                expected = expected_by_parameter[model.weights[k][i][j]].doit()
+                same(form.gradient("g_W").entries[i, j], expected, f"g^[{k}W] entry ({i + 1}, {j + 1})")
+            if model.biases:
+                same(form.gradient("g_b").entries[0, j], expected_by_parameter[model.biases[k][j]].doit(),
+                     f"g^[{k}b] entry {j + 1}")
+    return proven
+
+
+def prove_simplifications(model: Model, chain: ChainRule) -> int:
+    """Prove each cancellation shown for an output delta (δ = out - target), under its assumption."""
+    proven = 0
+    targets = model.targets
+    for delta in chain.deltas:
+        if delta.simplification is None:
+            continue
+        condition = {}
+        if delta.simplification.assumption:  # the targets sum to 1
+            condition = {targets[-1]: 1 - sympy.Add(*targets[:-1])}
+        for step in delta.simplification.steps:
+            if not are_equal(delta.definition.xreplace(condition), step.xreplace(condition)):
+                raise VerificationError(f"the simplification of {delta.symbol} to {step} does not hold")
             proven += 1
     return proven
 
@@ -102,6 +159,7 @@ def verify(
     model: Model,
     chain: ChainRule,
     gradients: Iterable[Gradient],
+    forms: Iterable[LayerForm] = (),
     proof: str = "auto",
     points: int = 3,
     seed: int = 0,
@@ -125,15 +183,21 @@ def verify(
     for gradient in gradients:
         p = gradient.parameter.symbol
         delta_form = gradient.delta_form.doit()
-        forms = {"delta": delta_form}
+        written = {"delta": delta_form}
         if gradient.paths is not None:
-            forms["path_sum"] = gradient.path_sum
+            written["path_sum"] = gradient.path_sum
             # exact polynomial identity over out/target/weight symbols: the path sum is the delta form
             if not are_equal(gradient.path_sum, delta_form.xreplace(deltas_over_outputs)):
                 raise VerificationError(f"the path sum of {p} differs from its delta form")
         checks[p] = {}
-        for name, form in forms.items():
-            error = numeric.relative_error(numeric.evaluate(form, values, memo), truth_numeric[p])
+        for name, form in written.items():
+            value = numeric.evaluate(form, values, memo)
+            if not (np.all(np.isfinite(value)) and np.all(np.isfinite(truth_numeric[p]))):
+                raise VerificationError(
+                    f"the gradient of {p} is not a finite number at the random points of the numeric check: "
+                    "the loss or an activation is undefined there (log or sqrt of a negative number?)"
+                )
+            error = numeric.relative_error(value, truth_numeric[p])
             if not error < TOLERANCE:
                 raise VerificationError(
                     f"the {name.replace('_', ' ')} form of {p} differs from the complex-step derivative "
@@ -146,8 +210,8 @@ def verify(
         expanded_loss = model.expanded_loss
 
         def prove(gradient: Gradient) -> bool:
-            truth = sympy.diff(expanded_loss, gradient.parameter.symbol)
-            return are_equal(gradient.delta_form.doit().xreplace(fully_expanded), truth)
+            truth = model.almost_everywhere(sympy.diff(expanded_loss, gradient.parameter.symbol))
+            return are_equal(model.almost_everywhere(gradient.delta_form.doit().xreplace(fully_expanded)), truth)
 
         report = (lambda done, total: progress("symbolic proof", done, total)) if progress else None
         for gradient, proven in zip(gradients, map_forked(prove, gradients, report)):
@@ -155,4 +219,8 @@ def verify(
             if not proven:
                 raise VerificationError(f"the delta form of {p} differs from sympy.diff of the expanded E_total")
             checks[p] = {name: FormCheck("symbolic", check.max_rel_error) for name, check in checks[p].items()}
-    return Verification(checks, factors_proven, points, seed, symbolic)
+    return Verification(
+        checks, factors_proven, points, seed, symbolic,
+        matrix_entries_proven=prove_matrix_forms(model, chain, forms),
+        simplifications_proven=prove_simplifications(model, chain),
+    )

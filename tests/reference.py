@@ -16,18 +16,52 @@ def sigmoid(z):
     return 1 / (1 + sympy.exp(-z))
 
 
-def expanded_loss(primary: dict, layers: list[int]) -> sympy.Expr:
-    """½ Σ (target - out)², the sigmoid network written out over the primary symbol names."""
+# The activations and losses, written out here independently of symbackprop's registries.
+ACTIVATIONS = {
+    "sigmoid": sigmoid,
+    "tanh": sympy.tanh,
+    "relu": lambda z: sympy.Max(0, z),
+    "linear": lambda z: z,
+    "softplus": lambda z: sympy.log(1 + sympy.exp(z)),
+}
+
+
+def softmax(nets):
+    total = sum(sympy.exp(n) for n in nets)
+    return [sympy.exp(n) / total for n in nets]
+
+
+LOSSES = {
+    "mse": lambda outs, ts: sum(sympy.Rational(1, 2) * (t - o) ** 2 for t, o in zip(ts, outs)),
+    "bce": lambda outs, ts: -sum(t * sympy.log(o) + (1 - t) * sympy.log(1 - o) for t, o in zip(ts, outs)),
+    "ce": lambda outs, ts: -sum(t * sympy.log(o) for t, o in zip(ts, outs)),
+}
+
+
+def expanded_loss(primary: dict, layers: list[int], activations=None, loss: str = "mse") -> sympy.Expr:
+    """The loss of the network written out over the primary symbol names (default: sigmoid, ½Σ(t - o)²)."""
     S = lambda name: sympy.Symbol(name, real=True)  # noqa: E731
+    activations = activations or ["sigmoid"] * (len(layers) - 1)
     outs = [S(n) for n in primary["inputs"]]
     for k in range(1, len(layers)):
         W = primary["weights"][k - 1]
         b = primary["biases"][k - 1] if primary["biases"] else None
-        outs = [
-            sigmoid(sum(S(W[i][j]) * outs[i] for i in range(layers[k - 1])) + (S(b[j]) if b else 0))
-            for j in range(layers[k])
-        ]
-    return sum(sympy.Rational(1, 2) * (S(t) - o) ** 2 for t, o in zip(primary["targets"], outs))
+        nets = [sum(S(W[i][j]) * outs[i] for i in range(layers[k - 1])) + (S(b[j]) if b else 0) for j in range(layers[k])]
+        name = activations[k - 1]
+        outs = softmax(nets) if name == "softmax" else [ACTIVATIONS[name](n) for n in nets]
+    return LOSSES[loss](outs, [S(t) for t in primary["targets"]])
+
+
+def central_differences(loss: sympy.Expr, point: dict, h: float = 1e-6):
+    """A function p -> ∂loss/∂p at ``point`` (symbol -> float) by central differences in float64."""
+    symbols = sorted(loss.free_symbols, key=lambda s: s.name)
+    f = sympy.lambdify(symbols, loss, "numpy")
+
+    def gradient(parameter: sympy.Symbol) -> float:
+        args = lambda delta: [point[s] + (delta if s == parameter else 0.0) for s in symbols]  # noqa: E731
+        return (f(*args(h)) - f(*args(-h))) / (2 * h)
+
+    return gradient
 
 
 def substitute_definitions(expr: sympy.Expr, definitions: dict[str, str]) -> sympy.Expr:
@@ -48,7 +82,8 @@ def _locals(text: str, definitions: dict[str, str]) -> dict:
     """Every identifier in ``text`` as a real symbol, except SymPy's functions (exp, log, ...)."""
     import re
 
-    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)) - {"exp", "log", "tanh", "Abs", "Heaviside", "Max", "Min", "sqrt"}
+    functions = {"exp", "log", "tanh", "Abs", "Heaviside", "Max", "Min", "sqrt", "sign", "sin", "cos"}
+    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)) - functions
     return {name: sympy.Symbol(name, real=True) for name in names}
 
 

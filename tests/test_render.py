@@ -14,7 +14,7 @@ from symbackprop.render import derivation_json, latex_escape, md_escape, render_
 # Macros GitHub's Markdown math (MathJax) renders; the handout must use no others.
 GITHUB_MACROS = {
     "frac", "partial", "cdot", "left", "right", "mathrm", "sigma", "delta", "qquad", "quad", "begin", "end",
-    "to", "text", "ell", "tanh", "log", "max", "operatorname", "circ", "times", "top", "hat", "mathcal",
+    "to", "text", "ell", "tanh", "log", "max", "operatorname", "circ", "times", "top", "hat", "mathcal", "mathbf",
 }
 
 

@@ -1,0 +1,70 @@
+"""Custom activations: a formula in z through a whitelist grammar, never eval'd, derived by SymPy."""
+
+import json
+import os
+
+import pytest
+import sympy
+from hypothesis import given, settings, strategies as st
+
+from reference import parse, substitute_definitions
+from symbackprop import derive
+from symbackprop.activations import custom_activation
+from symbackprop.cli import main
+from symbackprop.render import derivation_json
+from symbackprop.spec import NetworkSpec, SpecError
+
+
+def test_a_custom_activation_is_derived_and_proven():
+    derivation = derive("2-2-1", activation="z/(1+abs(z))")
+    assert derivation.verification.symbolic and derivation.verification.max_rel_error < 1e-12
+    data = derivation_json(derivation)
+    assert data["activations"] == ["z/(1+abs(z))", "z/(1+abs(z))"]
+    z = sympy.Symbol("z", real=True)
+    out = sympy.Symbol("out_c_1", real=True)
+    definition = sympy.sympify(data["definitions"]["out_c_1"], locals={"net_c_1": z})
+    assert sympy.simplify(definition - z / (1 + sympy.Abs(z))) == 0
+    assert out in parse(data["parameters"][0]["chain_rule"], data["definitions"]).free_symbols
+
+
+def test_per_layer_list_with_commas_inside_a_formula():
+    spec = NetworkSpec.parse("2-2-2-1", activation="tanh, max(0, z), sigmoid", bias=True)
+    assert spec.activations == ("tanh", "max(0, z)", "sigmoid")
+    derivation = derive(spec)
+    assert derivation.verification.max_rel_error < 1e-12
+
+
+def test_output_form_where_sympy_can_invert_the_formula():
+    a = sympy.Symbol("a")
+    assert sympy.expand(custom_activation("1/(1 + exp(-z))").in_output(a) - a * (1 - a)) == 0
+    assert custom_activation("2*z").in_output(a) == 2
+    assert custom_activation("z/(1+abs(z))").in_output is None  # not invertible by SymPy: written in z
+
+
+def test_hostile_formulas_are_refused_and_not_evaluated(tmp_path, capsys):
+    marker = tmp_path / "pwned"
+    for text in (f'__import__("os").system("touch {marker}")', "z.__class__", "exec('1')", "z; import os", "lambda: 1"):
+        with pytest.raises(SpecError):
+            NetworkSpec.parse("2-2", activation=text)
+        with pytest.raises(SystemExit) as stop:
+            main(["derive", "2-2", "--activation", text, "-o", str(tmp_path)])
+        assert stop.value.code == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not marker.exists()
+
+
+def test_absurd_formulas_fail_fast():
+    for text in ("z^(10^10)", "9^9^9^9", "(" * 500 + "z" + ")" * 500, "z" + "+z" * 5000):
+        with pytest.raises(SpecError):
+            NetworkSpec.parse("2-2", activation=text)
+
+
+@settings(max_examples=200, deadline=2000)
+@given(st.text(alphabet="z0123456789+-*/^().,e xpsqrtlognabmi_'\"", max_size=25))
+def test_random_formulas_parse_or_are_refused(text):
+    try:
+        spec = NetworkSpec.parse("1-1", activation=text)
+    except SpecError as error:
+        assert "\n" not in str(error)
+    else:
+        assert spec.activations == (text.strip(),) or spec.activations[0] in ("sigmoid", "tanh", "relu", "linear", "softplus")
