@@ -77,9 +77,14 @@ def find_parameter(chain: ChainRule, name: str) -> Parameter:
     """
     wanted = _normalize(name)
     names = chain.model.latex_names
+    spellings = lambda p: (_normalize(p.symbol.name), _normalize(names[p.symbol]))  # noqa: E731
     for parameter in chain.parameters:
-        if wanted in (_normalize(parameter.symbol.name), _normalize(names[parameter.symbol])):
+        if wanted in spellings(parameter):
             return parameter
+    # w31 for w_31: without separators, accepted only when exactly one parameter matches
+    loose = [p for p in chain.parameters if wanted.replace("_", "") in {s.replace("_", "") for s in spellings(p)}]
+    if len(loose) == 1:
+        return loose[0]
     in_order = sorted(chain.parameters, key=lambda p: (p.layer, p.kind != "weight"))  # stable: target-major
     known = [names[p.symbol] for p in in_order]
     shown = ", ".join(known[:8]) + (f", … ({len(known)} in all)" if len(known) > 8 else "")

@@ -80,19 +80,40 @@ def cli() -> None:
     """
 
 
+def model_options(command):
+    """The options that choose the network's activation, loss, biases and notation (shared by commands)."""
+    options = [
+        click.option("--activation", default="sigmoid", show_default=True, metavar="NAME",
+                     help="sigmoid, tanh, relu, linear, softplus or a formula in z such as 'z/(1+abs(z))', for every "
+                          "computed layer, or a comma list with one per computed layer (with --loss ce: the hidden "
+                          "layers)."),
+        click.option("--loss", default="mse", show_default=True, metavar="NAME",
+                     help="mse: sum of 1/2 (target - out)^2; bce: binary cross-entropy (sigmoid output); "
+                          "ce: cross-entropy with a softmax output layer."),
+        click.option("--bias/--no-bias", default=False, show_default=True,
+                     help="Give every computed neuron a bias, derived like the weights."),
+        click.option("--notation", default="neurons", show_default=True, metavar="NAME",
+                     help="Names in the handout: neurons = seed 000's out_{d_1}, net_{c_2}, w_{31}; "
+                          "layers = seed 001's a^{[k]}, z^{[k]}, W^{[k]}_{i,j}, with the matrix form."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _network(spec: str, activation: str, loss: str, bias: bool, notation: str):
+    """The validated NetworkSpec, or exit 2 with one line."""
+    from .spec import NetworkSpec, SpecError
+
+    try:
+        return NetworkSpec.parse(spec, activation=activation, loss=loss, bias=bias, notation=notation)
+    except SpecError as error:
+        raise _fail(str(error))
+
+
 @cli.command()
 @click.argument("spec")
-@click.option("--activation", default="sigmoid", show_default=True, metavar="NAME",
-              help="sigmoid, tanh, relu, linear, softplus or a formula in z such as 'z/(1+abs(z))', for every "
-                   "computed layer, or a comma list with one per computed layer (with --loss ce: the hidden layers).")
-@click.option("--loss", default="mse", show_default=True, metavar="NAME",
-              help="mse: sum of 1/2 (target - out)^2; bce: binary cross-entropy (sigmoid output); "
-                   "ce: cross-entropy with a softmax output layer.")
-@click.option("--bias/--no-bias", default=False, show_default=True,
-              help="Give every computed neuron a bias, derived like the weights.")
-@click.option("--notation", default="neurons", show_default=True, metavar="NAME",
-              help="Names in the handout: neurons = seed 000's out_{d_1}, net_{c_2}, w_{31}; "
-                   "layers = seed 001's a^{[k]}, z^{[k]}, W^{[k]}_{i,j}, with the matrix form.")
+@model_options
 @click.option("--format", "formats", default="md,tex,json", show_default=True, callback=_parse_formats,
               metavar="LIST", help="Comma list of files to write: md, tex, json.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, metavar="DIR",
@@ -112,13 +133,13 @@ def derive(spec, activation, loss, bias, notation, formats, output, only, proof,
     derivation.tex and derivation.json to output/SPEC (or -o DIR) and prints a summary.
     """
     started = time.perf_counter()
-    from .spec import NetworkSpec, SpecError
+    from .spec import SpecError
 
+    network = _network(spec, activation, loss, bias, notation)
+    directory = output if output is not None else Path("output") / network.text
     try:
-        network = NetworkSpec.parse(spec, activation=activation, loss=loss, bias=bias, notation=notation)
-        directory = output if output is not None else Path("output") / network.text
         _check_output_dir(directory)
-    except (SpecError, ValueError) as error:
+    except ValueError as error:
         raise _fail(str(error))
 
     from .api import derive as run_derive
@@ -162,6 +183,104 @@ def _summary(derivation, written, seconds: float) -> None:
                f"(max relative error {v.max_rel_error:.1e}, tolerance {v.tolerance:.0e})")
     for n, path in enumerate(written):
         click.echo(f"  {'wrote' if n == 0 else '     '} {path}")
+
+
+@cli.command()
+@click.argument("spec", required=False)
+@model_options
+@click.option("--param", nargs=2, metavar="NAME EXPR",
+              help="Check EXPR, your formula for dE_total/dNAME, in LaTeX or plain text "
+                   "(e.g. --param 'w_{31}' '(out_{d_1} - target_{d_1}) out_{d_1}(1 - out_{d_1}) out_{c_1}').")
+@click.option("--steps", metavar="'A = B = ...'",
+              help="Check every '=' of a chain of derivation steps; may use d/dz and the network's names.")
+@click.option("--where", "definitions", multiple=True, metavar="NAME=EXPR",
+              help="A shorthand used in --steps, e.g. --where 'a=\frac{1}{1-e^{-z}}' (repeatable).")
+@click.option("--var", "variables", multiple=True, metavar="NAME",
+              help="A free variable of --steps (repeatable)  [default: z]")
+@click.option("--points", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Random points of the numeric check.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random points.")
+def verify(spec, activation, loss, bias, notation, param, steps, definitions, variables, points, seed):
+    """Check a hand derivation: a formula for one gradient (--param), or a chain of steps (--steps).
+
+    \b
+    Exit status: 0 correct, 1 incorrect, 2 a formula that does not parse, an unknown name or
+    parameter. Examples:
+      symbackprop verify 2-4-3-2 --param 'w_{31}' '(out_d1 - target_d1)*out_d1*(1 - out_d1)*out_c1'
+      symbackprop verify --steps '\frac{d}{dz} \frac{1}{1+e^{-z}} = \frac{e^{-z}}{(1+e^{-z})^2}'
+    """
+    if bool(param) == bool(steps):
+        raise _fail("give either --param NAME EXPR or --steps 'A = B = ...' (see 'symbackprop verify --help')")
+    if param and not spec:
+        raise _fail("--param needs the network: symbackprop verify SPEC --param NAME EXPR")
+    from .formula import FormulaError
+    from .spec import SpecError
+
+    shorthands = {}
+    for definition in definitions:
+        name, equals, formula = definition.partition("=")
+        if not equals or not name.strip():
+            raise _fail(f"--where needs NAME=EXPR, got {definition!r}")
+        shorthands[name.strip()] = formula
+    try:
+        derivation = None
+        if spec:
+            from .api import derive as run_derive
+
+            network = _network(spec, activation, loss, bias, notation)
+            derivation = run_derive(network, only=[param[0]] if param else (), proof="numeric")
+        if param:
+            from .handcheck import check_gradient
+
+            verdict = check_gradient(derivation, param[0], param[1], points=points, seed=seed)
+            _print_gradient_verdict(verdict)
+            raise click.exceptions.Exit(0 if verdict.correct else EXIT_FAILED)
+        from .handcheck import check_steps
+
+        verdict = check_steps(steps, derivation, points=points, seed=seed,
+                              variables=variables or ("z",), definitions=shorthands)
+        _print_steps_verdict(verdict)
+        raise click.exceptions.Exit(0 if verdict.correct else EXIT_FAILED)
+    except (FormulaError, SpecError) as error:
+        raise _fail(str(error))
+
+
+def _values(point: dict, limit: int = 6) -> str:
+    shown = [f"{name} = {value:.4g}" for name, value in list(point.items())[:limit]]
+    return ", ".join(shown) + (f", ... ({len(point)} values)" if len(point) > limit else "")
+
+
+def _print_gradient_verdict(verdict) -> None:
+    how = "proven symbolically" if verdict.method == "symbolic" else "checked numerically"
+    if verdict.correct:
+        click.echo(f"correct: your formula for dE/d{verdict.parameter} equals the true gradient ({how})")
+        if verdict.note:
+            click.echo(f"  note: {verdict.note}")
+        return
+    click.echo(f"incorrect: your formula for dE/d{verdict.parameter} is not the gradient ({how})")
+    if verdict.point is not None:
+        click.echo(f"  at {_values(verdict.point)}:")
+        click.echo(f"    yours = {verdict.written_value:.10g}, true = {verdict.expected_value:.10g}")
+    for message in verdict.diagnosis:
+        click.echo(f"  {message}")
+    click.echo(f"  the correct formula: {verdict.expected_latex}")
+
+
+def _print_steps_verdict(verdict) -> None:
+    for step in verdict.steps:
+        mark = "right" if step.correct else "WRONG"
+        click.echo(f"step {step.number}: {step.left_text} = {step.right_text}")
+        how = "proven symbolically" if step.method == "symbolic" else "checked numerically"
+        click.echo(f"  {mark} ({how})")
+        if not step.correct and step.point is not None:
+            click.echo(f"  at {_values(step.point)}: left = {step.left_value:.10g}, right = {step.right_value:.10g}")
+    first = verdict.first_wrong
+    if first is None:
+        click.echo(f"all {len(verdict.steps)} steps are right")
+    else:
+        click.echo(f"first wrong step: step {first.number} ({first.left_text} = {first.right_text})")
+        if verdict.ends_agree:
+            click.echo("  note: the first and last expressions are equal nonetheless: later errors cancel it")
 
 
 def main(argv=None) -> None:

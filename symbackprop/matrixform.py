@@ -54,21 +54,23 @@ class LayerForm:
     jacobian_symbol: Optional[sympy.MatrixSymbol] = None
     simplified: Optional[sympy.Basic] = None  # g^[Lz] = ŷ - y where the output factors cancel
     assumption: Optional[str] = None  # what ``simplified`` needs (softmax + ce: the targets sum to 1)
+    names: tuple[tuple[sympy.MatrixSymbol, str], ...] = ()  # LaTeX of the named matrices above
 
     def gradient(self, name: str) -> VectorGradient:
         return next(g for g in self.gradients if g.name == name)
 
 
 class _Names:
-    """Named matrices of one model; their LaTeX goes into the model's ``latex_names``."""
+    """Named matrices of one model, with their LaTeX (kept apart from the scalar symbols' names)."""
 
     def __init__(self, chain: ChainRule):
         self.model = chain.model
         self.notation = chain.model.notation
+        self.latex: dict[sympy.MatrixSymbol, str] = {}
 
     def matrix(self, name: str, latex: str, rows: int, columns: int) -> sympy.MatrixSymbol:
         symbol = sympy.MatrixSymbol(name, rows, columns)
-        self.model.latex_names[symbol] = latex
+        self.latex[symbol] = latex
         return symbol
 
     def activations(self, k: int) -> sympy.MatrixSymbol:
@@ -135,6 +137,7 @@ def layer_forms(chain: ChainRule) -> list[LayerForm]:
             gradients.append(VectorGradient("g_b", names.gradient("b", k), g_z, delta_row))
         forms.append(
             LayerForm(k, m.activation(k).name, tuple(gradients), local if jacobian is not None else None,
-                      jacobian, simplified, assumption)
+                      jacobian, simplified, assumption, tuple(names.latex.items()))
         )
+        names.latex = {}
     return forms

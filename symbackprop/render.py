@@ -237,14 +237,16 @@ class _Context:
         """Seed 001's vectorized results for one layer, with shapes."""
         m = self.model
         k = form.layer
+        names = {**self.names, **dict(form.names)}
+        tex = lambda expr: to_latex(expr, names)  # noqa: E731
         gradients = []
         for g in form.gradients:
             gradients.append(
                 {
                     "name": g.name,
-                    "symbol": self.tex(g.symbol),
+                    "symbol": tex(g.symbol),
                     "shape": r"%d \times %d" % g.shape,
-                    "formula": self.tex(g.formula),
+                    "formula": tex(g.formula),
                 }
             )
         output = k == m.spec.depth
@@ -255,8 +257,8 @@ class _Context:
             "W": m.notation.vector("W", k),
             "W_next": m.notation.vector("W", k + 1) if not output else None,
             "gprime": m.notation.vector("gprime", k),
-            "jacobian": None if form.jacobian_symbol is None else self.tex(form.jacobian_symbol),
-            "simplified": None if form.simplified is None else self.tex(form.simplified),
+            "jacobian": None if form.jacobian_symbol is None else tex(form.jacobian_symbol),
+            "simplified": None if form.simplified is None else tex(form.simplified),
             "assumption": form.assumption,
             "shapes": {
                 "a_prev": r"1 \times %d" % m.spec.layers[k - 1],
@@ -451,7 +453,7 @@ def derivation_json(derivation: Derivation) -> dict:
         "definitions": definitions,
         "deltas": deltas,
         "parameters": parameters,
-        "matrix_form": [_layer_json(form, m.latex_names) for form in d.layers],
+        "matrix_form": [_layer_json(form, {**m.latex_names, **dict(form.names)}) for form in d.layers],
         "verification": {
             "symbolic": d.verification.symbolic,
             "points": d.verification.points,
