@@ -55,9 +55,16 @@ class Derivation:
         raise KeyError(f"{name} was not derived (see the only= argument)")
 
     def _repr_markdown_(self) -> str:
+        """The Markdown handout, rendered by Jupyter (no diagrams: those are files)."""
         from .render import render_markdown
 
         return render_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        """The derivation in one display of math: per layer, the first delta and the matrix form."""
+        from .render import render_notebook_latex
+
+        return render_notebook_latex(self)
 
 
 def _normalize(name: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-FORMAT_CHOICES = ("md", "tex", "json")
+FORMAT_CHOICES = ("md", "tex", "pdf", "json")
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 
@@ -115,7 +115,10 @@ def _network(spec: str, activation: str, loss: str, bias: bool, notation: str):
 @click.argument("spec")
 @model_options
 @click.option("--format", "formats", default="md,tex,json", show_default=True, callback=_parse_formats,
-              metavar="LIST", help="Comma list of files to write: md, tex, json.")
+              metavar="LIST", help="Comma list of files to write: md (with SVG diagrams), tex, pdf (needs pdflatex), json.")
+@click.option("--title", default=None, metavar="TEXT", help="Title of the handout (printed literally).")
+@click.option("--exercise", is_flag=True,
+              help="Write an exercise sheet and its answer key (exercise.*, solutions.*) on numbers drawn with --seed.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, metavar="DIR",
               help="Directory for the files  [default: output/SPEC]")
 @click.option("--only", multiple=True, metavar="PARAM",
@@ -126,7 +129,7 @@ def _network(spec: str, activation: str, loss: str, bias: bool, notation: str):
               help="Random points for the numeric check.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random points.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def derive(spec, activation, loss, bias, notation, formats, output, only, proof, points, seed, quiet):
+def derive(spec, activation, loss, bias, notation, formats, title, exercise, output, only, proof, points, seed, quiet):
     """Derive the gradient of the total error for every weight and bias of the network SPEC.
 
     SPEC is the layer sizes joined by '-', input first, e.g. 2-4-3-2. Writes derivation.md,
@@ -143,8 +146,22 @@ def derive(spec, activation, loss, bias, notation, formats, output, only, proof,
         raise _fail(str(error))
 
     from .api import derive as run_derive
-    from .render import write_outputs
+    from .exercise import ExerciseError
+    from .pdf import LatexError, TexMissing
+    from .render import write_exercise, write_outputs
     from .verify import VerificationError
+
+    if "pdf" in formats:
+        from .pdf import engine
+
+        if engine() is None:
+            raise _fail(str(TexMissing()))
+    if exercise:
+        from .exercise import MAX_PARAMETERS
+
+        if network.n_parameters > MAX_PARAMETERS:
+            raise _fail(f"an exercise sheet is worked by hand: give a network of at most {MAX_PARAMETERS} "
+                        f"parameters ({network.text} has {network.n_parameters})")
 
     progress = _Progress()
     try:
@@ -157,9 +174,17 @@ def derive(spec, activation, loss, bias, notation, formats, output, only, proof,
     finally:
         progress.close()
     try:
-        written = write_outputs(derivation, directory, formats)
+        if exercise:
+            written = write_exercise(derivation, directory, [f for f in formats if f != "json"], seed=seed)
+        else:
+            written = write_outputs(derivation, directory, formats, title=title)
     except OSError as error:
         raise _fail(f"cannot write to {str(directory)!r}: {error.strerror or error}")
+    except (ExerciseError, TexMissing) as error:
+        raise _fail(str(error))
+    except LatexError as error:
+        click.echo(f"symbackprop: {error}", err=True)
+        raise click.exceptions.Exit(EXIT_FAILED)
     if not quiet:
         _summary(derivation, written, time.perf_counter() - started)
 
@@ -181,8 +206,12 @@ def _summary(derivation, written, seconds: float) -> None:
         click.echo("  symbolic proof: skipped (over 50 parameters; use --proof symbolic to force it)")
     click.echo(f"  numeric check:  all {len(gradients)} agree at {v.points} random points "
                f"(max relative error {v.max_rel_error:.1e}, tolerance {v.tolerance:.0e})")
-    for n, path in enumerate(written):
+    shown = [p for p in written if p.suffix != ".svg"]
+    for n, path in enumerate(shown):
         click.echo(f"  {'wrote' if n == 0 else '     '} {path}")
+    figures = len(written) - len(shown)
+    if figures:
+        click.echo(f"        and {figures} SVG diagram{'s' if figures > 1 else ''} beside {shown[0].name}")
 
 
 @cli.command()
@@ -281,6 +310,31 @@ def _print_steps_verdict(verdict) -> None:
         click.echo(f"first wrong step: step {first.number} ({first.left_text} = {first.right_text})")
         if verdict.ends_agree:
             click.echo("  note: the first and last expressions are equal nonetheless: later errors cancel it")
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("output") / "gallery", show_default=True,
+              metavar="DIR", help="Where the gallery lives.")
+def gallery(output):
+    """Regenerate the curated gallery of handouts (md, tex, pdf, json) under output/gallery/.
+
+    The files are reproducible: on a clean checkout this changes no byte.
+    """
+    from .gallery import build_gallery
+    from .pdf import LatexError, TexMissing, engine
+
+    if engine() is None:
+        raise _fail(str(TexMissing()))
+    started = time.perf_counter()
+    report = lambda entry, n, total: click.echo(f"[{n + 1}/{total}] {entry.folder}: {entry.title}", err=True)  # noqa: E731
+    try:
+        written = build_gallery(output, progress=report)
+    except LatexError as error:
+        click.echo(f"symbackprop: {error}", err=True)
+        raise click.exceptions.Exit(EXIT_FAILED)
+    except OSError as error:
+        raise _fail(f"cannot write the gallery to {str(output)!r}: {error.strerror or error}")
+    click.echo(f"symbackprop gallery: {len(written)} files in {output}/ ({time.perf_counter() - started:.1f} s)")
 
 
 def main(argv=None) -> None:

@@ -68,10 +68,7 @@ class Model:
         self.definitions: dict[sympy.Symbol, sympy.Expr] = {}
         for k in range(1, depth + 1):
             for j in range(layers[k]):
-                net = sympy.Add(*(self.out[k - 1][i] * self.weights[k][i][j] for i in range(layers[k - 1])))
-                if self.biases is not None:
-                    net += self.biases[k][j]
-                self.definitions[self.net[k][j]] = net
+                self.definitions[self.net[k][j]] = sympy.Add(*self.net_terms(k, j))
             for out, definition in zip(self.out[k], self.activation(k).outputs(self.net[k])):
                 self.definitions[out] = definition
         self.loss = self.loss_function.total(self.out[depth], self.targets)
@@ -83,6 +80,11 @@ class Model:
         }
         # the out symbol of every computed neuron (layers 1..L)
         self.computed_outs = frozenset(out for layer in self.out[1:] for out in layer)
+
+    def net_terms(self, k: int, j: int) -> list[sympy.Expr]:
+        """The terms of net_j of layer k in reading order: out_1 w_1j, out_2 w_2j, ..., then the bias."""
+        terms = [self.out[k - 1][i] * self.weights[k][i][j] for i in range(self.spec.layers[k - 1])]
+        return terms + ([self.biases[k][j]] if self.biases is not None else [])
 
     def _symbol(self, name: Name) -> sympy.Symbol:
         symbol = sympy.Symbol(name.symbol, real=True)

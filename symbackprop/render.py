@@ -9,8 +9,8 @@ template only through the ``latex_escape`` / ``md_escape`` filters.
 from __future__ import annotations
 
 import json
+import math
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Iterable, Optional
@@ -21,53 +21,24 @@ import sympy
 from . import __version__
 from .api import Derivation
 from .chainrule import Delta, Gradient
-from .expressions import Chain, Partial, ordered_sum, tidy
+from .diagram import TIKZ_LIBRARIES, to_svg, to_tikz
+from .escape import latex_escape, md_escape
+from .figures import network_diagram, parameter_diagram, svg_name
+from .expressions import Chain, Partial, Total, ordered_sum, tidy
 from .latex import to_latex
 from .matrixform import LayerForm
 
-FORMATS = ("md", "tex", "json")
+FORMATS = ("md", "tex", "pdf", "json")
+NETWORK_SVG = "network.svg"
 TEMPLATE_DIRS = (Path(__file__).parent / "templates", Path(__file__).parent.parent / "templates")
 
 # A handout lists every parameter up to this many; past it, each layer shows its general rule
 # and the parameters whose paths are written out, and says that derivation.json has the rest.
 HANDOUT_PARAMETER_LIMIT = 120
-# Forward-pass and delta equations shown per layer before the handout says "and so on".
+# Forward-pass equations shown per layer before the handout says "and so on" (every delta is shown).
 HANDOUT_NEURON_LIMIT = 8
-
-
-# -- escaping user text (one place) ---------------------------------------------------------
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "$": r"\$",
-    "&": r"\&",
-    "#": r"\#",
-    "^": r"\textasciicircum{}",
-    "_": r"\_",
-    "~": r"\textasciitilde{}",
-    "%": r"\%",
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-}
-
-
-def latex_escape(text: object) -> str:
-    """Text that LaTeX prints literally.
-
-    >>> print(latex_escape(r"50% of $x_1$ \\input{f}"))
-    50\\% of \\$x\\_1\\$ \\textbackslash{}input\\{f\\}
-    """
-    return "".join(_LATEX_SPECIAL.get(c, c) for c in str(text))
-
-
-def md_escape(text: object) -> str:
-    """Text that Markdown (and GitHub's math) prints literally, inside a line.
-
-    >>> print(md_escape("2-4-3-2: a_b *c* $x$ [link](u)"))
-    2-4-3-2: a\\_b \\*c\\* \\$x\\$ \\[link\\](u)
-    """
-    return re.sub(r"([\\`*_{}\[\]<>$|~#&])", r"\\\1", str(text))
+MAX_TERMS = 6  # longer sums are printed first two terms, ⋯, last term
+DOTS = sympy.Symbol("dots")
 
 
 # -- templates ------------------------------------------------------------------------------
@@ -105,6 +76,18 @@ def environment(kind: str) -> jinja2.Environment:
 
 
 # -- context: the derivation as data for the templates --------------------------------------
+def error_bound(error: float) -> str:
+    """The smallest power of ten above a relative error: handouts state "below 1e-15", a bound
+    that does not change with the last bits a different CPU or BLAS gives (the gallery stays
+    byte-identical).
+
+    >>> error_bound(4.4e-16), error_bound(0.0), error_bound(1e-15)
+    ('1e-15', '1e-16', '1e-14')
+    """
+    exponent = math.floor(math.log10(error)) + 1 if error > 0 else -16
+    return f"1e{max(exponent, -16):+03d}".replace("+", "").replace("e-0", "e-")
+
+
 def describe_layers(layers: tuple[int, ...]) -> str:
     """The network in words.
 
@@ -123,6 +106,24 @@ def describe_layers(layers: tuple[int, ...]) -> str:
     return ", ".join(parts)
 
 
+def abbreviated(expr: sympy.Basic) -> sympy.Basic:
+    """A sum of more than MAX_TERMS terms shown as its first two, ⋯, and its last (784 inputs
+    make a net input of 784 terms); derivation.json keeps every term.
+
+    >>> x = sympy.symbols("x1:10")
+    >>> abbreviated(sum(x))
+    Total(x1, x2, dots, x9)
+    """
+    if isinstance(expr, Chain):
+        return Chain(*(abbreviated(f) for f in expr.factors))
+    terms = expr.terms if isinstance(expr, Total) else expr.as_ordered_terms() if expr.is_Add else None
+    if terms is None:
+        return expr
+    if len(terms) > MAX_TERMS:
+        return Total(*terms[:2], DOTS, terms[-1])
+    return Total(*(abbreviated(t) for t in terms)) if isinstance(expr, Total) else expr
+
+
 def _shown(items: list, limit: int = HANDOUT_NEURON_LIMIT) -> dict:
     """The first ``limit`` items and how many are left out."""
     return {"items": items[:limit], "omitted": max(0, len(items) - limit)}
@@ -131,10 +132,11 @@ def _shown(items: list, limit: int = HANDOUT_NEURON_LIMIT) -> dict:
 class _Context:
     """Builds the template context of one derivation."""
 
-    def __init__(self, derivation: Derivation):
+    def __init__(self, derivation: Derivation, figures: bool = False):
         self.d = derivation
         self.model = derivation.model
-        self.names = derivation.model.latex_names
+        self.names = {**derivation.model.latex_names, DOTS: r"\cdots"}
+        self.figures = figures  # SVG files are written beside derivation.md, so link them
 
     def tex(self, expr) -> str:
         return to_latex(expr, self.names)
@@ -145,19 +147,21 @@ class _Context:
     def forward(self, layer: int) -> dict:
         m = self.model
         equations = []
-        for j in range(m.spec.layers[layer]):
+        size = m.spec.layers[layer]
+        for j in range(min(size, HANDOUT_NEURON_LIMIT)):
             net, out = m.net[layer][j], m.out[layer][j]
             display = m.display_activation(layer, net)
             equations.append(
                 {
                     "net": self.tex(net),
-                    "net_value": self.tex(m.definitions[net]),
+                    "net_value": self.tex(abbreviated(ordered_sum(m.net_terms(layer, j)))),
                     "out": self.tex(out),
                     "out_display": None if display is None else self.tex(display),
-                    "out_value": self.tex(m.definitions[out]),
+                    "out_value": self.tex(abbreviated(m.definitions[out])),
                 }
             )
-        return dict(_shown(equations), layer=layer, name=m.notation.layer(layer), activation=m.activation(layer).name)
+        return {"items": equations, "omitted": size - len(equations), "layer": layer,
+                "name": m.notation.layer(layer), "activation": m.activation(layer).name}
 
     def activation(self, layer: int) -> dict:
         """∂out/∂net for the first neuron of ``layer``: the local factor and how SymPy's derivative reads."""
@@ -188,8 +192,8 @@ class _Context:
             "neuron": self.label(delta.neuron),
             "symbol": self.tex(delta.symbol),
             "net": self.tex(delta.net),
-            "leibniz": self.tex(delta.leibniz),
-            "recursion": self.tex(delta.recursion),
+            "leibniz": self.tex(abbreviated(delta.leibniz)),
+            "recursion": self.tex(abbreviated(delta.recursion)),
             "steps": [self.tex(tidy(step)) for step in simplification.steps] if simplification else [],
             "assumption": simplification.assumption if simplification else None,
             "is_output": delta.is_output,
@@ -200,7 +204,7 @@ class _Context:
         checks = verification.checks[gradient.parameter.symbol]
         return {
             "method": verification.method(gradient.parameter.symbol),
-            "max_rel_error": f"{max(c.max_rel_error for c in checks.values()):.0e}",
+            "error_below": error_bound(max(c.max_rel_error for c in checks.values())),
         }
 
     def parameter(self, gradient: Gradient) -> dict:
@@ -231,22 +235,27 @@ class _Context:
             "delta": self.tex(gradient.delta.symbol),
             "delta_form": self.tex(gradient.delta_form),
             "verified": self.verified(gradient),
+            "tikz": to_tikz(parameter_diagram(self.d, gradient)) if paths else None,
+            "svg": svg_name(gradient) if paths and self.figures else None,
         }
 
     def matrix(self, form: LayerForm) -> dict:
         """Seed 001's vectorized results for one layer, with shapes."""
         m = self.model
         k = form.layer
-        names = {**self.names, **dict(form.names)}
+        names = {**self.names, **dict(form.names)}  # self.names prints DOTS as \cdots
         tex = lambda expr: to_latex(expr, names)  # noqa: E731
         gradients = []
         for g in form.gradients:
+            formula = g.formula
+            if isinstance(formula, sympy.MatrixBase) and formula.cols > MAX_TERMS:  # ∂E/∂out of a wide output layer
+                formula = sympy.Matrix([[formula[0, 0], formula[0, 1], DOTS, formula[0, formula.cols - 1]]])
             gradients.append(
                 {
                     "name": g.name,
                     "symbol": tex(g.symbol),
                     "shape": r"%d \times %d" % g.shape,
-                    "formula": tex(g.formula),
+                    "formula": tex(formula),
                 }
             )
         output = k == m.spec.depth
@@ -312,7 +321,7 @@ class _Context:
             "is_output": k == m.spec.depth,
             "size": m.spec.layers[k],
             "activation": m.activation(k).name,
-            "deltas": _shown(deltas),
+            "deltas": {"items": deltas, "omitted": 0},
             "first_neuron": self.first_neuron(k),
             "matrix": self.matrix(form),
             "parameters": [self.parameter(g) for g in shown],
@@ -346,7 +355,7 @@ class _Context:
             "n_biases": sum(1 for g in gradients if g.parameter.kind == "bias"),
             "selected": d.selected,
             "loss_symbol": self.tex(m.loss_symbol),
-            "loss": self.tex(m.loss_function.total_display(m.out[-1], m.targets)),
+            "loss": self.tex(abbreviated(m.loss_function.total_display(m.out[-1], m.targets))),
             "targets_sum_to_one": m.loss_function.targets_sum_to_one,
             "forward": [self.forward(k) for k in computed],
             "local": {
@@ -361,12 +370,17 @@ class _Context:
                 "net_weight_value": self.tex(m.out[spec.depth - 1][0]),
             },
             "layers_back": [self.layer(k) for k in range(spec.depth, 0, -1)],
+            "abbreviated": max(spec.layers) > MAX_TERMS,
+            "max_terms": MAX_TERMS,
+            "tikz_network": to_tikz(network_diagram(d)),
+            "tikz_libraries": ",".join(TIKZ_LIBRARIES),
+            "svg_network": NETWORK_SVG if self.figures else None,
             "verification": {
                 "symbolic": verification.symbolic,
                 "points": verification.points,
                 "seed": verification.seed,
                 "tolerance": f"{verification.tolerance:.0e}",
-                "max_rel_error": f"{verification.max_rel_error:.0e}",
+                "error_below": error_bound(verification.max_rel_error),
                 "factors_proven": verification.factors_proven,
                 "matrix_entries_proven": verification.matrix_entries_proven,
                 "simplifications_proven": verification.simplifications_proven,
@@ -376,9 +390,10 @@ class _Context:
         }
 
 
-def context(derivation: Derivation, title: Optional[str] = None) -> dict:
-    """The data the templates lay out (all mathematics already printed as LaTeX)."""
-    return _Context(derivation).build(title)
+def context(derivation: Derivation, title: Optional[str] = None, figures: bool = False) -> dict:
+    """The data the templates lay out (all mathematics already printed as LaTeX); with
+    ``figures`` the Markdown links the SVG diagrams that ``write_outputs`` writes beside it."""
+    return _Context(derivation, figures).build(title)
 
 
 def _render(kind: str, data: dict) -> str:
@@ -388,6 +403,15 @@ def _render(kind: str, data: dict) -> str:
 def render_markdown(derivation: Derivation, title: Optional[str] = None) -> str:
     """derivation.md: the handout for GitHub (math in $$ blocks, MathJax macros only)."""
     return _render("md", context(derivation, title))
+
+
+def render_notebook_latex(derivation: Derivation) -> str:
+    """The derivation in one display (Jupyter's ``_repr_latex_``): per layer, the first delta and the matrix form."""
+    return _render_template("notebook.tex.j2", "tex", context(derivation))
+
+
+def _render_template(name: str, kind: str, data: dict) -> str:
+    return environment(kind).get_template(name).render(data)
 
 
 def render_latex(derivation: Derivation, title: Optional[str] = None) -> str:
@@ -425,7 +449,7 @@ def derivation_json(derivation: Derivation) -> dict:
                 "delta_form": str(gradient.delta_form.doit()),
                 "path_terms": None if gradient.paths is None else [str(path.value) for path in gradient.paths],
                 "verified": d.verification.method(p.symbol),
-                "max_rel_error": float(f"{max(c.max_rel_error for c in checks.values()):.1e}"),
+                "rel_error_below": float(error_bound(max(c.max_rel_error for c in checks.values()))),
             }
         )
     deltas = {
@@ -510,17 +534,66 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def write_pdf(tex: str, path: Path) -> Path:
+    """Compile the LaTeX text ``tex`` into the PDF ``path`` (see ``symbackprop.pdf``)."""
+    from .pdf import build_pdf
+
+    with tempfile.TemporaryDirectory(prefix="symbackprop-") as work:
+        source = Path(work) / Path(path).with_suffix(".tex").name
+        source.write_text(tex, encoding="utf-8")
+        return build_pdf(source, path)
+
+
+def _write_documents(directory: Path, stem: str, formats: list[str], render) -> list[Path]:
+    """stem.md / stem.tex / stem.pdf for the requested formats; ``render(kind)`` gives md or tex text."""
+    written = []
+    for fmt in (f for f in formats if f in ("md", "tex")):
+        path = directory / f"{stem}.{fmt}"
+        write_atomic(path, render(fmt))
+        written.append(path)
+    if "pdf" in formats:
+        written.append(write_pdf(render("tex"), directory / f"{stem}.pdf"))
+    return written
+
+
 def write_outputs(
     derivation: Derivation, directory: Path, formats: Iterable[str], title: Optional[str] = None
 ) -> list[Path]:
-    """Write derivation.<format> for each format into ``directory`` (created if needed)."""
+    """Write derivation.<format> for each format (md, tex, pdf, json) into ``directory``, and the
+    SVG diagrams beside derivation.md."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     formats = list(formats)
-    data = context(derivation, title) if {"md", "tex"} & set(formats) else None
-    written = []
-    for fmt in formats:
-        path = directory / f"derivation.{fmt}"
-        write_atomic(path, render_json(derivation) if fmt == "json" else _render(fmt, data))
-        written.append(path)
+    data = context(derivation, title, figures="md" in formats) if {"md", "tex", "pdf"} & set(formats) else None
+    written = _write_documents(directory, "derivation", formats, lambda kind: _render(kind, data))
+    if "json" in formats:
+        write_atomic(directory / "derivation.json", render_json(derivation))
+        written.append(directory / "derivation.json")
+    if "md" in formats:
+        written += write_svgs(derivation, directory)
     return written
+
+
+def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[str], seed: int = 0) -> list[Path]:
+    """An exercise sheet and its answer key (exercise.* and solutions.*) in md, tex and pdf."""
+    from .exercise import exercise_context
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    data = exercise_context(derivation, seed)
+    written = []
+    for stem, solutions in (("exercise", False), ("solutions", True)):
+        render = lambda kind: environment(kind).get_template(f"exercise.{kind}.j2").render(  # noqa: E731
+            dict(data, solutions=solutions)
+        )
+        written += _write_documents(directory, stem, list(formats), render)
+    return written
+
+
+def write_svgs(derivation: Derivation, directory: Path) -> list[Path]:
+    """network.svg and, per parameter whose paths are written out, network-<name>.svg."""
+    figures = [(NETWORK_SVG, network_diagram(derivation))]
+    figures += [(svg_name(g), parameter_diagram(derivation, g)) for g in derivation.gradients if g.paths is not None]
+    for name, diagram in figures:
+        write_atomic(Path(directory) / name, to_svg(diagram))
+    return [Path(directory) / name for name, _ in figures]

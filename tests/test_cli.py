@@ -23,7 +23,9 @@ def test_derive_writes_three_files_and_a_summary(tmp_path, capsys, monkeypatch):
     code, out, err = run(["derive", "2-3-1"], capsys)
     assert code == 0, err
     directory = tmp_path / "output" / "2-3-1"
-    assert sorted(p.name for p in directory.iterdir()) == ["derivation.json", "derivation.md", "derivation.tex"]
+    documents = sorted(p.name for p in directory.iterdir() if p.suffix != ".svg")
+    assert documents == ["derivation.json", "derivation.md", "derivation.tex"]
+    assert (directory / "network.svg").exists()
     assert "9 parameters derived (9 weights)" in out
     assert "symbolic proof: 9 of 9" in out
     assert re.search(r"in \d+\.\d\d s", out)
@@ -41,7 +43,9 @@ def test_format_output_and_only(tmp_path, capsys):
 
 def test_no_temporary_files_are_left_behind(tmp_path, capsys):
     run(["derive", "1-1", "-o", str(tmp_path), "-q"], capsys)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["derivation.json", "derivation.md", "derivation.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "derivation.json", "derivation.md", "derivation.tex", "network-w_11.svg", "network.svg"
+    ]
 
 
 @pytest.mark.parametrize(
