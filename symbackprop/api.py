@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
+from typing import Iterable, Union
 
 from .chainrule import ChainRule, Delta, Gradient, Parameter
 from .matrixform import LayerForm, layer_forms
@@ -53,6 +53,20 @@ class Derivation:
             if gradient.parameter == parameter:
                 return gradient
         raise KeyError(f"{name} was not derived (see the only= argument)")
+
+    def loss_function(self):
+        """E_total as a NumPy function ``f(params)`` of a params dict in the params-file layout
+        (``sympy.lambdify`` with cse, see ``symbackprop.lambdified``)."""
+        from .lambdified import loss_function
+
+        return loss_function(self)
+
+    def gradient_function(self):
+        """The full gradient, lambdified from the chain-rule forms: ``f(params)`` returns
+        ``{"W": [...], "b": [...]}`` in the params-file layout (see ``symbackprop.lambdified``)."""
+        from .lambdified import gradient_function
+
+        return gradient_function(self)
 
     def _repr_markdown_(self) -> str:
         """The Markdown handout, rendered by Jupyter (no diagrams: those are files)."""

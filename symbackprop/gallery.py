@@ -47,12 +47,24 @@ def _exercise(spec: str, seed: int) -> Callable[[Path], list[Path]]:
     return build
 
 
+def _example(spec: str, seed: int) -> Callable[[Path], list[Path]]:
+    def build(directory: Path) -> list[Path]:
+        from .example import worked_example, write_example
+
+        return write_example(worked_example(spec, seed=seed), directory, ["md", "tex", "pdf", "json"])
+
+    return build
+
+
 GALLERY = [
     Entry("2-4-3-2", "Seed 000's network: sigmoid, squared error, neuron notation",
           "symbackprop derive 2-4-3-2 --format md,tex,pdf,json", _derivation("2-4-3-2")),
     Entry("4-3-2-1-layers-bce-bias", "Seed 001's network: layer notation, binary cross-entropy, biases, matrix form",
           "symbackprop derive 4-3-2-1 --notation layers --loss bce --bias --format md,tex,pdf,json",
           _derivation("4-3-2-1", notation="layers", loss="bce", bias=True)),
+    Entry("2-2-2-example", "A worked example with numbers: forward pass, every gradient, one gradient-descent step",
+          "symbackprop example 2-2-2 --seed 0 -o output/gallery/2-2-2-example (and --json for example.json)",
+          _example("2-2-2", 0)),
     Entry("2-2-1-exercise", "An exercise sheet and its answer key (seed 1)",
           "symbackprop derive 2-2-1 --exercise --seed 1 --format md,tex,pdf", _exercise("2-2-1", 1)),
 ]

@@ -113,20 +113,28 @@ def evaluate(expr: sympy.Expr, values: Mapping[sympy.Symbol, np.ndarray], memo: 
             result = _UFUNCS[node.func.__name__](walk(node.args[0]))
         else:
             free = sorted(node.free_symbols, key=lambda s: s.name)
-            result = sympy.lambdify(free, node, "numpy")(*(walk(s) for s in free))
+            result = sympy.lambdify(free, node, modules=[COMPLEX_STEP_SAFE, "numpy"])(*(walk(s) for s in free))
         memo[node] = result
         return result
 
     return walk(sympy.sympify(expr))
 
 
-@lru_cache(maxsize=None)
 def numpy_activation(activation, size: int):
     """The activation of a layer of ``size`` neurons as a NumPy function of the net-input matrix
-    (one row per sample), lambdified from its SymPy formula once per activation and size."""
-    if not activation.mixes:
-        z = sympy.Dummy("z", real=True)
-        return sympy.lambdify(z, activation.formula(z), modules=[COMPLEX_STEP_SAFE, "numpy"])
+    (one row per sample), lambdified from its SymPy formula (once per activation; softmax, which
+    mixes the neurons, once per layer size)."""
+    return _layer_function(activation, size) if activation.mixes else _elementwise_function(activation)
+
+
+@lru_cache(maxsize=None)
+def _elementwise_function(activation):
+    z = sympy.Dummy("z", real=True)
+    return sympy.lambdify(z, activation.formula(z), modules=[COMPLEX_STEP_SAFE, "numpy"])
+
+
+@lru_cache(maxsize=None)
+def _layer_function(activation, size: int):
     nets = [sympy.Dummy(f"z{j}", real=True) for j in range(size)]
     layer = sympy.lambdify(nets, activation.outputs(nets), modules=[COMPLEX_STEP_SAFE, "numpy"])
     return lambda Z: np.stack(np.broadcast_arrays(*layer(*np.moveaxis(np.asarray(Z), -1, 0))), axis=-1)

@@ -180,7 +180,9 @@ def verify(
         values[symbol] = numeric.evaluate(definition, values, memo)
 
     checks: dict[sympy.Symbol, dict[str, FormCheck]] = {}
-    for gradient in gradients:
+    for done, gradient in enumerate(gradients, start=1):
+        if progress and (done % 500 == 0 or done == len(gradients)):
+            progress("numeric check", done, len(gradients))
         p = gradient.parameter.symbol
         delta_form = gradient.delta_form.doit()
         written = {"delta": delta_form}

@@ -1,13 +1,11 @@
 """Custom activations: a formula in z through a whitelist grammar, never eval'd, derived by SymPy."""
 
-import json
-import os
 
 import pytest
 import sympy
 from hypothesis import given, settings, strategies as st
 
-from reference import parse, substitute_definitions
+from reference import parse
 from symbackprop import derive
 from symbackprop.activations import custom_activation
 from symbackprop.cli import main

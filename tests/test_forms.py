@@ -12,7 +12,7 @@ from reference import central_differences, expanded_loss, parse, substitute_defi
 from symbackprop import derive
 from symbackprop.activations import ACTIVATIONS
 from symbackprop.exact import are_equal
-from symbackprop.render import derivation_json, render_latex, render_markdown
+from symbackprop.render import derivation_json, render_markdown
 
 HIDDEN = ["sigmoid", "tanh", "relu", "linear", "softplus"]
 OUTPUT_FOR_LOSS = {"bce": "sigmoid", "ce": "softmax"}

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import sympy
 
 from conftest import require_tex
 from reference import central_differences, expanded_loss
@@ -19,7 +18,7 @@ from symbackprop.cli import main
 from symbackprop.exercise import exercise_context
 from symbackprop.gallery import GALLERY, build_gallery
 from symbackprop.pdf import LatexError, build_pdf
-from symbackprop.render import render_json, render_markdown, write_exercise, write_outputs
+from symbackprop.render import render_json, render_markdown, write_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = r"Weights $ & % # _ { } \ ~ ^ \input{/etc/passwd}"
@@ -163,6 +162,8 @@ def test_the_gallery_regenerates_byte_for_byte(tmp_path):
         relative = path.relative_to(tmp_path)
         assert (committed / relative).exists(), f"{relative} is not in the committed gallery"
         assert path.read_bytes() == (committed / relative).read_bytes(), f"{relative} differs from the committed gallery"
+        if path.suffix != ".pdf":
+            assert b" object at 0x" not in path.read_bytes(), f"{relative} prints a Python object's repr"
     for entry in GALLERY:
         for pdf in (tmp_path / entry.folder).glob("*.pdf"):
             assert dark_pixels(pdf) > 300

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""symbackprop's benchmark: whole-process times, memory, scaling, and the naive approach.
+
+Measures, on this machine:
+
+* ``symbackprop derive 2-4-3-2`` (md, tex, json), whole process, median of 5 runs;
+* ``symbackprop derive 784-30-10 --format json``: median time and peak memory;
+* ``symbackprop derive 784-128-64-10 --format json``: time and peak memory (one run);
+* scaling: ``derive --format json --proof numeric`` on growing networks, against the naive
+  approach (``sympy.diff`` of the fully expanded E_total for every weight, measured until one
+  network takes longer than the limit), each with its fitted exponent t ∝ parameters^k;
+* the generated gradient code (``benchmarks/bench_numbers.py``), when present.
+
+It writes ``benchmarks/results/benchmark.md`` (a table) and ``scaling.png`` (log-log plot, needs
+matplotlib). Not part of the test suite (a smoke test runs it with ``--quick``).
+
+    python benchmarks/benchmark.py            # the full run, about 10 minutes
+    python benchmarks/benchmark.py --quick    # tiny sizes, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# The naive approach, run in a fresh process so that SymPy's cache starts empty.
+NAIVE = r"""
+import sys, time
+import sympy
+sizes = [int(n) for n in sys.argv[1].split("-")]
+started = time.perf_counter()
+x = [sympy.Symbol(f"x{i}", real=True) for i in range(sizes[0])]
+t = [sympy.Symbol(f"t{j}", real=True) for j in range(sizes[-1])]
+outs, weights = x, []
+for k in range(1, len(sizes)):
+    W = [[sympy.Symbol(f"w{k}_{i}_{j}", real=True) for j in range(sizes[k])] for i in range(sizes[k - 1])]
+    weights += [w for row in W for w in row]
+    outs = [1 / (1 + sympy.exp(-sum(W[i][j] * outs[i] for i in range(sizes[k - 1])))) for j in range(sizes[k])]
+loss = sum(sympy.Rational(1, 2) * (t[j] - outs[j]) ** 2 for j in range(sizes[-1]))
+gradients = [sympy.diff(loss, w) for w in weights]
+print(time.perf_counter() - started)
+"""
+
+# Peak memory of a command: the wrapper waits for it and reads the children's maximum RSS.
+PEAK = r"""
+import resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+elapsed = time.perf_counter() - started
+print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
+"""
+
+
+def parameters(spec: str) -> int:
+    sizes = [int(n) for n in spec.split("-")]
+    return sum(a * b for a, b in zip(sizes, sizes[1:]))
+
+
+def symbackprop(*args: str) -> list[str]:
+    return [sys.executable, "-m", "symbackprop.cli", *args]
+
+
+def timed(command: list[str], runs: int, cwd: Path) -> tuple[float, float]:
+    """Median wall time of ``runs`` runs, and the largest peak memory (MiB), of a whole process."""
+    times, memory = [], 0.0
+    for _ in range(runs):
+        result = subprocess.run([sys.executable, "-c", PEAK, *command], cwd=cwd, capture_output=True, text=True, check=True)
+        elapsed, peak_kib, code = result.stdout.split()
+        if int(code) != 0:
+            raise RuntimeError(f"{' '.join(command)} failed with exit status {code}")
+        times.append(float(elapsed))
+        memory = max(memory, int(peak_kib) / 1024)
+    return statistics.median(times), memory
+
+
+def naive(spec: str, limit: float) -> float | None:
+    """Seconds for sympy.diff of the expanded E_total w.r.t. every weight, or None past ``limit``."""
+    try:
+        result = subprocess.run([sys.executable, "-c", NAIVE, spec], capture_output=True, text=True, timeout=limit, check=True)
+    except subprocess.TimeoutExpired:
+        return None
+    return float(result.stdout.strip())
+
+
+def fitted_exponent(points: list[tuple[int, float]]) -> float | None:
+    """k in t ≈ c · n^k, least squares on log t against log n, over the points that take more than
+    twice the fastest one (below that, Python's start-up hides the growth); None with fewer than two."""
+    points = [(n, t) for n, t in points if t and t > 0]
+    fastest = min((t for _, t in points), default=0)
+    points = [(n, t) for n, t in points if t > 2 * fastest] or points
+    if len(points) < 2:
+        return None
+    xs = [math.log(n) for n, _ in points]
+    ys = [math.log(t) for _, t in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def plot(ours: list[tuple[int, float]], slow: list[tuple[int, float]], k_ours, k_slow, path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=100)
+    if ours:
+        axes.loglog(*zip(*ours), "o-", label=f"symbackprop derive --format json (k = {k_ours:.2f})" if k_ours else "symbackprop")
+    if slow:
+        axes.loglog(*zip(*slow), "s--", label=f"naive: sympy.diff of expanded E_total (k = {k_slow:.2f})" if k_slow else "naive")
+    axes.set_xlabel("parameters (weights)")
+    axes.set_ylabel("seconds")
+    axes.set_title("Time against network size, with fitted exponents t ∝ n^k")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    metadata = {"Software": None}  # no version string or date in the file: reruns differ only by the numbers
+    figure.savefig(path, metadata=metadata)
+    plt.close(figure)
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and one run each (for the smoke test)")
+    parser.add_argument("--output", type=Path, default=HERE / "results", help="where to write the results")
+    parser.add_argument("--limit", type=float, default=60.0, help="seconds after which the naive approach stops")
+    options = parser.parse_args()
+    options.output.mkdir(parents=True, exist_ok=True)
+    runs = 1 if options.quick else 5
+    rows: list[tuple[str, str, str]] = []
+    work = Path(tempfile.mkdtemp(prefix="symbackprop-bench-"))
+
+    def report(what: str, value: str, target: str = "") -> None:
+        rows.append((what, value, target))
+        print(f"{what}: {value}" + (f" (target: {target})" if target else ""), flush=True)
+
+    seconds, memory = timed(symbackprop("derive", "2-4-3-2", "--format", "md,tex,json", "-q", "-o", str(work / "a")), runs, work)
+    report("derive 2-4-3-2 (md, tex, json), whole process", f"{seconds:.2f} s (median of {runs}), {memory:.0f} MiB", "< 1.5 s")
+    if not options.quick:
+        seconds, memory = timed(symbackprop("derive", "784-30-10", "--format", "json", "-q", "-o", str(work / "b")), runs, work)
+        report("derive 784-30-10 --format json", f"{seconds:.2f} s (median of {runs}), peak {memory:.0f} MiB", "< 10 s, < 2048 MiB")
+        seconds, memory = timed(symbackprop("derive", "784-128-64-10", "--format", "json", "-q", "-o", str(work / "c")), 1, work)
+        report("derive 784-128-64-10 --format json", f"{seconds:.1f} s, peak {memory:.0f} MiB", "completes")
+
+    specs = ["2-2-1", "2-3-2", "2-4-3-2"] if options.quick else [
+        "2-2-1", "2-4-3-2", "2-4-4-2", "2-8-8-2", "4-8-8-4", "4-16-16-4", "8-16-16-8", "8-32-32-8",
+        "16-32-32-16", "32-64-64-32", "784-30-10", "784-64-32-10", "784-128-64-10",
+    ]
+    ours, slow, naive_text = [], [], {}
+    naive_done = False
+    for spec in specs:
+        seconds, _ = timed(symbackprop("derive", spec, "--format", "json", "--proof", "numeric", "-q", "-o", str(work / spec)), 1, work)
+        ours.append((parameters(spec), seconds))
+        if naive_done:
+            naive_text[spec] = "-"
+        else:
+            spent = naive(spec, options.limit)
+            if spent is None:
+                naive_done, naive_text[spec] = True, f"> {options.limit:g} (stopped)"
+            else:
+                slow.append((parameters(spec), spent))
+                naive_text[spec] = f"{spent:.2f}"
+        print(f"  {spec}: {parameters(spec)} weights, symbackprop {seconds:.2f} s, naive {naive_text[spec]}", flush=True)
+    k_ours, k_slow = fitted_exponent(ours), fitted_exponent(slow)
+    report("fitted exponent, symbackprop (t ∝ n^k)", f"{k_ours:.2f}" if k_ours else "n/a", "about 1 (linear)")
+    report("fitted exponent, naive sympy.diff", f"{k_slow:.2f}" if k_slow else "n/a")
+
+    numbers = HERE / "bench_numbers.py"
+    if numbers.exists() and not options.quick:
+        result = subprocess.run([sys.executable, str(numbers), "--json"], capture_output=True, text=True)
+        if result.returncode == 0 and result.stdout.strip().startswith("{"):
+            for what, value in json.loads(result.stdout).items():
+                report(what, str(value))
+
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    lines = ["# symbackprop benchmark", "", f"Machine: {machine}.", "", "| measurement | result | target |", "| --- | --- | --- |"]
+    lines += [f"| {what} | {value} | {target} |" for what, value, target in rows]
+    lines += ["", "## Scaling", "", "| network | weights | symbackprop (s) | naive sympy.diff (s) |", "| --- | --- | --- | --- |"]
+    for spec, (n, seconds) in zip(specs, ours):
+        lines.append(f"| {spec} | {n} | {seconds:.2f} | {naive_text[spec]} |")
+    (options.output / "benchmark.md").write_text("\n".join(lines) + "\n")
+    if plot(ours, slow, k_ours, k_slow, options.output / "scaling.png"):
+        print(f"wrote {options.output / 'benchmark.md'} and {options.output / 'scaling.png'}")
+    else:
+        print(f"wrote {options.output / 'benchmark.md'} (install matplotlib for the plot)")
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    main()
+    print(f"benchmark done in {time.perf_counter() - started:.0f} s")

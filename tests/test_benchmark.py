@@ -1,0 +1,17 @@
+"""The benchmark script runs (on tiny sizes) and writes its table and plot."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_script_on_tiny_sizes(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "benchmark.py"), "--quick", "--output", str(tmp_path)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    table = (tmp_path / "benchmark.md").read_text()
+    assert "| derive 2-4-3-2 (md, tex, json), whole process |" in table
+    assert "| 2-4-3-2 | 26 |" in table
+    assert (tmp_path / "scaling.png").read_bytes().startswith(b"\x89PNG")

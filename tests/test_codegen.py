@@ -1,0 +1,219 @@
+"""The generated NumPy module: against an independent NumPy network and central differences,
+for every activation and loss, one sample and a batch; stable at |z| >= 1000; readable output.
+
+The reference below knows nothing of symbackprop: the activations and losses are written out
+again with NumPy, and the gradient is taken by central differences in float64.
+"""
+
+import ast
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from symbackprop.codegen import check_generated, command_line, generate_module, generated, load_module
+from symbackprop.commands import codegen
+from symbackprop.spec import NetworkSpec
+
+REFERENCE_ACTIVATIONS = {
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "linear": lambda z: z,
+    "softplus": lambda z: np.log1p(np.exp(z)),
+    "z/(1+abs(z))": lambda z: z / (1 + np.abs(z)),
+    "softmax": lambda z: np.exp(z) / np.sum(np.exp(z)),
+}
+REFERENCE_LOSSES = {
+    "mse": lambda a, y: 0.5 * np.sum((y - a) ** 2),
+    "bce": lambda a, y: -np.sum(y * np.log(a) + (1 - y) * np.log(1 - a)),
+    "ce": lambda a, y: -np.sum(y * np.log(a)),
+}
+
+
+def reference_loss(W, b, x, y, activations, loss):
+    """E_total of one sample, written out from the definitions (row vectors, DESIGN §2)."""
+    a = np.asarray(x, dtype=float)
+    for k, name in enumerate(activations):
+        a = REFERENCE_ACTIVATIONS[name](a @ W[k] + (b[k] if b is not None else 0.0))
+    return REFERENCE_LOSSES[loss](a, np.asarray(y, dtype=float))
+
+
+def reference_gradient(W, b, x, y, activations, loss, h=1e-6):
+    """∂E/∂W and ∂E/∂b of one sample by central differences, in the params layout."""
+    W = [np.array(w, dtype=float) for w in W]
+    b = None if b is None else [np.array(v, dtype=float) for v in b]
+
+    def derivative(array, index):
+        saved = array[index]
+        step = h * max(1.0, abs(saved))
+        array[index] = saved + step
+        up = reference_loss(W, b, x, y, activations, loss)
+        array[index] = saved - step
+        down = reference_loss(W, b, x, y, activations, loss)
+        array[index] = saved
+        return (up - down) / (2 * step)
+
+    gW = [np.array([[derivative(w, (i, j)) for j in range(w.shape[1])] for i in range(w.shape[0])]) for w in W]
+    gb = None if b is None else [np.array([derivative(v, (j,)) for j in range(v.shape[0])]) for v in b]
+    return {"W": gW, "b": gb}
+
+
+def random_network(layers, seed, bias=True, scale=1.0):
+    rng = np.random.default_rng(seed)
+    W = [rng.uniform(-scale, scale, (m, n)) for m, n in zip(layers, layers[1:])]
+    b = [rng.uniform(-0.5, 0.5, n) for n in layers[1:]] if bias else None
+    return W, b
+
+
+def assert_close_gradients(ours, reference, rtol=1e-6, atol=1e-9):
+    for key in ("W", "b"):
+        if reference[key] is None:
+            assert ours[key] is None
+            continue
+        for mine, theirs in zip(ours[key], reference[key]):
+            np.testing.assert_allclose(mine, theirs, rtol=rtol, atol=atol)
+
+
+CASES = [
+    ("sigmoid", "mse"),
+    ("tanh", "mse"),
+    ("relu", "mse"),
+    ("linear", "mse"),
+    ("softplus", "mse"),
+    ("z/(1+abs(z))", "mse"),
+    ("tanh,sigmoid", "bce"),
+    ("sigmoid", "bce"),
+    ("tanh", "ce"),
+    ("relu", "ce"),
+    ("softplus,softmax", "mse"),
+]
+
+
+@pytest.mark.parametrize("activation, loss", CASES)
+def test_one_sample_and_batch_against_finite_differences(activation, loss):
+    spec = NetworkSpec.parse("3-4-2", activation=activation, loss=loss, bias=True)
+    module = generated(spec)
+    W, b = random_network(spec.layers, seed=1)
+    params = {"W": W, "b": b}
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-1, 1, (5, 3))
+    Y = rng.uniform(0.05, 0.95, (5, 2))
+    if loss == "ce":
+        Y /= Y.sum(axis=1, keepdims=True)
+
+    # one sample: the gradient of its loss
+    reference = reference_gradient(W, b, X[0], Y[0], spec.activations, loss)
+    assert_close_gradients(module.grad(params, X[0], Y[0]), reference)
+    assert module.loss(params, X[0], Y[0]) == pytest.approx(reference_loss(W, b, X[0], Y[0], spec.activations, loss), rel=1e-12)
+    assert isinstance(module.loss(params, X[0], Y[0]), float)
+
+    # a batch: per-sample losses, and the gradient of their mean
+    losses = module.loss(params, X, Y)
+    assert losses.shape == (5,)
+    np.testing.assert_allclose(losses, [reference_loss(W, b, x, y, spec.activations, loss) for x, y in zip(X, Y)], rtol=1e-12)
+    per_sample = [reference_gradient(W, b, x, y, spec.activations, loss) for x, y in zip(X, Y)]
+    mean = {key: [np.mean([g[key][k] for g in per_sample], axis=0) for k in range(2)] for key in ("W", "b")}
+    assert_close_gradients(module.grad(params, X, Y), mean)
+
+    # forward: one sample and a batch agree
+    outputs = module.forward(params, X)
+    assert outputs.shape == (5, 2)
+    np.testing.assert_allclose(module.forward(params, X[3]), outputs[3], rtol=1e-13)
+
+
+def test_no_biases_and_three_layers_against_finite_differences():
+    spec = NetworkSpec.parse("2-4-3-2")
+    module = generated(spec)
+    W, _ = random_network(spec.layers, seed=3, bias=False)
+    x, y = np.array([0.3, -0.8]), np.array([0.2, 0.9])
+    gradient = module.grad({"W": W}, x, y)
+    assert gradient["b"] is None
+    assert [g.shape for g in gradient["W"]] == [(2, 4), (4, 3), (3, 2)]
+    assert_close_gradients(gradient, reference_gradient(W, None, x, y, spec.activations, "mse"))
+
+
+@pytest.mark.parametrize("activation, loss", [c for c in CASES if c[0] != "z/(1+abs(z))"])
+def test_finite_loss_and_gradient_at_net_inputs_beyond_1000(activation, loss):
+    """Stable sigmoid and softplus, bce and ce from logits: nothing overflows to inf or nan."""
+    spec = NetworkSpec.parse("3-4-2", activation=activation, loss=loss, bias=True)
+    module = generated(spec)
+    W, b = random_network(spec.layers, seed=4, scale=1.0)
+    W = [np.sign(w) * (1000 + 1000 * np.abs(w)) for w in W]  # every |net input| is far beyond 1000
+    params = {"W": W, "b": b}
+    X = np.array([[1.0, -1.0, 0.5], [-1.0, 1.0, -0.5]])
+    Y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # no overflow, log(0) or nan (underflow is fine)
+        losses = module.loss(params, X, Y)
+        gradient = module.grad(params, X, Y)
+        outputs = module.forward(params, X)
+    assert np.all(np.isfinite(losses)) and np.all(np.isfinite(outputs))
+    assert all(np.all(np.isfinite(g)) for key in ("W", "b") for g in gradient[key])
+
+
+def test_bce_and_ce_from_logits_give_the_exact_large_loss():
+    # sigmoid + bce, z = 2000, target 0: E = log(1 + e^z) - 0 = 2000 (a naive log(1 - sigmoid) is inf)
+    bce = generated(NetworkSpec.parse("1-1", loss="bce"))
+    assert bce.loss({"W": [[[2000.0]]]}, [1.0], [0.0]) == pytest.approx(2000.0, rel=1e-15)
+    assert bce.grad({"W": [[[2000.0]]]}, [1.0], [0.0])["W"][0][0, 0] == pytest.approx(1.0)
+    # softmax + ce: z = (1500, -1500), target (0, 1): E = 3000 + log(1 + e^-3000) = 3000
+    ce = generated(NetworkSpec.parse("1-2", loss="ce"))
+    assert ce.loss({"W": [[[1500.0, -1500.0]]]}, [1.0], [0.0, 1.0]) == pytest.approx(3000.0, rel=1e-15)
+
+
+def test_matches_the_complex_step_derivative():
+    for spec in [NetworkSpec.parse("2-3-3-2", activation="tanh,relu,softmax", loss="ce", bias=True),
+                 NetworkSpec.parse("4-3-1", activation="softplus,sigmoid", loss="bce")]:
+        assert check_generated(spec, points=3) < 1e-12
+
+
+def test_generated_source_is_deterministic_readable_and_needs_only_numpy():
+    spec = NetworkSpec.parse("2-4-3-2", activation="tanh,tanh,sigmoid", loss="bce", bias=True)
+    source = generate_module(spec)
+    assert source == generate_module(spec)  # no timestamps
+    tree = ast.parse(source)
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported == {"numpy"}
+    from symbackprop import __version__
+
+    assert f"generated by symbackprop {__version__}" in source
+    assert "symbackprop codegen 2-4-3-2 --activation tanh,tanh,sigmoid --loss bce --bias" in source
+    functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert {"forward", "loss", "grad"} <= functions
+    # vectorized per layer, with the derivation as comments
+    assert "gW[0] = a0.T @ g_z" in source and "g_a = g_z @ W[2].T" in source
+    assert "# g^[2z] = g'(z^[2]) ∘ g^[2a], with tanh'(z) = 1 - a**2" in source
+    assert "np.logaddexp(0.0, z3) - y * z3" in source  # bce from logits
+    assert source.count("@") == 3 + 3 + 2  # forward, g^[kW], g^[ka]: matrix products, not scalars
+
+
+def test_shape_errors_name_the_expected_shapes():
+    module = generated(NetworkSpec.parse("2-3-1", bias=True))
+    W, b = random_network((2, 3, 1), seed=0)
+    with pytest.raises(ValueError, match=r"params\['W'\] must hold arrays of shapes \[\(2, 3\), \(3, 1\)\]"):
+        module.grad({"W": [W[0].T, W[1]], "b": b}, [0.0, 1.0], [1.0])
+    with pytest.raises(ValueError, match=r"X must have shape \(2,\) or \(n, 2\)"):
+        module.loss({"W": W, "b": b}, [0.0, 1.0, 2.0], [1.0])
+
+
+def test_command_line_of_the_header():
+    assert command_line(NetworkSpec.parse("2-2", activation="z/(1+abs(z))")) == "symbackprop codegen 2-2 --activation 'z/(1+abs(z))'"
+    assert command_line(NetworkSpec.parse("2-3-2", activation="tanh", loss="ce")) == "symbackprop codegen 2-3-2 --activation tanh --loss ce"
+
+
+def test_codegen_command_writes_an_importable_module(tmp_path):
+    runner = CliRunner()
+    target = tmp_path / "net.py"
+    result = runner.invoke(codegen, ["2-3-2", "--activation", "tanh", "--loss", "ce", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {target}; checked against the complex-step derivative" in result.output
+    module = load_module(target.read_text())
+    assert module.LAYERS == (2, 3, 2) and module.LOSS == "ce"
+
+    printed = runner.invoke(codegen, ["2-3-2", "--activation", "tanh", "--loss", "ce", "-o", "-", "--no-check"])
+    assert printed.exit_code == 0 and printed.output == target.read_text()
+
+    directory = runner.invoke(codegen, ["2-3-2", "-o", str(tmp_path)])
+    assert directory.exit_code == 2
+    assert "is a directory" in directory.output
