@@ -176,8 +176,13 @@ class Gradient:
 
     @property
     def delta_form(self) -> Chain:
-        """δ_j · out_i (δ_j · 1 for a bias)."""
+        """δ_j · out_i (δ_j · 1 for a bias), in that order for printing."""
         return Chain(self.delta.symbol, self.input_factor.value)
+
+    @cached_property
+    def delta_value(self) -> sympy.Expr:
+        """The delta form as an ordinary SymPy product (computed once: big networks have many)."""
+        return sympy.Mul(self.delta.symbol, self.input_factor.value)
 
     @property
     def path_sum(self) -> Optional[sympy.Expr]:
@@ -187,7 +192,7 @@ class Gradient:
     @property
     def chain_rule(self) -> sympy.Expr:
         """The form derivation.json reports: the path sum where written out, else δ_j · out_i."""
-        return self.path_sum if self.paths is not None else self.delta_form.doit()
+        return self.path_sum if self.paths is not None else self.delta_value
 
 
 def _coefficient(term: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:

@@ -6,6 +6,7 @@ Every usage problem is one line on stderr and exit status 2; a failed proof is e
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from pathlib import Path
@@ -269,6 +270,10 @@ for _command in COMMANDS:  # example, codegen and check (commands.py)
 
 def main(argv=None) -> None:
     """Entry point: run the CLI, turning every usage error into one line on stderr and exit 2."""
+    # SymPy makes millions of small objects and almost no reference cycles: collecting the young
+    # generation less often saves a tenth of a derivation's time (memory is bounded by the
+    # objects we keep, not by garbage).
+    gc.set_threshold(100_000, 50, 100)
     try:
         status = cli.main(args=argv, prog_name="symbackprop", standalone_mode=False)
     except click.UsageError as error:

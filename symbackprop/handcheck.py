@@ -457,7 +457,7 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     gradient = chain.gradient(p, with_paths=chain.count_paths(p) <= MAX_DIAGNOSED_PATHS)
     ws = _Workspace(derivation)
     written = ws.parse(text)
-    delta_form = gradient.delta_form.doit()
+    delta_form = gradient.delta_value
     result = ws.compare(written, delta_form, lambda: sympy.diff(model.expanded_loss, p.symbol), points, seed)
     shown = ordered_sum(path.product for path in gradient.paths) if gradient.paths else gradient.delta_form
     terms = () if result.equal else _diagnose(ws, derivation, gradient, written, points, seed)

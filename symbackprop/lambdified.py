@@ -144,7 +144,7 @@ def _chain_rule_forms(derivation) -> list[sympy.Expr]:
     chain, forms = derivation.chain, []
     for symbol in derivation.model.parameters:
         gradient = derived.get(symbol) or chain.gradient(_parameter(chain, symbol), with_paths=False)
-        forms.append(gradient.path_sum if gradient.paths is not None else gradient.delta_form.doit())
+        forms.append(gradient.path_sum if gradient.paths is not None else gradient.delta_value)
     return forms
 
 

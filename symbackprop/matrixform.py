@@ -131,7 +131,7 @@ def layer_forms(chain: ChainRule) -> list[LayerForm]:
             VectorGradient("g_a", g_a, a_formula, a_entries),
             VectorGradient("g_z", g_z, z_formula, z_entries),
             VectorGradient("g_W", names.gradient("W", k), names.activations(k - 1).T * g_z,
-                           sympy.Matrix([m.out[k - 1]]).T * delta_row),
+                           sympy.Matrix(m.spec.layers[k - 1], n, lambda i, j: m.out[k - 1][i] * delta_row[0, j])),
         ]
         if m.biases:
             gradients.append(VectorGradient("g_b", names.gradient("b", k), g_z, delta_row))

@@ -420,6 +420,16 @@ def render_latex(derivation: Derivation, title: Optional[str] = None) -> str:
 
 
 # -- JSON -----------------------------------------------------------------------------------
+def text(expr: sympy.Basic) -> str:
+    """``str()`` of an expression as derivation.json writes it, terms in SymPy's stored order
+    (sorting the 784 terms of a net input for printing costs more than deriving it).
+
+    >>> text(sympy.Symbol("x") * 2 + 1)
+    '1 + 2*x'
+    """
+    return sympy.sstr(expr, order="none")
+
+
 def _position(neuron) -> Optional[list[int]]:
     """[layer, neuron] with neurons counted from 1, as derivation.json writes it."""
     return None if neuron is None else [neuron.layer, neuron.index + 1]
@@ -429,9 +439,9 @@ def derivation_json(derivation: Derivation) -> dict:
     """The machine-readable result (the schema is documented in the README)."""
     d, m, spec = derivation, derivation.model, derivation.spec
     names = lambda symbols: [s.name for s in symbols]  # noqa: E731
-    definitions = {symbol.name: str(expr) for symbol, expr in m.definitions.items()}
-    definitions.update({delta.symbol.name: str(delta.definition) for delta in d.deltas})
-    definitions[m.loss_symbol.name] = str(m.loss)
+    definitions = {symbol.name: text(expr) for symbol, expr in m.definitions.items()}
+    definitions.update({delta.symbol.name: text(delta.definition) for delta in d.deltas})
+    definitions[m.loss_symbol.name] = text(m.loss)
     parameters = []
     for gradient in d.gradients:
         p = gradient.parameter
@@ -444,18 +454,18 @@ def derivation_json(derivation: Derivation) -> dict:
                 "from": _position(p.source),
                 "to": _position(p.target),
                 "paths": gradient.n_paths,
-                "chain_rule": str(gradient.chain_rule),
+                "chain_rule": text(gradient.chain_rule),
                 "form": "path_sum" if gradient.paths is not None else "delta",
-                "delta_form": str(gradient.delta_form.doit()),
-                "path_terms": None if gradient.paths is None else [str(path.value) for path in gradient.paths],
+                "delta_form": text(gradient.delta_value),
+                "path_terms": None if gradient.paths is None else [text(path.value) for path in gradient.paths],
                 "verified": d.verification.method(p.symbol),
                 "rel_error_below": float(error_bound(max(c.max_rel_error for c in checks.values()))),
             }
         )
     deltas = {
         delta.symbol.name: {
-            "definition": str(delta.definition),
-            "simplified": [str(step) for step in delta.simplification.steps] if delta.simplification else None,
+            "definition": text(delta.definition),
+            "simplified": [text(step) for step in delta.simplification.steps] if delta.simplification else None,
             "assumption": delta.simplification.assumption if delta.simplification else None,
         }
         for delta in d.deltas
@@ -499,7 +509,7 @@ def _layer_json(form: LayerForm, names) -> dict:
                 "symbol": to_latex(g.symbol, names),
                 "latex": to_latex(g.formula, names),
                 "shape": list(g.shape),
-                "entries": [[str(entry) for entry in g.entries.row(i)] for i in range(g.entries.rows)],
+                "entries": [[text(entry) for entry in g.entries.row(i)] for i in range(g.entries.rows)],
             }
             for g in form.gradients
         },

@@ -18,6 +18,7 @@ A form that fails any check raises ``VerificationError``: a derivation is never 
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
 
@@ -25,9 +26,8 @@ import numpy as np
 import sympy
 
 from . import numeric
-from .parallel import map_forked
+from .parallel import Forked
 from .chainrule import ChainRule, Gradient
-from .expressions import Chain
 from .matrixform import LayerForm
 from .exact import are_equal
 from .model import Model, expand_definitions
@@ -103,15 +103,20 @@ def prove_local_factors(model: Model, chain: ChainRule) -> int:
     return proven
 
 
-def prove_matrix_forms(model: Model, chain: ChainRule, forms: Iterable[LayerForm]) -> int:
+def prove_matrix_forms(model: Model, chain: ChainRule, forms: Iterable[LayerForm], gradients: Iterable[Gradient] = ()) -> int:
     """Prove seed 001's vectorized results equal the scalar chain rule, entry by entry; returns
     how many entries. g^[kz] must equal the deltas, g^[kW] and g^[kb] each parameter's delta
     form, and g^[ka] the sum over the next layer that every delta of layer k starts from."""
     deltas = {delta.neuron: delta for delta in chain.deltas}
-    expected_by_parameter = {
-        p.symbol: Chain(deltas[p.target].symbol, chain.factor(model.net[p.target.layer][p.target.index], p.symbol).value)
-        for p in chain.parameters
-    }
+    by_symbol = {g.parameter.symbol: g for g in gradients}
+
+    def expected(parameter) -> sympy.Expr:  # the scalar chain rule's δ_j · out_i
+        if parameter.symbol in by_symbol:
+            return by_symbol[parameter.symbol].delta_value
+        net = model.net[parameter.target.layer][parameter.target.index]
+        return sympy.Mul(deltas[parameter.target].symbol, chain.factor(net, parameter.symbol).value)
+
+    parameters = {p.symbol: p for p in chain.parameters}
     proven = 0
 
     def same(entry, expected, what: str) -> None:
@@ -130,10 +135,10 @@ def prove_matrix_forms(model: Model, chain: ChainRule, forms: Iterable[LayerForm
                 same(form.gradient("g_a").entries[0, j], sympy.Add(*(d * f.value for f, d in term.upstream)),
                      f"g^[{k}a] entry {j + 1}")
             for i in range(model.spec.layers[k - 1]):
-                expected = expected_by_parameter[model.weights[k][i][j]].doit()
-                same(form.gradient("g_W").entries[i, j], expected, f"g^[{k}W] entry ({i + 1}, {j + 1})")
+                same(form.gradient("g_W").entries[i, j], expected(parameters[model.weights[k][i][j]]),
+                     f"g^[{k}W] entry ({i + 1}, {j + 1})")
             if model.biases:
-                same(form.gradient("g_b").entries[0, j], expected_by_parameter[model.biases[k][j]].doit(),
+                same(form.gradient("g_b").entries[0, j], expected(parameters[model.biases[k][j]]),
                      f"g^[{k}b] entry {j + 1}")
     return proven
 
@@ -155,24 +160,25 @@ def prove_simplifications(model: Model, chain: ChainRule) -> int:
     return proven
 
 
-def verify(
-    model: Model,
-    chain: ChainRule,
-    gradients: Iterable[Gradient],
-    forms: Iterable[LayerForm] = (),
-    proof: str = "auto",
-    points: int = 3,
-    seed: int = 0,
-    progress: Progress = None,
-) -> Verification:
-    """Check every form of every gradient; raise ``VerificationError`` on the first disagreement."""
-    gradients = list(gradients)
-    symbolic = use_symbolic(proof, model)
-    factors_proven = prove_local_factors(model, chain)
+def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient]) -> Forked:
+    """Start, in forked children, the proof of every delta form against ``sympy.diff``."""
+    delta_definitions = {delta.symbol: delta.definition for delta in chain.deltas}
+    fully_expanded = expand_definitions(delta_definitions, known=model.expansions)
+    expanded_loss = model.expanded_loss
 
+    def prove(gradient: Gradient) -> bool:
+        truth = model.almost_everywhere(sympy.diff(expanded_loss, gradient.parameter.symbol))
+        return are_equal(model.almost_everywhere(gradient.delta_value.xreplace(fully_expanded)), truth)
+
+    return Forked(prove, gradients)
+
+
+def _numeric_checks(model: Model, chain: ChainRule, gradients: list[Gradient], points: int, seed: int,
+                    progress: Progress) -> dict[sympy.Symbol, dict[str, FormCheck]]:
+    """Every form of every gradient against the complex-step derivative at random points, and
+    each written-out path sum against its delta form (an exact polynomial identity)."""
     delta_definitions = {delta.symbol: delta.definition for delta in chain.deltas}
     deltas_over_outputs = expand_definitions(delta_definitions)  # δ in out, target and weight symbols
-
     values = numeric.random_points(model, points, seed)
     truth_numeric = numeric.complex_step_gradient(model, values)
     memo: dict = {}
@@ -184,11 +190,10 @@ def verify(
         if progress and (done % 500 == 0 or done == len(gradients)):
             progress("numeric check", done, len(gradients))
         p = gradient.parameter.symbol
-        delta_form = gradient.delta_form.doit()
+        delta_form = gradient.delta_value
         written = {"delta": delta_form}
         if gradient.paths is not None:
             written["path_sum"] = gradient.path_sum
-            # exact polynomial identity over out/target/weight symbols: the path sum is the delta form
             if not are_equal(gradient.path_sum, delta_form.xreplace(deltas_over_outputs)):
                 raise VerificationError(f"the path sum of {p} differs from its delta form")
         checks[p] = {}
@@ -206,23 +211,39 @@ def verify(
                     f"by {error:.2e} (relative)"
                 )
             checks[p][name] = FormCheck("numeric", error)
+    return checks
 
-    if symbolic:
-        fully_expanded = expand_definitions(delta_definitions, known=model.expansions)
-        expanded_loss = model.expanded_loss
 
-        def prove(gradient: Gradient) -> bool:
-            truth = model.almost_everywhere(sympy.diff(expanded_loss, gradient.parameter.symbol))
-            return are_equal(model.almost_everywhere(gradient.delta_form.doit().xreplace(fully_expanded)), truth)
+def verify(
+    model: Model,
+    chain: ChainRule,
+    gradients: Iterable[Gradient],
+    forms: Iterable[LayerForm] = (),
+    proof: str = "auto",
+    points: int = 3,
+    seed: int = 0,
+    progress: Progress = None,
+) -> Verification:
+    """Check every form of every gradient; raise ``VerificationError`` on the first disagreement.
 
-        report = (lambda done, total: progress("symbolic proof", done, total)) if progress else None
-        for gradient, proven in zip(gradients, map_forked(prove, gradients, report)):
-            p = gradient.parameter.symbol
-            if not proven:
-                raise VerificationError(f"the delta form of {p} differs from sympy.diff of the expanded E_total")
-            checks[p] = {name: FormCheck("symbolic", check.max_rel_error) for name, check in checks[p].items()}
+    The symbolic proofs start first, in forked children (``symbackprop.parallel``), and this
+    process makes the other checks while they run.
+    """
+    gradients = list(gradients)
+    symbolic = use_symbolic(proof, model)
+    with _symbolic_proofs(model, chain, gradients) if symbolic else nullcontext() as proofs:
+        factors_proven = prove_local_factors(model, chain)
+        checks = _numeric_checks(model, chain, gradients, points, seed, progress)
+        matrix_entries = prove_matrix_forms(model, chain, forms, gradients)
+        simplifications = prove_simplifications(model, chain)
+        if proofs is not None:
+            report = (lambda done, total: progress("symbolic proof", done, total)) if progress else None
+            for gradient, proven in zip(gradients, proofs.results(report)):
+                p = gradient.parameter.symbol
+                if not proven:
+                    raise VerificationError(f"the delta form of {p} differs from sympy.diff of the expanded E_total")
+                checks[p] = {name: FormCheck("symbolic", c.max_rel_error) for name, c in checks[p].items()}
     return Verification(
         checks, factors_proven, points, seed, symbolic,
-        matrix_entries_proven=prove_matrix_forms(model, chain, forms),
-        simplifications_proven=prove_simplifications(model, chain),
+        matrix_entries_proven=matrix_entries, simplifications_proven=simplifications,
     )
