@@ -22,7 +22,6 @@ True
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
@@ -33,6 +32,12 @@ from .model import Model
 STEP = 1e-20  # complex step; any tiny h works, there is no cancellation to balance against
 _CHUNK_ENTRIES = 4_000_000  # complex entries per batch of perturbed forward passes (64 MB)
 
+def _real_part(x):
+    return np.real(x) if np.iscomplexobj(x) else x
+
+
+# NumPy twins of SymPy's functions, right for the complex step too: non-analytic functions keep
+# the imaginary part (|x + ih| is |x| + ih·sign(x), not sqrt(x² + h²)) and compare real parts.
 _UFUNCS = {
     "exp": np.exp,
     "log": np.log,
@@ -41,23 +46,22 @@ _UFUNCS = {
     "cosh": np.cosh,
     "sin": np.sin,
     "cos": np.cos,
-    "Abs": np.abs,
-    "sign": np.sign,
-}
-
-
-def _real_part(x):
-    return np.real(x) if np.iscomplexobj(x) else x
-
-
-# NumPy twins of non-analytic functions that keep the complex step's imaginary part right:
-# |x + ih| must be |x| + ih·sign(x), not sqrt(x² + h²). (Max and Min become numpy.maximum and
-# numpy.minimum, which compare complex numbers by real part first: already right.)
-COMPLEX_STEP_SAFE = {
     "Abs": lambda x: x * np.sign(_real_part(x)),
     "sign": lambda x: np.sign(_real_part(x)),
+}
+COMPLEX_STEP_SAFE = {  # the same, for sympy.lambdify
+    "Abs": _UFUNCS["Abs"],
+    "sign": _UFUNCS["sign"],
     "Heaviside": lambda x, h0=0.5: np.heaviside(_real_part(x), h0),
 }
+
+
+def _extreme(values: list, better) -> np.ndarray:
+    """Elementwise max (better = np.greater) or min of several values, compared by real part."""
+    chosen = values[0]
+    for value in values[1:]:
+        chosen = np.where(better(_real_part(value), _real_part(chosen)), value, chosen)
+    return chosen
 
 
 def random_points(model: Model, n: int, seed: int = 0) -> dict[sympy.Symbol, np.ndarray]:
@@ -111,6 +115,11 @@ def evaluate(expr: sympy.Expr, values: Mapping[sympy.Symbol, np.ndarray], memo: 
             result = base ** int(exponent) if exponent.is_Integer else base ** walk(exponent)
         elif node.func.__name__ in _UFUNCS and len(node.args) == 1:
             result = _UFUNCS[node.func.__name__](walk(node.args[0]))
+        elif isinstance(node, (sympy.Max, sympy.Min)):
+            result = _extreme([walk(a) for a in node.args], np.greater if isinstance(node, sympy.Max) else np.less)
+        elif isinstance(node, sympy.Heaviside):
+            at_zero = float(node.args[1]) if len(node.args) > 1 else 0.5
+            result = np.heaviside(_real_part(walk(node.args[0])), at_zero)
         else:
             free = sorted(node.free_symbols, key=lambda s: s.name)
             result = sympy.lambdify(free, node, modules=[COMPLEX_STEP_SAFE, "numpy"])(*(walk(s) for s in free))
@@ -122,22 +131,23 @@ def evaluate(expr: sympy.Expr, values: Mapping[sympy.Symbol, np.ndarray], memo: 
 
 def numpy_activation(activation, size: int):
     """The activation of a layer of ``size`` neurons as a NumPy function of the net-input matrix
-    (one row per sample), lambdified from its SymPy formula (once per activation; softmax, which
-    mixes the neurons, once per layer size)."""
-    return _layer_function(activation, size) if activation.mixes else _elementwise_function(activation)
+    (one row per sample), evaluated from its SymPy formula by ``evaluate`` (real or complex).
 
+    >>> from symbackprop.activations import ACTIVATIONS
+    >>> numpy_activation(ACTIVATIONS["softmax"], 2)(np.array([[0.0, 0.0]]))
+    array([[0.5, 0.5]])
+    """
+    nets = [sympy.Dummy(f"z{j}", real=True) for j in range(size if activation.mixes else 1)]
+    outputs = activation.outputs(nets)
+    if not activation.mixes:
+        return lambda Z: evaluate(outputs[0], {nets[0]: np.asarray(Z)})
 
-@lru_cache(maxsize=None)
-def _elementwise_function(activation):
-    z = sympy.Dummy("z", real=True)
-    return sympy.lambdify(z, activation.formula(z), modules=[COMPLEX_STEP_SAFE, "numpy"])
+    def layer(Z):
+        Z = np.asarray(Z)
+        values, memo = {net: Z[..., j] for j, net in enumerate(nets)}, {}
+        return np.stack(np.broadcast_arrays(*(evaluate(out, values, memo) for out in outputs)), axis=-1)
 
-
-@lru_cache(maxsize=None)
-def _layer_function(activation, size: int):
-    nets = [sympy.Dummy(f"z{j}", real=True) for j in range(size)]
-    layer = sympy.lambdify(nets, activation.outputs(nets), modules=[COMPLEX_STEP_SAFE, "numpy"])
-    return lambda Z: np.stack(np.broadcast_arrays(*layer(*np.moveaxis(np.asarray(Z), -1, 0))), axis=-1)
+    return layer
 
 
 def _constant(node: sympy.Expr) -> complex | float:
@@ -163,7 +173,8 @@ class ForwardPass:
         self.activations = [None] + [
             numpy_activation(model.activation(k), model.spec.layers[k]) for k in range(1, model.spec.depth + 1)
         ]
-        self.loss = sympy.lambdify([model.out[-1], model.targets], model.loss, "numpy")
+        outs, targets, loss = model.out[-1], model.targets, model.loss
+        self.loss = lambda A, y: evaluate(loss, {**dict(zip(outs, A)), **dict(zip(targets, y))})
 
     def matrices(self, values: Mapping[sympy.Symbol, np.ndarray], point: int):
         """(x, y, W, b) at one point, W[k] of shape n_{k-1} × n_k and b[k] of shape n_k (row-vector layout)."""
