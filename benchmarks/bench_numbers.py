@@ -1,11 +1,16 @@
-"""Per-call time of the generated ``grad`` (issue 4), against a hand-written NumPy backprop and torch.
+"""Per-call time of the generated ``grad`` (issue 4), against a hand-written NumPy backprop,
+torch.autograd and jax.grad.
 
-Run from the repository root:  python benchmarks/bench_numbers.py
+Run from the repository root:  python benchmarks/bench_numbers.py [--json]
 
-* 2-4-3-2 (sigmoid, mse, no biases), one sample;
+* 2-4-3-2 (sigmoid, mse, no biases), one sample: the generated code, a hand-written NumPy
+  backprop, and torch.autograd and jax.grad (jit) when they are importable;
 * 784-128-10 (sigmoid, mse, biases), a batch of 256: the generated code, a hand-written
   vectorized NumPy backprop in the same process (the generated code should be within 1.2× of it),
-  and torch.autograd (float64, like the others) when torch is importable.
+  and torch.autograd when torch is importable.
+
+All in float64. ``--json`` prints the figures as one JSON object (for ``benchmark.py``) instead
+of the report.
 
 Each time is the best of several repeats of ``timeit``'s auto-ranged loop, in the same process,
 so the ratio is meaningful on any machine even where the absolute times are not. The gradients of
@@ -14,6 +19,7 @@ the three implementations are compared too, so the benchmark times code that com
 
 from __future__ import annotations
 
+import json
 import sys
 import timeit
 from pathlib import Path
@@ -64,7 +70,7 @@ def hand_written_grad(W, b, X, Y):
 
 
 def torch_grad_function(W, b):
-    """torch.autograd of the same network and loss, float64; None when torch is not installed."""
+    """torch.autograd of the same network and loss, float64; (None, None) when torch is not installed."""
     try:
         import torch
     except ImportError:
@@ -78,32 +84,85 @@ def torch_grad_function(W, b):
         a = X
         for w, v in zip(tW, tb):
             a = torch.sigmoid(a @ w + v)
-        loss = (0.5 * ((Y - a) ** 2).sum(dim=1)).mean()
+        loss = (0.5 * ((Y - a) ** 2).sum(dim=-1)).mean()
         loss.backward()
         return {"W": [t.grad.numpy() for t in tW], "b": [t.grad.numpy() for t in tb]}
 
     return grad, torch
 
 
+def jax_grad_function():
+    """jax.jit(jax.grad(loss)) of the same network and loss, float64; (None, None) without jax."""
+    try:
+        import jax
+    except ImportError:
+        return None, None
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    def loss(params, X, Y):
+        a = X
+        for w, v in zip(params["W"], params["b"]):
+            a = jax.nn.sigmoid(a @ w + v)
+        return jnp.mean(0.5 * jnp.sum((Y - a) ** 2, axis=-1))
+
+    compiled = jax.jit(jax.grad(loss))
+
+    def grad(params, X, Y):
+        result = compiled(params, X, Y)
+        jax.block_until_ready(result)
+        return result
+
+    return grad, jax
+
+
 def relative(a, b) -> float:
-    return max(float(np.max(np.abs(x - y)) / max(np.max(np.abs(y)), 1e-300)) for x, y in zip(a, b))
+    return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y))) / max(np.max(np.abs(np.asarray(y))), 1e-300))
+               for x, y in zip(a, b))
 
 
 def main() -> int:
-    rng = np.random.default_rng(0)
+    as_json = "--json" in sys.argv[1:]
+    figures: dict[str, str] = {}
 
-    # 2-4-3-2, one sample
+    def say(text: str) -> None:
+        if not as_json:
+            print(text, flush=True)
+
+    rng = np.random.default_rng(0)
+    torch_grad, torch = None, None
+
+    # 2-4-3-2, one sample, no biases: the generated code beside a hand-written backprop,
+    # torch.autograd and jax.grad (jit), all float64, all checked to agree first.
     small = generated(NetworkSpec.parse("2-4-3-2"))
     sizes = (2, 4, 3, 2)
-    params = {"W": [rng.uniform(-1, 1, (m, n)) for m, n in zip(sizes, sizes[1:])]}
-    x, y = rng.uniform(-1, 1, 2), rng.uniform(0.05, 0.95, 2)
+    W = [rng.uniform(-1, 1, (m, n)) for m, n in zip(sizes, sizes[1:])]
     zeros = [np.zeros(n) for n in sizes[1:]]
-    t_small, t_small_hand = best_times(lambda: small.grad(params, x, y),
-                                       lambda: hand_written_grad(params["W"], zeros, x[None, :], y[None, :]))
-    print(f"2-4-3-2, one sample:       generated grad {t_small * 1e6:8.1f} µs   "
-          f"hand-written NumPy {t_small_hand * 1e6:8.1f} µs")
+    x, y = rng.uniform(-1, 1, 2), rng.uniform(0.05, 0.95, 2)
+    ours = small.grad({"W": W}, x, y)["W"]
+    calls = {"generated grad": lambda: small.grad({"W": W}, x, y),
+             "hand-written NumPy": lambda: hand_written_grad(W, zeros, x[None, :], y[None, :])}
+    torch_grad, torch = torch_grad_function(W, zeros)
+    if torch_grad is not None:
+        tx, ty = torch.tensor(x), torch.tensor(y)
+        say(f"2-4-3-2: torch.autograd agrees to {relative(ours, torch_grad(tx, ty)['W']):.1e}")
+        calls[f"torch.autograd {torch.__version__}"] = lambda: torch_grad(tx, ty)
+    jax_grad, jax = jax_grad_function()
+    if jax_grad is not None:
+        jparams = {"W": [jax.numpy.asarray(w) for w in W], "b": [jax.numpy.asarray(v) for v in zeros]}
+        jx, jy = jax.numpy.asarray(x), jax.numpy.asarray(y)
+        say(f"2-4-3-2: jax.grad (jit) agrees to {relative(ours, jax_grad(jparams, jx, jy)['W']):.1e}")
+        calls[f"jax.grad (jit) {jax.__version__}"] = lambda: jax_grad(jparams, jx, jy)
+    times = dict(zip(calls, best_times(*calls.values())))
+    for what, seconds in times.items():
+        say(f"2-4-3-2, one sample: {what:32s} {seconds * 1e6:8.1f} µs per call")
+        figures[f"2-4-3-2 one sample: {what}"] = f"{seconds * 1e6:.1f} µs per call"
+    if torch_grad is None:
+        say("2-4-3-2, one sample: torch.autograd: torch is not installed")
+    if jax_grad is None:
+        say("2-4-3-2, one sample: jax.grad: jax is not installed")
 
-    # 784-128-10, batch 256
+    # 784-128-10, sigmoid, mse, biases, batch 256
     big = generated(NetworkSpec.parse("784-128-10", bias=True))
     sizes = (784, 128, 10)
     W = [rng.uniform(-2 / np.sqrt(m), 2 / np.sqrt(m), (m, n)) for m, n in zip(sizes, sizes[1:])]
@@ -112,25 +171,29 @@ def main() -> int:
     X, Y = rng.uniform(0, 1, (256, 784)), rng.uniform(0.05, 0.95, (256, 10))
 
     ours, hand = big.grad(params, X, Y), hand_written_grad(W, b, X, Y)
-    print(f"784-128-10: generated and hand-written gradients agree to {relative(ours['W'] + ours['b'], hand['W'] + hand['b']):.1e}")
+    say(f"784-128-10: generated and hand-written gradients agree to {relative(ours['W'] + ours['b'], hand['W'] + hand['b']):.1e}")
     t_gen, t_hand = best_times(lambda: big.grad(params, X, Y), lambda: hand_written_grad(W, b, X, Y))
     ratio = t_gen / t_hand
-    print(f"784-128-10, batch 256:     generated grad {t_gen * 1e3:8.2f} ms   "
-          f"hand-written NumPy {t_hand * 1e3:8.2f} ms   ratio {ratio:.2f}")
+    say(f"784-128-10, batch 256: generated grad {t_gen * 1e3:8.2f} ms   hand-written NumPy {t_hand * 1e3:8.2f} ms   "
+        f"ratio {ratio:.2f}")
+    figures["784-128-10 batch 256: generated grad"] = f"{t_gen * 1e3:.2f} ms per call"
+    figures["784-128-10 batch 256: hand-written NumPy backprop"] = f"{t_hand * 1e3:.2f} ms per call"
+    figures["784-128-10 batch 256: generated / hand-written"] = f"{ratio:.2f}x (target < {TARGET_RATIO}x)"
 
     torch_grad, torch = torch_grad_function(W, b)
     if torch_grad is not None:
         tX, tY = torch.tensor(X), torch.tensor(Y)
         theirs = torch_grad(tX, tY)
-        print(f"784-128-10: torch.autograd agrees to {relative(ours['W'] + ours['b'], theirs['W'] + theirs['b']):.1e}")
+        say(f"784-128-10: torch.autograd agrees to {relative(ours['W'] + ours['b'], theirs['W'] + theirs['b']):.1e}")
         t_torch = best_time(lambda: torch_grad(tX, tY))
-        print(f"                           torch.autograd (float64, {torch.__version__}, "
-              f"{torch.get_num_threads()} threads) {t_torch * 1e3:8.2f} ms")
-    else:
-        print("                           torch.autograd: torch is not installed")
+        say(f"784-128-10, batch 256: torch.autograd (float64, {torch.__version__}, {torch.get_num_threads()} threads) "
+            f"{t_torch * 1e3:8.2f} ms")
+        figures["784-128-10 batch 256: torch.autograd"] = f"{t_torch * 1e3:.2f} ms per call"
 
     verdict = "within" if ratio <= TARGET_RATIO else "NOT within"
-    print(f"generated grad is {verdict} {TARGET_RATIO}x of the hand-written NumPy backprop ({ratio:.2f}x)")
+    say(f"generated grad is {verdict} {TARGET_RATIO}x of the hand-written NumPy backprop ({ratio:.2f}x)")
+    if as_json:
+        print(json.dumps(figures))
     return 0 if ratio <= TARGET_RATIO else 1
 
 

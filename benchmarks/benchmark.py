@@ -6,6 +6,8 @@ Measures, on this machine:
 * ``symbackprop derive 2-4-3-2`` (md, tex, json), whole process, median of 5 runs;
 * ``symbackprop derive 784-30-10 --format json``: median time and peak memory;
 * ``symbackprop derive 784-128-64-10 --format json``: time and peak memory (one run);
+* ``symbackprop derive 8-8-8-8`` (md, tex, json), whole process;
+* the largest network whose ``--proof symbolic`` finishes within the limit (60 s);
 * scaling: ``derive --format json --proof numeric`` on growing networks, against the naive
   approach (``sympy.diff`` of the fully expanded E_total for every weight, measured until one
   network takes longer than the limit), each with its fitted exponent t ∝ parameters^k;
@@ -25,6 +27,7 @@ import json
 import math
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -68,7 +71,25 @@ def parameters(spec: str) -> int:
 
 
 def symbackprop(*args: str) -> list[str]:
-    return [sys.executable, "-m", "symbackprop.cli", *args]
+    """The command line of ``symbackprop ARGS``: the installed console script, as a user runs it."""
+    script = Path(sys.executable).parent / "symbackprop"
+    return [str(script) if script.exists() else sys.executable, *([] if script.exists() else ["-m", "symbackprop.cli"]), *args]
+
+
+def within(command: list[str], limit: float, cwd: Path) -> float | None:
+    """Wall seconds of one run of ``command``, or None when it passes ``limit`` (then it and the
+    processes it forked are killed, so they do not slow what is measured next)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        code = process.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return None
+    if code != 0:
+        raise RuntimeError(f"{' '.join(command)} failed with exit status {code}")
+    return time.perf_counter() - started
 
 
 def timed(command: list[str], runs: int, cwd: Path) -> tuple[float, float]:
@@ -132,6 +153,24 @@ def plot(ours: list[tuple[int, float]], slow: list[tuple[int, float]], k_ours, k
     return True
 
 
+def cpu_model() -> str:
+    """The processor's name, from /proc/cpuinfo on Linux (platform.processor() is often empty)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def memory_gib() -> str:
+    try:
+        return f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB"
+    except (ValueError, OSError, AttributeError):
+        return "memory unknown"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one run each (for the smoke test)")
@@ -154,6 +193,25 @@ def main() -> None:
         report("derive 784-30-10 --format json", f"{seconds:.2f} s (median of {runs}), peak {memory:.0f} MiB", "< 10 s, < 2048 MiB")
         seconds, memory = timed(symbackprop("derive", "784-128-64-10", "--format", "json", "-q", "-o", str(work / "c")), 1, work)
         report("derive 784-128-64-10 --format json", f"{seconds:.1f} s, peak {memory:.0f} MiB", "completes")
+
+    if not options.quick:
+        seconds, memory = timed(symbackprop("derive", "8-8-8-8", "--format", "md,tex,json", "-q", "-o", str(work / "d")), runs, work)
+        report("derive 8-8-8-8 (md, tex, json; 192 weights, numeric proof), whole process",
+               f"{seconds:.2f} s (median of {runs}), {memory:.0f} MiB")
+
+    # The symbolic proof (exact identity with sympy.diff of the expanded E_total), forced with
+    # --proof symbolic on growing networks until one takes longer than the limit.
+    proof_specs = ["2-2-1", "2-3-2"] if options.quick else ["2-4-3-2", "2-4-4-2", "2-8-8-2", "4-8-8-4", "8-8-8-4", "8-8-8-8"]
+    largest = None
+    for spec in proof_specs:
+        seconds = within(symbackprop("derive", spec, "--format", "json", "--proof", "symbolic", "-q", "-o", str(work / f"p{spec}")),
+                         options.limit, work)
+        print(f"  --proof symbolic {spec}: " + (f"{seconds:.1f} s" if seconds is not None else f"> {options.limit:g} s (stopped)"), flush=True)
+        if seconds is None:
+            break
+        largest = (spec, seconds)
+    report(f"largest network whose symbolic proof finishes within {options.limit:g} s",
+           f"{largest[0]} ({parameters(largest[0])} weights, {largest[1]:.1f} s)" if largest else "none")
 
     specs = ["2-2-1", "2-3-2", "2-4-3-2"] if options.quick else [
         "2-2-1", "2-4-3-2", "2-4-4-2", "2-8-8-2", "4-8-8-4", "4-16-16-4", "8-16-16-8", "8-32-32-8",
@@ -181,11 +239,11 @@ def main() -> None:
     numbers = HERE / "bench_numbers.py"
     if numbers.exists() and not options.quick:
         result = subprocess.run([sys.executable, str(numbers), "--json"], capture_output=True, text=True)
-        if result.returncode == 0 and result.stdout.strip().startswith("{"):
+        if result.stdout.strip().startswith("{"):
             for what, value in json.loads(result.stdout).items():
                 report(what, str(value))
 
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    machine = f"{cpu_model()}, {os.cpu_count()} cores, {memory_gib()}, Python {platform.python_version()}"
     lines = ["# symbackprop benchmark", "", f"Machine: {machine}.", "", "| measurement | result | target |", "| --- | --- | --- |"]
     lines += [f"| {what} | {value} | {target} |" for what, value, target in rows]
     lines += ["", "## Scaling", "", "| network | weights | symbackprop (s) | naive sympy.diff (s) |", "| --- | --- | --- | --- |"]

@@ -14,4 +14,5 @@ def test_benchmark_script_on_tiny_sizes(tmp_path):
     table = (tmp_path / "benchmark.md").read_text()
     assert "| derive 2-4-3-2 (md, tex, json), whole process |" in table
     assert "| 2-4-3-2 | 26 |" in table
+    assert "| largest network whose symbolic proof finishes within 60 s | 2-3-2 (12 weights," in table
     assert (tmp_path / "scaling.png").read_bytes().startswith(b"\x89PNG")
