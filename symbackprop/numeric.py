@@ -30,7 +30,7 @@ import sympy
 from .model import Model
 
 STEP = 1e-20  # complex step; any tiny h works, there is no cancellation to balance against
-_CHUNK_ENTRIES = 4_000_000  # complex entries per batch of perturbed forward passes (64 MB)
+_CHUNK_ENTRIES = 1_000_000  # complex entries per batch of perturbed forward passes (16 MB)
 
 def _real_part(x):
     return np.real(x) if np.iscomplexobj(x) else x
@@ -95,38 +95,40 @@ def evaluate(expr: sympy.Expr, values: Mapping[sympy.Symbol, np.ndarray], memo: 
     >>> evaluate(x * sympy.exp(y) + 1, {x: np.array([1.0, 2.0]), y: np.array([0.0, 0.0])})
     array([2., 3.])
     """
-    memo = {} if memo is None else memo
+    return _walk(sympy.sympify(expr), values, {} if memo is None else memo)
 
-    def walk(node):
-        if node in memo:
-            return memo[node]
-        if node in values:
-            result = values[node]
-        elif node.is_number:  # a constant: 2, pi, or nan/zoo from a division by zero
-            result = _constant(node)
-        elif node.is_Add:
-            result = sum(walk(a) for a in node.args)
-        elif node.is_Mul:
-            result = 1.0
-            for a in node.args:
-                result = result * walk(a)
-        elif node.is_Pow:
-            base, exponent = walk(node.base), node.exp
-            result = base ** int(exponent) if exponent.is_Integer else base ** walk(exponent)
-        elif node.func.__name__ in _UFUNCS and len(node.args) == 1:
-            result = _UFUNCS[node.func.__name__](walk(node.args[0]))
-        elif isinstance(node, (sympy.Max, sympy.Min)):
-            result = _extreme([walk(a) for a in node.args], np.greater if isinstance(node, sympy.Max) else np.less)
-        elif isinstance(node, sympy.Heaviside):
-            at_zero = float(node.args[1]) if len(node.args) > 1 else 0.5
-            result = np.heaviside(_real_part(walk(node.args[0])), at_zero)
-        else:
-            free = sorted(node.free_symbols, key=lambda s: s.name)
-            result = sympy.lambdify(free, node, modules=[COMPLEX_STEP_SAFE, "numpy"])(*(walk(s) for s in free))
-        memo[node] = result
-        return result
 
-    return walk(sympy.sympify(expr))
+def _walk(node: sympy.Basic, values: Mapping, memo: dict):
+    """``evaluate``'s recursion: a plain function, not a closure, so that no reference cycle
+    keeps the memo's (possibly large) arrays alive after the call."""
+    if node in memo:
+        return memo[node]
+    walk = lambda child: _walk(child, values, memo)  # noqa: E731
+    if node in values:
+        result = values[node]
+    elif node.is_number:  # a constant: 2, pi, or nan/zoo from a division by zero
+        result = _constant(node)
+    elif node.is_Add:
+        result = sum(walk(a) for a in node.args)
+    elif node.is_Mul:
+        result = 1.0
+        for a in node.args:
+            result = result * walk(a)
+    elif node.is_Pow:
+        base, exponent = walk(node.base), node.exp
+        result = base ** int(exponent) if exponent.is_Integer else base ** walk(exponent)
+    elif node.func.__name__ in _UFUNCS and len(node.args) == 1:
+        result = _UFUNCS[node.func.__name__](walk(node.args[0]))
+    elif isinstance(node, (sympy.Max, sympy.Min)):
+        result = _extreme([walk(a) for a in node.args], np.greater if isinstance(node, sympy.Max) else np.less)
+    elif isinstance(node, sympy.Heaviside):
+        at_zero = float(node.args[1]) if len(node.args) > 1 else 0.5
+        result = np.heaviside(_real_part(walk(node.args[0])), at_zero)
+    else:
+        free = sorted(node.free_symbols, key=lambda s: s.name)
+        result = sympy.lambdify(free, node, modules=[COMPLEX_STEP_SAFE, "numpy"])(*(walk(s) for s in free))
+    memo[node] = result
+    return result
 
 
 def numpy_activation(activation, size: int):
