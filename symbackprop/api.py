@@ -151,7 +151,12 @@ def derive(
     chain = ChainRule(model)
     named = {find_parameter(chain, name) for name in only}
     parameters = [p for p in chain.parameters if p in named] if named else chain.parameters
-    gradients = tuple(chain.gradient(p, _writes_paths(chain, p, bool(named), max_paths)) for p in parameters)
+    gradients = []
+    for done, p in enumerate(parameters, start=1):
+        gradients.append(chain.gradient(p, _writes_paths(chain, p, bool(named), max_paths)))
+        if progress and (done % 500 == 0 or done == len(parameters)):
+            progress("chain rule", done, len(parameters))
+    gradients = tuple(gradients)
     layers = tuple(layer_forms(chain))
     verification = verify(model, chain, gradients, layers, proof=proof, points=points, seed=seed, progress=progress)
     return Derivation(spec, model, chain, gradients, layers, verification, bool(named), time.perf_counter() - started)

@@ -63,8 +63,6 @@ def derive(spec, activation, loss, bias, notation, formats, title, exercise, out
     derivation.tex and derivation.json to output/SPEC (or -o DIR) and prints a summary.
     """
     started = time.perf_counter()
-    from .spec import SpecError
-
     network = _network(spec, activation, loss, bias, notation)
     directory = output if output is not None else Path("output") / network.text
     try:
@@ -72,14 +70,8 @@ def derive(spec, activation, loss, bias, notation, formats, title, exercise, out
     except ValueError as error:
         raise _fail(str(error))
 
-    from .api import derive as run_derive
-    from .exercise import ExerciseError
-    from .pdf import LatexError, TexMissing
-    from .render import write_exercise, write_outputs
-    from .verify import VerificationError
-
     if "pdf" in formats:
-        from .pdf import engine
+        from .pdf import TexMissing, engine
 
         if engine() is None:
             raise _fail(str(TexMissing()))
@@ -92,28 +84,45 @@ def derive(spec, activation, loss, bias, notation, formats, title, exercise, out
 
     progress = _Progress()
     try:
+        derivation, written = _derive_and_write(network, directory, formats, only, proof, points, seed, title, exercise,
+                                                progress)
+    finally:
+        progress.close()  # before any message: the bar shares the line
+    if not quiet:
+        _summary(derivation, written, time.perf_counter() - started)
+
+
+def _derive_and_write(network, directory, formats, only, proof, points, seed, title, exercise, progress):
+    """``derive``'s work: the derivation and the files, each failure turned into its exit status."""
+    from .api import derive as run_derive
+    from .exercise import ExerciseError
+    from .pdf import LatexError, TexMissing
+    from .render import write_exercise, write_outputs
+    from .spec import SpecError
+    from .verify import VerificationError
+
+    try:
         derivation = run_derive(network, only=only, proof=proof, points=points, seed=seed, progress=progress)
     except SpecError as error:
         raise _fail(str(error))
     except VerificationError as error:
+        progress.close()
         click.echo(f"symbackprop: verification failed: {error}", err=True)
         raise click.exceptions.Exit(EXIT_FAILED)
-    finally:
-        progress.close()
     try:
         if exercise:
             written = write_exercise(derivation, directory, [f for f in formats if f != "json"], seed=seed)
         else:
-            written = write_outputs(derivation, directory, formats, title=title)
+            written = write_outputs(derivation, directory, formats, title=title, progress=progress)
     except OSError as error:
         raise _fail(f"cannot write to {str(directory)!r}: {error.strerror or error}")
     except (ExerciseError, TexMissing) as error:
         raise _fail(str(error))
     except LatexError as error:
+        progress.close()
         click.echo(f"symbackprop: {error}", err=True)
         raise click.exceptions.Exit(EXIT_FAILED)
-    if not quiet:
-        _summary(derivation, written, time.perf_counter() - started)
+    return derivation, written
 
 
 def _count(n: int, word: str) -> str:

@@ -68,6 +68,7 @@ class _Progress:
     def close(self) -> None:
         if self.shown:
             click.echo("\r\033[K", err=True, nl=False)
+            self.shown = False
 
 
 def model_options(command):

@@ -27,6 +27,7 @@ from .figures import network_diagram, parameter_diagram, svg_name
 from .expressions import Chain, Partial, Total, ordered_sum, tidy
 from .latex import to_latex
 from .matrixform import LayerForm
+from .verify import Progress
 
 FORMATS = ("md", "tex", "pdf", "json")
 NETWORK_SVG = "network.svg"
@@ -435,7 +436,7 @@ def _position(neuron) -> Optional[list[int]]:
     return None if neuron is None else [neuron.layer, neuron.index + 1]
 
 
-def derivation_json(derivation: Derivation) -> dict:
+def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
     """The machine-readable result (the schema is documented in the README)."""
     d, m, spec = derivation, derivation.model, derivation.spec
     names = lambda symbols: [s.name for s in symbols]  # noqa: E731
@@ -443,7 +444,9 @@ def derivation_json(derivation: Derivation) -> dict:
     definitions.update({delta.symbol.name: text(delta.definition) for delta in d.deltas})
     definitions[m.loss_symbol.name] = text(m.loss)
     parameters = []
-    for gradient in d.gradients:
+    for done, gradient in enumerate(d.gradients, start=1):
+        if progress and (done % 500 == 0 or done == len(d.gradients)):
+            progress("derivation.json", done, len(d.gradients))
         p = gradient.parameter
         checks = d.verification.checks[p.symbol]
         parameters.append(
@@ -518,8 +521,8 @@ def _layer_json(form: LayerForm, names) -> dict:
     }
 
 
-def render_json(derivation: Derivation) -> str:
-    return json.dumps(derivation_json(derivation), indent=2, ensure_ascii=False) + "\n"
+def render_json(derivation: Derivation, progress: Progress = None) -> str:
+    return json.dumps(derivation_json(derivation, progress), indent=2, ensure_ascii=False) + "\n"
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -567,17 +570,18 @@ def _write_documents(directory: Path, stem: str, formats: list[str], render) -> 
 
 
 def write_outputs(
-    derivation: Derivation, directory: Path, formats: Iterable[str], title: Optional[str] = None
+    derivation: Derivation, directory: Path, formats: Iterable[str], title: Optional[str] = None,
+    progress: Progress = None,
 ) -> list[Path]:
     """Write derivation.<format> for each format (md, tex, pdf, json) into ``directory``, and the
-    SVG diagrams beside derivation.md."""
+    SVG diagrams beside derivation.md; ``progress(stage, done, total)`` hears of long JSON writing."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     formats = list(formats)
     data = context(derivation, title, figures="md" in formats) if {"md", "tex", "pdf"} & set(formats) else None
     written = _write_documents(directory, "derivation", formats, lambda kind: _render(kind, data))
     if "json" in formats:
-        write_atomic(directory / "derivation.json", render_json(derivation))
+        write_atomic(directory / "derivation.json", render_json(derivation, progress))
         written.append(directory / "derivation.json")
     if "md" in formats:
         written += write_svgs(derivation, directory)

@@ -119,3 +119,44 @@ def test_files_get_the_usual_permissions(tmp_path, capsys):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "derivation.json").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_progress_is_reported_per_stage_and_reaches_the_total(tmp_path):
+    from symbackprop.api import derive
+    from symbackprop.render import write_outputs
+
+    heard = []
+    record = lambda stage, done, total: heard.append((stage, done, total))  # noqa: E731
+    derivation = derive("2-24-24-2", progress=record)  # 672 weights: more than one report per stage
+    write_outputs(derivation, tmp_path, ["json"], progress=record)
+    stages = [stage for stage, _, _ in heard]
+    assert list(dict.fromkeys(stages)) == ["chain rule", "numeric check", "derivation.json"]
+    for stage in ("chain rule", "numeric check", "derivation.json"):
+        counts = [(done, total) for s, done, total in heard if s == stage]
+        assert counts == [(500, 672), (672, 672)]
+
+
+def test_progress_bar_on_a_terminal_and_nothing_on_a_pipe(tmp_path):
+    import os
+    import pty
+
+    command = [sys.executable, "-m", "symbackprop.cli", "derive", "32-64-64-32", "--format", "json", "-q"]
+    piped = subprocess.run(command + ["-o", str(tmp_path / "piped")], capture_output=True, text=True)
+    assert piped.returncode == 0 and piped.stderr == ""
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(command + ["-o", str(tmp_path / "tty")], stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closes when the process ends
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert process.wait() == 0
+    os.close(leader)
+    assert re.search(rb"numeric check +\[#+-*\] \d+/8192", shown)
+    assert shown.endswith(b"\r\x1b[K")  # the bar is wiped before the process ends
