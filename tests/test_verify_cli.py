@@ -85,3 +85,44 @@ def test_fuzzed_formulas_never_traceback(capsys, text):
     code, _, err = run(["verify", "1-1", "--param", "w_11", text], capsys)
     assert code in (0, 1, 2)
     assert "Traceback" not in err
+
+
+def readme_verify_examples():
+    """(argv, printed output) of every `$ symbackprop verify ...` example in README.md."""
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    examples = []
+    for block in text.split("```")[1::2]:
+        lines = block.strip("\n").splitlines()
+        n = 0
+        while n < len(lines):
+            if not lines[n].startswith("$ symbackprop verify"):
+                n += 1
+                continue
+            command = lines[n][2:]
+            n += 1
+            while True:  # a quoted argument may continue on the next lines
+                try:
+                    argv = shlex.split(command)
+                    break
+                except ValueError:
+                    command += "\n" + lines[n]
+                    n += 1
+            output = []
+            while n < len(lines) and not lines[n].startswith("$ ") and lines[n]:
+                output.append(lines[n])
+                n += 1
+            examples.append((argv[1:], "\n".join(output)))
+    return examples
+
+
+@pytest.mark.parametrize("argv, printed", readme_verify_examples())
+def test_readme_verify_examples_print_what_the_readme_shows(argv, printed, capsys):
+    _, out, err = run(argv, capsys)
+    assert (out + err).rstrip("\n") == printed
+
+
+def test_readme_has_the_verify_examples():
+    assert len(readme_verify_examples()) == 3
