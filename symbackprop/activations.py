@@ -128,7 +128,29 @@ def custom_activation(text: str) -> Activation:
     expr = parse_activation(text)
     z = next(iter(expr.free_symbols), sympy.Symbol("z", real=True))
     in_output = _output_form(expr, z)
-    return Activation(text, "g", lambda net: expr.xreplace({z: net}), in_output=in_output, unit_interval=None)
+    return Activation(text, "g", lambda net: expr.xreplace({z: net}), in_output=in_output,
+                      unit_interval=_maybe_unit_interval(expr, z))
+
+
+def _maybe_unit_interval(expr: sympy.Expr, z: sympy.Symbol) -> Optional[bool]:
+    """False when the formula takes a value outside [0, 1] somewhere on a grid of z from -1000 to
+    1000 (so it cannot feed log(out) and log(1 - out)); None (not known) otherwise.
+
+    >>> z = sympy.Symbol("z", real=True)
+    >>> _maybe_unit_interval(z / (1 + abs(z)), z), _maybe_unit_interval(1 / (1 + sympy.exp(-z)), z)
+    (False, None)
+    """
+    import numpy as np
+
+    from .numeric import evaluate
+
+    grid = np.concatenate([np.linspace(-50, 50, 2001), [-1000.0, -100.0, 100.0, 1000.0]])
+    with np.errstate(all="ignore"):
+        values = np.real_if_close(np.broadcast_to(evaluate(expr, {z: grid}), grid.shape))
+    if np.iscomplexobj(values):
+        return None
+    finite = values[np.isfinite(values)]
+    return False if np.any((finite < 0) | (finite > 1)) else None
 
 
 _PIECEWISE = (sympy.Abs, sympy.Max, sympy.Min, sympy.sign, sympy.Heaviside)

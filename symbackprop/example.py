@@ -40,6 +40,7 @@ LIST_LIMIT = 64
 PER_LAYER_SHOWN = 6
 NEURONS_SHOWN = 8
 SIGNIFICANT = 4  # digits in the handouts
+PATHS_WRITTEN = 2  # a parameter reached along more paths is written δ · out: its delta sums the paths
 CROSS_CHECK_TOLERANCE = 1e-9  # relative, generated code vs the symbolic chain rule
 
 
@@ -148,11 +149,12 @@ def load_params(path: Union[str, Path], spec: NetworkSpec) -> dict:
 
 
 def random_params(model, seed: int = 0) -> dict:
-    """Seeded random parameters, input and target (``numeric.random_points`` at one point)."""
+    """Seeded random parameters, input and target (``numeric.random_points`` at one point; with
+    cross-entropy, targets that sum to 1)."""
     from .lambdified import params_from_values
-    from .numeric import random_points
+    from .numeric import as_distribution, random_points
 
-    return check_params(model.spec, params_from_values(model, random_points(model, 1, seed), 0))
+    return check_params(model.spec, params_from_values(model, as_distribution(model, random_points(model, 1, seed)), 0))
 
 
 # -- the example -----------------------------------------------------------------------------
@@ -224,7 +226,7 @@ def worked_example(
     keywords, a ``NetworkSpec`` or a ``Derivation``) at ``params`` (a params dict; default: seeded
     random parameters). Raises ``ParamsError`` for params that do not fit the network and
     ``ExampleError`` if the generated code and the symbolic chain rule disagree."""
-    from .api import Derivation, MAX_PATHS
+    from .api import Derivation
     from .chainrule import ChainRule
     from .codegen import generated
     from .model import Model
@@ -260,7 +262,7 @@ def worked_example(
         checked += deltas.size * (outs.size + (1 if spec.bias else 0))
     shown = []
     for parameter in _shown_parameters(chain):
-        with_paths = chain.count_paths(parameter) <= MAX_PATHS and spec.n_parameters <= LIST_LIMIT
+        with_paths = chain.count_paths(parameter) <= PATHS_WRITTEN and spec.n_parameters <= LIST_LIMIT
         g = chain.gradient(parameter, with_paths)
         shown.append(g)
         if g.paths is not None:
@@ -330,9 +332,15 @@ def render_json(example: Example) -> str:
 
 
 # -- handouts ----------------------------------------------------------------------------------
-def _number(value: float) -> sympy.Float:
-    """A number as the handout prints it: ``SIGNIFICANT`` significant digits."""
-    return sympy.Float(value, SIGNIFICANT)
+def _number(value: float) -> sympy.Number:
+    """A number as the handout prints it: ``SIGNIFICANT`` significant digits, a whole number
+    (such as a bias's ∂net/∂b = 1) without a decimal point.
+
+    >>> _number(0.123456), _number(1.0)
+    (0.1235, 1)
+    """
+    value = float(value)
+    return sympy.Integer(int(value)) if value.is_integer() else sympy.Float(value, SIGNIFICANT)
 
 
 class _Handout:
@@ -384,21 +392,23 @@ class _Handout:
         parameter = g.parameter
         total = _parameter_value(self.ex.gradient, parameter, m)
         if g.paths is not None:
-            leibniz = ordered_sum(path.leibniz for path in g.paths)
-            numbers = ordered_sum(Chain(*(_number(_value(f.value, values)) for f in path.factors)) for path in g.paths)
+            leibniz_terms = [path.leibniz for path in g.paths]
+            numbers_terms = [Chain(*(_number(_value(f.value, values)) for f in path.factors)) for path in g.paths]
         else:
-            leibniz = Chain(Partial(m.loss_symbol, g.delta.net), g.input_factor.partial)
-            numbers = Chain(_number(self.value(g.delta.symbol)), _number(_value(g.input_factor.value, values)))
+            leibniz_terms = [Chain(Partial(m.loss_symbol, g.delta.net), g.input_factor.partial)]
+            numbers_terms = [Chain(_number(self.value(g.delta.symbol)), _number(_value(g.input_factor.value, values)))]
         old = self._parameter(self.ex.params, parameter)
         new = self._parameter(self.ex.updated, parameter)
         return {
             "symbol": self.tex(parameter.symbol),
             "kind": parameter.kind,
             "partial": self.tex(Partial(m.loss_symbol, parameter.symbol)),
-            "leibniz": self.tex(leibniz),
+            "leibniz": self.tex(ordered_sum(leibniz_terms)),
+            "leibniz_terms": [self.tex(term) for term in leibniz_terms],  # one line each in LaTeX
             "form": "paths" if g.paths is not None else "delta",
             "delta_form": self.tex(g.delta_form),
-            "numbers": self.tex(numbers),
+            "numbers": self.tex(ordered_sum(numbers_terms)),
+            "numbers_terms": [self.tex(term) for term in numbers_terms],
             "value": self.num(total),
             "old": self.num(old),
             "new": self.num(new),

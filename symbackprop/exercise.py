@@ -57,7 +57,7 @@ def exercise_context(derivation: Derivation, seed: int = 0) -> dict:
         )
     rng = random.Random(seed)
     drawn = numeric.random_points(m, 1, seed)
-    values = {s: np.round(v, 2) for s, v in drawn.items()}
+    values = numeric.as_distribution(m, {s: np.round(v, 2) for s, v in drawn.items()}, decimals=2)
     memo: dict = {}
     for symbol, definition in m.definitions.items():
         values[symbol] = numeric.evaluate(definition, values, memo)

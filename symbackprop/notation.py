@@ -51,16 +51,21 @@ class NeuronsNotation:
         self.layers = layers
 
     def neuron(self, layer: int, j: int) -> str:
-        """The neuron's label, e.g. ``d_1`` (also valid LaTeX)."""
-        return f"{layer_letter(layer)}_{j + 1}"
+        """The neuron's label in LaTeX, e.g. ``d_1``, or ``d_{10}`` from the tenth neuron on.
+
+        >>> NeuronsNotation((2, 12)).neuron(1, 0), NeuronsNotation((2, 12)).neuron(1, 9)
+        ('b_1', 'b_{10}')
+        """
+        index = j + 1
+        return f"{layer_letter(layer)}_{index}" if index < 10 else f"{layer_letter(layer)}_{{{index}}}"
 
     def layer(self, layer: int) -> str:
         """The layer's name in LaTeX, e.g. ``c``."""
         return layer_letter(layer)
 
     def _named(self, prefix: str, latex_prefix: str, layer: int, j: int) -> Name:
-        label = self.neuron(layer, j)
-        return Name(f"{prefix}_{label}", f"{latex_prefix}_{{{label}}}")
+        """E.g. ``out_d_10`` printed ``\\mathrm{out}_{d_{10}}``."""
+        return Name(f"{prefix}_{layer_letter(layer)}_{j + 1}", f"{latex_prefix}_{{{self.neuron(layer, j)}}}")
 
     def out(self, layer: int, j: int) -> Name:
         return self._named("out", r"\mathrm{out}", layer, j)

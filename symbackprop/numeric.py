@@ -85,6 +85,27 @@ def random_points(model: Model, n: int, seed: int = 0) -> dict[sympy.Symbol, np.
     return values
 
 
+def as_distribution(model: Model, values: dict, decimals: int | None = None) -> dict:
+    """``values`` with the targets made a probability distribution (summing to 1) when the loss is
+    cross-entropy, as a worked example's targets should be; other losses' targets are unchanged.
+    With ``decimals``, the targets are rounded and the last is 1 minus the others.
+
+    >>> from symbackprop.spec import NetworkSpec
+    >>> model = Model(NetworkSpec.parse("2-3", loss="ce"))
+    >>> points = as_distribution(model, random_points(model, 1), decimals=2)
+    >>> round(float(sum(points[t][0] for t in model.targets)), 12)
+    1.0
+    """
+    if model.spec.loss != "ce":
+        return values
+    targets = np.array([values[t] for t in model.targets], dtype=float)
+    targets = targets / targets.sum(axis=0)
+    if decimals is not None:
+        targets = np.round(targets, decimals)
+        targets[-1] = np.round(1.0 - targets[:-1].sum(axis=0), decimals)
+    return {**values, **dict(zip(model.targets, targets))}
+
+
 def evaluate(expr: sympy.Expr, values: Mapping[sympy.Symbol, np.ndarray], memo: dict | None = None) -> np.ndarray:
     """``expr`` at the points in ``values`` (one array per symbol), vectorized over points.
 

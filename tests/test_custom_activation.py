@@ -66,3 +66,14 @@ def test_random_formulas_parse_or_are_refused(text):
         assert "\n" not in str(error)
     else:
         assert spec.activations == (text.strip(),) or spec.activations[0] in ("sigmoid", "tanh", "relu", "linear", "softplus")
+
+
+@pytest.mark.parametrize("command", ["derive", "example", "codegen"])
+def test_a_custom_output_activation_outside_0_1_is_refused_for_bce(command, tmp_path):
+    target = ["-o", str(tmp_path / ("out.py" if command == "codegen" else "out"))]
+    with pytest.raises(SystemExit) as stop:
+        main([command, "3-4-2", "--activation", "z/(1+abs(z))", "--loss", "bce", *target])
+    assert stop.value.code == 2
+    with pytest.raises(SystemExit) as stop:  # the logistic function written out is fine
+        main(["derive", "3-2", "--activation", "1/(1+exp(-z))", "--loss", "bce", "-q", "-o", str(tmp_path / "ok")])
+    assert stop.value.code in (0, None)

@@ -131,6 +131,8 @@ def test_latex_handout_compiles(tmp_path):
     result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "example.tex"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-2000:]
+    overfull = [float(points) for points in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", result.stdout)]
+    assert max(overfull, default=0) < 10, f"formulas run off the page by {max(overfull)}pt"
 
 
 # -- the command ---------------------------------------------------------------------------------

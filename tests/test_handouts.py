@@ -167,3 +167,15 @@ def test_the_gallery_regenerates_byte_for_byte(tmp_path):
     for entry in GALLERY:
         for pdf in (tmp_path / entry.folder).glob("*.pdf"):
             assert dark_pixels(pdf) > 300
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_cross_entropy_exercises_and_examples_have_targets_that_sum_to_1(seed):
+    from symbackprop.example import worked_example
+
+    derivation = derive("2-2-3", loss="ce")
+    given = {g["name"]: float(g["value"]) for g in exercise_context(derivation, seed=seed)["given"]}
+    targets = [given[derivation.model.latex_names[t]] for t in derivation.model.targets]
+    assert sum(targets) == pytest.approx(1.0, abs=1e-12) and min(targets) >= 0
+    example = worked_example("2-2-3", loss="ce", seed=seed)
+    assert float(np.sum(example.params["y"])) == pytest.approx(1.0, abs=1e-12)

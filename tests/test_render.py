@@ -97,3 +97,20 @@ def test_write_outputs_matches_render(tmp_path):
     assert without_figures(written) == without_figures(render_markdown(derivation))
     assert (tmp_path / "derivation.tex").read_text() == render_latex(derivation)
     assert json.loads((tmp_path / "derivation.json").read_text()) == json.loads(json.dumps(derivation_json(derivation)))
+
+
+def test_neuron_indices_from_10_are_braced_in_latex(tmp_path):
+    derivation = derive("2-10-1")
+    tex, md = render_latex(derivation), render_markdown(derivation)
+    for text in (tex, md):
+        assert r"\mathrm{out}_{b_{10}}" in text
+        assert not re.search(r"b_1[0-9]", text)  # b_10 would print as b₁0
+    assert derivation_json(derivation)["primary"]["weights"][1][9] == ["w_2_10"]
+    assert "out_b_10" in derivation_json(derivation)["definitions"]
+
+
+def test_the_header_claims_only_the_checks_that_were_made():
+    proven = render_markdown(derive("2-3-1")).splitlines()[2]
+    assert "proven identical to `sympy.diff`" in proven
+    numeric = render_markdown(derive("2-3-1", proof="numeric")).splitlines()[2]
+    assert "sympy.diff" not in numeric and "numerically, at random points" in numeric
