@@ -13,6 +13,7 @@ Every string a user gives (a title, a spec echoed back) reaches a handout throug
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -30,9 +31,67 @@ _LATEX_SPECIAL = {
 }
 
 
+# Characters beyond ASCII that pdflatex prints in the handouts' T1 encoding: Latin-1, Latin
+# Extended-A but for the few T1 lacks, and common punctuation.
+_T1_MISSING = set("ĦħĸĿŀŉŦŧſ")
+_T1_PUNCTUATION = set("–—‘’‚“”„…•€‰†‡‹›™")
+_MATH_SYMBOLS = {
+    "∂": r"\partial", "∇": r"\nabla", "∑": r"\sum", "∏": r"\prod", "∫": r"\int", "√": r"\surd",
+    "∞": r"\infty", "→": r"\to", "←": r"\leftarrow", "↔": r"\leftrightarrow", "⇒": r"\Rightarrow",
+    "⇐": r"\Leftarrow", "⇔": r"\Leftrightarrow", "≤": r"\leq", "≥": r"\geq", "≠": r"\neq",
+    "≈": r"\approx", "≡": r"\equiv", "∝": r"\propto", "∼": r"\sim", "∈": r"\in", "∉": r"\notin",
+    "∘": r"\circ", "⊙": r"\odot", "⊗": r"\otimes", "⋅": r"\cdot", "∀": r"\forall", "∃": r"\exists",
+    "∅": r"\emptyset", "⊂": r"\subset", "⊆": r"\subseteq", "∪": r"\cup", "∩": r"\cap", "∧": r"\wedge",
+    "∨": r"\vee", "′": r"\prime", "″": r"\prime\prime", "−": "-",
+}
+_GREEK_ALPHABET = set("ALPHA BETA GAMMA DELTA EPSILON ZETA ETA THETA IOTA KAPPA LAMDA MU NU XI OMICRON PI RHO SIGMA "
+                      "TAU UPSILON PHI CHI PSI OMEGA".split())
+_GREEK_CAPITALS_IN_LATEX = {"Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"}
+_GREEK_AS_LATIN = {"Alpha": "A", "Beta": "B", "Epsilon": "E", "Zeta": "Z", "Eta": "H", "Iota": "I", "Kappa": "K",
+                   "Mu": "M", "Nu": "N", "Omicron": "O", "Rho": "P", "Tau": "T", "Chi": "X", "omicron": "o"}
+
+
 def latex_escape(text: object) -> str:
-    """Text that LaTeX prints literally (in T1 encoding); line breaks become spaces."""
-    return "".join(_LATEX_SPECIAL.get(c, c) for c in _one_line(text))
+    """Text that LaTeX prints literally (in T1 encoding); line breaks become spaces. Greek letters
+    and common math symbols are typeset as math; a character pdflatex cannot print is written as
+    its code point, so the document always compiles.
+
+    >>> print(latex_escape("δ-Regel: ∂E/∂w ≤ 1, Größe 学"))
+    \\ensuremath{\\delta}-Regel: \\ensuremath{\\partial}E/\\ensuremath{\\partial}w \\ensuremath{\\leq} 1, Größe \\texttt{[U+5B66]}
+    """
+    return "".join(_latex_character(c) for c in _one_line(text))
+
+
+def _latex_character(c: str) -> str:
+    if c in _LATEX_SPECIAL:
+        return _LATEX_SPECIAL[c]
+    if " " <= c <= "~":
+        return c
+    if c < " " or "\x7f" <= c < "\xa0":  # control characters
+        return ""
+    if ("\xa0" <= c <= "\u017f" and c not in _T1_MISSING and c != "\xad") or c in _T1_PUNCTUATION:
+        return c
+    if c in _MATH_SYMBOLS:
+        return _MATH_SYMBOLS[c] if c == "−" else rf"\ensuremath{{{_MATH_SYMBOLS[c]}}}"
+    greek = _greek(c)
+    if greek:
+        return greek
+    return rf"\texttt{{[U+{ord(c):04X}]}}"
+
+
+def _greek(c: str) -> str:
+    """A Greek letter in LaTeX (δ → \\ensuremath{\\delta}, Α → A), or "" for any other character."""
+    name = unicodedata.name(c, "")
+    match = re.fullmatch(r"GREEK (SMALL|CAPITAL) LETTER (FINAL SIGMA|[A-Z]+)(?: WITH .*)?", name)  # accents dropped
+    if not match or match.group(2).replace("FINAL ", "") not in _GREEK_ALPHABET:
+        return ""
+    letter = match.group(2).capitalize().replace("Lamda", "Lambda").replace("Final sigma", "Sigma")
+    if match.group(1) == "SMALL":
+        letter = "varsigma" if match.group(2) == "FINAL SIGMA" else letter.lower()
+        return _GREEK_AS_LATIN.get(letter) or rf"\ensuremath{{\{letter}}}"
+    if letter in _GREEK_CAPITALS_IN_LATEX:
+        return rf"\ensuremath{{\{letter}}}"
+    return _GREEK_AS_LATIN.get(letter, rf"\texttt{{[U+{ord(c):04X}]}}")
 
 
 def md_escape(text: object) -> str:

@@ -101,6 +101,16 @@ def test_titles_are_printed_literally(tmp_path, capsys):
     assert r"\title{Weights \$ \& \% \# \_ \{ \} \textbackslash{} \textasciitilde{} \textasciicircum{} \textbackslash{}input\{/etc/passwd\}}" in tex
 
 
+def test_unicode_titles_compile(tmp_path, capsys):
+    require_tex()
+    title = "Rückwärts – δ-Regel: ∂E/∂w ≤ Σ 学"
+    code, _, err = run(["derive", "1-1", "--format", "md,pdf", "--title", title, "-o", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert (tmp_path / "derivation.md").read_text().splitlines()[0] == "# " + title
+    text = subprocess.run(["pdftotext", str(tmp_path / "derivation.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "Rückwärts – δ-Regel: ∂E/∂w ≤ Σ [U+5B66]" in text
+
+
 def test_exercise_sheets_are_reproducible_and_answered(tmp_path, capsys):
     for folder in ("a", "b"):
         code, _, err = run(["derive", "2-2-1", "--exercise", "--seed", "5", "--format", "md,tex", "-o", str(tmp_path / folder)], capsys)
