@@ -111,7 +111,7 @@ def _derive_and_write(network, directory, formats, only, proof, points, seed, ti
         raise click.exceptions.Exit(EXIT_FAILED)
     try:
         if exercise:
-            written = write_exercise(derivation, directory, [f for f in formats if f != "json"], seed=seed)
+            written = write_exercise(derivation, directory, formats, seed=seed)
         else:
             written = write_outputs(derivation, directory, formats, title=title, progress=progress)
     except OSError as error:

@@ -138,4 +138,6 @@ def exercise_context(derivation: Derivation, seed: int = 0) -> dict:
         "local_partial": tex(Partial(m.out[-1][0], m.net[-1][0])),
         "given": given,
         "tasks": tasks,
+        # every value in full precision (inputs, targets, parameters, net inputs, outputs, deltas), for programs
+        "values": {symbol.name: float(np.asarray(value)[0]) for symbol, value in values.items()},
     }

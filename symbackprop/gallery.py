@@ -42,7 +42,7 @@ def _exercise(spec: str, seed: int) -> Callable[[Path], list[Path]]:
         from .api import derive
         from .render import write_exercise
 
-        return write_exercise(derive(spec), directory, ["md", "tex", "pdf"], seed=seed)
+        return write_exercise(derive(spec), directory, ["md", "tex", "pdf", "json"], seed=seed)
 
     return build
 
@@ -66,7 +66,7 @@ GALLERY = [
           "symbackprop example 2-2-2 --seed 0 -o output/gallery/2-2-2-example (and --json for example.json)",
           _example("2-2-2", 0)),
     Entry("2-2-1-exercise", "An exercise sheet and its answer key (seed 1)",
-          "symbackprop derive 2-2-1 --exercise --seed 1 --format md,tex,pdf", _exercise("2-2-1", 1)),
+          "symbackprop derive 2-2-1 --exercise --seed 1 --format md,tex,pdf,json", _exercise("2-2-1", 1)),
 ]
 
 

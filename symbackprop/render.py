@@ -589,7 +589,8 @@ def write_outputs(
 
 
 def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[str], seed: int = 0) -> list[Path]:
-    """An exercise sheet and its answer key (exercise.* and solutions.*) in md, tex and pdf."""
+    """An exercise sheet and its answer key (exercise.* and solutions.*) in md, tex and pdf, and
+    with json the answer key for programs (solutions.json: the tasks and every value)."""
     from .exercise import exercise_context
 
     directory = Path(directory)
@@ -601,6 +602,10 @@ def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[st
             dict(data, solutions=solutions)
         )
         written += _write_documents(directory, stem, list(formats), render)
+    if "json" in formats:
+        answers = {key: value for key, value in data.items() if key not in ("local", "local_partial")}
+        write_atomic(directory / "solutions.json", json.dumps(answers, indent=2, ensure_ascii=False) + "\n")
+        written.append(directory / "solutions.json")
     return written
 
 

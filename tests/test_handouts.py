@@ -125,6 +125,25 @@ def test_exercise_sheets_are_reproducible_and_answered(tmp_path, capsys):
     assert "missing factor was" in solutions
 
 
+def test_exercise_answer_key_as_json_for_programs(tmp_path, capsys):
+    code, _, err = run(["derive", "2-2-1", "--exercise", "--seed", "2", "--format", "json", "-o", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["solutions.json"]
+    key = json.loads((tmp_path / "solutions.json").read_text())
+    assert key["spec"] == "2-2-1" and key["seed"] == 2
+    assert {t["kind"] for t in key["tasks"]} >= {"forward", "chain", "step"}
+    derivation = derive("2-2-1")
+    values = {s: key["values"][s.name] for s in derivation.model.primary}
+    for given in key["given"]:  # the sheet's rounded numbers are the values used
+        symbol = next(s for s in values if derivation.model.latex_names[s] == given["name"])
+        assert float(given["value"]) == values[symbol]
+    data = json.loads(render_json(derivation))
+    gradient = central_differences(expanded_loss(data["primary"], data["layers"]), values)
+    for task in (t for t in key["tasks"] if t["kind"] == "chain"):
+        symbol = next(s for s in derivation.model.parameters if derivation.model.latex_names[s] == task["parameter"])
+        assert float(task["value"]) == pytest.approx(gradient(symbol), rel=1e-3)
+
+
 def test_exercise_answers_match_an_independent_computation():
     derivation = derive("2-2-1")
     sheet = exercise_context(derivation, seed=2)
