@@ -113,6 +113,9 @@ def check_params(spec: NetworkSpec, data) -> dict:
     if not spec.bias and data.get("b") is not None:
         raise ParamsError("params file: key 'b' is given but the network has no biases (use --bias, or remove 'b')")
     params = {"x": _numbers(data["x"], layers[0], "key 'x'"), "y": _numbers(data["y"], layers[-1], "key 'y'")}
+    if spec.loss in ("bce", "ce") and np.any((params["y"] < 0) | (params["y"] > 1)):
+        raise ParamsError(f"params file: key 'y' must hold probabilities between 0 and 1 for --loss {spec.loss} "
+                          f"(got {[float(v) for v in params['y']]})")
     for key in ("W",) + (("b",) if spec.bias else ()):
         if not isinstance(data[key], list) or len(data[key]) != depth:
             got = f"{len(data[key])}" if isinstance(data[key], list) else _kind(data[key])

@@ -204,6 +204,12 @@ def test_bias_given_for_a_network_without_biases():
         check_params(NetworkSpec.parse("2-4-3-2"), PARAMS)
 
 
+def test_cross_entropy_targets_must_be_probabilities():
+    with pytest.raises(ParamsError, match="key 'y' must hold probabilities between 0 and 1 for --loss bce"):
+        check_params(NetworkSpec.parse("2-4-3-2", loss="bce", bias=True), {**PARAMS, "y": [2, -1]})
+    assert check_params(NetworkSpec.parse("2-4-3-2", bias=True), {**PARAMS, "y": [2, -1]})["y"].tolist() == [2, -1]  # mse: any
+
+
 def test_missing_params_file_and_bad_learning_rate(tmp_path):
     result = run(["2-3-1", "--params", str(tmp_path / "absent.json"), "-o", str(tmp_path)], tmp_path)
     assert result.exit_code == 2
