@@ -163,8 +163,9 @@ def _output_lines(code: _Code, spec: NetworkSpec, activation: Activation) -> tup
     if (activation.name, spec.loss) == ("sigmoid", "bce"):
         loss_lines = [
             "# E = -Σ_j [y_j log a_j + (1 - y_j) log(1 - a_j)] with a = sigmoid(z); since log sigmoid(z) =",
-            "# z - log(1 + e^z) and log(1 - sigmoid(z)) = -log(1 + e^z), E = Σ_j [log(1 + e^{z_j}) - y_j z_j]",
-            f"return np.sum(np.logaddexp(0.0, {z}) - y * {z}, axis=1)",
+            "# z - log(1 + e^z) and log(1 - sigmoid(z)) = -log(1 + e^z), E = Σ_j [log(1 + e^{z_j}) - y_j z_j],",
+            "# written max(z, 0) - y z + log(1 + e^{-|z|}): no overflow, and no cancellation when E is tiny",
+            f"return np.sum(np.maximum({z}, 0.0) - y * {z} + np.log1p(np.exp(-np.abs({z}))), axis=1)",
         ]
         backward = [
             f"# output layer {L}, sigmoid + bce: ∂E/∂a · ∂a/∂z = (a - y)/(a (1 - a)) · a (1 - a) = a - y,",
