@@ -163,6 +163,28 @@ def plot(ours: list[tuple[int, float]], slow: list[tuple[int, float]], k_ours, k
     return True
 
 
+HOSTILE = ["x" * 5000, "(" * 100 + "1" + ")" * 100, "2^" * 100 + "2", r"2^{10^{10}}", "9^9^9",
+           r"((10^{100})^{10})^{10}", r"(z + 1)^{1000}", r"\input{/etc/passwd}", r"\sqrt[1000]{2}"]
+
+
+def hostile_input() -> tuple[float, str]:
+    """The longest time verify's parser takes to refuse one of ``HOSTILE``, and that input."""
+    sys.path.insert(0, str(HERE.parent))
+    from symbackprop.formula import FormulaError, parse_math
+
+    worst = (0.0, "")
+    for text in HOSTILE:
+        started = time.perf_counter()
+        try:
+            parse_math(text, {}, variables=["z"])
+        except FormulaError:
+            pass
+        else:
+            raise RuntimeError(f"the hostile formula {text[:40]!r} was accepted")
+        worst = max(worst, (time.perf_counter() - started, text if len(text) < 40 else text[:20] + "…"))
+    return worst
+
+
 def cpu_model() -> str:
     """The processor's name, from /proc/cpuinfo on Linux (platform.processor() is often empty)."""
     try:
@@ -222,6 +244,10 @@ def main() -> None:
         largest = (spec, seconds)
     report(f"largest network whose symbolic proof finishes within {options.limit:g} s",
            f"{largest[0]} ({parameters(largest[0])} weights, {largest[1]:.1f} s)" if largest else "none")
+
+    seconds, text = hostile_input()
+    report("symbackprop verify refusing hostile formulas (huge powers, deep nesting, \\input, 5000 characters)",
+           f"worst {seconds * 1e3:.1f} ms: {text}", "fast")
 
     specs = ["2-2-1", "2-3-2", "2-4-3-2"] if options.quick else [
         "2-2-1", "2-4-3-2", "2-4-4-2", "2-8-8-2", "4-8-8-4", "4-16-16-4", "8-16-16-8", "8-32-32-8",

@@ -7,6 +7,7 @@ Every usage problem is one line on stderr and exit status 2; a failed proof is e
 from __future__ import annotations
 
 import gc
+import re
 import sys
 import time
 from pathlib import Path
@@ -16,12 +17,15 @@ import click
 from .clitools import (
     EXIT_FAILED,
     EXIT_USAGE,
+    OutputPath,
     _check_output_dir,
     _fail,
     _network,
     _parse_formats,
     _Progress,
     model_options,
+    points_option,
+    seed_option,
 )
 from .commands import COMMANDS
 
@@ -46,15 +50,14 @@ def cli() -> None:
 @click.option("--title", default=None, metavar="TEXT", help="Title of the handout (printed literally).")
 @click.option("--exercise", is_flag=True,
               help="Write an exercise sheet and its answer key (exercise.*, solutions.*) on numbers drawn with --seed.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, metavar="DIR",
+@click.option("-o", "--output", type=OutputPath(path_type=Path), default=None, metavar="DIR",
               help="Directory for the files  [default: output/SPEC]")
 @click.option("--only", multiple=True, metavar="PARAM",
               help="Derive just this parameter, e.g. --only 'w_{31}' (repeatable).")
 @click.option("--proof", type=click.Choice(["auto", "symbolic", "numeric"]), default="auto", show_default=True,
               help="Symbolic proofs against sympy.diff: auto = for networks of at most 50 parameters.")
-@click.option("--points", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Random points for the numeric check.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random points.")
+@points_option("Random points for the numeric check.")
+@seed_option("Seed of the random points.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def derive(spec, activation, loss, bias, notation, formats, title, exercise, output, only, proof, points, seed, quiet):
     """Derive the gradient of the total error for every weight and bias of the network SPEC.
@@ -162,9 +165,8 @@ def _summary(derivation, written, seconds: float) -> None:
               help="A shorthand used in --steps, e.g. --where 'a=\frac{1}{1-e^{-z}}' (repeatable).")
 @click.option("--var", "variables", multiple=True, metavar="NAME",
               help="A free variable of --steps (repeatable)  [default: z]")
-@click.option("--points", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Random points of the numeric check.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random points.")
+@points_option("Random points of the numeric check.")
+@seed_option("Seed of the random points.")
 def verify(spec, activation, loss, bias, notation, param, steps, definitions, variables, points, seed):
     """Check a hand derivation: a formula for one gradient (--param), or a chain of steps (--steps).
 
@@ -249,7 +251,7 @@ def _print_steps_verdict(verdict) -> None:
 
 
 @cli.command()
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("output") / "gallery", show_default=True,
+@click.option("-o", "--output", type=OutputPath(path_type=Path), default=Path("output") / "gallery", show_default=True,
               metavar="DIR", help="Where the gallery lives.")
 def gallery(output):
     """Regenerate the curated gallery of handouts (md, tex, pdf, json) under output/gallery/.
@@ -287,7 +289,12 @@ def main(argv=None) -> None:
         status = cli.main(args=argv, prog_name="symbackprop", standalone_mode=False)
     except click.UsageError as error:
         hint = f" (see 'symbackprop {error.ctx.info_name} --help')" if error.ctx and error.ctx.parent else ""
-        click.echo(f"symbackprop: error: {error.format_message()}{hint}", err=True)
+        message = error.format_message()
+        if isinstance(error, click.NoSuchOption) and re.fullmatch(r"-[\d.]+(-.*)?", error.option_name or ""):
+            from .spec import SPEC_FORM
+
+            message = f"invalid network spec starting {error.option_name!r}: {SPEC_FORM}"  # "-2-3" looks like an option
+        click.echo(f"symbackprop: error: {message}{hint}", err=True)
         sys.exit(EXIT_USAGE)
     except click.Abort:
         click.echo("symbackprop: interrupted", err=True)

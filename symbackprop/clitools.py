@@ -31,9 +31,39 @@ def _parse_formats(ctx, param, value: str) -> tuple[str, ...]:
     return formats
 
 
+class OutputPath(click.Path):
+    """A path option (-o) that refuses an empty string, which would quietly mean "here" ('.' does).
+
+    >>> OutputPath(path_type=Path).convert("out", None, None)
+    PosixPath('out')
+    """
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("the path is empty", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+MAX_POINTS = 1000
+
+
+def seed_option(help: str):
+    """--seed, a non-negative integer (NumPy's generators take no negative seeds)."""
+    return click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help=help)
+
+
+def points_option(help: str):
+    """--points, the number of random points of a numeric check (1 to MAX_POINTS)."""
+    return click.option("--points", type=click.IntRange(1, MAX_POINTS), default=3, show_default=True, help=help)
+
+
 def _check_output_dir(directory: Path) -> None:
     """The output directory must be a directory we can write into (created if missing)."""
-    if directory.exists() and not directory.is_dir():
+    try:
+        is_file = directory.exists() and not directory.is_dir()
+    except OSError as error:  # e.g. a name longer than the file system allows
+        raise ValueError(f"cannot use output directory {str(directory)!r}: {error.strerror or error}") from None
+    if is_file:
         raise ValueError(f"output path {str(directory)!r} exists and is not a directory: give a directory with -o")
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import click
 
-from .clitools import EXIT_FAILED, _check_output_dir, _fail, _network, model_options
+from .clitools import (
+    EXIT_FAILED, OutputPath, _check_output_dir, _fail, _network, model_options, points_option, seed_option,
+)
 
 
 @click.command()
@@ -22,13 +24,13 @@ from .clitools import EXIT_FAILED, _check_output_dir, _fail, _network, model_opt
               metavar="FILE.json",
               help='Input, target, weights and biases: {"x": [...], "y": [...], "W": [W1, ...], "b": [b1, ...]}, '
                    "each W^[k] n_(k-1) rows of n_k numbers  [default: random parameters, see --seed]")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random parameters (without --params).")
+@seed_option("Seed of the random parameters (without --params).")
 @click.option("--lr", type=float, default=0.5, show_default=True, help="Learning rate of the gradient-descent step.")
 @click.option("--freeze-bias", is_flag=True, help="Leave the biases as they are in the gradient-descent step.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print every number as JSON on stdout (full precision) and nothing else; the handouts "
                    "are then written only if -o is given.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, metavar="DIR",
+@click.option("-o", "--output", type=OutputPath(path_type=Path), default=None, metavar="DIR",
               help="Directory for example.md and example.tex  [default: output/SPEC-example]")
 def example(spec, activation, loss, bias, notation, params_file, seed, lr, freeze_bias, as_json, output):
     """A worked example with numbers for the network SPEC: the forward pass, every gradient as
@@ -78,7 +80,7 @@ def example(spec, activation, loss, bias, notation, params_file, seed, lr, freez
 @click.command()
 @click.argument("spec")
 @model_options
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), default=None,
+@click.option("-o", "--output", type=OutputPath(path_type=Path, dir_okay=False, allow_dash=True), default=None,
               metavar="FILE.py", help="Where to write the module; '-' prints it  [default: output/SPEC/backprop.py]")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Before writing, compare the generated gradient with the complex-step derivative at 2 random points.")
@@ -122,8 +124,8 @@ def codegen(spec, activation, loss, bias, notation, output, check):
 @click.command()
 @click.argument("spec")
 @model_options
-@click.option("--points", type=click.IntRange(min=1), default=3, show_default=True, help="Random points to compare at.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random points.")
+@points_option("Random points to compare at.")
+@seed_option("Seed of the random points.")
 @click.option("--autograd", "library", type=click.Choice(["auto", "torch", "autograd", "none"]), default="auto",
               show_default=True, help="Autograd library to compare with; auto: the first installed of torch, autograd.")
 def check(spec, activation, loss, bias, notation, points, seed, library):

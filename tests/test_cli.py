@@ -87,6 +87,21 @@ def test_output_path_that_cannot_be_created(capsys):
     assert code == 2 and "cannot create output directory" in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["derive", "2-3", "-o", "x/" + "a" * 300], "output directory"),
+    (["derive", "2-3", "-o", ""], "the path is empty"),
+    (["derive", "2-3", "--seed", "-1"], "-1 is not in the range x>=0"),
+    (["derive", "2-3", "--points", "99999999999"], "is not in the range 1<=x<=1000"),
+    (["derive", "-2-3"], "invalid network spec starting '-2': layer sizes joined by '-'"),
+    (["example", "2-3", "--seed", "-5"], "-5 is not in the range x>=0"),
+    (["check", "2-3", "--points", "0"], "0 is not in the range 1<=x<=1000"),
+])
+def test_bad_options_are_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(argv, capsys)
+    assert code == 2 and message in err and len(err.splitlines()) == 1, err
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=12).filter(lambda s: not re.fullmatch(r"[0-9]+(-[0-9]+)+", s.strip()) and not s.startswith("-")))
 def test_random_strings_never_traceback(capsys, tmp_path, spec):

@@ -57,7 +57,7 @@ def test_absurd_formulas_fail_fast():
             NetworkSpec.parse("2-2", activation=text)
 
 
-@settings(max_examples=200, deadline=2000)
+@settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="z0123456789+-*/^().,e xpsqrtlognabmi_'\"", max_size=25))
 def test_random_formulas_parse_or_are_refused(text):
     try:

@@ -1,7 +1,6 @@
 """The safe formula grammar: what it accepts (as exact SymPy expressions), what it refuses, how fast."""
 
 import ast
-import time
 from pathlib import Path
 
 import pytest
@@ -318,21 +317,18 @@ def test_slow_sympy_work_is_stopped_by_the_time_limit(monkeypatch):
     import signal
 
     monkeypatch.setattr(formula, "PARSE_SECONDS", 0.3)
-    started = time.perf_counter()
     with pytest.raises(FormulaError, match="too costly to build"):
         parse_math(r"\frac{d}{dz}" * 8 + r"\tanh(\tanh(\tanh(\tanh(z))))", {}, variables=["z"])
-    assert time.perf_counter() - started < 2.0
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no alarm left behind
     assert parse_math("z + 1", {}, variables=["z"]) == z + 1
 
 
 @pytest.mark.parametrize("text, problem", HOSTILE)
-def test_hostile_input_fails_fast_with_a_formula_error(names, text, problem):
-    started = time.perf_counter()
+def test_hostile_input_is_refused_with_a_formula_error(names, text, problem):
+    """(How fast: benchmarks/benchmark.py measures it; tests assert no times.)"""
     with pytest.raises(FormulaError) as caught:
         parse_math(text, names, variables=["z"])
     assert problem in str(caught.value)
-    assert time.perf_counter() - started < 1.0
 
 
 FRAGMENTS = [
@@ -343,10 +339,9 @@ FRAGMENTS = [
 ]
 
 
-@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=25).map("".join) | st.text(max_size=40))
-def test_random_input_parses_or_raises_formula_error_quickly(names, text):
-    started = time.perf_counter()
+def test_random_input_parses_or_raises_formula_error(names, text):
     try:
         result = parse_math(text, names, variables=["z"])
     except FormulaError as error:
@@ -357,4 +352,3 @@ def test_random_input_parses_or_raises_formula_error_quickly(names, text):
         parse_activation(text)
     except FormulaError:
         pass
-    assert time.perf_counter() - started < 2.0
