@@ -45,7 +45,11 @@ class Loss:
 
     def total_display(self, outs: Sequence[sympy.Expr], targets: Sequence[sympy.Expr]) -> sympy.Expr:
         """E_total as printed: the terms in output order, e.g. ½(target_{d_1} - out_{d_1})² + ..."""
-        return ordered_sum(self.display(out, target) for out, target in zip(outs, targets))
+        terms = []
+        for out, target in zip(outs, targets):
+            term = self.display(out, target)
+            terms += term.terms if isinstance(term, Total) else [term]  # one flat sum: no "+ -"
+        return ordered_sum(terms)
 
 
 def _cross_entropy_term(out, target):
@@ -65,7 +69,7 @@ LOSSES: dict[str, Loss] = {
         "binary cross-entropy",
         "-sum of [y log(out) + (1 - y) log(1 - out)]",
         term=_cross_entropy_term,
-        display=lambda out, target: -Total(target * sympy.log(out), Total(1, -target) * sympy.log(Total(1, -out))),
+        display=lambda out, target: Total(-target * sympy.log(out), -Total(1, -target) * sympy.log(Total(1, -out))),
         needs_unit_interval=True,
     ),
     "ce": Loss(

@@ -117,3 +117,17 @@ def test_matrix_form_names_and_shapes_for_2_4_3_2():
     assert derivation.verification.matrix_entries_proven == sum(
         3 * n + m * n for m, n in zip((2, 4, 3), (4, 3, 2))
     ) - 2  # g_z and g_b per neuron, g_W per weight, g_a per hidden neuron
+
+
+@pytest.mark.parametrize("loss", ["mse", "bce", "ce"])
+def test_the_printed_loss_is_the_loss(loss):
+    """E_total as the handouts print it (terms kept in order, for reading), read back from its
+    LaTeX, is the loss itself: a sign lost in printing shows here."""
+    from symbackprop.formula import parse_math
+    from symbackprop.latex import to_latex
+    from symbackprop.losses import LOSSES
+
+    outs, targets = sympy.symbols("o1:4", real=True), sympy.symbols("t1:4", real=True)
+    printed = to_latex(LOSSES[loss].total_display(outs, targets), {})
+    read_back = parse_math(printed, {}, variables=[s.name for s in outs + targets])
+    assert sympy.expand(read_back - sum(LOSSES[loss].term(o, t) for o, t in zip(outs, targets))) == 0, printed
