@@ -162,7 +162,7 @@ def _summary(derivation, written, seconds: float) -> None:
 @click.option("--steps", metavar="'A = B = ...'",
               help="Check every '=' of a chain of derivation steps; may use d/dz and the network's names.")
 @click.option("--where", "definitions", multiple=True, metavar="NAME=EXPR",
-              help="A shorthand used in --steps, e.g. --where 'a=\frac{1}{1-e^{-z}}' (repeatable).")
+              help=r"A shorthand used in --steps, e.g. --where 'a=\frac{1}{1-e^{-z}}' (repeatable).")
 @click.option("--var", "variables", multiple=True, metavar="NAME",
               help="A free variable of --steps (repeatable)  [default: z]")
 @points_option("Random points of the numeric check.")
@@ -174,7 +174,7 @@ def verify(spec, activation, loss, bias, notation, param, steps, definitions, va
     Exit status: 0 correct, 1 incorrect, 2 a formula that does not parse, an unknown name or
     parameter. Examples:
       symbackprop verify 2-4-3-2 --param 'w_{31}' '(out_d1 - target_d1)*out_d1*(1 - out_d1)*out_c1'
-      symbackprop verify --steps '\frac{d}{dz} \frac{1}{1+e^{-z}} = \frac{e^{-z}}{(1+e^{-z})^2}'
+      symbackprop verify --steps '\\frac{d}{dz} \\frac{1}{1+e^{-z}} = \\frac{e^{-z}}{(1+e^{-z})^2}'
     """
     if bool(param) == bool(steps):
         raise _fail("give either --param NAME EXPR or --steps 'A = B = ...' (see 'symbackprop verify --help')")

@@ -126,3 +126,13 @@ def test_readme_verify_examples_print_what_the_readme_shows(argv, printed, capsy
 
 def test_readme_has_the_verify_examples():
     assert len(readme_verify_examples()) == 3
+
+
+def test_help_prints_latex_literally():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "symbackprop.cli", "verify", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "\f" not in result.stdout and r"\frac{1}{1-e^{-z}}" in result.stdout
+    assert r"verify --steps '\frac{d}{dz}" in result.stdout
