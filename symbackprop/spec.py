@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import sympy
+
 from .activations import ACTIVATIONS, OUTPUT_ONLY, resolve_activation
 from .losses import LOSSES
 from .notation import NOTATIONS
@@ -76,9 +78,13 @@ def _check_activation(name: str, position: str) -> None:
     from .formula import FormulaError
 
     try:
-        resolve_activation(name)
+        activation = resolve_activation(name)
     except FormulaError as error:
         raise SpecError(f"invalid activation formula: {error}") from None
+    z = sympy.Dummy("z", real=True)
+    if not activation.formula(z).has(z):
+        raise SpecError(f"the activation {name!r} does not depend on z: a layer of constant outputs passes no "
+                        "gradient back (every weight before it would have gradient 0)")
 
 
 def parse_activations(text: str, depth: int, loss: str = "mse") -> tuple[str, ...]:
@@ -146,6 +152,9 @@ class NetworkSpec:
         if notation not in NOTATIONS:
             raise SpecError(f"unknown notation {notation!r}: choose from {', '.join(NOTATIONS)}")
         activations = parse_activations(activation, len(layers) - 1, loss)
+        if activations[-1] == "softmax" and layers[-1] < 2:
+            raise SpecError(f"a softmax output layer (--loss {loss}) needs at least 2 outputs: over one it is "
+                            "the constant 1 (for one output use --loss bce)")
         return cls(layers, activations, loss, bool(bias), notation)
 
     @property

@@ -60,3 +60,15 @@ def test_any_string_is_either_a_spec_or_a_spec_error(text):
     else:
         assert re.fullmatch(r"[0-9]+(-[0-9]+)+", text.strip())
         assert all(n >= 1 for n in layers) and len(layers) >= 2
+
+
+@pytest.mark.parametrize("activation", ["2", "z-z+1", "0*z", "tanh,2"])
+def test_an_activation_that_ignores_z_is_refused(activation):
+    with pytest.raises(SpecError, match="does not depend on z"):
+        NetworkSpec.parse("2-2-1", activation=activation)
+
+
+def test_softmax_needs_two_outputs():
+    with pytest.raises(SpecError, match="needs at least 2 outputs"):
+        NetworkSpec.parse("2-3-1", loss="ce")
+    assert NetworkSpec.parse("2-3-2", loss="ce").activations == ("sigmoid", "softmax")
