@@ -202,7 +202,8 @@ def _numeric_checks(model: Model, chain: ChainRule, gradients: list[Gradient], p
             if not (np.all(np.isfinite(value)) and np.all(np.isfinite(truth_numeric[p]))):
                 raise VerificationError(
                     f"the gradient of {p} is not a finite number at the random points of the numeric check: "
-                    "the loss or an activation is undefined there (log or sqrt of a negative number?)"
+                    "the loss or an activation overflows or is undefined there (exp of a large number, "
+                    "log or sqrt of a negative number?)"
                 )
             error = numeric.relative_error(value, truth_numeric[p])
             if not error < TOLERANCE:
@@ -233,7 +234,8 @@ def verify(
     symbolic = use_symbolic(proof, model)
     with _symbolic_proofs(model, chain, gradients) if symbolic else nullcontext() as proofs:
         factors_proven = prove_local_factors(model, chain)
-        checks = _numeric_checks(model, chain, gradients, points, seed, progress)
+        with np.errstate(all="ignore"):  # a non-finite value is reported as one message, not as warnings
+            checks = _numeric_checks(model, chain, gradients, points, seed, progress)
         matrix_entries = prove_matrix_forms(model, chain, forms, gradients)
         simplifications = prove_simplifications(model, chain)
         if proofs is not None:
