@@ -133,14 +133,19 @@ def _count(n: int, word: str) -> str:
 
 
 def _summary(derivation, written, seconds: float) -> None:
+    from .verify import UNPROVEN
+
     v = derivation.verification
     gradients = derivation.gradients
     n_symbolic = sum(1 for g in gradients if v.method(g.parameter.symbol) == "symbolic")
     kinds = [_count(sum(1 for g in gradients if g.parameter.kind == k), k) for k in ("weight", "bias")]
     click.echo(f"symbackprop derive {derivation.spec.text}: {_count(len(gradients), 'parameter')} derived "
                f"({', '.join(k for k in kinds if not k.startswith('0 '))}) in {seconds:.2f} s")
-    if n_symbolic:
+    if n_symbolic or v.unproven:
         click.echo(f"  symbolic proof: {n_symbolic} of {len(gradients)} equal sympy.diff of the expanded E_total exactly")
+        for reason in sorted(set(v.unproven.values())):
+            n = sum(1 for r in v.unproven.values() if r == reason)
+            click.echo(f"                  {n} not proven: {UNPROVEN[reason]} (the numeric check stands)")
     else:
         click.echo("  symbolic proof: skipped (over 50 parameters; use --proof symbolic to force it)")
     click.echo(f"  numeric check:  all {len(gradients)} agree at {v.points} random points "

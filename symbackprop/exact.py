@@ -52,10 +52,10 @@ def _split(argument: sympy.Expr) -> tuple[sympy.Expr, int]:
     return rest, int(coefficient)
 
 
-def _exponents(node: sympy.Basic) -> Optional[list[tuple[sympy.Expr, int]]]:
+def _exponents(node: sympy.Basic, each_term: bool = False) -> Optional[list[tuple[sympy.Expr, int]]]:
     """e^{...} or b^w (w not an integer) as a product of (e^{r})^c, one factor per term of the
     exponent that holds a logarithm (SymPy turns e^{w log b} into b^w on its own) and one for
-    the rest; None for any other node.
+    the rest (or, with ``each_term``, one for every term); None for any other node.
 
     >>> x, w, b = sympy.symbols("x w b")
     >>> _exponents(sympy.exp(-2 * x)), _exponents(b**w)
@@ -70,6 +70,8 @@ def _exponents(node: sympy.Basic) -> Optional[list[tuple[sympy.Expr, int]]]:
         has_log = any(isinstance(f, sympy.log) for f in sympy.Mul.make_args(term))
         (logs if has_log else rest).append(term)
     parts = [_split(term) for term in logs]
+    if each_term:
+        return parts + [_split(term) for term in rest]
     return parts + ([_split(sympy.Add(*rest))] if rest else [])
 
 
@@ -82,6 +84,11 @@ class _Atoms:
     """
 
     def __init__(self, expr: sympy.Expr):
+        # Nets of logs (softplus): SymPy merges e^{net_c} e^{net_d} into one exp whose exponent
+        # mixes both nets' terms, so only one variable per term sees that they are the same.
+        # Without logs (sigmoid, tanh) a whole net stays one variable, which keeps 1 + e^{-net}
+        # linear (``_linear_denominators``) and the test fast.
+        self.each_term = expr.has(sympy.log)
         self.sign: dict[sympy.Expr, int] = {}
         seen: set = set()
         stack = [expr]
@@ -98,7 +105,7 @@ class _Atoms:
                         if found and len(found) == 1 and abs(found[0][1]) == 1:
                             self.sign[found[0][0]] = found[0][1]  # the sign a linear denominator uses
             else:
-                for rest, _ in _exponents(node) or ():
+                for rest, _ in _exponents(node, self.each_term) or ():
                     self.sign.setdefault(rest, 1)
 
     def canonical(self, node: sympy.Basic) -> list[tuple[sympy.Basic, int]]:
@@ -109,7 +116,7 @@ class _Atoms:
         >>> atoms.canonical(sympy.exp(2 * x))
         [(exp(-x), -2)]
         """
-        found = _exponents(node)
+        found = _exponents(node, self.each_term)
         if found is None:
             return [(node, 1)]
         return [
@@ -258,9 +265,33 @@ class _FractionBuilder:
         return n**exponent, {factor: e * exponent for factor, e in d.items()}
 
 
+def _powers_as_exp(expr: sympy.Expr) -> sympy.Expr:
+    """One form for what SymPy writes several ways inside logs (softplus nets build
+    log(1 + exp(w log(...)))): ``y**w`` with a symbolic exponent becomes ``exp(w log y)``, and a
+    product of exps one exp of the sum, so that equal log(...) atoms are identical.
+
+    >>> y, w, a, b = sympy.symbols("y w a b", positive=True)
+    >>> _powers_as_exp(sympy.log(1 + y**w) + y**2)
+    y**2 + log(exp(w*log(y)) + 1)
+    >>> _powers_as_exp(sympy.log(1 + sympy.exp(a) * sympy.exp(b) * y)) == sympy.log(1 + y * sympy.exp(a + b))
+    True
+    """
+    if not expr.has(sympy.log):  # sigmoid and tanh nets: nothing to do, and the walk is skipped
+        return expr
+    expr = expr.replace(
+        lambda e: e.is_Pow and not e.exp.is_number,
+        lambda e: sympy.exp(e.exp * sympy.log(e.base), evaluate=False),
+    )
+    return expr.replace(
+        lambda e: e.is_Mul and sum(1 for f in e.args if isinstance(f, sympy.exp)) > 1,
+        lambda e: sympy.Mul(*(f for f in e.args if not isinstance(f, sympy.exp)))
+        * sympy.exp(sympy.Add(*(f.args[0] for f in e.args if isinstance(f, sympy.exp)))),
+    )
+
+
 def is_zero(expr: sympy.Expr) -> bool:
     """True when ``expr`` is identically zero (exactly, see the module docstring)."""
-    expr = sympy.sympify(expr)
+    expr = _powers_as_exp(sympy.sympify(expr))
     atoms = _Atoms(expr)
     generators = _generators(expr, atoms)
     substitutions = _linear_denominators(expr, generators, atoms)

@@ -27,7 +27,7 @@ from .figures import network_diagram, parameter_diagram, svg_name
 from .expressions import Chain, Partial, Total, ordered_sum, tidy
 from .latex import to_latex
 from .matrixform import LayerForm
-from .verify import Progress
+from .verify import UNPROVEN, Progress
 
 FORMATS = ("md", "tex", "pdf", "json")
 NETWORK_SVG = "network.svg"
@@ -203,9 +203,11 @@ class _Context:
     def verified(self, gradient: Gradient) -> dict:
         verification = self.d.verification
         checks = verification.checks[gradient.parameter.symbol]
+        reason = verification.unproven.get(gradient.parameter.symbol)
         return {
             "method": verification.method(gradient.parameter.symbol),
             "error_below": error_bound(max(c.max_rel_error for c in checks.values())),
+            "unproven": UNPROVEN[reason] if reason else None,
         }
 
     def parameter(self, gradient: Gradient) -> dict:
@@ -386,6 +388,8 @@ class _Context:
                 "matrix_entries_proven": verification.matrix_entries_proven,
                 "simplifications_proven": verification.simplifications_proven,
                 "n_symbolic": sum(1 for g in gradients if verification.method(g.parameter.symbol) == "symbolic"),
+                "n_unproven": len(verification.unproven),
+                "unproven_reasons": sorted({UNPROVEN[r] for r in verification.unproven.values()}),
             },
             "version": __version__,
         }
@@ -462,6 +466,7 @@ def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
                 "delta_form": text(gradient.delta_value),
                 "path_terms": None if gradient.paths is None else [text(path.value) for path in gradient.paths],
                 "verified": d.verification.method(p.symbol),
+                "symbolic_proof": _symbolic_proof(d.verification, p.symbol),
                 "rel_error_below": float(error_bound(max(c.max_rel_error for c in checks.values()))),
             }
         )
@@ -500,6 +505,13 @@ def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
         },
         "generator": f"symbackprop {__version__}",
     }
+
+
+def _symbolic_proof(verification, symbol) -> Optional[str]:
+    """"proven", "inconclusive" or "timeout" (see ``verify.UNPROVEN``), or None when not attempted."""
+    if symbol in verification.unproven:
+        return verification.unproven[symbol]
+    return "proven" if verification.method(symbol) == "symbolic" else None
 
 
 def _layer_json(form: LayerForm, names) -> dict:

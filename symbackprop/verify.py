@@ -14,12 +14,17 @@ derivative we declared. Three kinds of check:
   derivative of E_total to ``TOLERANCE`` relative error.
 
 A form that fails any check raises ``VerificationError``: a derivation is never printed unproven.
+The exact zero test proves, but cannot always disprove: subterms related in ways it does not
+know (exp of a log, with softplus) can hide a zero, and absurd custom activations can make SymPy
+slow. A symbolic proof that is not found (or takes over ``PROOF_SECONDS``) leaves that parameter
+"numeric", says why, and is not a failure: the numeric check, which every form passed, decides.
 """
 
 from __future__ import annotations
 
+import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
 import numpy as np
@@ -33,6 +38,12 @@ from .exact import are_equal
 from .model import Model, expand_definitions
 
 SYMBOLIC_LIMIT = 50  # parameters; above it sympy.diff of the expanded E_total gets slow
+PROOF_SECONDS = 10.0  # per parameter: a symbolic proof that takes longer is given up ...
+PROOFS_SECONDS = 120.0  # ... and with --proof auto, so are all those not done by then
+UNPROVEN = {  # why a symbolic proof was not found, as the handouts say it
+    "inconclusive": "the exact zero test could not show the difference is zero",
+    "timeout": "SymPy ran out of time for it and was stopped",
+}
 TOLERANCE = 1e-9
 PROOF_MODES = ("auto", "symbolic", "numeric")
 
@@ -68,6 +79,7 @@ class Verification:
     matrix_entries_proven: int = 0
     simplifications_proven: int = 0
     tolerance: float = TOLERANCE
+    unproven: dict[sympy.Symbol, str] = field(default_factory=dict)  # parameter -> key of UNPROVEN
 
     def method(self, parameter: sympy.Symbol, form: Optional[str] = None) -> str:
         """How the given form (default: the parameter's weakest form) was verified."""
@@ -160,15 +172,29 @@ def prove_simplifications(model: Model, chain: ChainRule) -> int:
     return proven
 
 
-def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient]) -> Forked:
-    """Start, in forked children, the proof of every delta form against ``sympy.diff``."""
+def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient], budget: Optional[float]) -> Forked:
+    """Start, in forked children, the proof of every delta form against ``sympy.diff``, each
+    within ``PROOF_SECONDS`` and all within ``budget`` seconds (None: no overall limit)."""
     delta_definitions = {delta.symbol: delta.definition for delta in chain.deltas}
     fully_expanded = expand_definitions(delta_definitions, known=model.expansions)
     expanded_loss = model.expanded_loss
 
-    def prove(gradient: Gradient) -> bool:
-        truth = model.almost_everywhere(sympy.diff(expanded_loss, gradient.parameter.symbol))
-        return are_equal(model.almost_everywhere(gradient.delta_value.xreplace(fully_expanded)), truth)
+    deadline = None if budget is None else time.monotonic() + budget
+
+    def prove(gradient: Gradient) -> str:
+        """"proven", or why not: "inconclusive" or "timeout" (see ``UNPROVEN``)."""
+        from .formula import time_limit
+
+        seconds = PROOF_SECONDS if deadline is None else min(PROOF_SECONDS, deadline - time.monotonic())
+        if seconds <= 0:
+            return "timeout"
+        try:
+            with time_limit(seconds):
+                truth = model.almost_everywhere(sympy.diff(expanded_loss, gradient.parameter.symbol))
+                ours = model.almost_everywhere(gradient.delta_value.xreplace(fully_expanded))
+                return "proven" if are_equal(ours, truth) else "inconclusive"
+        except TimeoutError:
+            return "timeout"
 
     return Forked(prove, gradients)
 
@@ -232,20 +258,23 @@ def verify(
     """
     gradients = list(gradients)
     symbolic = use_symbolic(proof, model)
-    with _symbolic_proofs(model, chain, gradients) if symbolic else nullcontext() as proofs:
+    budget = PROOFS_SECONDS if proof == "auto" else None
+    with _symbolic_proofs(model, chain, gradients, budget) if symbolic else nullcontext() as proofs:
         factors_proven = prove_local_factors(model, chain)
         with np.errstate(all="ignore"):  # a non-finite value is reported as one message, not as warnings
             checks = _numeric_checks(model, chain, gradients, points, seed, progress)
         matrix_entries = prove_matrix_forms(model, chain, forms, gradients)
         simplifications = prove_simplifications(model, chain)
+        unproven = {}
         if proofs is not None:
             report = (lambda done, total: progress("symbolic proof", done, total)) if progress else None
-            for gradient, proven in zip(gradients, proofs.results(report)):
+            for gradient, outcome in zip(gradients, proofs.results(report)):
                 p = gradient.parameter.symbol
-                if not proven:
-                    raise VerificationError(f"the delta form of {p} differs from sympy.diff of the expanded E_total")
-                checks[p] = {name: FormCheck("symbolic", c.max_rel_error) for name, c in checks[p].items()}
+                if outcome == "proven":
+                    checks[p] = {name: FormCheck("symbolic", c.max_rel_error) for name, c in checks[p].items()}
+                else:  # every form passed the numeric check already: it stands
+                    unproven[p] = outcome
     return Verification(
         checks, factors_proven, points, seed, symbolic,
-        matrix_entries_proven=matrix_entries, simplifications_proven=simplifications,
+        matrix_entries_proven=matrix_entries, simplifications_proven=simplifications, unproven=unproven,
     )

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from reference import agree_numerically, expanded_loss, parse, substitute_definitions
 from symbackprop import derive
 from symbackprop.exact import are_equal
-from symbackprop.render import derivation_json
+from symbackprop.render import derivation_json, render_markdown
 
 networks = st.tuples(
     st.lists(st.integers(1, 3), min_size=2, max_size=5).map(lambda sizes: "-".join(map(str, sizes))),
@@ -65,3 +65,24 @@ def test_bias_gradient_is_the_delta(seed000):
     gradient = derivation.gradient("b_c_1")
     assert gradient.delta_form.doit() == sympy.Symbol("delta_c_1", real=True)
     assert gradient.input_factor.value == 1
+
+
+def test_softplus_nets_are_proven_symbolically_by_default():
+    derivation = derive("2-3-2-2", activation="softplus")
+    assert all(derivation.verification.method(g.parameter.symbol) == "symbolic" for g in derivation.gradients)
+    assert derivation.verification.unproven == {}
+
+
+def test_a_symbolic_proof_out_of_time_leaves_the_numeric_check(monkeypatch):
+    """No symbolic proof in time is not a failure: the parameter is "numeric" and says why."""
+    from symbackprop import verify as verify_module
+
+    monkeypatch.setattr(verify_module, "PROOF_SECONDS", 1e-4)
+    derivation = derive("2-2-1")
+    assert set(derivation.verification.unproven.values()) == {"timeout"}
+    data = derivation_json(derivation)
+    assert {p["verified"] for p in data["parameters"]} == {"numeric"}
+    assert {p["symbolic_proof"] for p in data["parameters"]} == {"timeout"}
+    text = render_markdown(derivation)
+    assert "no symbolic proof: SymPy ran out of time for it and was stopped" in text
+    assert "proven identical to `sympy.diff`" not in text.splitlines()[2]

@@ -131,3 +131,13 @@ def test_the_printed_loss_is_the_loss(loss):
     printed = to_latex(LOSSES[loss].total_display(outs, targets), {})
     read_back = parse_math(printed, {}, variables=[s.name for s in outs + targets])
     assert sympy.expand(read_back - sum(LOSSES[loss].term(o, t) for o, t in zip(outs, targets))) == 0, printed
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "linear", "softplus"])
+@pytest.mark.parametrize("loss", ["mse", "bce", "ce"])
+def test_every_builtin_activation_and_loss_is_proven_symbolically_by_default(activation, loss):
+    """The default path (--proof auto, 3 computed layers): every gradient an exact identity."""
+    hidden = activation if loss == "mse" else f"{activation},{activation},{'sigmoid' if loss == 'bce' else 'softmax'}"
+    derivation = derive("2-2-2-2", activation=hidden, loss=loss, bias=True)
+    assert derivation.verification.unproven == {}
+    assert {derivation.verification.method(g.parameter.symbol) for g in derivation.gradients} == {"symbolic"}
