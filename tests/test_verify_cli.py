@@ -136,3 +136,15 @@ def test_help_prints_latex_literally():
     assert result.returncode == 0
     assert "\f" not in result.stdout and r"\frac{1}{1-e^{-z}}" in result.stdout
     assert r"verify --steps '\frac{d}{dz}" in result.stdout
+
+
+def test_the_cross_entropy_shortcut_is_correct_when_targets_sum_to_1(capsys):
+    """The handout prints g = ŷ - y for softmax + cross-entropy, assuming the targets sum to 1."""
+    code, out, _ = run(["verify", "2-2-2", "--loss", "ce", "--param", "w_{21}", "(out_{c_1} - target_{c_1}) out_{b_1}"], capsys)
+    assert code == 0 and out.startswith("correct:")
+    assert "correct when the targets sum to 1" in out
+    code, out, _ = run(["verify", "2-2-2", "--loss", "ce", "--param", "w_{21}", "(out_{c_1} - target_{c_1}) out_{b_2}"], capsys)
+    assert code == 1 and out.startswith("incorrect:")
+    general = "(out_{c_1} (target_{c_1} + target_{c_2}) - target_{c_1}) out_{b_1}"
+    code, out, _ = run(["verify", "2-2-2", "--loss", "ce", "--param", "w_{21}", general], capsys)
+    assert code == 0 and "targets sum to 1" not in out
