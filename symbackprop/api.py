@@ -82,8 +82,14 @@ class Derivation:
 
 
 def _normalize(name: str) -> str:
-    """``w_{3,12}``, ``w_3_12`` and ``w_{3, 12}`` all become ``w_3_12``; ``\\mathrm`` is dropped."""
-    name = name.replace(r"\mathrm", "").replace("\\", "")
+    """``w_{3,12}``, ``w_3_12`` and ``w_{3, 12}`` all become ``w_3_12``; ``\\mathrm`` is dropped;
+    a layer superscript may come after the subscript, as seed 001 writes it (``W_{1,1}^{[3]}``).
+
+    >>> _normalize("W_{1,1}^{[3]}") == _normalize("W^{[3]}_{1,1}")
+    True
+    """
+    name = name.replace(r"\mathrm", "").replace("\\", "").replace(" ", "")
+    name = re.sub(r"^([A-Za-z]+)((?:_\{[^{}]*\}|_[0-9A-Za-z,]+)+)(\^\{?\[[0-9]+\]\}?)$", r"\1\3\2", name)
     name = re.sub(r"[{},\s]+", "_", name)
     return re.sub(r"_+", "_", name).strip("_")
 

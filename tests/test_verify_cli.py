@@ -148,3 +148,9 @@ def test_the_cross_entropy_shortcut_is_correct_when_targets_sum_to_1(capsys):
     general = "(out_{c_1} (target_{c_1} + target_{c_2}) - target_{c_1}) out_{b_1}"
     code, out, _ = run(["verify", "2-2-2", "--loss", "ce", "--param", "w_{21}", general], capsys)
     assert code == 0 and "targets sum to 1" not in out
+
+
+def test_seed_001s_spelling_of_a_parameter(capsys):
+    argv = ["verify", "4-3-2-1", "--notation", "layers", "--loss", "bce", "--bias", "--param"]
+    code, out, _ = run(argv + ["W_{1,1}^{[3]}", r"(\hat{y}_1 - y_1) a^{[2]}_1"], capsys)
+    assert code == 0 and "dW^{[3]}_{1,1}" in out
