@@ -98,8 +98,8 @@ def tidy(expr: sympy.Expr) -> sympy.Expr:
     """
     expr = sympy.sympify(expr)
     numerator, denominator = sympy.fraction(sympy.together(expr))
-    if denominator == 1:
-        return _differences(expr)
+    if denominator == 1 or all(f.as_base_exp()[0] is sympy.E for f in sympy.Mul.make_args(denominator)):
+        return _differences(expr)  # no fraction to tidy, or one only over e^x: 1 - e^{-a} reads better
     numerator, denominator = sympy.fraction(sympy.factor(sympy.together(expr)))
     sign, factors = 1, []
     for factor in sympy.Mul.make_args(denominator):
