@@ -77,3 +77,29 @@ def test_a_custom_output_activation_outside_0_1_is_refused_for_bce(command, tmp_
     with pytest.raises(SystemExit) as stop:  # the logistic function written out is fine
         main(["derive", "3-2", "--activation", "1/(1+exp(-z))", "--loss", "bce", "-q", "-o", str(tmp_path / "ok")])
     assert stop.value.code in (0, None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=40) | st.sampled_from(['__import__("os")', "eval('1')", "z.__class__", "exec", "S('z')"]))
+def test_random_text_is_never_handed_to_an_evaluator(text):
+    """With eval, exec and SymPy's string parser made to fail loudly, any text either parses
+    through the grammar or is refused with a SpecError."""
+    import builtins
+    from unittest import mock
+
+    import sympy.parsing.sympy_parser as sympy_parser
+
+    import symbackprop.formula  # noqa: F401  (imported before exec is disabled)
+    import symbackprop.numeric  # noqa: F401
+    from symbackprop.activations import custom_activation as cached
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError(f"user text reached an evaluator: {str(args[:1])[:200]}")
+
+    cached.cache_clear()
+    with mock.patch.object(builtins, "eval", forbidden), mock.patch.object(builtins, "exec", forbidden), \
+            mock.patch.object(sympy_parser, "parse_expr", forbidden):
+        try:
+            NetworkSpec.parse("1-1", activation=text)
+        except SpecError:
+            pass
