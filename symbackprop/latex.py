@@ -22,6 +22,8 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from .expressions import Total
+
 
 class HandoutPrinter(LatexPrinter):
     """``LatexPrinter`` that knows ``Partial``, ``Chain`` and ``Total``."""
@@ -42,6 +44,14 @@ class HandoutPrinter(LatexPrinter):
     def _print_Heaviside(self, expr) -> str:
         # the value at 0 is stated in the text (relu's note), not in every formula
         return r"H\left(%s\right)" % self._print(expr.args[0])
+
+    def _print_Mul(self, expr) -> str:
+        # SymPy parenthesizes -(a + b) only for an Add (is_Add); an ordered sum is not one, and
+        # "- a + b" would flip the sign of every term after the first
+        coefficient, rest = expr.as_coeff_Mul()
+        if coefficient == -1 and isinstance(rest, Total):
+            return r"- \left(%s\right)" % self._print(rest)
+        return super()._print_Mul(expr)
 
     def _print_Total(self, expr) -> str:
         text = ""

@@ -114,3 +114,14 @@ def test_the_header_claims_only_the_checks_that_were_made():
     assert "proven identical to `sympy.diff`" in proven
     numeric = render_markdown(derive("2-3-1", proof="numeric")).splitlines()[2]
     assert "sympy.diff" not in numeric and "numerically, at random points" in numeric
+
+
+def test_a_negated_ordered_sum_keeps_its_parentheses():
+    """SymPy parenthesizes -(a + b) only for its own Add; the handouts' ordered sums need it too."""
+    import sympy
+
+    from symbackprop.expressions import Total
+    from symbackprop.latex import to_latex
+
+    a, b = sympy.symbols("a b")
+    assert to_latex(-Total(a, b), {}) == r"- \left(a + b\right)"
