@@ -10,6 +10,7 @@ import gc
 import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -143,8 +144,7 @@ def _summary(derivation, written, seconds: float) -> None:
                f"({', '.join(k for k in kinds if not k.startswith('0 '))}) in {seconds:.2f} s")
     if n_symbolic or v.unproven:
         click.echo(f"  symbolic proof: {n_symbolic} of {len(gradients)} equal sympy.diff of the expanded E_total exactly")
-        for reason in sorted(set(v.unproven.values())):
-            n = sum(1 for r in v.unproven.values() if r == reason)
+        for reason, n in sorted(Counter(v.unproven.values()).items()):
             click.echo(f"                  {n} not proven: {UNPROVEN[reason]} (the numeric check stands)")
     else:
         click.echo("  symbolic proof: skipped (over 50 parameters; use --proof symbolic to force it)")

@@ -83,12 +83,12 @@ class _Atoms:
     ``_linear_denominators``).
     """
 
-    def __init__(self, expr: sympy.Expr):
-        # Nets of logs (softplus): SymPy merges e^{net_c} e^{net_d} into one exp whose exponent
-        # mixes both nets' terms, so only one variable per term sees that they are the same.
-        # Without logs (sigmoid, tanh) a whole net stays one variable, which keeps 1 + e^{-net}
-        # linear (``_linear_denominators``) and the test fast.
-        self.each_term = expr.has(sympy.log)
+    def __init__(self, expr: sympy.Expr, each_term: bool = False):
+        # ``each_term``, for expressions with logs (softplus nets): SymPy merges e^{net_c} e^{net_d}
+        # into one exp whose exponent mixes both nets' terms, so only one variable per term sees
+        # that they are the same. Without logs (sigmoid, tanh) a whole net stays one variable,
+        # which keeps 1 + e^{-net} linear (``_linear_denominators``) and the test fast.
+        self.each_term = each_term
         self.sign: dict[sympy.Expr, int] = {}
         seen: set = set()
         stack = [expr]
@@ -276,8 +276,6 @@ def _powers_as_exp(expr: sympy.Expr) -> sympy.Expr:
     >>> _powers_as_exp(sympy.log(1 + sympy.exp(a) * sympy.exp(b) * y)) == sympy.log(1 + y * sympy.exp(a + b))
     True
     """
-    if not expr.has(sympy.log):  # sigmoid and tanh nets: nothing to do, and the walk is skipped
-        return expr
     expr = expr.replace(
         lambda e: e.is_Pow and not e.exp.is_number,
         lambda e: sympy.exp(e.exp * sympy.log(e.base), evaluate=False),
@@ -291,8 +289,11 @@ def _powers_as_exp(expr: sympy.Expr) -> sympy.Expr:
 
 def is_zero(expr: sympy.Expr) -> bool:
     """True when ``expr`` is identically zero (exactly, see the module docstring)."""
-    expr = _powers_as_exp(sympy.sympify(expr))
-    atoms = _Atoms(expr)
+    expr = sympy.sympify(expr)
+    logs = expr.has(sympy.log)  # sigmoid and tanh nets have none: one walk, and nothing to rewrite
+    if logs:
+        expr = _powers_as_exp(expr)
+    atoms = _Atoms(expr, each_term=logs)
     generators = _generators(expr, atoms)
     substitutions = _linear_denominators(expr, generators, atoms)
     numerator, _ = _FractionBuilder(generators, substitutions, atoms).convert(expr)

@@ -24,8 +24,8 @@ True
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Callable, Iterable, Mapping, Optional
 
@@ -184,13 +184,20 @@ class _Workspace:
             self.latex_names[symbol] = spelling
         self.symbolic = self.model is None or self.model.spec.n_parameters <= SYMBOLIC_LIMIT
         self.samples: dict[tuple[int, int], dict] = {}
-        self.given: dict[sympy.Symbol, sympy.Expr] = {}  # an assumption (see ``assume_targets_sum_to_one``)
+        self.given: dict[sympy.Symbol, sympy.Expr] = {}  # an assumption (``assuming_targets_sum_to_one``)
 
-    def assume_targets_sum_to_one(self) -> None:
-        """From now on, compare under the cross-entropy's assumption: the last target is 1 minus the others."""
+    @contextmanager
+    def assuming_targets_sum_to_one(self):
+        """Inside the block, compare under the cross-entropy's assumption: the last target is 1
+        minus the others (and the sampled targets sum to 1)."""
         targets = self.model.targets
         self.given = {targets[-1]: 1 - sympy.Add(*targets[:-1])}
         self.samples.clear()
+        try:
+            yield
+        finally:
+            self.given = {}
+            self.samples.clear()
 
     def parse(self, text: str) -> sympy.Expr:
         return parse_math(text, self.names, definitions=self.one_level)
@@ -471,10 +478,10 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     result = ws.compare(written, delta_form, lambda: sympy.diff(model.expanded_loss, p.symbol), points, seed)
     if not result.equal and model.loss_function.targets_sum_to_one:
         # the handout's cross-entropy results (g = ŷ - y) hold when the targets sum to 1: say so
-        ws.assume_targets_sum_to_one()
-        assumed = ws.compare(written, delta_form, lambda: sympy.diff(model.expanded_loss, p.symbol), points, seed)
+        with ws.assuming_targets_sum_to_one():
+            assumed = ws.compare(written, delta_form, lambda: sympy.diff(model.expanded_loss, p.symbol), points, seed)
         if assumed.equal:
-            result = dataclasses.replace(assumed, note=(
+            result = replace(assumed, note=(
                 "correct when the targets sum to 1, as the handout assumes for the cross-entropy "
                 "(a probability distribution); for targets that do not, it is not the gradient"))
     shown = ordered_sum(path.product for path in gradient.paths) if gradient.paths else gradient.delta_form

@@ -96,7 +96,7 @@ def as_distribution(model: Model, values: dict, decimals: int | None = None) -> 
     >>> round(float(sum(points[t][0] for t in model.targets)), 12)
     1.0
     """
-    if model.spec.loss != "ce":
+    if not model.loss_function.targets_sum_to_one:
         return values
     targets = np.array([values[t] for t in model.targets], dtype=float)
     targets = targets / targets.sum(axis=0)
