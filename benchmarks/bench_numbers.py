@@ -1,4 +1,4 @@
-"""Per-call time of the generated ``grad`` (issue 4), against a hand-written NumPy backprop,
+"""Per-call time of the generated ``grad``, against a hand-written NumPy backprop,
 torch.autograd and jax.grad.
 
 Run from the repository root:  python benchmarks/bench_numbers.py [--json]
@@ -28,8 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from symbackprop.codegen import generated  # noqa: E402
-from symbackprop.spec import NetworkSpec  # noqa: E402
+from symbackprop.network.spec import NetworkSpec  # noqa: E402
+from symbackprop.numbers.codegen import generated  # noqa: E402
 
 REPEATS = 7
 TARGET_RATIO = 1.2

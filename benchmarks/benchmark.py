@@ -170,7 +170,7 @@ HOSTILE = ["x" * 5000, "(" * 100 + "1" + ")" * 100, "2^" * 100 + "2", r"2^{10^{1
 def hostile_input() -> tuple[float, str]:
     """The longest time verify's parser takes to refuse one of ``HOSTILE``, and that input."""
     sys.path.insert(0, str(HERE.parent))
-    from symbackprop.formula import FormulaError, parse_math
+    from symbackprop.algebra.grammar import FormulaError, parse_math
 
     worst = (0.0, "")
     for text in HOSTILE:

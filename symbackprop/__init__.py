@@ -6,7 +6,8 @@
 out_b_1*out_c_1*(1 - out_c_1)*(out_c_1 - target_c_1)
 """
 
-__version__ = "0.1.0"
+from .version import __version__
+
 __all__ = ["derive", "Derivation", "__version__"]
 
 

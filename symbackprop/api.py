@@ -9,16 +9,15 @@ out_c_1*out_d_1*(1 - out_d_1)*(out_d_1 - target_d_1)
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Iterable, Union
 
-from .chainrule import ChainRule, Delta, Gradient, Parameter
-from .matrixform import LayerForm, layer_forms
-from .model import Model
-from .spec import NetworkSpec, SpecError
-from .verify import Progress, Verification, verify
+from .derivation.chainrule import ChainRule, Delta, Gradient, Parameter, find_parameter
+from .derivation.matrixform import LayerForm, layer_forms
+from .network.model import Model
+from .network.spec import NetworkSpec, SpecError
+from .proof.prove import Progress, Verification, verify
 
 # Path sums are written out for every parameter of a network with at most DETAIL_LIMIT
 # parameters; larger networks get them for one representative weight per layer (and for any
@@ -56,66 +55,36 @@ class Derivation:
 
     def loss_function(self):
         """E_total as a NumPy function ``f(params)`` of a params dict in the params-file layout
-        (``sympy.lambdify`` with cse, see ``symbackprop.lambdified``)."""
-        from .lambdified import loss_function
+        (``sympy.lambdify`` with cse, see ``symbackprop.numbers.lambdified``)."""
+        from .numbers.lambdified import loss_function
 
         return loss_function(self)
 
     def gradient_function(self):
         """The full gradient, lambdified from the chain-rule forms: ``f(params)`` returns
-        ``{"W": [...], "b": [...]}`` in the params-file layout (see ``symbackprop.lambdified``)."""
-        from .lambdified import gradient_function
+        ``{"W": [...], "b": [...]}`` in the params-file layout (see ``symbackprop.numbers.lambdified``)."""
+        from .numbers.lambdified import gradient_function
 
         return gradient_function(self)
 
+    def crosscheck(self, points: int = 3, seed: int = 0, autograd: str = "auto"):
+        """Every way symbackprop computes each gradient, compared in float64 at ``points`` random
+        points (see ``symbackprop.numbers.crosscheck``); ``result.agree`` says whether all agree."""
+        from .numbers.crosscheck import crosscheck
+
+        return crosscheck(self, points=points, seed=seed, autograd=autograd)
+
     def _repr_markdown_(self) -> str:
         """The Markdown handout, rendered by Jupyter (no diagrams: those are files)."""
-        from .render import render_markdown
+        from .handout.render import render_markdown
 
         return render_markdown(self)
 
     def _repr_latex_(self) -> str:
         """The derivation in one display of math: per layer, the first delta and the matrix form."""
-        from .render import render_notebook_latex
+        from .handout.render import render_notebook_latex
 
         return render_notebook_latex(self)
-
-
-def _normalize(name: str) -> str:
-    """``w_{3,12}``, ``w_3_12`` and ``w_{3, 12}`` all become ``w_3_12``; ``\\mathrm`` is dropped;
-    a layer superscript may come after the subscript, as seed 001 writes it (``W_{1,1}^{[3]}``).
-
-    >>> _normalize("W_{1,1}^{[3]}") == _normalize("W^{[3]}_{1,1}")
-    True
-    """
-    name = name.replace(r"\mathrm", "").replace("\\", "").replace(" ", "")
-    name = re.sub(r"^([A-Za-z]+)((?:_\{[^{}]*\}|_[0-9A-Za-z,]+)+)(\^\{?\[[0-9]+\]\}?)$", r"\1\3\2", name)
-    name = re.sub(r"[{},\s]+", "_", name)
-    return re.sub(r"_+", "_", name).strip("_")
-
-
-def find_parameter(chain: ChainRule, name: str) -> Parameter:
-    """The parameter named ``name`` in the model's notation (symbol or LaTeX name).
-
-    >>> from symbackprop.spec import NetworkSpec
-    >>> chain = ChainRule(Model(NetworkSpec.parse("2-4-3-2")))
-    >>> find_parameter(chain, "w_{34}").symbol
-    w_34
-    """
-    wanted = _normalize(name)
-    names = chain.model.latex_names
-    spellings = lambda p: (_normalize(p.symbol.name), _normalize(names[p.symbol]))  # noqa: E731
-    for parameter in chain.parameters:
-        if wanted in spellings(parameter):
-            return parameter
-    # w31 for w_31: without separators, accepted only when exactly one parameter matches
-    loose = [p for p in chain.parameters if wanted.replace("_", "") in {s.replace("_", "") for s in spellings(p)}]
-    if len(loose) == 1:
-        return loose[0]
-    in_order = sorted(chain.parameters, key=lambda p: (p.layer, p.kind != "weight"))  # stable: target-major
-    known = [names[p.symbol] for p in in_order]
-    shown = ", ".join(known[:8]) + (f", … ({len(known)} in all)" if len(known) > 8 else "")
-    raise SpecError(f"unknown parameter {name!r}: this network's parameters are {shown}")
 
 
 def _writes_paths(chain: ChainRule, parameter: Parameter, named: bool, max_paths: int) -> bool:

@@ -1,7 +1,7 @@
 """The curated gallery under output/gallery/: ``symbackprop gallery`` regenerates it, byte for byte.
 
 Each entry is a derivation (or an exercise sheet, or a worked example) written in every format
-with the PDF built reproducibly (``symbackprop.pdf``), so on a clean checkout regenerating the
+with the PDF built reproducibly (``symbackprop.handout.pdf``), so on a clean checkout regenerating the
 gallery changes no byte; a test holds it to that.
 
 >>> [entry.folder for entry in GALLERY][:2]
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .escape import md_escape
+from .handout.escape import md_escape
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Entry:
 def _derivation(spec: str, **options) -> Callable[[Path], list[Path]]:
     def build(directory: Path) -> list[Path]:
         from .api import derive
-        from .render import write_outputs
+        from .handout.render import write_outputs
 
         return write_outputs(derive(spec, **options), directory, ["md", "tex", "pdf", "json"])
 
@@ -40,7 +40,7 @@ def _derivation(spec: str, **options) -> Callable[[Path], list[Path]]:
 def _exercise(spec: str, seed: int) -> Callable[[Path], list[Path]]:
     def build(directory: Path) -> list[Path]:
         from .api import derive
-        from .render import write_exercise
+        from .handout.render import write_exercise
 
         return write_exercise(derive(spec), directory, ["md", "tex", "pdf", "json"], seed=seed)
 
@@ -49,7 +49,7 @@ def _exercise(spec: str, seed: int) -> Callable[[Path], list[Path]]:
 
 def _example(spec: str, seed: int) -> Callable[[Path], list[Path]]:
     def build(directory: Path) -> list[Path]:
-        from .example import worked_example, write_example
+        from .numbers.example import worked_example, write_example
 
         return write_example(worked_example(spec, seed=seed), directory, ["md", "tex", "pdf", "json"])
 
@@ -86,7 +86,7 @@ def index(entries=GALLERY) -> str:
 
 def build_gallery(root: Path, entries=GALLERY, progress=None) -> list[Path]:
     """Regenerate every entry under ``root`` and the index; returns the files written."""
-    from .render import write_atomic
+    from .handout.render import write_atomic
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)

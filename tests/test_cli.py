@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from symbackprop.cli import main
 
@@ -138,7 +139,7 @@ def test_files_get_the_usual_permissions(tmp_path, capsys):
 
 def test_progress_is_reported_per_stage_and_reaches_the_total(tmp_path):
     from symbackprop.api import derive
-    from symbackprop.render import write_outputs
+    from symbackprop.handout.render import write_outputs
 
     heard = []
     record = lambda stage, done, total: heard.append((stage, done, total))  # noqa: E731

@@ -11,9 +11,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from symbackprop.codegen import check_generated, command_line, generate_module, generated, load_module
-from symbackprop.commands import codegen
-from symbackprop.spec import NetworkSpec
+from symbackprop.cli.numbers import codegen
+from symbackprop.network.spec import NetworkSpec
+from symbackprop.numbers.codegen import (
+    check_generated,
+    command_line,
+    generate_module,
+    generated,
+    load_module,
+)
 
 REFERENCE_ACTIVATIONS = {
     "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
@@ -221,7 +227,7 @@ def test_codegen_command_writes_an_importable_module(tmp_path):
 
 def test_bce_loss_is_accurate_when_tiny(tmp_path):
     """log(1 + e^{-30}) = 9.3576e-14: computed without cancelling 30 against 30."""
-    from symbackprop.codegen import generated
+    from symbackprop.numbers.codegen import generated
 
     module = generated(NetworkSpec.parse("2-1", loss="bce"))
     value = module.loss({"W": [np.array([[30.0], [0.0]])]}, np.array([1.0, 0.0]), np.array([1.0]))

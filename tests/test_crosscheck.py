@@ -5,18 +5,19 @@ import importlib.util
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
-from symbackprop import crosscheck as module
-from symbackprop.commands import check
-from symbackprop.crosscheck import central_differences, crosscheck, report
-from symbackprop.model import Model
-from symbackprop.numeric import random_points
-from symbackprop.spec import NetworkSpec
 from test_codegen import reference_gradient
+
+from symbackprop import derive
+from symbackprop.cli.numbers import check
+from symbackprop.network.model import Model
+from symbackprop.network.spec import NetworkSpec
+from symbackprop.numbers import crosscheck as module
+from symbackprop.numbers.crosscheck import central_differences, crosscheck, report
+from symbackprop.proof.numeric import random_points
 
 
 def test_all_methods_agree_on_a_small_network():
-    result = crosscheck("2-4-3-2", points=2, autograd="none", bias=True)
+    result = crosscheck(derive("2-4-3-2", proof="numeric", bias=True), points=2, autograd="none")
     assert result.methods == ("chain rule", "sympy.diff", "lambdified", "generated code")
     assert result.agree and result.max_rel_error < 1e-13
     assert result.fd_max_rel_error < 1e-6
@@ -28,7 +29,7 @@ def test_all_methods_agree_on_a_small_network():
 
 
 def test_sympy_diff_is_skipped_above_50_parameters_and_said_so():
-    result = crosscheck("4-8-3", points=1, autograd="none")  # 56 weights
+    result = crosscheck(derive("4-8-3", proof="numeric"), points=1, autograd="none")  # 56 weights
     assert "sympy.diff" not in result.methods
     assert result.skipped[0][0] == "sympy.diff" and "56 parameters" in result.skipped[0][1]
     assert any("sympy.diff: skipped: 56 parameters" in line for line in report(result))
@@ -58,7 +59,7 @@ def test_a_wrong_method_is_caught(monkeypatch):
         return result
 
     monkeypatch.setattr(module, "generated_values", off_by_a_little)
-    result = crosscheck("2-3-1", points=2, autograd="none")
+    result = crosscheck(derive("2-3-1", proof="numeric"), points=2, autograd="none")
     assert not result.agree and not result.exact_agree and result.fd_agree
     assert [p.name for p in result.parameters if p.max_rel > module.TOLERANCE] == ["w_21"]
     assert "verdict: DISAGREE: the exact methods differ by more than 1e-07 for 1 parameter (w_21)" in report(result)[-1]
@@ -67,7 +68,7 @@ def test_a_wrong_method_is_caught(monkeypatch):
 
 
 def test_large_networks_get_a_per_layer_summary():
-    result = crosscheck("6-12-4", points=1, autograd="none", bias=True)
+    result = crosscheck(derive("6-12-4", proof="numeric", bias=True), points=1, autograd="none")
     lines = report(result)
     assert any(line.split()[:2] == ["1", "84"] for line in lines)  # layer 1: 72 weights + 12 biases
     assert any("the 10 parameters with the largest errors:" in line for line in lines)
@@ -76,7 +77,7 @@ def test_large_networks_get_a_per_layer_summary():
 
 @pytest.mark.skipif(not any(importlib.util.find_spec(n) for n in ("torch", "autograd")), reason="no autograd library installed")
 def test_an_autograd_library_agrees():
-    result = crosscheck("3-4-2", points=2, activation="z/(1+abs(z)),softmax", loss="ce", bias=True)
+    result = crosscheck(derive("3-4-2", proof="numeric", activation="z/(1+abs(z)),softmax", loss="ce", bias=True), points=2)
     assert len(result.methods) == 5 and result.methods[-1].split()[0] in ("torch", "autograd")
     assert result.agree
 

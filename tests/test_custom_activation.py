@@ -3,14 +3,15 @@
 
 import pytest
 import sympy
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reference import parse
+
 from symbackprop import derive
-from symbackprop.activations import custom_activation
 from symbackprop.cli import main
-from symbackprop.render import derivation_json
-from symbackprop.spec import NetworkSpec, SpecError
+from symbackprop.handout.render import derivation_json
+from symbackprop.network.activations import custom_activation
+from symbackprop.network.spec import NetworkSpec, SpecError
 
 
 def test_a_custom_activation_is_derived_and_proven():
@@ -89,9 +90,9 @@ def test_random_text_is_never_handed_to_an_evaluator(text):
 
     import sympy.parsing.sympy_parser as sympy_parser
 
-    import symbackprop.formula  # noqa: F401  (imported before exec is disabled)
-    import symbackprop.numeric  # noqa: F401
-    from symbackprop.activations import custom_activation as cached
+    import symbackprop.algebra.grammar  # noqa: F401  (imported before exec is disabled)
+    import symbackprop.proof.numeric  # noqa: F401
+    from symbackprop.network.activations import custom_activation as cached
 
     def forbidden(*args, **kwargs):
         raise AssertionError(f"user text reached an evaluator: {str(args[:1])[:200]}")

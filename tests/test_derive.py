@@ -4,12 +4,13 @@ import json
 
 import pytest
 import sympy
-from hypothesis import HealthCheck, given, settings, strategies as st
-
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from reference import agree_numerically, expanded_loss, parse, substitute_definitions
+
 from symbackprop import derive
-from symbackprop.exact import are_equal
-from symbackprop.render import derivation_json, render_markdown
+from symbackprop.algebra.exact import are_equal
+from symbackprop.handout.render import derivation_json, render_markdown
 
 networks = st.tuples(
     st.lists(st.integers(1, 3), min_size=2, max_size=5).map(lambda sizes: "-".join(map(str, sizes))),
@@ -75,7 +76,7 @@ def test_softplus_nets_are_proven_symbolically_by_default():
 
 def test_a_symbolic_proof_out_of_time_leaves_the_numeric_check(monkeypatch):
     """No symbolic proof in time is not a failure: the parameter is "numeric" and says why."""
-    from symbackprop import verify as verify_module
+    from symbackprop.proof import prove as verify_module
 
     monkeypatch.setattr(verify_module, "PROOF_SECONDS", 1e-4)
     derivation = derive("2-2-1")

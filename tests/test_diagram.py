@@ -6,14 +6,24 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from conftest import require_tex
-from symbackprop.diagram import (
-    BIAS, TIKZ_LIBRARIES, Diagram, Label, latex_escape, layout, shown_neurons, text_width, to_svg, to_tikz,
-    weight_labels_readable, weight_paths,
+
+from symbackprop.handout.diagram import (
+    BIAS,
+    TIKZ_LIBRARIES,
+    Diagram,
+    Label,
+    latex_escape,
+    layout,
+    shown_neurons,
+    text_width,
+    to_svg,
+    to_tikz,
+    weight_labels_readable,
+    weight_paths,
 )
-from symbackprop.notation import NOTATIONS, layer_letter
-from symbackprop.escape import latex_escape as render_latex_escape
+from symbackprop.handout.escape import latex_escape as render_latex_escape
+from symbackprop.network.notation import NOTATIONS, layer_letter
 
 SVG = "{http://www.w3.org/2000/svg}"
 SEED = (2, 4, 3, 2)
@@ -22,7 +32,7 @@ HOSTILE = r"$ & % # _ { } \ ~ ^ \input{/etc/passwd}"
 
 
 def weight_name(layers, k, i, j):
-    """Seed 000's numbering, written out here independently of symbackprop.notation."""
+    """Seed 000's numbering, written out here independently of symbackprop.network.notation."""
     m = 1 + j * layers[k - 1] + i
     return (f"w_{{{k}{m}}}", f"w_{k}{m}") if k <= 9 and m <= 9 else (f"w_{{{k},{m}}}", f"w_{k},{m}")
 
@@ -148,7 +158,7 @@ def test_output_is_deterministic():
 # -- layout: what a reader would stumble on -------------------------------------------------
 def boxes(box):
     """Each weight label's rectangle (x0, y0, x1, y1) in cm, as to_svg sizes it."""
-    from symbackprop.diagram import LABEL_FONT
+    from symbackprop.handout.diagram import LABEL_FONT
 
     for edge in box.edges:
         if edge.label is not None:

@@ -1,9 +1,10 @@
 """The exact zero test, against SymPy's own cancel() and known identities and non-identities."""
 
 import sympy
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from symbackprop.exact import are_equal, is_zero
+from symbackprop.algebra.exact import are_equal, is_zero
 
 x, y, z = sympy.symbols("x y z", real=True)
 sigma = lambda e: 1 / (1 + sympy.exp(-e))  # noqa: E731

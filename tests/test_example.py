@@ -7,12 +7,19 @@ import re
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from conftest import require_tex
-from symbackprop.commands import example as example_command
-from symbackprop.example import ParamsError, check_params, example_json, render_example, worked_example, write_example
-from symbackprop.spec import NetworkSpec
 from test_codegen import reference_gradient, reference_loss
+
+from symbackprop.cli.numbers import example as example_command
+from symbackprop.network.spec import NetworkSpec
+from symbackprop.numbers.example import (
+    ParamsError,
+    check_params,
+    example_json,
+    render_example,
+    worked_example,
+    write_example,
+)
 
 PARAMS = {
     "x": [0.05, 0.10],

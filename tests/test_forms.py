@@ -7,12 +7,12 @@ import zlib
 import numpy as np
 import pytest
 import sympy
-
 from reference import central_differences, expanded_loss, parse, substitute_definitions
+
 from symbackprop import derive
-from symbackprop.activations import ACTIVATIONS
-from symbackprop.exact import are_equal
-from symbackprop.render import derivation_json, render_markdown
+from symbackprop.algebra.exact import are_equal
+from symbackprop.handout.render import derivation_json, render_markdown
+from symbackprop.network.activations import ACTIVATIONS
 
 HIDDEN = ["sigmoid", "tanh", "relu", "linear", "softplus"]
 OUTPUT_FOR_LOSS = {"bce": "sigmoid", "ce": "softmax"}
@@ -123,9 +123,9 @@ def test_matrix_form_names_and_shapes_for_2_4_3_2():
 def test_the_printed_loss_is_the_loss(loss):
     """E_total as the handouts print it (terms kept in order, for reading), read back from its
     LaTeX, is the loss itself: a sign lost in printing shows here."""
-    from symbackprop.formula import parse_math
-    from symbackprop.latex import to_latex
-    from symbackprop.losses import LOSSES
+    from symbackprop.algebra.grammar import parse_math
+    from symbackprop.handout.latex import to_latex
+    from symbackprop.network.losses import LOSSES
 
     outs, targets = sympy.symbols("o1:4", real=True), sympy.symbols("t1:4", real=True)
     printed = to_latex(LOSSES[loss].total_display(outs, targets), {})

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import require_tex
 from reference import central_differences, expanded_loss
+
 from symbackprop import derive
 from symbackprop.cli import main
-from symbackprop.exercise import exercise_context
 from symbackprop.gallery import GALLERY, build_gallery
-from symbackprop.pdf import LatexError, build_pdf
-from symbackprop.render import render_json, render_markdown, write_outputs
+from symbackprop.handout.exercise import exercise_context
+from symbackprop.handout.pdf import LatexError, build_pdf
+from symbackprop.handout.render import render_json, render_markdown, write_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = r"Weights $ & % # _ { } \ ~ ^ \input{/etc/passwd}"
@@ -200,7 +200,7 @@ def test_the_gallery_regenerates_byte_for_byte(tmp_path):
 
 @pytest.mark.parametrize("seed", [0, 1, 7])
 def test_cross_entropy_exercises_and_examples_have_targets_that_sum_to_1(seed):
-    from symbackprop.example import worked_example
+    from symbackprop.numbers.example import worked_example
 
     derivation = derive("2-2-3", loss="ce")
     given = {g["name"]: float(g["value"]) for g in exercise_context(derivation, seed=seed)["given"]}

@@ -5,12 +5,20 @@ import inspect
 
 import numpy as np
 import pytest
+from test_codegen import reference_gradient, reference_loss
 
 from symbackprop import derive
-from symbackprop import lambdified
-from symbackprop.lambdified import gradient_function, loss_function, params_from_values
-from symbackprop.numeric import complex_step_gradient, random_points, relative_error
-from test_codegen import reference_gradient, reference_loss
+from symbackprop.numbers import lambdified
+from symbackprop.numbers.lambdified import (
+    gradient_function,
+    loss_function,
+    params_from_values,
+)
+from symbackprop.proof.numeric import (
+    complex_step_gradient,
+    random_points,
+    relative_error,
+)
 
 CASES = [("2-4-3-2", {}), ("3-4-2", dict(activation="tanh", loss="ce", bias=True)),
          ("3-3-2", dict(activation="relu,sigmoid", loss="bce", bias=True)),

@@ -6,10 +6,17 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import require_tex
+
 from symbackprop import derive
-from symbackprop.render import derivation_json, latex_escape, md_escape, render_latex, render_markdown, write_outputs
+from symbackprop.handout.render import (
+    derivation_json,
+    latex_escape,
+    md_escape,
+    render_latex,
+    render_markdown,
+    write_outputs,
+)
 
 # Macros GitHub's Markdown math (MathJax) renders; the handout must use no others.
 GITHUB_MACROS = {
@@ -120,8 +127,8 @@ def test_a_negated_ordered_sum_keeps_its_parentheses():
     """SymPy parenthesizes -(a + b) only for its own Add; the handouts' ordered sums need it too."""
     import sympy
 
-    from symbackprop.expressions import Total
-    from symbackprop.latex import to_latex
+    from symbackprop.algebra.expressions import Total
+    from symbackprop.handout.latex import to_latex
 
     a, b = sympy.symbols("a b")
     assert to_latex(-Total(a, b), {}) == r"- \left(a + b\right)"

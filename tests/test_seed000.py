@@ -4,8 +4,8 @@ import json
 
 import sympy
 
-from symbackprop.expressions import Partial
-from symbackprop.render import derivation_json, render_latex, render_markdown
+from symbackprop.algebra.expressions import Partial
+from symbackprop.handout.render import derivation_json, render_latex, render_markdown
 
 S = lambda name: sympy.Symbol(name, real=True)  # noqa: E731
 out = lambda label: S(f"out_{label}")  # noqa: E731

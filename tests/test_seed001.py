@@ -4,11 +4,11 @@ import json
 
 import pytest
 import sympy
-
 from reference import expanded_loss, parse, substitute_definitions
+
 from symbackprop import derive
-from symbackprop.exact import are_equal
-from symbackprop.render import derivation_json, render_latex, render_markdown
+from symbackprop.algebra.exact import are_equal
+from symbackprop.handout.render import derivation_json, render_latex, render_markdown
 
 S = lambda name: sympy.Symbol(name, real=True)  # noqa: E731
 

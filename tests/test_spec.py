@@ -1,9 +1,15 @@
 import re
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from symbackprop.spec import NetworkSpec, SpecError, parse_activations, parse_layers
+from symbackprop.network.spec import (
+    NetworkSpec,
+    SpecError,
+    parse_activations,
+    parse_layers,
+)
 
 
 @pytest.mark.parametrize(

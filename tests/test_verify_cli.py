@@ -1,7 +1,8 @@
 """`symbackprop verify`: exit 0 correct, 1 incorrect (with the diagnosis), 2 unparsable or unknown."""
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from symbackprop.cli import main
 

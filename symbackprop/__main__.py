@@ -1,0 +1,5 @@
+"""``python -m symbackprop``: the same as the ``symbackprop`` console script."""
+
+from .cli import main
+
+main()

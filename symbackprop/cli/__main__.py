@@ -1,0 +1,5 @@
+"""``python -m symbackprop.cli``: the same as the ``symbackprop`` console script."""
+
+from . import main
+
+main()

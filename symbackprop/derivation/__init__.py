@@ -1,0 +1,1 @@
+"""Stage 2: the chain rule as data: paths, factors, deltas, gradients, and the matrix form."""

@@ -1,0 +1,399 @@
+"""The chain rule, parameter by parameter, as data.
+
+For a weight, every path from it to an output neuron is a product of named local derivatives
+(seed 000, eqs (11), (22), (24)); each local derivative has a value (eqs (12)-(14)); the
+gradient is the sum over paths. The same sum, shared between weights, is the delta recursion:
+δ_j = ∂E_total/∂net_j, and ∂E_total/∂w_ij = δ_j · out_i. Deltas are computed once per neuron
+and reused by every weight into that neuron, which keeps the cost linear in the network size.
+
+Nothing here is LaTeX; expressions stay SymPy objects (``Partial`` and ``Chain`` keep the
+order a person writes them in).
+
+>>> from symbackprop.network.spec import NetworkSpec
+>>> from symbackprop.network.model import Model
+>>> model = Model(NetworkSpec.parse("2-4-3-2"))
+>>> chain = ChainRule(model)
+>>> w31 = chain.parameter("w_31")
+>>> chain.paths(w31)[0].value
+out_c_1*out_d_1*(1 - out_d_1)*(out_d_1 - target_d_1)
+>>> chain.count_paths(chain.parameter("w_11"))
+6
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Optional
+
+import sympy
+
+from ..algebra.exact import are_equal
+from ..algebra.expressions import Chain, Partial, ordered_sum, tidy
+from ..network.model import Model, Neuron
+from ..network.spec import SpecError
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One local derivative ∂of/∂wrt and its value, e.g. ∂out_{d_1}/∂net_{d_1} = out_{d_1}(1 - out_{d_1})."""
+
+    of: sympy.Symbol
+    wrt: sympy.Symbol
+    value: sympy.Expr
+
+    @property
+    def partial(self) -> Partial:
+        return Partial(self.of, self.wrt)
+
+    @cached_property
+    def shown(self) -> sympy.Expr:
+        """The value as printed: (out - target)/(out (1 - out)) rather than SymPy's -(...)/(out (out - 1))."""
+        return tidy(self.value)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A weight (``source`` → ``target``) or a bias (``source`` is None) feeding ``target``'s net input."""
+
+    symbol: sympy.Symbol
+    kind: str  # "weight" or "bias"
+    source: Optional[Neuron]
+    target: Neuron
+
+    @property
+    def layer(self) -> int:
+        return self.target.layer
+
+
+@dataclass(frozen=True)
+class Path:
+    """One route from a parameter to E_total (seed 000's eq. (22) is one of w_{21}'s two paths).
+
+    ``nodes`` are the net and out symbols passed through, forward; ``neurons`` the neurons whose
+    outputs it passes (b_1, c_1, d_1); ``factors`` are the local derivatives in chain-rule order,
+    from E_total back to the parameter.
+    """
+
+    nodes: tuple[sympy.Symbol, ...]
+    neurons: tuple[Neuron, ...]
+    factors: tuple[Factor, ...]
+
+    @property
+    def output(self) -> Neuron:
+        """The output neuron the path ends at."""
+        return self.neurons[-1]
+
+    @property
+    def leibniz(self) -> Chain:
+        """∂E/∂out · ∂out/∂net · ... · ∂net/∂w, each factor named (seed 000, eq. (22))."""
+        return Chain(*(f.partial for f in self.factors))
+
+    @property
+    def product(self) -> Chain:
+        """The same product with each factor replaced by its value (seed 000, eq. (23))."""
+        return Chain(*(f.shown for f in self.factors))
+
+    @property
+    def value(self) -> sympy.Expr:
+        return sympy.Mul(*(f.value for f in self.factors))
+
+
+@dataclass(frozen=True)
+class DeltaTerm:
+    """One way net_j reaches E_total: through out node ``activation.of`` (one, unless the layer mixes neurons).
+
+    ``upstream`` holds, for each consumer n of that output, the factor ∂n/∂out and n's delta
+    (None when n is E_total itself, i.e. at the output layer).
+    """
+
+    activation: Factor
+    upstream: tuple[tuple[Factor, Optional[sympy.Symbol]], ...]
+
+
+@dataclass(frozen=True)
+class Simplification:
+    """Where the factors of an output delta cancel (sigmoid + bce, softmax + ce: δ = out - target).
+
+    ``steps`` are the forms after the product, the last one simplest; ``assumption`` is what
+    the last step needs, if anything (softmax + ce: that the targets sum to 1).
+    """
+
+    steps: tuple[sympy.Expr, ...]
+    assumption: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Delta:
+    """δ_j = ∂E_total/∂net_j, defined by the backward recursion from the deltas of the next layer."""
+
+    neuron: Neuron
+    symbol: sympy.Symbol
+    net: sympy.Symbol
+    loss: sympy.Symbol
+    terms: tuple[DeltaTerm, ...]
+    simplification: Optional[Simplification] = None
+
+    @property
+    def leibniz(self) -> sympy.Expr:
+        """∂E/∂net_j in named local derivatives: ∂E/∂out_j · ∂out_j/∂net_j."""
+        return ordered_sum(Chain(Partial(self.loss, t.activation.of), t.activation.partial) for t in self.terms)
+
+    @property
+    def recursion(self) -> sympy.Expr:
+        """The values: (Σ_k δ_k · ∂net_k/∂out_j) · ∂out_j/∂net_j, or (∂E/∂out_j) · ∂out_j/∂net_j at the output."""
+        return ordered_sum(Chain(_upstream(t, ordered=True), t.activation.shown) for t in self.terms)
+
+    @property
+    def definition(self) -> sympy.Expr:
+        """The recursion as an ordinary SymPy expression over out, target, weight and delta symbols."""
+        return sympy.Add(*(_upstream(t, ordered=False) * t.activation.value for t in self.terms))
+
+    @property
+    def is_output(self) -> bool:
+        return all(delta is None for t in self.terms for _, delta in t.upstream)
+
+
+def _upstream(term: DeltaTerm, ordered: bool) -> sympy.Expr:
+    """∂E/∂out through the consumers of one output: Σ_k δ_k · ∂net_k/∂out (kept in order when ``ordered``)."""
+    parts = [
+        (factor.shown if ordered else factor.value)
+        if delta is None
+        else (Chain(delta, factor.shown) if ordered else delta * factor.value)
+        for factor, delta in term.upstream
+    ]
+    return ordered_sum(parts) if ordered else sympy.Add(*parts)
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """Everything derived for one parameter: its paths (when written out) and its delta form."""
+
+    parameter: Parameter
+    n_paths: int
+    paths: Optional[tuple[Path, ...]]  # None when the path sum is too long to write out
+    delta: Delta
+    input_factor: Factor  # ∂net_j/∂w = out_i (or 1 for a bias)
+
+    @property
+    def delta_form(self) -> Chain:
+        """δ_j · out_i (δ_j · 1 for a bias), in that order for printing."""
+        return Chain(self.delta.symbol, self.input_factor.value)
+
+    @cached_property
+    def delta_value(self) -> sympy.Expr:
+        """The delta form as an ordinary SymPy product (computed once: big networks have many)."""
+        return sympy.Mul(self.delta.symbol, self.input_factor.value)
+
+    @property
+    def path_sum(self) -> Optional[sympy.Expr]:
+        """Σ over paths of the product of factor values, or None when paths are not written out."""
+        return None if self.paths is None else sympy.Add(*(p.value for p in self.paths))
+
+    @property
+    def chain_rule(self) -> sympy.Expr:
+        """The form derivation.json reports: the path sum where written out, else δ_j · out_i."""
+        return self.path_sum if self.paths is not None else self.delta_value
+
+
+def _coefficient(term: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
+    """∂term/∂symbol for one term of a net input: its coefficient when the term is linear in
+    ``symbol`` (out_i·w_ij → out_i, b_j → 1), else ``sympy.diff``.
+
+    >>> w, out = sympy.symbols("w out")
+    >>> _coefficient(out * w, w), _coefficient(w, w), _coefficient(w**2, w)
+    (out, 1, 2*w)
+    """
+    coefficient, rest = term.as_independent(symbol, as_Add=False)
+    return coefficient if rest == symbol else sympy.diff(term, symbol)
+
+
+class ChainRule:
+    """Builds factors, paths and deltas for one ``Model``; deltas and factors are shared and cached."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.consumers: dict[sympy.Symbol, list[sympy.Symbol]] = {}
+        for symbol, definition in model.definitions.items():
+            for used in definition.free_symbols:
+                self.consumers.setdefault(used, []).append(symbol)
+        for out in model.out[-1]:  # definitions are in forward order, so each list is too
+            self.consumers.setdefault(out, []).append(model.loss_symbol)
+        self._factors: dict[tuple[sympy.Symbol, sympy.Symbol], Factor] = {}
+        self._net_terms: dict[sympy.Symbol, dict[sympy.Symbol, list[sympy.Expr]]] = {}
+        self._deltas: dict[sympy.Symbol, Delta] = {}
+        self._path_counts: dict[sympy.Symbol, int] = {}
+
+    # -- parameters ------------------------------------------------------------------------
+    @cached_property
+    def parameters(self) -> list[Parameter]:
+        """Every weight and bias, layer by layer from the output back (the handout's order);
+        within a layer, weights in the notation's target-major order, then biases."""
+        m, found = self.model, []
+        for k in range(m.spec.depth, 0, -1):
+            for j in range(m.spec.layers[k]):
+                for i in range(m.spec.layers[k - 1]):
+                    found.append(Parameter(m.weights[k][i][j], "weight", Neuron(k - 1, i), Neuron(k, j)))
+            if m.biases:
+                found.extend(Parameter(m.biases[k][j], "bias", None, Neuron(k, j)) for j in range(m.spec.layers[k]))
+        return found
+
+    def parameter(self, name: str) -> Parameter:
+        """The parameter whose SymPy symbol name is ``name`` (e.g. ``"w_31"``)."""
+        for parameter in self.parameters:
+            if parameter.symbol.name == name:
+                return parameter
+        raise KeyError(name)
+
+    # -- local derivatives -----------------------------------------------------------------
+    def factor(self, of: sympy.Symbol, wrt: sympy.Symbol) -> Factor:
+        """∂of/∂wrt with its value: the activation's output form for ∂out/∂net, else ``sympy.diff``
+        of the (small) definition of ``of`` (∂net/∂w = out, ∂net/∂out = w, ∂E/∂out = out - target)."""
+        key = (of, wrt)
+        if key not in self._factors:
+            m = self.model
+            neuron = m.neuron_of.get(of)
+            if of == m.loss_symbol:
+                value = sympy.diff(m.loss, wrt)
+            elif neuron is not None and of == m.out[neuron.layer][neuron.index]:
+                k = neuron.layer
+                value = m.activation(k).local_derivative(m.out[k], m.net[k], neuron.index, m.neuron_of[wrt].index)
+            else:  # a net input, linear in each weight, bias and input: ∂(c·w)/∂w = c
+                value = sympy.Add(*(_coefficient(term, wrt) for term in self._terms_of(of).get(wrt, ())))
+            self._factors[key] = Factor(of, wrt, value)
+        return self._factors[key]
+
+    def _terms_of(self, net: sympy.Symbol) -> dict[sympy.Symbol, list[sympy.Expr]]:
+        """The terms of a net input's definition (w_ij out_i, b_j), indexed by the symbols in them."""
+        if net not in self._net_terms:
+            index: dict[sympy.Symbol, list[sympy.Expr]] = {}
+            for term in sympy.Add.make_args(self.model.definitions[net]):
+                for symbol in term.free_symbols:
+                    index.setdefault(symbol, []).append(term)
+            self._net_terms[net] = index
+        return self._net_terms[net]
+
+    # -- deltas ------------------------------------------------------------------------------
+    def delta(self, neuron: Neuron) -> Delta:
+        """δ of ``neuron``, built from the deltas of the layer above (seed 001's g^{[kz]} entry)."""
+        m = self.model
+        net = m.net[neuron.layer][neuron.index]
+        if net not in self._deltas:
+            terms = []
+            for out in self.consumers[net]:
+                upstream = []
+                for user in self.consumers[out]:
+                    user_delta = None if user == m.loss_symbol else self.delta(m.neuron_of[user]).symbol
+                    upstream.append((self.factor(user, out), user_delta))
+                terms.append(DeltaTerm(self.factor(out, net), tuple(upstream)))
+            delta = Delta(neuron, m.delta_symbol(neuron), net, m.loss_symbol, tuple(terms))
+            if delta.is_output:
+                delta = replace(delta, simplification=self.cancellation(delta))
+            self._deltas[net] = delta
+        return self._deltas[net]
+
+    def cancellation(self, delta: Delta) -> Optional[Simplification]:
+        """The simplification of an output delta to out - target, where its factors cancel.
+
+        sigmoid + bce: (out - target)/(out (1 - out)) · out (1 - out) = out - target. softmax + ce:
+        Σ_k (-target_k/out_k) · ∂out_k/∂net_j = out_j Σ_k target_k - target_j, which is
+        out_j - target_j when the targets sum to 1.
+        """
+        m = self.model
+        out, target = m.out[delta.neuron.layer][delta.neuron.index], m.targets[delta.neuron.index]
+        simplest = out - target
+        if len(delta.terms) == 1 and delta.definition != simplest and are_equal(delta.definition, simplest):
+            return Simplification((simplest,))
+        if m.loss_function.targets_sum_to_one and len(delta.terms) > 1:
+            collected = sympy.collect(sympy.expand(delta.definition), out)
+            last = m.targets[-1]
+            one = {last: 1 - sympy.Add(*m.targets[:-1])}
+            if are_equal(delta.definition.xreplace(one), simplest.xreplace(one)):
+                return Simplification((collected, simplest), "the targets sum to 1")
+        return None
+
+    @cached_property
+    def deltas(self) -> list[Delta]:
+        """Every neuron's delta, output layer first (the order the recursion runs)."""
+        m = self.model
+        return [self.delta(n) for k in range(m.spec.depth, 0, -1) for n in m.neurons(k)]
+
+    # -- paths -------------------------------------------------------------------------------
+    def count_paths(self, parameter: Parameter) -> int:
+        """The number of paths from the parameter to E_total, without listing them."""
+        return self._count(self.model.net[parameter.target.layer][parameter.target.index])
+
+    def _count(self, node: sympy.Symbol) -> int:
+        if node == self.model.loss_symbol:
+            return 1
+        if node not in self._path_counts:
+            self._path_counts[node] = sum(self._count(user) for user in self.consumers[node])
+        return self._path_counts[node]
+
+    def paths(self, parameter: Parameter) -> tuple[Path, ...]:
+        """Every path from the parameter to E_total, each with its local factors (seed 000, eqs (22), (24))."""
+        m = self.model
+        net = m.net[parameter.target.layer][parameter.target.index]
+        first = self.factor(net, parameter.symbol)
+        found: list[Path] = []
+
+        def walk(node: sympy.Symbol, nodes: tuple, factors: tuple) -> None:
+            for user in self.consumers[node]:
+                factor = self.factor(user, node)
+                if user == m.loss_symbol:
+                    neurons = tuple(m.neuron_of[n] for n in nodes if n in m.computed_outs)
+                    found.append(Path(nodes, neurons, tuple(reversed(factors + (factor,)))))
+                else:
+                    walk(user, nodes + (user,), factors + (factor,))
+
+        walk(net, (net,), (first,))
+        return tuple(found)
+
+    def gradient(self, parameter: Parameter, with_paths: bool) -> Gradient:
+        net = self.model.net[parameter.target.layer][parameter.target.index]
+        return Gradient(
+            parameter,
+            self.count_paths(parameter),
+            self.paths(parameter) if with_paths else None,
+            self.delta(parameter.target),
+            self.factor(net, parameter.symbol),
+        )
+
+
+def _normalize(name: str) -> str:
+    """``w_{3,12}``, ``w_3_12`` and ``w_{3, 12}`` all become ``w_3_12``; ``\\mathrm`` is dropped;
+    a layer superscript may come after the subscript, as seed 001 writes it (``W_{1,1}^{[3]}``).
+
+    >>> _normalize("W_{1,1}^{[3]}") == _normalize("W^{[3]}_{1,1}")
+    True
+    """
+    name = name.replace(r"\mathrm", "").replace("\\", "").replace(" ", "")
+    name = re.sub(r"^([A-Za-z]+)((?:_\{[^{}]*\}|_[0-9A-Za-z,]+)+)(\^\{?\[[0-9]+\]\}?)$", r"\1\3\2", name)
+    name = re.sub(r"[{},\s]+", "_", name)
+    return re.sub(r"_+", "_", name).strip("_")
+
+
+def find_parameter(chain: ChainRule, name: str) -> Parameter:
+    """The parameter named ``name`` in the model's notation (symbol or LaTeX name).
+
+    >>> from symbackprop.network.spec import NetworkSpec
+    >>> from symbackprop.network.model import Model
+    >>> chain = ChainRule(Model(NetworkSpec.parse("2-4-3-2")))
+    >>> find_parameter(chain, "w_{34}").symbol
+    w_34
+    """
+    wanted = _normalize(name)
+    names = chain.model.latex_names
+    spellings = lambda p: (_normalize(p.symbol.name), _normalize(names[p.symbol]))  # noqa: E731
+    for parameter in chain.parameters:
+        if wanted in spellings(parameter):
+            return parameter
+    # w31 for w_31: without separators, accepted only when exactly one parameter matches
+    loose = [p for p in chain.parameters if wanted.replace("_", "") in {s.replace("_", "") for s in spellings(p)}]
+    if len(loose) == 1:
+        return loose[0]
+    in_order = sorted(chain.parameters, key=lambda p: (p.layer, p.kind != "weight"))  # stable: target-major
+    known = [names[p.symbol] for p in in_order]
+    shown = ", ".join(known[:8]) + (f", … ({len(known)} in all)" if len(known) > 8 else "")
+    raise SpecError(f"unknown parameter {name!r}: this network's parameters are {shown}")

@@ -1,0 +1,67 @@
+"""LaTeX of expressions: SymPy's printer, given the notation's symbol names.
+
+The only additions are the three presentation nodes of ``symbackprop.algebra.expressions``: a named
+partial derivative, an ordered product (factors joined by ``\\cdot`` in path order) and an
+ordered sum. Everything else, parentheses included, is SymPy's ``LatexPrinter``.
+
+>>> import sympy
+>>> from symbackprop.algebra.expressions import Chain, Partial
+>>> out, target, net = sympy.symbols("out_d_1 target_d_1 net_d_1")
+>>> names = {out: r"\\mathrm{out}_{d_1}", target: r"\\mathrm{target}_{d_1}", net: r"\\mathrm{net}_{d_1}"}
+>>> to_latex(Chain(out - target, out * (1 - out)), names)
+'\\\\left(\\\\mathrm{out}_{d_1} - \\\\mathrm{target}_{d_1}\\\\right) \\\\cdot \\\\mathrm{out}_{d_1} \\\\left(1 - \\\\mathrm{out}_{d_1}\\\\right)'
+>>> to_latex(Partial(out, net), names)
+'\\\\frac{\\\\partial \\\\mathrm{out}_{d_1}}{\\\\partial \\\\mathrm{net}_{d_1}}'
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from ..algebra.expressions import Total
+
+
+class HandoutPrinter(LatexPrinter):
+    """``LatexPrinter`` that knows ``Partial``, ``Chain`` and ``Total``."""
+
+    def _print_Partial(self, expr) -> str:
+        return r"\frac{\partial %s}{\partial %s}" % (self._print(expr.of), self._print(expr.wrt))
+
+    def _print_Chain(self, expr) -> str:
+        return r" \cdot ".join(
+            r"\left(%s\right)" % self._print(f) if n and f.could_extract_minus_sign() else self.parenthesize(f, PRECEDENCE["Mul"], strict=True)
+            for n, f in enumerate(expr.factors)
+        )
+
+    def _print_Transpose(self, expr) -> str:
+        # (W^{[3]})^T, not W^{[3]}^{T} (a double superscript LaTeX refuses)
+        return r"\left(%s\right)^{T}" % self._print(expr.arg)
+
+    def _print_Heaviside(self, expr) -> str:
+        # the value at 0 is stated in the text (relu's note), not in every formula
+        return r"H\left(%s\right)" % self._print(expr.args[0])
+
+    def _print_Mul(self, expr) -> str:
+        # SymPy parenthesizes -(a + b) only for an Add (is_Add); an ordered sum is not one, and
+        # "- a + b" would flip the sign of every term after the first
+        coefficient, rest = expr.as_coeff_Mul()
+        if coefficient == -1 and isinstance(rest, Total):
+            return r"- \left(%s\right)" % self._print(rest)
+        return super()._print_Mul(expr)
+
+    def _print_Total(self, expr) -> str:
+        text = ""
+        for n, term in enumerate(expr.terms):
+            negative = term.could_extract_minus_sign()
+            body = self.parenthesize(-term if negative else term, PRECEDENCE["Add"], strict=True)
+            text += ("- " if negative else "") + body if n == 0 else (" - " if negative else " + ") + body
+        return text
+
+
+def to_latex(expr: sympy.Basic, names: Mapping[sympy.Symbol, str], **settings) -> str:
+    """LaTeX of ``expr`` with each symbol printed under its notation name."""
+    return HandoutPrinter({"symbol_names": dict(names), **settings}).doprint(expr)

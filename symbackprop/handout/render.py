@@ -1,0 +1,633 @@
+"""A ``Derivation`` as Markdown, LaTeX and JSON.
+
+``context(derivation)`` turns the derivation into plain data for the templates: names, numbers
+and LaTeX strings printed by SymPy (``symbackprop.handout.latex``). The Jinja2 templates in
+``templates/`` lay that data out and hold no mathematics. User-supplied text reaches a
+template only through the ``latex_escape`` / ``md_escape`` filters.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Optional
+
+import jinja2
+import sympy
+
+from ..algebra.expressions import Chain, Partial, Total, ordered_sum, tidy
+from ..derivation.chainrule import Delta, Gradient
+from ..derivation.matrixform import LayerForm
+from ..proof.prove import UNPROVEN, Progress
+from ..version import __version__
+from .diagram import TIKZ_LIBRARIES, to_svg, to_tikz
+from .escape import latex_escape, md_escape
+from .figures import network_diagram, parameter_diagram, svg_name
+from .latex import to_latex
+
+if TYPE_CHECKING:  # for annotations only: this stage takes the data it is given, it does not run the pipeline
+    from ..api import Derivation
+
+FORMATS = ("md", "tex", "pdf", "json")
+NETWORK_SVG = "network.svg"
+_PACKAGE = Path(__file__).resolve().parents[1]  # symbackprop/: templates ship in it as package data
+TEMPLATE_DIRS = (_PACKAGE / "templates", _PACKAGE.parent / "templates")  # installed wheel, then checkout
+
+# A handout lists every parameter up to this many; past it, each layer shows its general rule
+# and the parameters whose paths are written out, and says that derivation.json has the rest.
+HANDOUT_PARAMETER_LIMIT = 120
+# Forward-pass equations shown per layer before the handout says "and so on" (every delta is shown).
+HANDOUT_NEURON_LIMIT = 8
+MAX_TERMS = 6  # longer sums are printed first two terms, ⋯, last term
+DOTS = sympy.Symbol("dots")
+
+
+# -- templates ------------------------------------------------------------------------------
+def _template_dir() -> Path:
+    for directory in TEMPLATE_DIRS:
+        if (directory / "derivation.md.j2").is_file():
+            return directory
+    raise FileNotFoundError("symbackprop's templates are missing; reinstall the package")
+
+
+def environment(kind: str) -> jinja2.Environment:
+    """The Jinja2 environment for ``kind`` "md" or "tex" (LaTeX-safe delimiters for "tex")."""
+    options = dict(
+        loader=jinja2.FileSystemLoader(str(_template_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    if kind == "tex":
+        options.update(
+            block_start_string=r"\BLOCK{",
+            block_end_string="}",
+            variable_start_string=r"\VAR{",
+            variable_end_string="}",
+            comment_start_string=r"\#{",
+            comment_end_string="}",
+            line_comment_prefix="%#",
+        )
+    env = jinja2.Environment(**options)
+    env.filters["latex_escape"] = latex_escape
+    env.filters["md_escape"] = md_escape
+    return env
+
+
+# -- context: the derivation as data for the templates --------------------------------------
+def error_bound(error: float, floor: int = -12) -> str:
+    """A power of ten above a relative error, and never below 1e-12: handouts state "below
+    1e-12" (twelve digits agree), a bound that the last bits a different CPU, BLAS or NumPy gives
+    cannot change, so the gallery stays byte-identical; larger errors get their own power.
+
+    >>> error_bound(4.4e-16), error_bound(0.0), error_bound(3e-11)
+    ('1e-12', '1e-12', '1e-10')
+    """
+    exponent = math.floor(math.log10(error)) + 1 if error > 0 else floor
+    return f"1e{max(exponent, floor)}"
+
+
+def describe_layers(layers: tuple[int, ...]) -> str:
+    """The network in words.
+
+    >>> describe_layers((2, 4, 3, 2))
+    '2 inputs, hidden layers of 4 and 3 neurons, 2 outputs'
+    """
+    plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"  # noqa: E731
+    hidden = layers[1:-1]
+    parts = [plural(layers[0], "input")]
+    if len(hidden) == 1:
+        parts.append(f"a hidden layer of {plural(hidden[0], 'neuron')}")
+    elif hidden:
+        sizes = ", ".join(str(n) for n in hidden[:-1]) + f" and {hidden[-1]}"
+        parts.append(f"hidden layers of {sizes} neurons")
+    parts.append(plural(layers[-1], "output"))
+    return ", ".join(parts)
+
+
+def abbreviated(expr: sympy.Basic) -> sympy.Basic:
+    """A sum of more than MAX_TERMS terms shown as its first two, ⋯, and its last (784 inputs
+    make a net input of 784 terms); derivation.json keeps every term.
+
+    >>> x = sympy.symbols("x1:10")
+    >>> abbreviated(sum(x))
+    Total(x1, x2, dots, x9)
+    """
+    if isinstance(expr, Chain):
+        return Chain(*(abbreviated(f) for f in expr.factors))
+    terms = expr.terms if isinstance(expr, Total) else expr.as_ordered_terms() if expr.is_Add else None
+    if terms is None:
+        return expr
+    if len(terms) > MAX_TERMS:
+        return Total(*terms[:2], DOTS, terms[-1])
+    return Total(*(abbreviated(t) for t in terms)) if isinstance(expr, Total) else expr
+
+
+def _shown(items: list, limit: int = HANDOUT_NEURON_LIMIT) -> dict:
+    """The first ``limit`` items and how many are left out."""
+    return {"items": items[:limit], "omitted": max(0, len(items) - limit)}
+
+
+class _Context:
+    """Builds the template context of one derivation."""
+
+    def __init__(self, derivation: Derivation, figures: bool = False):
+        self.d = derivation
+        self.model = derivation.model
+        self.names = {**derivation.model.latex_names, DOTS: r"\cdots"}
+        self.figures = figures  # SVG files are written beside derivation.md, so link them
+
+    def tex(self, expr) -> str:
+        return to_latex(expr, self.names)
+
+    def label(self, neuron) -> str:
+        return self.model.label(neuron)
+
+    def forward(self, layer: int) -> dict:
+        m = self.model
+        equations = []
+        size = m.spec.layers[layer]
+        for j in range(min(size, HANDOUT_NEURON_LIMIT)):
+            net, out = m.net[layer][j], m.out[layer][j]
+            display = m.display_activation(layer, net)
+            equations.append(
+                {
+                    "net": self.tex(net),
+                    "net_value": self.tex(abbreviated(ordered_sum(m.net_terms(layer, j)))),
+                    "out": self.tex(out),
+                    "out_display": None if display is None else self.tex(display),
+                    "out_value": self.tex(abbreviated(m.definitions[out])),
+                }
+            )
+        return {"items": equations, "omitted": size - len(equations), "layer": layer,
+                "name": m.notation.layer(layer), "activation": m.activation(layer).name}
+
+    def activation(self, layer: int) -> dict:
+        """∂out/∂net for the first neuron of ``layer``: the local factor and how SymPy's derivative reads."""
+        m, chain = self.model, self.d.chain
+        activation = m.activation(layer)
+        out, net = m.out[layer][0], m.net[layer][0]
+        display = m.display_activation(layer, net)
+        entry = {
+            "layer": layer,
+            "name": activation.name,
+            "mixes": activation.mixes,
+            "note": activation.note,
+            "partial": self.tex(Partial(out, net)),
+            "display": None if display is None else self.tex(sympy.Derivative(display, net)),
+            "value": self.tex(chain.factor(out, net).shown),
+            "sympy": self.tex(sympy.diff(m.definitions[out], net).xreplace({}) if activation.mixes else activation.derivative(net)),
+            "output_form": activation.mixes or activation.in_output is not None,
+        }
+        if activation.mixes and m.spec.layers[layer] > 1:
+            other = m.net[layer][1]
+            entry["cross_partial"] = self.tex(Partial(out, other))
+            entry["cross_value"] = self.tex(chain.factor(out, other).shown)
+        return entry
+
+    def delta(self, delta: Delta) -> dict:
+        simplification = delta.simplification
+        return {
+            "neuron": self.label(delta.neuron),
+            "symbol": self.tex(delta.symbol),
+            "net": self.tex(delta.net),
+            "leibniz": self.tex(abbreviated(delta.leibniz)),
+            "recursion": self.tex(abbreviated(delta.recursion)),
+            "steps": [self.tex(tidy(step)) for step in simplification.steps] if simplification else [],
+            "assumption": simplification.assumption if simplification else None,
+            "is_output": delta.is_output,
+        }
+
+    def verified(self, gradient: Gradient) -> dict:
+        verification = self.d.verification
+        checks = verification.checks[gradient.parameter.symbol]
+        reason = verification.unproven.get(gradient.parameter.symbol)
+        return {
+            "method": verification.method(gradient.parameter.symbol),
+            "error_below": error_bound(max(c.max_rel_error for c in checks.values())),
+            "unproven": UNPROVEN[reason] if reason else None,
+        }
+
+    def parameter(self, gradient: Gradient) -> dict:
+        m, parameter = self.model, gradient.parameter
+        paths = None
+        if gradient.paths is not None:
+            paths = [
+                {
+                    "route": [self.label(n) for n in path.neurons],
+                    "output": self.label(path.output),
+                    "leibniz": self.tex(path.leibniz),
+                    "product": self.tex(path.product),
+                }
+                for path in gradient.paths
+            ]
+        return {
+            "symbol": parameter.symbol.name,
+            "latex": self.tex(parameter.symbol),
+            "kind": parameter.kind,
+            "source": self.label(parameter.source) if parameter.source else None,
+            "target": self.label(parameter.target),
+            "n_paths": gradient.n_paths,
+            "outputs": list(dict.fromkeys(p["output"] for p in paths)) if paths else None,
+            "paths": paths,
+            "gradient": self.tex(Partial(m.loss_symbol, parameter.symbol)),
+            "input_factor": self.tex(gradient.input_factor.partial),
+            "input_value": self.tex(gradient.input_factor.value),
+            "delta": self.tex(gradient.delta.symbol),
+            "delta_form": self.tex(gradient.delta_form),
+            "verified": self.verified(gradient),
+            "tikz": to_tikz(parameter_diagram(self.d, gradient)) if paths else None,
+            "svg": svg_name(gradient) if paths and self.figures else None,
+        }
+
+    def matrix(self, form: LayerForm) -> dict:
+        """Seed 001's vectorized results for one layer, with shapes."""
+        m = self.model
+        k = form.layer
+        names = {**self.names, **dict(form.names)}  # self.names prints DOTS as \cdots
+        tex = lambda expr: to_latex(expr, names)  # noqa: E731
+        gradients = []
+        for g in form.gradients:
+            formula = g.formula
+            if isinstance(formula, sympy.MatrixBase) and formula.cols > MAX_TERMS:  # ∂E/∂out of a wide output layer
+                formula = sympy.Matrix([[formula[0, 0], formula[0, 1], DOTS, formula[0, formula.cols - 1]]])
+            gradients.append(
+                {
+                    "name": g.name,
+                    "symbol": tex(g.symbol),
+                    "shape": r"%d \times %d" % g.shape,
+                    "formula": tex(formula),
+                }
+            )
+        output = k == m.spec.depth
+        return {
+            "gradients": gradients,
+            "a_prev": m.notation.vector("a", k - 1),
+            "a": m.notation.vector("a", k),
+            "W": m.notation.vector("W", k),
+            "W_next": m.notation.vector("W", k + 1) if not output else None,
+            "gprime": m.notation.vector("gprime", k),
+            "jacobian": None if form.jacobian_symbol is None else tex(form.jacobian_symbol),
+            "simplified": None if form.simplified is None else tex(form.simplified),
+            "assumption": form.assumption,
+            "shapes": {
+                "a_prev": r"1 \times %d" % m.spec.layers[k - 1],
+                "W": r"%d \times %d" % (m.spec.layers[k - 1], m.spec.layers[k]),
+                "z": r"1 \times %d" % m.spec.layers[k],
+            },
+        }
+
+    def first_neuron(self, k: int) -> dict:
+        """Seed 001's scalar derivation for the first neuron of layer k (layers notation)."""
+        m, chain = self.model, self.d.chain
+        delta = next(dl for dl in self.d.deltas if dl.neuron.layer == k and dl.neuron.index == 0)
+        out, net = m.out[k][0], m.net[k][0]
+        (term,) = delta.terms if len(delta.terms) == 1 else (delta.terms[0],)
+        if delta.is_output:
+            d_a = {"leibniz": self.tex(Partial(m.loss_symbol, out)), "value": self.tex(chain.factor(m.loss_symbol, out).shown)}
+        else:
+            users = [user for user in chain.consumers[out]]
+            d_a = {
+                "leibniz": self.tex(ordered_sum(Chain(Partial(u, out), Partial(m.loss_symbol, u)) for u in users)),
+                "value": self.tex(ordered_sum(Chain(chain.factor(u, out).shown, chain.delta(m.neuron_of[u]).symbol) for u in users)),
+            }
+        weight = m.weights[k][0][0]
+        return {
+            "a": self.tex(out),
+            "z": self.tex(net),
+            "d_a": d_a,
+            "partial_a": self.tex(Partial(m.loss_symbol, out)),
+            "partial_z": self.tex(Partial(m.loss_symbol, net)),
+            "local": self.tex(Partial(out, net)),
+            "local_value": self.tex(chain.factor(out, net).shown),
+            "delta": self.tex(delta.symbol),
+            "weight_partial": self.tex(Partial(m.loss_symbol, weight)),
+            "weight_local": self.tex(Partial(net, weight)),
+            "weight_value": self.tex(chain.factor(net, weight).shown),
+            "bias_partial": self.tex(Partial(m.loss_symbol, m.biases[k][0])) if m.biases else None,
+            "mixes": m.activation(k).mixes,
+        }
+
+    def layer(self, k: int) -> dict:
+        m, d = self.model, self.d
+        gradients = [g for g in d.gradients if g.parameter.layer == k]
+        full = d.selected or m.spec.n_parameters <= HANDOUT_PARAMETER_LIMIT
+        shown = gradients if full else [g for g in gradients if g.paths is not None]
+        deltas = [self.delta(delta) for delta in d.deltas if delta.neuron.layer == k]
+        form = next(f for f in d.layers if f.layer == k)
+        return {
+            "number": k,
+            "name": m.notation.layer(k),
+            "previous_name": m.notation.layer(k - 1),
+            "is_output": k == m.spec.depth,
+            "size": m.spec.layers[k],
+            "activation": m.activation(k).name,
+            "deltas": {"items": deltas, "omitted": 0},
+            "first_neuron": self.first_neuron(k),
+            "matrix": self.matrix(form),
+            "parameters": [self.parameter(g) for g in shown],
+            "n_parameters": len(gradients),
+            "n_omitted": len(gradients) - len(shown),
+        }
+
+    def build(self, title: Optional[str]) -> dict:
+        d, m, spec = self.d, self.model, self.d.spec
+        verification = d.verification
+        out = m.out[spec.depth][0]
+        names = [{"name": m.notation.layer(k), "layer": k, "size": size} for k, size in enumerate(spec.layers)]
+        gradients = d.gradients
+        computed = range(1, spec.depth + 1)
+        return {
+            "title": title or f"Backpropagation for a {spec.text} network",
+            "spec": spec.text,
+            "notation_name": spec.notation,
+            "layers": list(spec.layers),
+            "depth": spec.depth,
+            "description": describe_layers(spec.layers),
+            "activations": list(dict.fromkeys(spec.activations)),
+            "loss_name": spec.loss,
+            "loss_title": m.loss_function.title,
+            "bias": spec.bias,
+            "notation": m.notation.title,
+            "layer_names": names,
+            "n_parameters": len(gradients),
+            "n_all_parameters": spec.n_parameters,
+            "n_weights": sum(1 for g in gradients if g.parameter.kind == "weight"),
+            "n_biases": sum(1 for g in gradients if g.parameter.kind == "bias"),
+            "selected": d.selected,
+            "loss_symbol": self.tex(m.loss_symbol),
+            "loss": self.tex(abbreviated(m.loss_function.total_display(m.out[-1], m.targets))),
+            "targets_sum_to_one": m.loss_function.targets_sum_to_one,
+            "forward": [self.forward(k) for k in computed],
+            "local": {
+                "d_loss": self.tex(Partial(m.loss_symbol, out)),
+                "d_loss_value": self.tex(d.chain.factor(m.loss_symbol, out).shown),
+                "activations": [
+                    dict(self.activation(k), layers=[j for j in computed if spec.activations[j - 1] == spec.activations[k - 1]])
+                    for k in computed
+                    if spec.activations[k - 1] not in spec.activations[k:]  # one entry per activation, its last layer
+                ],
+                "net_weight": self.tex(Partial(m.net[spec.depth][0], m.weights[spec.depth][0][0])),
+                "net_weight_value": self.tex(m.out[spec.depth - 1][0]),
+            },
+            "layers_back": [self.layer(k) for k in range(spec.depth, 0, -1)],
+            "abbreviated": max(spec.layers) > MAX_TERMS,
+            "max_terms": MAX_TERMS,
+            "tikz_network": to_tikz(network_diagram(d)),
+            "tikz_libraries": ",".join(TIKZ_LIBRARIES),
+            "svg_network": NETWORK_SVG if self.figures else None,
+            "verification": {
+                "symbolic": verification.symbolic,
+                "points": verification.points,
+                "seed": verification.seed,
+                "tolerance": f"{verification.tolerance:.0e}",
+                "error_below": error_bound(verification.max_rel_error),
+                "factors_proven": verification.factors_proven,
+                "matrix_entries_proven": verification.matrix_entries_proven,
+                "simplifications_proven": verification.simplifications_proven,
+                "n_symbolic": sum(1 for g in gradients if verification.method(g.parameter.symbol) == "symbolic"),
+                "n_unproven": len(verification.unproven),
+                "unproven_reasons": sorted({UNPROVEN[r] for r in verification.unproven.values()}),
+            },
+            "version": __version__,
+        }
+
+
+def context(derivation: Derivation, title: Optional[str] = None, figures: bool = False) -> dict:
+    """The data the templates lay out (all mathematics already printed as LaTeX); with
+    ``figures`` the Markdown links the SVG diagrams that ``write_outputs`` writes beside it."""
+    return _Context(derivation, figures).build(title)
+
+
+def _render(kind: str, data: dict) -> str:
+    return environment(kind).get_template(f"derivation.{kind}.j2").render(data)
+
+
+def render_markdown(derivation: Derivation, title: Optional[str] = None) -> str:
+    """derivation.md: the handout for GitHub (math in $$ blocks, MathJax macros only)."""
+    return _render("md", context(derivation, title))
+
+
+def render_notebook_latex(derivation: Derivation) -> str:
+    """The derivation in one display (Jupyter's ``_repr_latex_``): per layer, the first delta and the matrix form."""
+    return _render_template("notebook.tex.j2", "tex", context(derivation))
+
+
+def _render_template(name: str, kind: str, data: dict) -> str:
+    return environment(kind).get_template(name).render(data)
+
+
+def render_latex(derivation: Derivation, title: Optional[str] = None) -> str:
+    """derivation.tex: the handout as a standalone amsmath article for pdflatex."""
+    return _render("tex", context(derivation, title))
+
+
+# -- JSON -----------------------------------------------------------------------------------
+def text(expr: sympy.Basic) -> str:
+    """``str()`` of an expression as derivation.json writes it, terms in SymPy's stored order
+    (sorting the 784 terms of a net input for printing costs more than deriving it).
+
+    >>> text(sympy.Symbol("x") * 2 + 1)
+    '1 + 2*x'
+    """
+    return sympy.sstr(expr, order="none")
+
+
+def _position(neuron) -> Optional[list[int]]:
+    """[layer, neuron] with neurons counted from 1, as derivation.json writes it."""
+    return None if neuron is None else [neuron.layer, neuron.index + 1]
+
+
+def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
+    """The machine-readable result (the schema is documented in the README)."""
+    d, m, spec = derivation, derivation.model, derivation.spec
+    names = lambda symbols: [s.name for s in symbols]  # noqa: E731
+    definitions = {symbol.name: text(expr) for symbol, expr in m.definitions.items()}
+    definitions.update({delta.symbol.name: text(delta.definition) for delta in d.deltas})
+    definitions[m.loss_symbol.name] = text(m.loss)
+    parameters = []
+    for done, gradient in enumerate(d.gradients, start=1):
+        if progress and (done % 500 == 0 or done == len(d.gradients)):
+            progress("derivation.json", done, len(d.gradients))
+        p = gradient.parameter
+        checks = d.verification.checks[p.symbol]
+        parameters.append(
+            {
+                "symbol": p.symbol.name,
+                "latex": m.latex_names[p.symbol],
+                "kind": p.kind,
+                "from": _position(p.source),
+                "to": _position(p.target),
+                "paths": gradient.n_paths,
+                "chain_rule": text(gradient.chain_rule),
+                "form": "path_sum" if gradient.paths is not None else "delta",
+                "delta_form": text(gradient.delta_value),
+                "path_terms": None if gradient.paths is None else [text(path.value) for path in gradient.paths],
+                "verified": d.verification.method(p.symbol),
+                "symbolic_proof": _symbolic_proof(d.verification, p.symbol),
+                "rel_error_below": float(error_bound(max(c.max_rel_error for c in checks.values()))),
+            }
+        )
+    deltas = {
+        delta.symbol.name: {
+            "definition": text(delta.definition),
+            "simplified": [text(step) for step in delta.simplification.steps] if delta.simplification else None,
+            "assumption": delta.simplification.assumption if delta.simplification else None,
+        }
+        for delta in d.deltas
+    }
+    return {
+        "spec": spec.text,
+        "layers": list(spec.layers),
+        "activations": list(spec.activations),
+        "loss": spec.loss,
+        "bias": spec.bias,
+        "notation": spec.notation,
+        "primary": {
+            "inputs": names(m.inputs),
+            "targets": names(m.targets),
+            "weights": [[names(row) for row in m.weights[k]] for k in range(1, spec.depth + 1)],
+            "biases": [names(m.biases[k]) for k in range(1, spec.depth + 1)] if m.biases else None,
+        },
+        "loss_symbol": m.loss_symbol.name,
+        "definitions": definitions,
+        "deltas": deltas,
+        "parameters": parameters,
+        "matrix_form": [_layer_json(form, {**m.latex_names, **dict(form.names)}) for form in d.layers],
+        "verification": {
+            "symbolic": d.verification.symbolic,
+            "points": d.verification.points,
+            "seed": d.verification.seed,
+            "tolerance": d.verification.tolerance,
+            "local_factors_proven": d.verification.factors_proven,
+        },
+        "generator": f"symbackprop {__version__}",
+    }
+
+
+def _symbolic_proof(verification, symbol) -> Optional[str]:
+    """"proven", "inconclusive" or "timeout" (see ``verify.UNPROVEN``), or None when not attempted."""
+    if symbol in verification.unproven:
+        return verification.unproven[symbol]
+    return "proven" if verification.method(symbol) == "symbolic" else None
+
+
+def _layer_json(form: LayerForm, names) -> dict:
+    """One layer's vectorized results: each formula in LaTeX and as explicit entries, with its shape."""
+    return {
+        "layer": form.layer,
+        "activation": form.activation,
+        "gradients": {
+            g.name: {
+                "symbol": to_latex(g.symbol, names),
+                "latex": to_latex(g.formula, names),
+                "shape": list(g.shape),
+                "entries": [[text(entry) for entry in g.entries.row(i)] for i in range(g.entries.rows)],
+            }
+            for g in form.gradients
+        },
+        "simplified": None if form.simplified is None else to_latex(form.simplified, names),
+        "assumption": form.assumption,
+    }
+
+
+def render_json(derivation: Derivation, progress: Progress = None) -> str:
+    return json.dumps(derivation_json(derivation, progress), indent=2, ensure_ascii=False) + "\n"
+
+
+# -- files ----------------------------------------------------------------------------------
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never half a file."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def write_pdf(tex: str, path: Path) -> Path:
+    """Compile the LaTeX text ``tex`` into the PDF ``path`` (see ``symbackprop.handout.pdf``)."""
+    from .pdf import build_pdf
+
+    with tempfile.TemporaryDirectory(prefix="symbackprop-") as work:
+        source = Path(work) / Path(path).with_suffix(".tex").name
+        source.write_text(tex, encoding="utf-8")
+        return build_pdf(source, path)
+
+
+def write_documents(directory: Path, stem: str, formats: list[str], render) -> list[Path]:
+    """stem.md / stem.tex / stem.pdf for the requested formats; ``render(kind)`` gives md or tex text."""
+    written = []
+    for fmt in (f for f in formats if f in ("md", "tex")):
+        path = directory / f"{stem}.{fmt}"
+        write_atomic(path, render(fmt))
+        written.append(path)
+    if "pdf" in formats:
+        written.append(write_pdf(render("tex"), directory / f"{stem}.pdf"))
+    return written
+
+
+def write_outputs(
+    derivation: Derivation, directory: Path, formats: Iterable[str], title: Optional[str] = None,
+    progress: Progress = None,
+) -> list[Path]:
+    """Write derivation.<format> for each format (md, tex, pdf, json) into ``directory``, and the
+    SVG diagrams beside derivation.md; ``progress(stage, done, total)`` hears of long JSON writing."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    formats = list(formats)
+    data = context(derivation, title, figures="md" in formats) if {"md", "tex", "pdf"} & set(formats) else None
+    written = write_documents(directory, "derivation", formats, lambda kind: _render(kind, data))
+    if "json" in formats:
+        write_atomic(directory / "derivation.json", render_json(derivation, progress))
+        written.append(directory / "derivation.json")
+    if "md" in formats:
+        written += write_svgs(derivation, directory)
+    return written
+
+
+def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[str], seed: int = 0) -> list[Path]:
+    """An exercise sheet and its answer key (exercise.* and solutions.*) in md, tex and pdf, and
+    with json the answer key for programs (solutions.json: the tasks and every value)."""
+    from .exercise import exercise_context
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    data = exercise_context(derivation, seed)
+    written = []
+    for stem, solutions in (("exercise", False), ("solutions", True)):
+        render = lambda kind: environment(kind).get_template(f"exercise.{kind}.j2").render(  # noqa: E731
+            dict(data, solutions=solutions)
+        )
+        written += write_documents(directory, stem, list(formats), render)
+    if "json" in formats:
+        answers = {key: value for key, value in data.items() if key not in ("local", "local_partial")}
+        write_atomic(directory / "solutions.json", json.dumps(answers, indent=2, ensure_ascii=False) + "\n")
+        written.append(directory / "solutions.json")
+    return written
+
+
+def write_svgs(derivation: Derivation, directory: Path) -> list[Path]:
+    """network.svg and, per parameter whose paths are written out, network-<name>.svg."""
+    figures = [(NETWORK_SVG, network_diagram(derivation))]
+    figures += [(svg_name(g), parameter_diagram(derivation, g)) for g in derivation.gradients if g.paths is not None]
+    for name, diagram in figures:
+        write_atomic(Path(directory) / name, to_svg(diagram))
+    return [Path(directory) / name for name, _ in figures]

@@ -1,0 +1,173 @@
+"""The network as SymPy symbols and per-neuron definitions.
+
+Every neuron gets two intermediate symbols, its net input and its output, each with a small
+defining expression (seed 000: net_{d_1} = w_{31} out_{c_1} + ...; out_{d_1} = sig(net_{d_1})).
+E_total is written over the output symbols. Substituting the definitions down to the primary
+symbols (inputs, targets, weights, biases) gives the fully expanded E_total that the proofs
+differentiate; nothing else expands.
+
+>>> from symbackprop.network.spec import NetworkSpec
+>>> m = Model(NetworkSpec.parse("2-4-3-2"))
+>>> m.definitions[m.net[3][0]]
+out_c_1*w_31 + out_c_2*w_32 + out_c_3*w_33
+>>> m.definitions[m.out[3][0]]
+1/(1 + exp(-net_d_1))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Iterable, Mapping, Optional
+
+import sympy
+
+from .activations import Activation, resolve_activation
+from .losses import LOSSES, Loss
+from .notation import NOTATIONS, Name
+from .spec import NetworkSpec
+
+
+@dataclass(frozen=True, order=True)
+class Neuron:
+    """Neuron ``index`` (0-based) of ``layer`` (0 is the input layer)."""
+
+    layer: int
+    index: int
+
+
+class Model:
+    """Symbols, definitions and E_total of one network.
+
+    ``weights[k][i][j]`` is the weight from neuron i of layer k-1 to neuron j of layer k (W^[k] in
+    row-vector layout, k = 1..L; ``weights[0]`` is unused); ``biases[k][j]`` likewise, or None.
+    """
+
+    def __init__(self, spec: NetworkSpec):
+        self.spec = spec
+        self.notation = NOTATIONS[spec.notation](spec.layers)
+        self.loss_function: Loss = LOSSES[spec.loss]
+        self.latex_names: dict[sympy.Symbol, str] = {}
+        layers, depth, n = spec.layers, spec.depth, self.notation
+
+        self.out = [[self._symbol(n.out(k, j)) for j in range(size)] for k, size in enumerate(layers)]
+        self.net = [[]] + [[self._symbol(n.net(k, j)) for j in range(layers[k])] for k in range(1, depth + 1)]
+        self.weights = [[]] + [
+            [[self._symbol(n.weight(k, i, j)) for j in range(layers[k])] for i in range(layers[k - 1])]
+            for k in range(1, depth + 1)
+        ]
+        self.biases = (
+            [[]] + [[self._symbol(n.bias(k, j)) for j in range(layers[k])] for k in range(1, depth + 1)]
+            if spec.bias
+            else None
+        )
+        self.targets = [self._symbol(n.target(j)) for j in range(layers[-1])]
+        self.loss_symbol = self._symbol(n.loss())
+
+        # Ordered so that every definition only uses symbols defined before it (forward pass).
+        self.definitions: dict[sympy.Symbol, sympy.Expr] = {}
+        for k in range(1, depth + 1):
+            for j in range(layers[k]):
+                self.definitions[self.net[k][j]] = sympy.Add(*self.net_terms(k, j))
+            for out, definition in zip(self.out[k], self.activation(k).outputs(self.net[k])):
+                self.definitions[out] = definition
+        self.loss = self.loss_function.total(self.out[depth], self.targets)
+        self.neuron_of: dict[sympy.Symbol, Neuron] = {
+            symbol: Neuron(k, j)
+            for k in range(depth + 1)
+            for j in range(layers[k])
+            for symbol in ([self.out[k][j]] + ([self.net[k][j]] if k else []))
+        }
+        # the out symbol of every computed neuron (layers 1..L)
+        self.computed_outs = frozenset(out for layer in self.out[1:] for out in layer)
+
+    def net_terms(self, k: int, j: int) -> list[sympy.Expr]:
+        """The terms of net_j of layer k in reading order: out_1 w_1j, out_2 w_2j, ..., then the bias."""
+        terms = [self.out[k - 1][i] * self.weights[k][i][j] for i in range(self.spec.layers[k - 1])]
+        return terms + ([self.biases[k][j]] if self.biases is not None else [])
+
+    def _symbol(self, name: Name) -> sympy.Symbol:
+        symbol = sympy.Symbol(name.symbol, real=True)
+        self.latex_names[symbol] = name.latex
+        return symbol
+
+    # -- structure ---------------------------------------------------------------------------
+    @property
+    def inputs(self) -> list[sympy.Symbol]:
+        return self.out[0]
+
+    def activation(self, layer: int) -> Activation:
+        """The activation of computed layer ``layer`` (1..L)."""
+        return resolve_activation(self.spec.activations[layer - 1])
+
+    def neurons(self, layer: int) -> list[Neuron]:
+        return [Neuron(layer, j) for j in range(self.spec.layers[layer])]
+
+    def label(self, neuron: Neuron) -> str:
+        """The neuron's printed label, e.g. ``d_1``."""
+        return self.notation.neuron(neuron.layer, neuron.index)
+
+    def delta_symbol(self, neuron: Neuron) -> sympy.Symbol:
+        """δ of a computed neuron, e.g. delta_c_1 (printed \\delta_{c_1})."""
+        return self._symbol(self.notation.delta(neuron.layer, neuron.index))
+
+    @property
+    def primary(self) -> list[sympy.Symbol]:
+        """Inputs, targets, weights and biases: the symbols E_total is finally a function of."""
+        symbols = list(self.inputs) + list(self.targets) + self.parameters
+        return symbols
+
+    @property
+    def parameters(self) -> list[sympy.Symbol]:
+        """Every weight, then every bias, layer by layer from the input."""
+        weights = [w for k in range(1, self.spec.depth + 1) for row in self.weights[k] for w in row]
+        biases = [b for k in range(1, self.spec.depth + 1) for b in self.biases[k]] if self.biases else []
+        return weights + biases
+
+    def display_activation(self, layer: int, net: sympy.Expr) -> Optional[sympy.Expr]:
+        """g(net) as an unevaluated named function, e.g. sigma(net_b_1), for printing (None for
+        an activation such as softmax that mixes the layer's neurons)."""
+        activation = self.activation(layer)
+        return None if activation.mixes else sympy.Function(activation.display)(net)
+
+    def almost_everywhere(self, expr: sympy.Expr) -> sympy.Expr:
+        """``expr`` with every activation's kink convention applied (relu's step at 0), for proofs."""
+        for name in dict.fromkeys(self.spec.activations):
+            rewrite = resolve_activation(name).almost_everywhere
+            if rewrite is not None:
+                expr = rewrite(expr)
+        return expr
+
+    # -- expansion ---------------------------------------------------------------------------
+    @cached_property
+    def expansions(self) -> dict[sympy.Symbol, sympy.Expr]:
+        """Every net and out symbol written over the primary symbols (the forward pass, substituted)."""
+        return expand_definitions(self.definitions)
+
+    @cached_property
+    def expanded_loss(self) -> sympy.Expr:
+        """E_total fully expanded: a function of inputs, targets, weights and biases only."""
+        return self.loss.xreplace(self.expansions)
+
+
+def expand_definitions(
+    definitions: Mapping[sympy.Symbol, sympy.Expr], known: Mapping[sympy.Symbol, sympy.Expr] | None = None
+) -> dict[sympy.Symbol, sympy.Expr]:
+    """Substitute each definition into the later ones (``definitions`` must be in dependency order).
+
+    >>> a, b, c = sympy.symbols("a b c")
+    >>> expand_definitions({a: b + 1, c: 2 * a})
+    {a: b + 1, c: 2*b + 2}
+    """
+    expanded = dict(known or {})
+    for symbol, definition in definitions.items():
+        expanded[symbol] = definition.xreplace(expanded)
+    return expanded
+
+
+def free_symbols_in_order(exprs: Iterable[sympy.Expr]) -> list[sympy.Symbol]:
+    """The free symbols of ``exprs`` sorted by name, for stable argument lists."""
+    symbols: set[sympy.Symbol] = set()
+    for expr in exprs:
+        symbols |= expr.free_symbols
+    return sorted(symbols, key=lambda s: s.name)

@@ -1,0 +1,180 @@
+"""Parse and validate what the user asked for.
+
+All input checking happens here; every later stage trusts a ``NetworkSpec``.
+
+>>> spec = NetworkSpec.parse("2-4-3-2")
+>>> spec.layers, spec.activations, spec.n_parameters
+((2, 4, 3, 2), ('sigmoid', 'sigmoid', 'sigmoid'), 26)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sympy
+
+from .activations import ACTIVATIONS, OUTPUT_ONLY, resolve_activation
+from .losses import LOSSES
+from .notation import NOTATIONS
+
+SPEC_FORM = "layer sizes joined by '-', input first, at least two positive integers, e.g. 2-4-3-2"
+
+# Beyond this the symbolic objects alone would not fit in memory; refuse early with a clear line.
+MAX_PARAMETERS = 2_000_000
+_SPEC_RE = re.compile(r"[0-9]+(-[0-9]+)+")  # ASCII digits only: int() accepts others
+
+
+class SpecError(ValueError):
+    """Bad user input. The message is one line naming the problem and the accepted form."""
+
+
+def parse_layers(text: str) -> tuple[int, ...]:
+    """Parse a layer spec such as ``"2-4-3-2"`` into its sizes.
+
+    >>> parse_layers("784-30-10")
+    (784, 30, 10)
+    """
+    if not isinstance(text, str) or not _SPEC_RE.fullmatch(text.strip()):
+        shown = text if isinstance(text, str) else repr(text)
+        raise SpecError(f"invalid network spec {shown!r}: expected {SPEC_FORM}")
+    layers = tuple(int(part) for part in text.strip().split("-"))
+    if any(size < 1 for size in layers):
+        raise SpecError(f"invalid network spec {text!r}: every layer needs at least one neuron ({SPEC_FORM})")
+    n_weights = sum(a * b for a, b in zip(layers, layers[1:]))
+    if n_weights > MAX_PARAMETERS:
+        raise SpecError(
+            f"network spec {text!r} has {n_weights:,} weights; symbackprop handles at most {MAX_PARAMETERS:,}"
+        )
+    return layers
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split at commas outside parentheses, so formulas like ``max(0, z)`` stay whole.
+
+    >>> split_top_level("tanh, max(0, z),sigmoid")
+    ['tanh', 'max(0, z)', 'sigmoid']
+    """
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return parts + [current.strip()]
+
+
+def _check_activation(name: str, position: str) -> None:
+    """Known name or a valid formula in z; output-only activations only on the output layer."""
+    if name in OUTPUT_ONLY and position != "output":
+        raise SpecError(f"{name} can only be the activation of the output layer (with --loss ce)")
+    if name in ACTIVATIONS:
+        return
+    if re.fullmatch(r"[A-Za-z_]\w*", name) and name != "z":
+        known = ", ".join(a for a in ACTIVATIONS if a not in OUTPUT_ONLY)
+        raise SpecError(f"unknown activation {name!r}: choose from {known}, or give a formula in z such as 'z/(1+abs(z))'")
+    from ..algebra.grammar import FormulaError
+
+    try:
+        activation = resolve_activation(name)
+    except FormulaError as error:
+        raise SpecError(f"invalid activation formula: {error}") from None
+    z = sympy.Dummy("z", real=True)
+    if not activation.formula(z).has(z):
+        raise SpecError(f"the activation {name!r} does not depend on z: a layer of constant outputs passes no "
+                        "gradient back (every weight before it would have gradient 0)")
+
+
+def parse_activations(text: str, depth: int, loss: str = "mse") -> tuple[str, ...]:
+    """One activation for every computed layer, or a comma list with one per computed layer.
+
+    With a loss that fixes the output activation (ce: softmax), a single name applies to the
+    hidden layers and a list names the hidden layers followed by that output activation.
+
+    >>> parse_activations("sigmoid", 3)
+    ('sigmoid', 'sigmoid', 'sigmoid')
+    >>> parse_activations("tanh", 3, loss="ce")
+    ('tanh', 'tanh', 'softmax')
+    """
+    names = split_top_level(text)
+    output = LOSSES[loss].output_activation
+    if len(names) == 1 and output:
+        names = names * (depth - 1) + [output]
+    elif len(names) == 1:
+        names = names * depth
+    elif len(names) != depth:
+        hint = f" (the hidden layers, then {output})" if output else ""
+        raise SpecError(
+            f"--activation lists {len(names)} activations but the network has {depth} computed layers: "
+            f"give one, or {depth} separated by commas{hint}"
+        )
+    if output and names[-1] != output:
+        raise SpecError(f"--loss {loss} needs {output} on the output layer: end the --activation list with {output}")
+    for k, name in enumerate(names):
+        _check_activation(name, "output" if k == depth - 1 else "hidden")
+    if LOSSES[loss].needs_unit_interval and resolve_activation(names[-1]).unit_interval is False:
+        raise SpecError(
+            f"--loss {loss} takes the log of the outputs and of 1 - outputs, so the output layer needs values "
+            f"in (0, 1): end --activation with sigmoid, not {names[-1]}"
+        )
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A validated network: layer sizes (input first), one activation per computed layer, loss,
+    bias on/off and notation. Layer 0 is the input, layers 1..L are computed.
+
+    >>> NetworkSpec.parse("2-3-1", bias=True).n_parameters
+    13
+    """
+
+    layers: tuple[int, ...]
+    activations: tuple[str, ...]
+    loss: str = "mse"
+    bias: bool = False
+    notation: str = "neurons"
+
+    @classmethod
+    def parse(
+        cls,
+        text: str,
+        activation: str = "sigmoid",
+        loss: str = "mse",
+        bias: bool = False,
+        notation: str = "neurons",
+    ) -> "NetworkSpec":
+        layers = parse_layers(text)
+        if loss not in LOSSES:
+            raise SpecError(f"unknown loss {loss!r}: choose from {', '.join(LOSSES)}")
+        if notation not in NOTATIONS:
+            raise SpecError(f"unknown notation {notation!r}: choose from {', '.join(NOTATIONS)}")
+        activations = parse_activations(activation, len(layers) - 1, loss)
+        if activations[-1] == "softmax" and layers[-1] < 2:
+            raise SpecError(f"a softmax output layer (--loss {loss}) needs at least 2 outputs: over one it is "
+                            "the constant 1 (for one output use --loss bce)")
+        return cls(layers, activations, loss, bool(bias), notation)
+
+    @property
+    def text(self) -> str:
+        """The canonical spec string, e.g. ``"2-4-3-2"``."""
+        return "-".join(str(size) for size in self.layers)
+
+    @property
+    def depth(self) -> int:
+        """L, the number of computed layers."""
+        return len(self.layers) - 1
+
+    @property
+    def n_weights(self) -> int:
+        return sum(a * b for a, b in zip(self.layers, self.layers[1:]))
+
+    @property
+    def n_biases(self) -> int:
+        return sum(self.layers[1:]) if self.bias else 0
+
+    @property
+    def n_parameters(self) -> int:
+        return self.n_weights + self.n_biases

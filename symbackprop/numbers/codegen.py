@@ -1,0 +1,373 @@
+"""Code generation: a readable, vectorized NumPy module for one network's backpropagation.
+
+``generate_module(spec)`` writes a Python module that needs only NumPy, with
+
+* ``forward(params, X)``: the output layer for one sample (shape (n0,)) or a batch (shape (n, n0));
+* ``loss(params, X, Y)``: the loss per sample (a float for one sample, shape (n,) for a batch);
+* ``grad(params, X, Y)``: the gradient of the batch mean, ``{"W": [...], "b": [...]}`` in the
+  params-file layout (``"b"`` is None without biases).
+
+The code works per layer with matrix products, seed 001's row-vector form of the derivation:
+z^[k] = a^[k-1] W^[k] + b^[k]; g^[kz] = g'(z^[k]) ∘ g^[ka]; g^[kW] = (a^[k-1])^T g^[kz];
+g^[k-1,a] = g^[kz] (W^[k])^T. Every formula in it comes from the registries (each activation's
+formula and its derivative written in the output, each loss term and ``sympy.diff`` of it) and
+is printed by SymPy's NumPy printer; a few numerically stable forms replace the naive ones
+(``STABLE_FORWARD`` and the two loss-from-logits pairs in ``FROM_LOGITS``), so the loss and the
+gradient stay finite for net inputs of any size.
+
+>>> from symbackprop.network.spec import NetworkSpec
+>>> module = load_module(generate_module(NetworkSpec.parse("2-3-1")))
+>>> params = {"W": [np.full((2, 3), 0.5), np.full((3, 1), -1.0)]}
+>>> round(module.loss(params, [1.0, 0.0], [0.5]), 6)
+0.067035
+>>> module.grad(params, [1.0, 0.0], [0.5])["W"][1].shape
+(3, 1)
+"""
+
+from __future__ import annotations
+
+import shlex
+import types
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Optional
+
+import numpy as np
+import sympy
+from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
+from sympy.printing.numpy import NumPyPrinter
+
+from ..network.activations import ACTIVATIONS, Activation, resolve_activation
+from ..network.losses import LOSSES
+from ..network.spec import NetworkSpec
+
+# Stable NumPy forms of activations, used instead of printing the formula (the helper functions
+# they call are written out in the generated module; see templates/gradient_module.py.j2).
+STABLE_FORWARD = {
+    "sigmoid": "sigmoid({z})",  # 1/(1+e^{-z}) from e^{-|z|}: no overflow
+    "softplus": "np.logaddexp(0.0, {z})",  # log(1+e^z) without overflow
+    "softmax": "softmax({z})",  # e^{z_j - max z} / Σ e^{z_k - max z}
+}
+# (output activation, loss) pairs whose loss is computed from the net inputs (logits), where the
+# product of the output factors cancels: sigmoid + bce and softmax + ce.
+FROM_LOGITS = {("sigmoid", "bce"), ("softmax", "ce")}
+
+
+class CodePrinter(NumPyPrinter):
+    """SymPy's NumPy printer with short names (``exp(z)``, the imports collected in
+    ``module_imports``) and readable forms of max, min and the step function.
+
+    >>> z = sympy.Symbol("z")
+    >>> printer = CodePrinter()
+    >>> printer.doprint(sympy.Max(0, z)), printer.doprint(sympy.Heaviside(z, 0))
+    ('maximum(0, z)', 'heaviside(z, 0.0)')
+    >>> printer.doprint(1 - sympy.exp(-z))  # rewritten for accuracy near 0
+    '-expm1(-z)'
+    """
+
+    def __init__(self, settings=None):
+        super().__init__({"fully_qualified_modules": False, **(settings or {})})
+
+    def doprint(self, expr, assign_to=None):
+        return super().doprint(optimize(sympy.sympify(expr), [expm1_opt, log1p_opt]), assign_to)
+
+    def _pairwise(self, name: str, expr) -> str:
+        function = self._module_format(f"numpy.{name}")
+        args = [self._print(a) for a in expr.args]
+        text = args[0]
+        for arg in args[1:]:
+            text = f"{function}({text}, {arg})"
+        return text
+
+    def _print_Max(self, expr) -> str:
+        return self._pairwise("maximum", expr)
+
+    def _print_Min(self, expr) -> str:
+        return self._pairwise("minimum", expr)
+
+    def _print_Heaviside(self, expr) -> str:
+        at_zero = expr.args[1] if len(expr.args) > 1 else sympy.S.Half
+        return f"{self._module_format('numpy.heaviside')}({self._print(expr.args[0])}, {float(at_zero)!r})"
+
+
+@dataclass
+class _Code:
+    """Prints the mathematics of one module, collecting the NumPy names it uses."""
+
+    printer: CodePrinter = field(default_factory=CodePrinter)
+
+    def math(self, expr: sympy.Expr, names: dict) -> str:
+        """``expr`` printed as NumPy code, each symbol under its variable name in ``names``."""
+        renamed = sympy.sympify(expr).xreplace({s: sympy.Symbol(n) for s, n in names.items()})
+        return self.printer.doprint(renamed)
+
+    def imports(self) -> list[str]:
+        return sorted(name for name in self.printer.module_imports.get("numpy", ()))
+
+
+_z, _a, _y = (sympy.Symbol(n, real=True) for n in "zay")
+
+
+def _text(expr: sympy.Expr) -> str:
+    """A formula for a comment, e.g. ``a*(1 - a)``."""
+    return sympy.sstr(expr)
+
+
+def _derivative(activation: Activation) -> tuple[sympy.Expr, str]:
+    """g' as printed by the derivation: in the output a where the registry has it, else in z."""
+    if activation.in_output is not None:
+        return activation.in_output(_a), "a"
+    return activation.derivative(_z), "z"
+
+
+def _forward_lines(code: _Code, k: int, activation: Activation, bias: bool) -> list[str]:
+    z, a = f"z{k}", f"a{k}"
+    linear = f"a{k - 1} @ W[{k - 1}]" + (f" + b[{k - 1}]" if bias else "")
+    form = STABLE_FORWARD.get(activation.name)
+    value = form.format(z=z) if form else code.math(activation.formula(_z), {_z: z})
+    shown = "e^{z_j}/Σ_i e^{z_i}" if activation.mixes else _text(activation.formula(_z))
+    return [
+        f"# layer {k}: z^[{k}] = a^[{k - 1}] W^[{k}]" + (f" + b^[{k}]" if bias else "")
+        + f", a^[{k}] = g(z^[{k}]) with g(z) = {shown} ({activation.name})",
+        f"{z} = {linear}",
+        f"{a} = {value}",
+    ]
+
+
+def _delta_lines(code: _Code, k: int, activation: Activation) -> list[str]:
+    """g^[kz] from g^[ka]: the activation's derivative (hidden layers and outputs without a cancellation)."""
+    a, z = f"a{k}", f"z{k}"
+    if activation.mixes:  # softmax: g^[kz] = g^[ka] J, J_ij = a_i (δ_ij - a_j)
+        return [
+            f"# g^[{k}z] = g^[{k}a] J with the softmax Jacobian J_ij = a_i (δ_ij - a_j):",
+            f"#   g^[{k}z]_j = a_j (g^[{k}a]_j - Σ_i g^[{k}a]_i a_i)",
+            f"g_z = {a} * (g_a - np.sum(g_a * {a}, axis=1, keepdims=True))",
+        ]
+    derivative, variable = _derivative(activation)
+    name = {"a": a, "z": z}[variable]
+    g = activation.name if activation.name in ACTIVATIONS else "g"
+    comment = f"# g^[{k}z] = g'(z^[{k}]) ∘ g^[{k}a], with {g}'(z) = {_text(derivative)}"
+    if derivative == 1:
+        return [comment + ": nothing to multiply", "g_z = g_a"]
+    if variable == "a":
+        comment += f" written in the output a = {g}(z)"
+    value = code.math(derivative, {_a: name, _z: name})
+    return [comment, f"g_z = ({value}) * g_a"]
+
+
+def _output_lines(code: _Code, spec: NetworkSpec, activation: Activation) -> tuple[list[str], list[str]]:
+    """The loss per sample, and g^[Lz] of the batch mean (the backward pass's first step)."""
+    L, loss = spec.depth, LOSSES[spec.loss]
+    a, z = f"a{L}", f"z{L}"
+    term = loss.term(_a, _y)
+    if (activation.name, spec.loss) == ("sigmoid", "bce"):
+        loss_lines = [
+            "# E = -Σ_j [y_j log a_j + (1 - y_j) log(1 - a_j)] with a = sigmoid(z); since log sigmoid(z) =",
+            "# z - log(1 + e^z) and log(1 - sigmoid(z)) = -log(1 + e^z), E = Σ_j [log(1 + e^{z_j}) - y_j z_j],",
+            "# written max(z, 0) - y z + log(1 + e^{-|z|}): no overflow, and no cancellation when E is tiny",
+            f"return np.sum(np.maximum({z}, 0.0) - y * {z} + np.log1p(np.exp(-np.abs({z}))), axis=1)",
+        ]
+        backward = [
+            f"# output layer {L}, sigmoid + bce: ∂E/∂a · ∂a/∂z = (a - y)/(a (1 - a)) · a (1 - a) = a - y,",
+            "# so g^[Lz] = a - y (divided by n: the gradient of the mean over the batch)",
+            f"g_z = ({a} - y) / n",
+        ]
+    elif (activation.name, spec.loss) == ("softmax", "ce"):
+        loss_lines = [
+            "# E = -Σ_j y_j log a_j with a = softmax(z), from log a = log_softmax(z) (never log of 0)",
+            f"return -np.sum(y * log_softmax({z}), axis=1)",
+        ]
+        backward = [
+            f"# output layer {L}, softmax + ce: Σ_k ∂E/∂a_k ∂a_k/∂z_j = Σ_k (-y_k/a_k) a_k (δ_kj - a_j)",
+            "# = a_j Σ_k y_k - y_j (which is a_j - y_j when the targets sum to 1); divided by n for the mean",
+            f"g_z = ({a} * np.sum(y, axis=1, keepdims=True) - y) / n",
+        ]
+    else:
+        d_term = sympy.diff(term, _a)
+        names = {_a: a, _y: "y"}
+        loss_lines = [
+            f"# E = {loss.formula_text}, i.e. Σ_j {_text(loss.term(sympy.Symbol('a_j'), sympy.Symbol('y_j')))}",
+            f"return np.sum({code.math(term, names)}, axis=1)",
+        ]
+        backward = [
+            f"# output layer {L}: g^[{L}a] = ∂E/∂a^[{L}] = {_text(d_term)} (sympy.diff of the loss term),",
+            "# divided by n: the gradient of the mean over the batch",
+            f"g_a = ({code.math(d_term, names)}) / n",
+        ] + _delta_lines(code, L, activation)
+    return loss_lines, backward
+
+
+def _parameter_lines(k: int, bias: bool) -> list[str]:
+    lines = [f"# g^[{k}W] = (a^[{k - 1}])^T g^[{k}z]: the matrix product sums over the samples",
+             f"gW[{k - 1}] = a{k - 1}.T @ g_z"]
+    if bias:
+        lines += [f"gb[{k - 1}] = np.sum(g_z, axis=0)  # g^[{k}b] = g^[{k}z], summed over the samples"]
+    return lines
+
+
+def command_line(spec: NetworkSpec) -> str:
+    """The ``symbackprop codegen`` command that generates this module.
+
+    >>> command_line(NetworkSpec.parse("2-4-1", activation="tanh,sigmoid", loss="bce", bias=True))
+    'symbackprop codegen 2-4-1 --activation tanh,sigmoid --loss bce --bias'
+    """
+    names = list(spec.activations)
+    if spec.loss == "ce":
+        names = names[:-1]
+    unique = list(dict.fromkeys(names))
+    activation = unique[0] if len(unique) == 1 else ",".join(names + (["softmax"] if spec.loss == "ce" else []))
+    parts = ["symbackprop", "codegen", spec.text]
+    if names and activation != "sigmoid":
+        parts += ["--activation", activation]
+    if spec.loss != "mse":
+        parts += ["--loss", spec.loss]
+    if spec.bias:
+        parts.append("--bias")
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def module_context(spec: NetworkSpec) -> dict:
+    """The data the template ``gradient_module.py.j2`` lays out: code lines and names."""
+    from ..handout.render import describe_layers
+    from ..version import __version__
+
+    code, depth = _Code(), spec.depth
+    w_shapes = [(spec.layers[k - 1], spec.layers[k]) for k in range(1, depth + 1)]
+    activations = [resolve_activation(name) for name in spec.activations]
+    forward = []
+    for k in range(1, depth + 1):
+        forward += _forward_lines(code, k, activations[k - 1], spec.bias)
+    loss_lines, backward = _output_lines(code, spec, activations[-1])
+    backward += _parameter_lines(depth, spec.bias)
+    for k in range(depth - 1, 0, -1):
+        backward += [f"# layer {k}: g^[{k}a] = g^[{k + 1}z] (W^[{k + 1}])^T", f"g_a = g_z @ W[{k}].T"]
+        backward += _delta_lines(code, k, activations[k - 1])
+        backward += _parameter_lines(k, spec.bias)
+    helpers = {"sigmoid": "sigmoid(" in "\n".join(forward + backward),
+               "softmax": "softmax(" in "\n".join(forward),
+               "log_softmax": "log_softmax(" in "\n".join(loss_lines)}
+    return {
+        "version": __version__,
+        "spec": spec.text,
+        "command": command_line(spec),
+        "description": describe_layers(spec.layers),
+        "layers": list(spec.layers),
+        "depth": depth,
+        "activations": list(spec.activations),
+        "loss": spec.loss,
+        "loss_title": LOSSES[spec.loss].title,
+        "bias": spec.bias,
+        "literals": {  # Python literals, written into the module as they are
+            "layers": repr(tuple(spec.layers)),
+            "activations": repr(tuple(spec.activations)),
+            "loss": repr(spec.loss),
+            "w_shapes": repr(w_shapes),
+            "w_shapes_text": ", ".join(f"({rows}, {columns})" for rows, columns in w_shapes),
+            "b_shapes": repr([(size,) for size in spec.layers[1:]]),
+        },
+        "outputs": ", ".join(f"a{k}" for k in range(depth + 1)),
+        "nets": ", ".join(["None"] + [f"z{k}" for k in range(1, depth + 1)]),
+        "net_names": ", ".join(["_"] + [f"z{k}" for k in range(1, depth + 1)]),
+        "forward": forward,
+        "loss_lines": loss_lines,
+        "backward": backward,
+        "numpy_imports": code.imports(),
+        "helpers": helpers,
+        "stable": [f"{name}" for name in dict.fromkeys(spec.activations) if name in STABLE_FORWARD]
+        + [f"{a.name} + {spec.loss} from logits" for a in activations[-1:] if (a.name, spec.loss) in FROM_LOGITS],
+    }
+
+
+def generate_module(spec: NetworkSpec) -> str:
+    """The source of the NumPy module for ``spec``: deterministic, no timestamps.
+
+    >>> source = generate_module(NetworkSpec.parse("2-4-3-2"))
+    >>> "def grad(params, X, Y):" in source and "gW[0] = a0.T @ g_z" in source
+    True
+    """
+    from ..handout.render import environment
+
+    return environment("md").get_template("gradient_module.py.j2").render(module_context(spec))
+
+
+def load_module(source: str, name: str = "symbackprop_generated") -> types.ModuleType:
+    """Execute generated source as a fresh module (not registered in ``sys.modules``)."""
+    module = types.ModuleType(name)
+    module.__file__ = f"<{name}>"
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    return module
+
+
+@lru_cache(maxsize=32)
+def generated(spec: NetworkSpec) -> types.ModuleType:
+    """The generated module of ``spec``, compiled once per spec and process."""
+    return load_module(generate_module(spec), "symbackprop_" + spec.text.replace("-", "_"))
+
+
+def check_generated(spec: NetworkSpec, points: int = 2, seed: int = 0, tolerance: float = 1e-9) -> float:
+    """Compare the generated ``grad`` and ``loss`` with the complex-step derivative and the loss of
+    ``numeric.ForwardPass`` (independent of the generated code) at random points; return the
+    largest relative error, or raise ``GeneratedCodeError`` above ``tolerance``.
+
+    >>> check_generated(NetworkSpec.parse("2-3-2", activation="tanh", loss="ce")) < 1e-9
+    True
+    """
+    from ..network.model import Model
+    from ..proof.numeric import (
+        ForwardPass,
+        complex_step_gradient,
+        random_points,
+        relative_error,
+    )
+
+    model = Model(spec)
+    module = generated(spec)
+    values = random_points(model, points, seed)
+    truth = complex_step_gradient(model, values)
+    forward = ForwardPass(model)
+    worst = 0.0
+    for point in range(points):
+        x, y, W, b = forward.matrices(values, point)
+        params = {"W": W[1:], "b": b[1:] if spec.bias else None}
+        gradient = module.grad(params, x, y)
+        for k in range(1, spec.depth + 1):
+            expected = np.array([[truth[symbol][point] for symbol in row] for row in model.weights[k]])
+            worst = max(worst, relative_error(gradient["W"][k - 1], expected))
+            if spec.bias:
+                expected = np.array([truth[symbol][point] for symbol in model.biases[k]])
+                worst = max(worst, relative_error(gradient["b"][k - 1], expected))
+        expected = forward.from_layer(np.atleast_2d(x @ W[1] + b[1]), 1, y, W, b)[0]
+        worst = max(worst, relative_error(module.loss(params, x, y), expected))
+    if not worst <= tolerance:
+        raise GeneratedCodeError(
+            f"the generated code for {spec.text} differs from the complex-step derivative by {worst:.2e} (relative)"
+        )
+    return worst
+
+
+class GeneratedCodeError(RuntimeError):
+    """Generated code disagrees with an independent computation: a bug in symbackprop."""
+
+
+def write_module(spec: NetworkSpec, path, check: bool = True) -> Optional[float]:
+    """Generate the module for ``spec``, check it (``check_generated``) and write it atomically to ``path``.
+
+    Returns the largest relative error of the check (None when not checked).
+    """
+    from ..handout.render import write_atomic
+
+    error = check_generated(spec) if check else None
+    write_atomic(path, generate_module(spec))
+    return error
+
+
+__all__ = [
+    "generate_module",
+    "load_module",
+    "generated",
+    "check_generated",
+    "write_module",
+    "command_line",
+    "CodePrinter",
+    "GeneratedCodeError",
+]

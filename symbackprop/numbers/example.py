@@ -1,0 +1,495 @@
+"""A worked example with numbers: one sample, the forward pass, every gradient, one step of descent.
+
+``worked_example(spec, params)`` takes a params dict in the params-file layout (DESIGN §2:
+``{"x": [...], "y": [...], "W": [W1, ...], "b": [b1, ...]}``, checked by ``check_params``) or
+seeded random parameters, and computes
+
+* the forward pass (every net input and output), each output's error term and E_total;
+* the gradient from the generated NumPy code (``codegen``), cross-checked against the symbolic
+  chain rule evaluated at the same numbers (every delta form, and every path product shown);
+* the parameters after one gradient-descent step W - α ∂E/∂W (biases too, unless frozen) and
+  E_total after the step.
+
+``render_example`` lays it out as Markdown or LaTeX (4 significant digits; each shown weight as
+seed 000's product of its chain-rule factors, e.g. ∂E/∂w_{31} = 0.7414 · 0.1868 · 0.5933 = 0.0822);
+``example_json`` gives every number in full float64 precision.
+
+>>> ex = worked_example("2-2-1", {"x": [1.0, 0.0], "y": [1.0], "W": [[[0.5, -0.5], [0.1, 0.2]], [[1.0], [2.0]]]})
+>>> round(ex.loss, 6), round(ex.loss_after, 6)
+(0.020282, 0.019862)
+>>> [round(g, 6) for row in example_json(ex)["grad"]["W"][1] for g in row]
+[-0.020164, -0.01223]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Optional, Union
+
+import numpy as np
+import sympy
+
+from ..network.spec import NetworkSpec, SpecError
+
+# Handouts list every parameter up to this many; larger networks show the first few of each
+# layer (and say so); example.json always has all of them.
+LIST_LIMIT = 64
+PER_LAYER_SHOWN = 6
+NEURONS_SHOWN = 8
+SIGNIFICANT = 4  # digits in the handouts
+PATHS_WRITTEN = 2  # a parameter reached along more paths is written δ · out: its delta sums the paths
+CROSS_CHECK_TOLERANCE = 1e-9  # relative, generated code vs the symbolic chain rule
+
+
+class ParamsError(SpecError):
+    """A params file that does not fit the network: one line naming the key and the expected shape."""
+
+
+class ExampleError(RuntimeError):
+    """The generated code and the symbolic chain rule disagree on the example: a bug in symbackprop."""
+
+
+# -- the params file ------------------------------------------------------------------------
+def _numbers(value, count: int, what: str) -> np.ndarray:
+    """A list of ``count`` finite numbers, or ParamsError saying what ``what`` must be."""
+    expected = f"{what} must be a list of {count} number{'s' if count != 1 else ''}"
+    if not isinstance(value, list):
+        raise ParamsError(f"params file: {expected} (got {_kind(value)})")
+    if len(value) != count:
+        raise ParamsError(f"params file: {expected} (got {len(value)})")
+    for n, entry in enumerate(value):
+        if isinstance(entry, bool) or not isinstance(entry, (int, float)):
+            raise ParamsError(f"params file: {expected} (entry {n + 1} is {_kind(entry)})")
+        if not math.isfinite(entry):
+            raise ParamsError(f"params file: {expected} (entry {n + 1} is {entry}, not a finite number)")
+    return np.array(value, dtype=float)
+
+
+def _kind(value) -> str:
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if value is None:
+        return "null"
+    return {str: "a string", bool: "true/false", dict: "an object"}.get(type(value), repr(value))
+
+
+def _matrix(value, rows: int, columns: int, key: str, layer: int) -> np.ndarray:
+    expected = f"key '{key}' layer {layer} must be {rows} row{'s' if rows != 1 else ''} of {columns} number{'s' if columns != 1 else ''}"
+    if not isinstance(value, list):
+        raise ParamsError(f"params file: {expected} (got {_kind(value)})")
+    if len(value) != rows:
+        raise ParamsError(f"params file: {expected} (got {len(value)} row{'s' if len(value) != 1 else ''})")
+    for i, row in enumerate(value):
+        if not isinstance(row, list) or len(row) != columns:
+            got = f"{len(row)} numbers" if isinstance(row, list) else _kind(row)
+            raise ParamsError(f"params file: {expected} (row {i + 1} is {got})")
+        _numbers(row, columns, f"key '{key}' layer {layer} row {i + 1}")
+    return np.array(value, dtype=float)
+
+
+def check_params(spec: NetworkSpec, data) -> dict:
+    """The params dict as float arrays after checking every key against the network.
+
+    >>> check_params(NetworkSpec.parse("2-1"), {"x": [1, 2], "y": [0.5], "W": [[[1], [2]]]})["W"][0].shape
+    (2, 1)
+    >>> check_params(NetworkSpec.parse("2-3-2"), {"x": [1, 2], "y": [0, 1], "W": [[[1, 2, 3], [4, 5, 6]], [[1, 2], [3, 4]]]})
+    Traceback (most recent call last):
+    ...
+    symbackprop.numbers.example.ParamsError: params file: key 'W' layer 2 must be 3 rows of 2 numbers (got 2 rows)
+    """
+    layers, depth = spec.layers, spec.depth
+    keys = ("x", "y", "W") + (("b",) if spec.bias else ())
+    if not isinstance(data, dict):
+        raise ParamsError(f"params file: expected a JSON object with the keys {', '.join(keys)} (got {_kind(data)})")
+    for key in data:
+        if key not in ("x", "y", "W", "b"):
+            raise ParamsError(f"params file: unknown key {key!r} (the keys are {', '.join(keys)})")
+    for key in keys:
+        if key not in data:
+            raise ParamsError(f"params file: missing key {key!r} ({_expected(spec, key)})")
+    if not spec.bias and data.get("b") is not None:
+        raise ParamsError("params file: key 'b' is given but the network has no biases (use --bias, or remove 'b')")
+    params = {"x": _numbers(data["x"], layers[0], "key 'x'"), "y": _numbers(data["y"], layers[-1], "key 'y'")}
+    if spec.loss in ("bce", "ce") and np.any((params["y"] < 0) | (params["y"] > 1)):
+        raise ParamsError(f"params file: key 'y' must hold probabilities between 0 and 1 for --loss {spec.loss} "
+                          f"(got {[float(v) for v in params['y']]})")
+    for key in ("W",) + (("b",) if spec.bias else ()):
+        if not isinstance(data[key], list) or len(data[key]) != depth:
+            got = f"{len(data[key])}" if isinstance(data[key], list) else _kind(data[key])
+            raise ParamsError(f"params file: key {key!r} must be a list of {depth} (one per computed layer; got {got})")
+    params["W"] = [_matrix(data["W"][k - 1], layers[k - 1], layers[k], "W", k) for k in range(1, depth + 1)]
+    params["b"] = [_numbers(data["b"][k - 1], layers[k], f"key 'b' layer {k}") for k in range(1, depth + 1)] if spec.bias else None
+    return params
+
+
+def _expected(spec: NetworkSpec, key: str) -> str:
+    layers = spec.layers
+    return {
+        "x": f"the input, a list of {layers[0]} numbers",
+        "y": f"the target, a list of {layers[-1]} numbers",
+        "W": "a list of the weight matrices W^[k] with n_(k-1) rows of n_k numbers: "
+             + ", ".join(f"{layers[k - 1]}x{layers[k]}" for k in range(1, len(layers))),
+        "b": "a list of the bias vectors b^[k]: " + ", ".join(f"{n} numbers" for n in layers[1:]),
+    }[key]
+
+
+def load_params(path: Union[str, Path], spec: NetworkSpec) -> dict:
+    """Read and check a params file; ``ParamsError`` (one line) for anything wrong with it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ParamsError(f"params file {str(path)!r}: cannot read it ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise ParamsError(f"params file {str(path)!r}: not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ParamsError(f"params file {str(path)!r}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
+    return check_params(spec, data)
+
+
+def random_params(model, seed: int = 0) -> dict:
+    """Seeded random parameters, input and target (``numeric.random_points`` at one point; with
+    cross-entropy, targets that sum to 1)."""
+    from ..proof.numeric import as_distribution, random_points
+    from .lambdified import params_from_values
+
+    return check_params(model.spec, params_from_values(model, as_distribution(model, random_points(model, 1, seed)), 0))
+
+
+# -- the example -----------------------------------------------------------------------------
+@dataclass
+class Example:
+    """Every number of one worked example (float64); ``values`` maps each symbol of the model
+    (inputs, targets, weights, biases, net inputs, outputs, deltas) to its value."""
+
+    spec: NetworkSpec
+    model: object
+    chain: object
+    params: dict
+    lr: float
+    freeze_bias: bool
+    seeded: Optional[int]  # the seed of random parameters, or None for a params file
+    values: dict
+    errors: list  # each output neuron's term of E_total
+    loss: float
+    gradient: dict  # from the generated code, params layout
+    updated: dict
+    loss_after: float
+    cross_check: float  # largest relative difference, generated code vs symbolic chain rule
+    checked: int = 0  # how many numbers were cross-checked
+    shown: list = field(default_factory=list)  # the gradients (chainrule.Gradient) written out
+
+
+def _evaluate_all(model, chain, params) -> dict:
+    """Every symbol's value at the example's numbers: the forward definitions, then the deltas."""
+    from ..algebra.evaluate import evaluate
+    from .lambdified import values_from_params
+
+    values = {s: np.array([v]) for s, v in values_from_params(model, params).items()}
+    memo: dict = {}
+    for symbol, definition in model.definitions.items():
+        values[symbol] = np.broadcast_to(evaluate(definition, values, memo), (1,))
+    for delta in chain.deltas:
+        values[delta.symbol] = np.broadcast_to(evaluate(delta.definition, values, memo), (1,))
+    values[model.loss_symbol] = np.broadcast_to(evaluate(model.loss, values, memo), (1,))
+    return {symbol: float(value[0]) for symbol, value in values.items()}
+
+
+def _relative(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return float(np.max(np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1.0), 0.0), initial=0.0))
+
+
+def _shown_parameters(chain) -> list:
+    """The parameters a handout writes out: all of them up to ``LIST_LIMIT``, else the first
+    ``PER_LAYER_SHOWN`` of each layer."""
+    parameters = chain.parameters
+    if len(parameters) <= LIST_LIMIT:
+        return list(parameters)
+    shown = []
+    for layer in sorted({p.layer for p in parameters}, reverse=True):
+        shown += [p for p in parameters if p.layer == layer][:PER_LAYER_SHOWN]
+    return shown
+
+
+def worked_example(
+    network: Union[str, NetworkSpec, object],
+    params: Optional[Mapping] = None,
+    lr: float = 0.5,
+    freeze_bias: bool = False,
+    seed: int = 0,
+    **options,
+) -> Example:
+    """The worked example for ``network`` (a spec text with ``activation``/``loss``/``bias``
+    keywords, a ``NetworkSpec`` or a ``Derivation``) at ``params`` (a params dict; default: seeded
+    random parameters). Raises ``ParamsError`` for params that do not fit the network and
+    ``ExampleError`` if the generated code and the symbolic chain rule disagree."""
+    from ..derivation.chainrule import ChainRule
+    from ..network.model import Model
+    from .codegen import generated
+
+    if isinstance(network, (str, NetworkSpec)):
+        spec = network if isinstance(network, NetworkSpec) else NetworkSpec.parse(network, **options)
+        model = Model(spec)
+        chain = ChainRule(model)
+    else:  # a Derivation: its model and chain rule are reused
+        spec, model, chain = network.spec, network.model, network.chain
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr)):
+        raise SpecError(f"the learning rate must be a finite number (got {lr!r})")
+    seeded = None
+    if params is None:
+        params, seeded = random_params(model, seed), seed
+    else:
+        params = check_params(spec, {k: _as_lists(v) for k, v in params.items()})
+
+    values = _evaluate_all(model, chain, params)
+    module = generated(spec)
+    gradient = module.grad(params, params["x"], params["y"])
+    loss = module.loss(params, params["x"], params["y"])
+
+    # cross-check: generated code against the symbolic chain rule at the same numbers
+    worst, checked = _relative(loss, values[model.loss_symbol]), 1
+    worst = max(worst, _relative(module.forward(params, params["x"]), [values[s] for s in model.out[-1]]))
+    for k in range(1, spec.depth + 1):
+        deltas = np.array([values[chain.delta(n).symbol] for n in model.neurons(k)])
+        outs = np.array([values[s] for s in model.out[k - 1]])
+        worst = max(worst, _relative(gradient["W"][k - 1], np.outer(outs, deltas)))  # δ_j · out_i
+        if spec.bias:
+            worst = max(worst, _relative(gradient["b"][k - 1], deltas))
+        checked += deltas.size * (outs.size + (1 if spec.bias else 0))
+    shown = []
+    for parameter in _shown_parameters(chain):
+        with_paths = chain.count_paths(parameter) <= PATHS_WRITTEN and spec.n_parameters <= LIST_LIMIT
+        g = chain.gradient(parameter, with_paths)
+        shown.append(g)
+        if g.paths is not None:
+            path_sum = sum(math.prod(_value(f.value, values) for f in path.factors) for path in g.paths)
+            worst = max(worst, _relative(path_sum, _parameter_value(gradient, parameter, model)))
+            checked += 1
+    if not worst <= CROSS_CHECK_TOLERANCE:
+        raise ExampleError(f"the generated code and the symbolic chain rule differ by {worst:.2e} (relative) on this example")
+
+    updated = {
+        "W": [W - lr * g for W, g in zip(params["W"], gradient["W"])],
+        "b": None if not spec.bias else [b if freeze_bias else b - lr * g for b, g in zip(params["b"], gradient["b"])],
+    }
+    errors = [float(_value(model.loss_function.term(out, t), values)) for out, t in zip(model.out[-1], model.targets)]
+    return Example(spec, model, chain, params, float(lr), bool(freeze_bias), seeded, values, errors, float(loss),
+                   gradient, updated, float(module.loss(updated, params["x"], params["y"])), worst, checked, shown)
+
+
+def _as_lists(value):
+    return value.tolist() if isinstance(value, np.ndarray) else [_as_lists(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
+def _value(expr, values: Mapping) -> float:
+    """A small SymPy expression (a local factor) at the example's numbers."""
+    return float(sympy.sympify(expr).xreplace({s: sympy.Float(values[s]) for s in sympy.sympify(expr).free_symbols}).evalf(17))
+
+
+def _parameter_value(gradient: dict, parameter, model) -> float:
+    k, j = parameter.target.layer, parameter.target.index
+    if parameter.kind == "bias":
+        return float(gradient["b"][k - 1][j])
+    return float(gradient["W"][k - 1][parameter.source.index, j])
+
+
+def example_json(example: Example) -> dict:
+    """Every number of the example in full float64 precision, W and b in the params layout."""
+    from ..handout.render import error_bound
+
+    m, values, depth = example.model, example.values, example.spec.depth
+    as_lists = lambda arrays: None if arrays is None else [np.asarray(a, dtype=float).tolist() for a in arrays]  # noqa: E731
+    return {
+        "spec": example.spec.text,
+        "activations": list(example.spec.activations),
+        "loss_name": example.spec.loss,
+        "bias": example.spec.bias,
+        "lr": example.lr,
+        "freeze_bias": example.freeze_bias,
+        "seed": example.seeded,
+        "params": {"x": example.params["x"].tolist(), "y": example.params["y"].tolist(),
+                   "W": as_lists(example.params["W"]), "b": as_lists(example.params["b"])},
+        "loss": example.loss,
+        "grad": {"W": as_lists(example.gradient["W"]), "b": as_lists(example.gradient["b"])},
+        "updated": {"W": as_lists(example.updated["W"]), "b": as_lists(example.updated["b"])},
+        "loss_after": example.loss_after,
+        "forward": {
+            "net": [[values[s] for s in m.net[k]] for k in range(1, depth + 1)],
+            "out": [[values[s] for s in m.out[k]] for k in range(1, depth + 1)],
+            "errors": list(example.errors),
+            "delta": [[values[example.chain.delta(n).symbol] for n in m.neurons(k)] for k in range(1, depth + 1)],
+        },
+        "cross_check": {"rel_error_below": float(error_bound(example.cross_check)), "numbers": example.checked},
+    }
+
+
+def render_json(example: Example) -> str:
+    return json.dumps(example_json(example), indent=2) + "\n"
+
+
+# -- handouts ----------------------------------------------------------------------------------
+def _number(value: float) -> sympy.Number:
+    """A number as the handout prints it: ``SIGNIFICANT`` significant digits, a whole number
+    (such as a bias's ∂net/∂b = 1) without a decimal point.
+
+    >>> _number(0.123456), _number(1.0)
+    (0.1235, 1)
+    """
+    value = float(value)
+    return sympy.Integer(int(value)) if value.is_integer() else sympy.Float(value, SIGNIFICANT)
+
+
+class _Handout:
+    """The template context of one example: names, numbers and LaTeX printed by SymPy."""
+
+    def __init__(self, example: Example):
+        from ..handout.latex import to_latex
+
+        self.ex, self.m = example, example.model
+        self.tex = lambda expr: to_latex(expr, self.m.latex_names)  # noqa: E731
+        self.num = lambda value: to_latex(_number(value), {})  # noqa: E731
+
+    def value(self, symbol) -> float:
+        return self.ex.values[symbol]
+
+    def forward(self) -> list[dict]:
+        m, layers = self.m, []
+        for k in range(1, self.ex.spec.depth + 1):
+            neurons = [{"net": self.tex(m.net[k][j]), "net_value": self.num(self.value(m.net[k][j])),
+                        "out": self.tex(m.out[k][j]), "out_value": self.num(self.value(m.out[k][j]))}
+                       for j in range(min(NEURONS_SHOWN, m.spec.layers[k]))]
+            layers.append({"layer": k, "name": m.notation.layer(k), "activation": m.activation(k).name,
+                           "neurons": neurons, "omitted": max(0, m.spec.layers[k] - NEURONS_SHOWN)})
+        return layers
+
+    def deltas(self) -> list[dict]:
+        from ..algebra.expressions import Chain, ordered_sum
+
+        found = []
+        for k in range(self.ex.spec.depth, 0, -1):
+            rows = []
+            for neuron in self.m.neurons(k)[:NEURONS_SHOWN]:
+                delta = self.ex.chain.delta(neuron)
+                terms = []
+                for term in delta.terms:
+                    upstream = [_number(_value(f.value, self.ex.values)) if d is None
+                                else Chain(_number(self.value(d)), _number(_value(f.value, self.ex.values)))
+                                for f, d in term.upstream]
+                    terms.append(Chain(ordered_sum(upstream), _number(_value(term.activation.value, self.ex.values))))
+                rows.append({"symbol": self.tex(delta.symbol), "recursion": self.tex(delta.recursion),
+                             "numbers": self.tex(ordered_sum(terms)), "value": self.num(self.value(delta.symbol))})
+            found.append({"layer": k, "deltas": rows, "omitted": max(0, self.m.spec.layers[k] - NEURONS_SHOWN)})
+        return found
+
+    def gradient(self, g) -> dict:
+        from ..algebra.expressions import Chain, Partial, ordered_sum
+
+        m, values = self.m, self.ex.values
+        parameter = g.parameter
+        total = _parameter_value(self.ex.gradient, parameter, m)
+        if g.paths is not None:
+            leibniz_terms = [path.leibniz for path in g.paths]
+            numbers_terms = [Chain(*(_number(_value(f.value, values)) for f in path.factors)) for path in g.paths]
+        else:
+            leibniz_terms = [Chain(Partial(m.loss_symbol, g.delta.net), g.input_factor.partial)]
+            numbers_terms = [Chain(_number(self.value(g.delta.symbol)), _number(_value(g.input_factor.value, values)))]
+        old = self._parameter(self.ex.params, parameter)
+        new = self._parameter(self.ex.updated, parameter)
+        return {
+            "symbol": self.tex(parameter.symbol),
+            "kind": parameter.kind,
+            "partial": self.tex(Partial(m.loss_symbol, parameter.symbol)),
+            "leibniz": self.tex(ordered_sum(leibniz_terms)),
+            "leibniz_terms": [self.tex(term) for term in leibniz_terms],  # one line each in LaTeX
+            "form": "paths" if g.paths is not None else "delta",
+            "delta_form": self.tex(g.delta_form),
+            "numbers": self.tex(ordered_sum(numbers_terms)),
+            "numbers_terms": [self.tex(term) for term in numbers_terms],
+            "value": self.num(total),
+            "old": self.num(old),
+            "new": self.num(new),
+            "frozen": parameter.kind == "bias" and self.ex.freeze_bias,
+            "step": self.tex(self._update(old, total)),
+        }
+
+    def _update(self, old: float, gradient: float):
+        from ..algebra.expressions import Chain, Total
+
+        return Total(_number(old), -Chain(_number(self.ex.lr), _number(gradient)))
+
+    @staticmethod
+    def _parameter(params: dict, parameter) -> float:
+        k, j = parameter.target.layer, parameter.target.index
+        if parameter.kind == "bias":
+            return float(params["b"][k - 1][j])
+        return float(params["W"][k - 1][parameter.source.index, j])
+
+    def build(self) -> dict:
+        from ..handout.render import describe_layers, error_bound
+        from ..version import __version__
+
+        ex, m, spec = self.ex, self.m, self.ex.spec
+        n_shown = len(ex.shown)
+        return {
+            "title": f"A worked example for the {spec.text} network",
+            "spec": spec.text,
+            "description": describe_layers(spec.layers),
+            "activations": list(dict.fromkeys(spec.activations)),
+            "loss_title": m.loss_function.title,
+            "bias": spec.bias,
+            "seed": ex.seeded,
+            "lr": self.num(ex.lr),
+            "freeze_bias": ex.freeze_bias,
+            "inputs": [{"symbol": self.tex(s), "value": self.num(self.value(s))} for s in m.inputs[:NEURONS_SHOWN]],
+            "inputs_omitted": max(0, len(m.inputs) - NEURONS_SHOWN),
+            "targets": [{"symbol": self.tex(s), "value": self.num(self.value(s))} for s in m.targets[:NEURONS_SHOWN]],
+            "targets_omitted": max(0, len(m.targets) - NEURONS_SHOWN),
+            "forward": self.forward(),
+            "loss_symbol": self.tex(m.loss_symbol),
+            "loss_formula": self.tex(m.loss_function.total_display(m.out[-1], m.targets)),
+            "errors": [{"out": self.tex(out), "value": self.num(e)}
+                       for out, e in list(zip(m.out[-1], ex.errors))[:NEURONS_SHOWN]],
+            "errors_omitted": max(0, len(ex.errors) - NEURONS_SHOWN),
+            "loss": self.num(ex.loss),
+            "deltas": self.deltas(),
+            "gradients": [self.gradient(g) for g in ex.shown],
+            "n_parameters": spec.n_parameters,
+            "n_shown": n_shown,
+            "loss_after": self.num(ex.loss_after),
+            "decrease": self.num(ex.loss - ex.loss_after),
+            "increased": ex.loss_after > ex.loss,
+            "cross_check": error_bound(ex.cross_check),
+            "checked": ex.checked,
+            "version": __version__,
+        }
+
+
+def render_example(example: Example, kind: str) -> str:
+    """The handout as ``kind`` "md" (Markdown with $$ math) or "tex" (a LaTeX article)."""
+    from ..handout.render import environment
+
+    return environment(kind).get_template(f"example.{kind}.j2").render(_Handout(example).build())
+
+
+def write_example(example: Example, directory: Union[str, Path], formats=("md", "tex")) -> list[Path]:
+    """Write example.md / example.tex / example.pdf (and example.json when asked) into ``directory``."""
+    from ..handout.render import write_atomic, write_documents
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    formats = list(formats)
+    written = write_documents(directory, "example", formats, lambda kind: render_example(example, kind))
+    if "json" in formats:
+        write_atomic(directory / "example.json", render_json(example))
+        written.append(directory / "example.json")
+    return written
+
+
+__all__ = ["worked_example", "Example", "check_params", "load_params", "random_params", "ParamsError",
+           "ExampleError", "example_json", "render_json", "render_example", "write_example"]

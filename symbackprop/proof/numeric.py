@@ -1,0 +1,175 @@
+"""Numbers for the proofs: random points, evaluation, the forward pass and the complex-step gradient.
+
+* ``random_points``: seeded random values for the primary symbols (inputs, targets, weights, biases);
+* ``ForwardPass``: E_total in NumPy, layer by layer with matrix products, from the model's
+  definitions alone (it knows nothing of the backward pass);
+* ``complex_step_gradient``: ∂E_total/∂p for every parameter p by the complex-step method,
+  f'(x) = Im f(x + ih) / h, exact to rounding (no subtractive cancellation, unlike finite
+  differences), so a chain-rule form can be checked to 1e-9 relative on networks far too large
+  for ``sympy.diff`` of the expanded E_total.
+
+>>> from symbackprop.network.spec import NetworkSpec
+>>> from symbackprop.network.model import Model
+>>> model = Model(NetworkSpec.parse("2-3-1"))
+>>> values = random_points(model, 2, seed=0)
+>>> grad = complex_step_gradient(model, values)
+>>> w = model.weights[2][0][0]
+>>> truth = evaluate(sympy.diff(model.expanded_loss, w), values)
+>>> bool(np.allclose(grad[w], truth, rtol=1e-12, atol=0))
+True
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import sympy
+
+from ..algebra.evaluate import evaluate
+from ..network.model import Model
+
+STEP = 1e-20  # complex step; any tiny h works, there is no cancellation to balance against
+_CHUNK_ENTRIES = 1_000_000  # complex entries per batch of perturbed forward passes (16 MB)
+
+def random_points(model: Model, n: int, seed: int = 0) -> dict[sympy.Symbol, np.ndarray]:
+    """``n`` seeded random values for every primary symbol: inputs in [-1, 1], the weights into a
+    layer of fan-in m in [-2/√m, 2/√m] (so net inputs stay of order 1 and no sigmoid saturates,
+    however wide the layer), biases in [-0.5, 0.5], targets in [0.05, 0.95] (valid for every loss)."""
+    rng = np.random.default_rng(seed)
+    values: dict[sympy.Symbol, np.ndarray] = {}
+    for symbol in model.inputs:
+        values[symbol] = rng.uniform(-1.0, 1.0, n)
+    for symbol in model.targets:
+        values[symbol] = rng.uniform(0.05, 0.95, n)
+    for k in range(1, model.spec.depth + 1):
+        scale = 2.0 / np.sqrt(model.spec.layers[k - 1])
+        for row in model.weights[k]:
+            for symbol in row:
+                values[symbol] = rng.uniform(-scale, scale, n)
+        if model.biases:
+            for symbol in model.biases[k]:
+                values[symbol] = rng.uniform(-0.5, 0.5, n)
+    return values
+
+
+def as_distribution(model: Model, values: dict, decimals: int | None = None) -> dict:
+    """``values`` with the targets made a probability distribution (summing to 1) when the loss is
+    cross-entropy, as a worked example's targets should be; other losses' targets are unchanged.
+    With ``decimals``, the targets are rounded and the last is 1 minus the others.
+
+    >>> from symbackprop.network.spec import NetworkSpec
+    >>> model = Model(NetworkSpec.parse("2-3", loss="ce"))
+    >>> points = as_distribution(model, random_points(model, 1), decimals=2)
+    >>> round(float(sum(points[t][0] for t in model.targets)), 12)
+    1.0
+    """
+    if not model.loss_function.targets_sum_to_one:
+        return values
+    targets = np.array([values[t] for t in model.targets], dtype=float)
+    targets = targets / targets.sum(axis=0)
+    if decimals is not None:
+        targets = np.round(targets, decimals)
+        targets[-1] = np.round(1.0 - targets[:-1].sum(axis=0), decimals)
+    return {**values, **dict(zip(model.targets, targets))}
+
+
+def numpy_activation(activation, size: int):
+    """The activation of a layer of ``size`` neurons as a NumPy function of the net-input matrix
+    (one row per sample), evaluated from its SymPy formula by ``evaluate`` (real or complex).
+
+    >>> from symbackprop.network.activations import ACTIVATIONS
+    >>> numpy_activation(ACTIVATIONS["softmax"], 2)(np.array([[0.0, 0.0]]))
+    array([[0.5, 0.5]])
+    """
+    nets = [sympy.Dummy(f"z{j}", real=True) for j in range(size if activation.mixes else 1)]
+    outputs = activation.outputs(nets)
+    if not activation.mixes:
+        return lambda Z: evaluate(outputs[0], {nets[0]: np.asarray(Z)})
+
+    def layer(Z):
+        Z = np.asarray(Z)
+        values, memo = {net: Z[..., j] for j, net in enumerate(nets)}, {}
+        return np.stack(np.broadcast_arrays(*(evaluate(out, values, memo) for out in outputs)), axis=-1)
+
+    return layer
+
+
+class ForwardPass:
+    """E_total in NumPy, per layer: z^[k] = a^[k-1] W^[k] + b^[k], a^[k] = g(z^[k]).
+
+    Built from the activation formulas and the loss of the model only, so it is an independent
+    check on anything derived by the chain rule. Works with complex numbers (complex step).
+    """
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.activations = [None] + [
+            numpy_activation(model.activation(k), model.spec.layers[k]) for k in range(1, model.spec.depth + 1)
+        ]
+        outs, targets, loss = model.out[-1], model.targets, model.loss
+        self.loss = lambda A, y: evaluate(loss, {**dict(zip(outs, A)), **dict(zip(targets, y))})
+
+    def matrices(self, values: Mapping[sympy.Symbol, np.ndarray], point: int):
+        """(x, y, W, b) at one point, W[k] of shape n_{k-1} × n_k and b[k] of shape n_k (row-vector layout)."""
+        m = self.model
+        take = lambda symbols: np.array([values[s][point] for s in symbols], dtype=float)  # noqa: E731
+        W = [None] + [np.array([take(row) for row in m.weights[k]]) for k in range(1, m.spec.depth + 1)]
+        b = [None] + [
+            take(m.biases[k]) if m.biases else np.zeros(m.spec.layers[k]) for k in range(1, m.spec.depth + 1)
+        ]
+        return take(m.inputs), take(m.targets), W, b
+
+    def from_layer(self, z: np.ndarray, layer: int, y: np.ndarray, W, b) -> np.ndarray:
+        """E_total for each row of ``z``, taken as the net input of ``layer``."""
+        a = self.activations[layer](z)
+        for k in range(layer + 1, self.model.spec.depth + 1):
+            a = self.activations[k](a @ W[k] + b[k])
+        a = np.broadcast_to(a, z.shape) if np.ndim(a) == 0 else a
+        return np.asarray(self.loss(list(a.T), list(y)))
+
+
+def complex_step_gradient(model: Model, values: Mapping[sympy.Symbol, np.ndarray]) -> dict[sympy.Symbol, np.ndarray]:
+    """∂E_total/∂p at every point, for every weight and bias p, by the complex-step method.
+
+    Perturbing w_ij by ih changes only z_j of its layer, by ih·a_i, so all weights of a layer are
+    done as one batch of forward passes that start at that layer.
+    """
+    forward = ForwardPass(model)
+    n_points = len(next(iter(values.values())))
+    gradient = {p: np.empty(n_points) for p in model.parameters}
+    for point in range(n_points):
+        x, y, W, b = forward.matrices(values, point)
+        a = [x]
+        for k in range(1, model.spec.depth + 1):
+            a.append(np.asarray(forward.activations[k](a[k - 1] @ W[k] + b[k]), dtype=float))
+        for k in range(1, model.spec.depth + 1):
+            z = a[k - 1] @ W[k] + b[k]
+            n_in, n_out = W[k].shape
+            # one perturbed row per (source i, target j): z + ih·a_i·e_j
+            rows = [(i, j, a[k - 1][i]) for i in range(n_in) for j in range(n_out)]
+            if model.biases:
+                rows += [(None, j, 1.0) for j in range(n_out)]
+            chunk = max(1, _CHUNK_ENTRIES // max(model.spec.layers[k:]))
+            for start in range(0, len(rows), chunk):
+                batch = rows[start : start + chunk]
+                Z = np.tile(z.astype(complex), (len(batch), 1))
+                Z[np.arange(len(batch)), [j for _, j, _ in batch]] += 1j * STEP * np.array([s for _, _, s in batch])
+                derivative = forward.from_layer(Z, k, y, W, b).imag / STEP
+                for (i, j, _), value in zip(batch, derivative):
+                    symbol = model.weights[k][i][j] if i is not None else model.biases[k][j]
+                    gradient[symbol][point] = value
+    return gradient
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """max over points of |a - b| / max(|a|, |b|), 0 where both are 0.
+
+    >>> relative_error(np.array([2.0, 0.0]), np.array([2.5, 0.0]))
+    0.2
+    """
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    scale = np.maximum(np.abs(a), np.abs(b))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        error = np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1.0), 0.0)
+    return float(np.max(error)) if error.size else 0.0

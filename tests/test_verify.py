@@ -1,0 +1,234 @@
+"""Checking hand derivations: seed 000's gradients, seed 001's step chain, wrong variants."""
+
+import math
+import re
+
+import pytest
+import sympy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from symbackprop import derive
+from symbackprop.algebra.grammar import FormulaError
+from symbackprop.checking.verify import check_gradient, check_steps, split_steps
+from symbackprop.network.spec import SpecError
+
+EQ15 = r"(out_{d_1} - target_{d_1}) * out_{d_1} * (1 - out_{d_1}) * out_{c_1}"
+EQ15_HANDOUT = (
+    r"\left(\mathrm{out}_{d_1} - \mathrm{target}_{d_1}\right) \cdot \mathrm{out}_{d_1} "
+    r"\left(1 - \mathrm{out}_{d_1}\right) \cdot \mathrm{out}_{c_1}"
+)
+EQ15_PLAIN = "(out_d1 - target_d1)*out_d1*(1 - out_d1)*out_c1"
+EQ23 = r"(out_{d_1} - target_{d_1}) * out_{d_1} * (1 - out_{d_1}) * w_{31} * out_{c_1} * (1 - out_{c_1}) * out_{b_1}"
+EQ25 = r"(out_{d_2} - target_{d_2}) * out_{d_2} * (1 - out_{d_2}) * w_{34} * out_{c_1} * (1 - out_{c_1}) * out_{b_1}"
+
+# seed 001's g'_o(z_1^{[3]}) chain, with z for z_1^{[3]} and a for a_1^{[3]} = 1/(1 - e^{-z})
+SEED_001_CHAIN = (
+    r"\frac{d}{dz}\left(\frac{1}{1-e^{-z}}\right) = \frac{d}{dz}(1-e^{-z})^{-1} "
+    r"= -1 \times (1-e^{-z})^{-2} \cdot (-e^{-z}) = \frac{e^{-z}}{(1-e^{-z})^2} "
+    r"= \frac{1}{1-e^{-z}} \cdot \frac{e^{-z}}{1-e^{-z}} = a(1-a)"
+)
+
+
+def truth_at(derivation, parameter: str, point: dict) -> float:
+    """∂E_total/∂parameter at ``point`` by sympy.diff of the expanded E_total (independent of the check)."""
+    m = derivation.model
+    symbol = next(s for s in m.parameters if s.name == parameter)
+    values = {s: sympy.Float(point[s.name], 30) for s in m.primary}
+    return float(sympy.diff(m.expanded_loss, symbol).xreplace(values))
+
+
+# -- seed 000: right answers -----------------------------------------------------------------------
+@pytest.mark.parametrize("text", [EQ15, EQ15_HANDOUT, EQ15_PLAIN, r"\delta_{d_1} \cdot out_{c_1}"])
+def test_seed_000_eq_15_is_accepted_for_w31(seed000, text):
+    verdict = check_gradient(seed000, "w_{31}", text)
+    assert verdict.correct and verdict.method == "symbolic"
+    assert verdict.parameter == "w_{31}"
+    assert verdict.point is None and verdict.terms == ()
+    assert verdict.expected_latex == EQ15_HANDOUT
+
+
+def test_seed_000_eqs_23_and_25_are_accepted_for_w21(seed000):
+    for text in (f"{EQ23} + {EQ25}", f"{EQ25} + {EQ23}", r"\delta_{c_1} out_{b_1}",
+                 r"(\delta_{d_1} w_{31} + \delta_{d_2} w_{34}) out_{c_1}(1 - out_{c_1}) out_{b_1}",
+                 r"\frac{\partial E_{\mathrm{total}}}{\partial w_{21}}"):
+        verdict = check_gradient(seed000, "w_21", text)
+        assert verdict.correct and verdict.method == "symbolic", text
+
+
+def test_the_handouts_own_formula_parses_back_and_is_accepted_for_every_parameter(seed000):
+    for gradient in seed000.gradients:
+        name = seed000.model.latex_names[gradient.parameter.symbol]
+        printed = check_gradient(seed000, name, "0").expected_latex
+        verdict = check_gradient(seed000, name, printed)
+        assert verdict.correct and verdict.method == "symbolic", name
+
+
+def test_sigmoid_written_out_is_accepted(seed000):
+    text = r"\sigma(net_{d_1})(1 - \sigma(net_{d_1})) (out_{d_1} - target_{d_1}) out_{c_1}"
+    assert check_gradient(seed000, "w_31", text).correct
+    text = r"\frac{e^{-net_{d_1}}}{(1 + e^{-net_{d_1}})^2} (out_{d_1} - target_{d_1}) out_{c_1}"
+    assert check_gradient(seed000, "w_31", text).method == "symbolic"
+
+
+# -- seed 000: wrong answers and their diagnosis ----------------------------------------------------
+def test_eq_25_with_w31_instead_of_w34_is_rejected_with_the_right_diagnosis(seed000):
+    verdict = check_gradient(seed000, "w_21", f"{EQ23} + {EQ25.replace('w_{34}', 'w_{31}')}")
+    assert not verdict.correct
+    assert verdict.diagnosis == ["the term through d_2 has a wrong factor: w_{31} instead of w_{34}"]
+    kinds = {term.route: term.kind for term in verdict.terms}
+    assert kinds == {("d_1",): "matched", ("d_2",): "wrong"}
+    # the point is a real witness: the true gradient there is the expected value, and differs from the written one
+    assert math.isclose(truth_at(seed000, "w_21", verdict.point), verdict.expected_value, rel_tol=1e-9)
+    assert not math.isclose(verdict.written_value, verdict.expected_value, rel_tol=1e-6)
+    assert set(verdict.point) == {s.name for s in seed000.model.primary}
+
+
+def test_the_d2_term_missing_is_named(seed000):
+    verdict = check_gradient(seed000, "w_21", EQ23)
+    assert not verdict.correct
+    assert verdict.diagnosis == ["the term through d_2 is missing"]
+    assert verdict.expected_latex.count(r"\cdot w_{34}") == 1
+
+
+def test_wrong_factor_in_eq_15(seed000):
+    verdict = check_gradient(seed000, "w_31", EQ15.replace("out_{c_1}", "out_{c_2}"))
+    assert not verdict.correct
+    assert verdict.diagnosis == [r"the term through d_1 has a wrong factor: \mathrm{out}_{c_2} instead of \mathrm{out}_{c_1}"]
+    assert math.isclose(truth_at(seed000, "w_31", verdict.point), verdict.expected_value, rel_tol=1e-9)
+
+
+def test_sign_slip_extra_term_and_missing_factor(seed000):
+    flipped = check_gradient(seed000, "w_31", EQ15.replace("(out_{d_1} - target_{d_1})", "(target_{d_1} - out_{d_1})"))
+    assert flipped.diagnosis == ["the term through d_1 has the wrong sign"]
+    assert math.isclose(flipped.written_value, -flipped.expected_value, rel_tol=1e-9)
+
+    extra = check_gradient(seed000, "w_21", f"{EQ23} + {EQ25} + w_{{11}} out_{{a_1}}")
+    assert extra.diagnosis == [r"the term \mathrm{out}_{a_1} w_{11} is extra: no path from w_{21} to the error gives it"]
+
+    short = check_gradient(seed000, "w_21", f"{EQ23} + {EQ25.replace(' * out_{b_1}', '')}")
+    assert short.diagnosis == [r"the term through d_2 has no factor \mathrm{out}_{b_1}"]
+
+    doubled = check_gradient(seed000, "w_21", f"2 {EQ23} + {EQ25}")
+    assert doubled.diagnosis == ["the term through d_1 has the coefficient 2 instead of 1"]
+
+
+def test_a_difference_below_float_tolerance_is_still_found_exactly(seed000):
+    verdict = check_gradient(seed000, "w_21", r"(1 + 10^{-12}) \delta_{c_1} out_{b_1}")
+    assert not verdict.correct and verdict.method == "symbolic"
+    assert verdict.terms == ()  # one product, not a sum over paths
+    assert verdict.written_value != verdict.expected_value
+
+
+def test_related_functions_the_exact_test_cannot_see_fall_back_to_50_digits(seed000):
+    # σ(x) = (1 + tanh(x/2))/2: true, but tanh and exp are independent variables to the exact test
+    text = r"\frac{1 + \tanh(net_{d_1}/2)}{2} \left(1 - out_{d_1}\right) (out_{d_1} - target_{d_1}) out_{c_1}"
+    verdict = check_gradient(seed000, "w_31", text)
+    assert verdict.correct and verdict.method == "numeric"
+    assert "cannot relate the functions" in verdict.note
+
+
+def test_large_networks_are_checked_numerically_and_say_so():
+    derivation = derive("2-8-8-2", only=["w_31"])
+    right = check_gradient(derivation, "w_31", r"\delta_{d_1} out_{c_1}")
+    assert right.correct and right.method == "numeric" and "over 50 parameters" in right.note
+    wrong = check_gradient(derivation, "w_31", r"\delta_{d_2} out_{c_1}")
+    assert not wrong.correct and wrong.point is not None
+
+
+def test_errors_unknown_parameter_unknown_name_and_parse_error(seed000):
+    with pytest.raises(SpecError, match=re.escape("unknown parameter 'w_{99}'")):
+        check_gradient(seed000, "w_{99}", EQ15)
+    with pytest.raises(FormulaError, match=r"unknown name 'out_\{e_1\}'"):
+        check_gradient(seed000, "w_31", r"out_{e_1} * 2")
+    with pytest.raises(FormulaError, match="at position 14: unexpected end of the formula"):
+        check_gradient(seed000, "w_31", r"out_{d_1} * (")
+
+
+# -- step chains -----------------------------------------------------------------------------------
+def test_seed_001_chain_flags_step_2_as_the_first_wrong_step():
+    verdict = check_steps(SEED_001_CHAIN, definitions={"a": r"\frac{1}{1-e^{-z}}"})
+    assert [step.correct for step in verdict.steps] == [True, False, True, True, False]
+    first = verdict.first_wrong
+    assert first.number == 2
+    assert first.left_text == r"\frac{d}{dz}(1-e^{-z})^{-1}"
+    assert first.right_text == r"-1 \times (1-e^{-z})^{-2} \cdot (-e^{-z})"
+    assert first.left_latex == r"- \frac{e^{- z}}{\left(1 - e^{- z}\right)^{2}}"
+    assert first.right_latex == r"\frac{e^{- z}}{\left(1 - e^{- z}\right)^{2}}"
+    # d/dz (1 - e^{-z}) = +e^{-z}: the two sides differ exactly by sign, at the reported point too
+    z = sympy.Symbol("z", real=True)
+    at = {z: first.point["z"]}
+    assert math.isclose(first.left_value, float(sympy.diff(1 / (1 - sympy.exp(-z)), z).subs(at)), rel_tol=1e-12)
+    assert math.isclose(first.right_value, -first.left_value, rel_tol=1e-12)
+    # the second slip: e^{-z}/(1-e^{-z})^2 = a(a - 1), not a(1 - a); the two slips cancel
+    assert verdict.steps[4].left_text.startswith(r"\frac{1}{1-e^{-z}}") and not verdict.steps[4].correct
+    assert verdict.ends_agree is True
+    assert not verdict.correct
+
+
+def test_seed_001_chain_in_its_own_names_and_written_out():
+    chain = (
+        r"\frac{d}{dz_1^{[3]}}\left(\frac{1}{1 - e^{-z_1^{[3]}}}\right) = \frac{d}{dz_1^{[3]}} (1 - e^{-z_1^{[3]}})^{-1} "
+        r"= -1 \times (1 - e^{-z_1^{[3]}})^{-2} \cdot (-e^{-z_1^{[3]}}) = \frac{e^{-z_1^{[3]}}}{(1 - e^{-z_1^{[3]}})^2} "
+        r"= \frac{1}{1 - e^{-z_1^{[3]}}} \cdot \frac{e^{-z_1^{[3]}}}{1 - e^{-z_1^{[3]}}} = a_1^{[3]}(1 - a_1^{[3]})"
+    )
+    verdict = check_steps(chain, variables=["z_1^{[3]}"], definitions={"a_1^{[3]}": r"\frac{1}{1-e^{-z_1^{[3]}}}"})
+    assert [step.correct for step in verdict.steps] == [True, False, True, True, False]
+    written_out = SEED_001_CHAIN.replace("a(1-a)", r"\frac{1}{1-e^{-z}}\left(1 - \frac{1}{1-e^{-z}}\right)")
+    assert check_steps(written_out).first_wrong.number == 2
+
+
+def test_a_corrected_chain_is_all_right_and_proven():
+    chain = (
+        r"\frac{d}{dz}\left(\frac{1}{1+e^{-z}}\right) = \frac{d}{dz}(1+e^{-z})^{-1} "
+        r"= -1 \times (1+e^{-z})^{-2} \cdot (-e^{-z}) = \frac{e^{-z}}{(1+e^{-z})^2} "
+        r"= \frac{1}{1+e^{-z}} \cdot \frac{e^{-z}}{1+e^{-z}} = a(1-a)"
+    )
+    verdict = check_steps(chain, definitions={"a": r"\frac{1}{1+e^{-z}}"})
+    assert verdict.correct and verdict.first_wrong is None
+    assert {step.method for step in verdict.steps} == {"symbolic"}
+
+
+def test_steps_in_the_networks_names(seed000):
+    chain = (
+        r"\frac{\partial net_{d_1}}{\partial w_{31}} = \frac{\partial}{\partial w_{31}}"
+        r"\left(w_{31} out_{c_1} + w_{32} out_{c_2} + w_{33} out_{c_3}\right) = out_{c_1} = out_{c_2}"
+    )
+    verdict = check_steps(chain, derivation=seed000)
+    assert [step.correct for step in verdict.steps] == [True, True, False]
+    assert set(verdict.steps[2].point) >= {"out_a_1", "w_11", "z"}
+    chain = r"\frac{\partial E_{total}}{\partial out_{d_1}} = \frac{\partial}{\partial out_{d_1}} \frac12 (target_{d_1} - out_{d_1})^2 = out_{d_1} - target_{d_1}"
+    assert check_steps(chain, derivation=seed000).correct
+
+
+def test_step_errors_point_into_the_whole_chain():
+    with pytest.raises(FormulaError) as caught:
+        check_steps(r"z^2 = 2 \cdot q")
+    assert "at position 15: unknown name 'q'" in str(caught.value)
+    assert caught.value.text == r"z^2 = 2 \cdot q"
+    with pytest.raises(FormulaError, match="needs at least one '='"):
+        check_steps(r"\frac{d}{dz} z^2")
+
+
+def test_split_steps_only_at_top_level():
+    assert [side for _, side in split_steps(r"a = \frac{b=c}{2} & = (d = e) \\ = f")] == [
+        "a ", r" \frac{b=c}{2}   ", " (d = e)    ", " f"
+    ]
+
+
+# -- never a traceback --------------------------------------------------------------------------------
+LEAVES = ["out_{d_1}", "w_{31}", r"\delta_{c_1}", "net_{d_2}", "E_{total}", "target_{d_1}", "2", "0", "0.5", "e",
+          r"\frac{\partial}{\partial w_{31}}", r"\frac{d}{dz}", "z", "(", ")", "{", "}", "+", "-", r"\cdot", "/", "^",
+          r"\sigma(", r"\log(", r"\sqrt{", "=", "10^{5}", r"\max(0,", "x", "_", "1/(out_{d_1}-out_{d_1})"]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(LEAVES), min_size=1, max_size=12).map(" ".join))
+def test_fuzzed_input_gives_a_verdict_or_a_formula_error(seed000, text):
+    for check in (lambda: check_gradient(seed000, "w_21", text), lambda: check_steps(text, derivation=seed000)):
+        try:
+            verdict = check()
+        except FormulaError as error:
+            assert "\n" not in str(error)
+        else:
+            assert verdict.correct in (True, False)
