@@ -310,6 +310,11 @@ HOSTILE = [
     ("0^{-1}", "division by zero"),
     ("out_d1 = 1", "unexpected '='"),
     ("\x00", "unexpected '\\x00'"),
+    ("1e5000", "the number 1e5000 is too large or too small"),
+    ("2.5e-1300", "too large or too small"),
+    ("1e123456", "exponent too long"),
+    ("1" * 21 + "e-3", "number too long"),
+    ("(1e400)^{11}", "too large"),
 ]
 
 
@@ -344,6 +349,7 @@ FRAGMENTS = [
     "(", ")", "{", "}", "[", "]", "_", ",", "=", r"\frac", r"\frac{d}{dz}", r"\frac{\partial}{\partial w_{31}}",
     r"\left(", r"\right)", r"\cdot", r"\sqrt", r"\sigma", r"\exp", r"\log", r"\tanh", r"\input", "^{[2]}", "d",
     r"\partial", " ", "9^9", r"\,", "max(0,", "abs", "x", "'", "\\", "ÿ", "1e5", ".",
+    "1e-3", "2.5E+4", "E", "e-", "e+", "1e400", "0e99999", ".5e1",
 ]
 
 
@@ -360,3 +366,61 @@ def test_random_input_parses_or_raises_formula_error(names, text):
         parse_activation(text)
     except FormulaError:
         pass
+
+
+# -- numbers in scientific notation ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1e-3", sympy.Rational(1, 1000)),
+        ("2.5E+4", sympy.Integer(25000)),
+        ("1e3", sympy.Integer(1000)),
+        (".5e1", sympy.Integer(5)),
+        ("0e99999", sympy.Integer(0)),
+        ("1e-3 z", z / 1000),
+        (r"2 \cdot 1e3", sympy.Integer(2000)),
+        ("1e400", sympy.Integer(10) ** 400),
+        # e alone is Euler's number, whatever follows it
+        ("e", sympy.E),
+        ("2e", 2 * sympy.E),
+        ("e-3", sympy.E - 3),
+        ("2e^{-z}", 2 * sympy.exp(-z)),
+        ("3e+z", 3 * sympy.E + z),
+        ("2e-z", 2 * sympy.E - z),
+    ],
+)
+def test_scientific_notation_in_the_latex_grammar(text, expected):
+    assert parse_math(text, {}, variables=["z"]) == expected
+
+
+def test_scientific_notation_in_activations():
+    assert parse_activation("exp(z) - 1e-3") == sympy.exp(z) - sympy.Rational(1, 1000)
+    assert parse_activation("2.5E+4*z") == 25000 * z
+    assert parse_activation("max(0, z) + 1e3") == sympy.Max(0, z) + 1000
+
+
+def test_an_e_glued_to_a_name_is_not_an_exponent(names):
+    assert [t.text for t in formula.tokenize("w1e3 x_1e2 2\\cdot1e3")] == [
+        "w", "1", "e", "3", "x", "_", "1", "e", "2", "2", "\\cdot", "1e3", ""]
+    with pytest.raises(FormulaError, match="unknown name 'w1'"):
+        parse_math("w1e3", names)
+    with pytest.raises(FormulaError, match="unexpected '1e3' in a name"):
+        parse_math("w_{1e3}", names)
+
+
+def test_the_allowed_text_says_how_numbers_are_written():
+    assert "1e-3" in formula.MATH_ALLOWED and "e alone is Euler's number" in formula.MATH_ALLOWED
+    assert "1e-3" in formula.ACTIVATION_ALLOWED
+
+
+def test_literals_record_each_number_with_its_rounding():
+    found, text = [], r"0.74136507 \times 2 + 2.50 - 1e-3 + 1.5E2"
+    parse_math(text, {}, literals=found)
+    assert [(n.text, n.value, n.half_unit) for n in found] == [
+        ("0.74136507", formula.Fraction(74136507, 10**8), formula.Fraction(1, 2 * 10**8)),
+        ("2", 2, None),
+        ("2.50", formula.Fraction(5, 2), formula.Fraction(1, 200)),
+        ("1e-3", formula.Fraction(1, 1000), None),
+        ("1.5E2", 150, formula.Fraction(5)),
+    ]
+    assert [n.position for n in found] == [text.index(n.text) for n in found]

@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from symbackprop import derive
 from symbackprop.algebra.grammar import FormulaError
-from symbackprop.checking.verify import check_gradient, check_steps, split_steps
+from symbackprop.checking.verify import (
+    check_gradient,
+    check_steps,
+    rounding,
+    split_chain,
+    split_steps,
+)
 from symbackprop.network.spec import SpecError
 
 EQ15 = r"(out_{d_1} - target_{d_1}) * out_{d_1} * (1 - out_{d_1}) * out_{c_1}"
@@ -31,10 +37,11 @@ SEED_001_CHAIN = (
 
 
 def truth_at(derivation, parameter: str, point: dict) -> float:
-    """∂E_total/∂parameter at ``point`` by sympy.diff of the expanded E_total (independent of the check)."""
+    """∂E_total/∂parameter at ``point`` by sympy.diff of the expanded E_total (independent of the check);
+    the point names only the symbols the gradient depends on."""
     m = derivation.model
     symbol = next(s for s in m.parameters if s.name == parameter)
-    values = {s: sympy.Float(point[s.name], 30) for s in m.primary}
+    values = {s: sympy.Float(point[s.name], 30) for s in m.primary if s.name in point}
     return float(sympy.diff(m.expanded_loss, symbol).xreplace(values))
 
 
@@ -196,7 +203,8 @@ def test_steps_in_the_networks_names(seed000):
     )
     verdict = check_steps(chain, derivation=seed000)
     assert [step.correct for step in verdict.steps] == [True, True, False]
-    assert set(verdict.steps[2].point) >= {"out_a_1", "w_11", "z"}
+    assert set(verdict.steps[2].point) >= {"out_a_1", "w_11"}
+    assert "z" not in verdict.steps[2].point and "w_31" not in verdict.steps[2].point  # only what the step uses
     chain = r"\frac{\partial E_{total}}{\partial out_{d_1}} = \frac{\partial}{\partial out_{d_1}} \frac12 (target_{d_1} - out_{d_1})^2 = out_{d_1} - target_{d_1}"
     assert check_steps(chain, derivation=seed000).correct
 
@@ -219,7 +227,8 @@ def test_split_steps_only_at_top_level():
 # -- never a traceback --------------------------------------------------------------------------------
 LEAVES = ["out_{d_1}", "w_{31}", r"\delta_{c_1}", "net_{d_2}", "E_{total}", "target_{d_1}", "2", "0", "0.5", "e",
           r"\frac{\partial}{\partial w_{31}}", r"\frac{d}{dz}", "z", "(", ")", "{", "}", "+", "-", r"\cdot", "/", "^",
-          r"\sigma(", r"\log(", r"\sqrt{", "=", "10^{5}", r"\max(0,", "x", "_", "1/(out_{d_1}-out_{d_1})"]
+          r"\sigma(", r"\log(", r"\sqrt{", "=", "10^{5}", r"\max(0,", "x", "_", "1/(out_{d_1}-out_{d_1})",
+          "1e-3", "2.5E+4", r"\approx", "≈", "e^{1000}", "10^{-40}", "-1-z^2"]
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -231,4 +240,162 @@ def test_fuzzed_input_gives_a_verdict_or_a_formula_error(seed000, text):
         except FormulaError as error:
             assert "\n" not in str(error)
         else:
-            assert verdict.correct in (True, False)
+            assert verdict.correct in (True, False, None)
+
+
+# -- no false "right" (issue 18.3) -----------------------------------------------------------------
+def test_overflow_is_not_agreement_e1000_is_not_2_e1000():
+    step = check_steps("e^{1000} = 2 e^{1000}").steps[0]
+    assert step.correct is False
+    assert step.point == {}  # the formula has no variable: the witness names none
+    assert step.right_value == 2 * step.left_value and step.left_value > sympy.Float("1e434")
+    assert "float64 cannot evaluate a side" in step.note
+    assert check_steps("e^{1000} = e^{1000}").correct is True
+    assert check_steps(r"\frac{e^{1000}}{e^{999}} = e").correct is True
+
+
+def test_undefined_everywhere_is_not_checked():
+    verdict = check_steps("sqrt(-1-z^2) = 7 sqrt(-1-z^2)")
+    step = verdict.steps[0]
+    assert step.correct is None and verdict.correct is None
+    assert verdict.first_wrong is None and verdict.unchecked == (step,)
+    assert "neither side is a real number" in step.note
+    assert check_steps(r"\log(-1-z^2) = 2 \log(-1-z^2)").correct is None
+
+
+def test_a_side_undefined_where_the_other_is_real_is_a_difference():
+    step = check_steps(r"\log(z^2) = 2 \log(z)").steps[0]
+    assert step.correct is False and step.point["z"] < 0
+    assert math.isnan(step.right_value) and step.left_value == pytest.approx(math.log(step.point["z"] ** 2))
+    assert step.note == "the right side is not a real number there, the other side is"
+
+
+def test_a_difference_below_float_resolution_is_found_exactly_z_plus_1e_minus_40():
+    step = check_steps("z = z + 10^{-40}").steps[0]
+    assert step.correct is False and step.method == "symbolic"
+    assert set(step.point) == {"z"}
+    assert step.right_value - step.left_value == pytest.approx(sympy.Float("1e-40", 50), rel=1e-6)
+    assert "differ by -1.0e-40" in step.note and "below float64's resolution" in step.note
+    assert check_steps("(1 + 10^{-1000}) e^z = e^z").correct is False
+
+
+def test_an_exact_difference_overrides_numeric_agreement_in_param(seed000):
+    verdict = check_gradient(seed000, "w_31", f"(1 + 10^{{-31}}) {EQ15}")
+    assert verdict.correct is False and verdict.method == "symbolic"
+    assert float(verdict.written_value) == float(verdict.expected_value)  # float64 cannot see it
+    assert verdict.written_value != verdict.expected_value
+    ratio = verdict.written_value / verdict.expected_value - 1
+    assert ratio == pytest.approx(1e-31, rel=1e-6)
+    assert "relative 1.0e-31" in verdict.note
+
+
+def test_related_functions_still_fall_back_to_numbers_and_say_which(seed000):
+    text = r"\frac{1 + \tanh(net_{d_1}/2)}{2} \left(1 - out_{d_1}\right) (out_{d_1} - target_{d_1}) out_{c_1}"
+    verdict = check_gradient(seed000, "w_31", text)
+    assert verdict.correct is True and verdict.method == "numeric"
+    assert "cannot relate the functions used (exp, tanh)" in verdict.note
+    assert "zero to 40 digits" in verdict.note
+
+
+def test_a_rational_difference_is_decided_by_the_exact_test_alone():
+    verdict = check_steps("(z + 1)^2 = z^2 + 2z + 1 + 10^{-60} z^{3}")
+    assert verdict.correct is False and verdict.steps[0].method == "symbolic"
+
+
+# -- numbers: scientific notation, rounding, tolerance (issues 18.3, 14.4) ---------------------------
+@pytest.mark.parametrize("text", ["1e-3 = 0.001", "2.5E+4 = 25000", "1e3 = 1000", r"1e-3 z = \frac{z}{1000}",
+                                  "e - 3 = e-3", "2e = e + e"])
+def test_scientific_notation_is_a_number_and_e_alone_eulers(text):
+    verdict = check_steps(text)
+    assert verdict.correct is True and verdict.steps[0].method == "symbolic", text
+
+
+ROUNDED = r"0.74136507 \times 0.186815602 \times 0.593269992 = 0.082167041"
+
+
+def test_rounded_decimals_are_right_within_the_rounding_written():
+    step = check_steps(ROUNDED).steps[0]
+    assert step.correct is True and step.method == "numeric"
+    assert step.tolerance == pytest.approx(5e-9 / 0.74136507 + 5e-10 / 0.186815602 + 5e-10 / 0.593269992
+                                           + 5e-10 / 0.082167041)
+    assert step.note.startswith("right up to the rounding of the numbers written (relative 1.6e-08")
+    assert "0.74136507 ± 5e-09" in step.note
+
+
+def test_one_digit_changed_is_wrong_and_the_witness_names_no_variable():
+    step = check_steps(ROUNDED.replace("0.082167041", "0.082167141")).steps[0]
+    assert step.correct is False and step.point == {}
+    assert step.left_value == pytest.approx(0.74136507 * 0.186815602 * 0.593269992, rel=1e-15)
+    assert step.right_value == 0.082167141
+    assert "wrong even allowing for the rounding" in step.note
+
+
+def test_approx_and_the_tolerance_option():
+    for relation in (r"\approx", "≈"):
+        verdict = check_steps(ROUNDED.replace("=", relation))
+        assert verdict.correct is True and verdict.steps[0].relation == relation
+    assert check_steps(ROUNDED, tolerance=0).correct is False  # the rounding not allowed: exactly, they differ
+    assert check_steps(ROUNDED.replace("0.082167041", "0.0822"), tolerance=1e-3).correct is True
+    assert "tolerance given (relative 0.001)" in check_steps("z = 1.0001 z", tolerance=1e-3).steps[0].note
+    step = check_steps(r"z \approx z + z^2").steps[0]
+    assert step.correct is False and "no rounded number is written" in step.note
+    with pytest.raises(ValueError, match="tolerance"):
+        check_steps(ROUNDED, tolerance=float("nan"))
+
+
+def test_rounding_adds_relative_half_units_and_whole_numbers_are_exact():
+    from fractions import Fraction
+
+    from symbackprop.algebra.grammar import Literal
+
+    literals = [Literal("0.5", Fraction(1, 2), Fraction(1, 20), 0), Literal("3", Fraction(3), None, 4),
+                Literal("2.50", Fraction(5, 2), Fraction(1, 200), 8)]
+    tolerance, least = rounding(literals)
+    assert tolerance == pytest.approx(0.1 + 0.002) and least.text == "0.5"
+    assert rounding([Literal("1e-3", Fraction(1, 1000), None, 0)]) == (0.0, None)
+
+
+def test_split_chain_at_equals_and_approx():
+    sides, relations = split_chain(r"a = b \approx c ≈ \approxeq")
+    assert [side for _, side in sides] == ["a ", " b ", " c ", r" \approxeq"]
+    assert relations == ["=", r"\approx", "≈"]
+
+
+def test_the_witness_names_only_the_variables_the_formula_contains(seed000):
+    step = check_steps("z = z^2", derivation=seed000).steps[0]
+    assert set(step.point) == {"z"}
+    step = check_steps("out_{d_1} = out_{d_2}", derivation=seed000).steps[0]
+    assert "z" not in step.point and "target_d_1" not in step.point and "w_31" in step.point
+
+
+# -- the handout's assumptions in --steps (issue 14.3) ------------------------------------------------
+@pytest.fixture(scope="module")
+def softmax_ce():
+    return derive("2-2-2", loss="ce")
+
+
+def test_softmax_ce_shortcut_is_right_in_steps_as_in_param(softmax_ce):
+    chain = (r"\frac{\partial E_{total}}{\partial net_{c_1}} = out_{c_1} (target_{c_1} + target_{c_2}) - target_{c_1}"
+             r" = out_{c_1} - target_{c_1}")
+    verdict = check_steps(chain, softmax_ce)
+    assert verdict.correct is True and verdict.ends_agree is True
+    first, last = verdict.steps
+    assert first.method == "symbolic" and first.note == ""  # true for any targets: no assumption needed
+    assert last.method == "symbolic"
+    assert last.note.startswith("right when the targets sum to 1, as the handout assumes for the cross-entropy")
+    param = check_gradient(softmax_ce, "w_21", "(out_{c_1} - target_{c_1}) out_{b_1}")
+    assert param.correct is True and "targets sum to 1" in param.note
+
+
+def test_softmax_ce_in_the_layers_notation_and_a_wrong_shortcut_stays_wrong():
+    layers = derive("2-2-2", loss="ce", notation="layers")
+    chain = r"\frac{\partial \mathcal{L}}{\partial z^{[2]}_1} = -y_1 + y_1 \hat{y}_1 + y_2 \hat{y}_1 = \hat{y}_1 - y_1"
+    verdict = check_steps(chain, layers)
+    assert verdict.correct is True and "targets sum to 1" in verdict.steps[1].note
+    wrong = check_steps(r"\frac{\partial \mathcal{L}}{\partial z^{[2]}_1} = \hat{y}_1 - y_2", layers).steps[0]
+    assert wrong.correct is False and "targets sum to 1" not in wrong.note
+
+
+def test_steps_without_targets_are_not_given_the_assumption(softmax_ce):
+    step = check_steps("z = z + 1", softmax_ce).steps[0]
+    assert step.correct is False and step.note == ""

@@ -126,7 +126,7 @@ def test_readme_verify_examples_print_what_the_readme_shows(argv, printed, capsy
 
 
 def test_readme_has_the_verify_examples():
-    assert len(readme_verify_examples()) == 3
+    assert len(readme_verify_examples()) == 5
 
 
 def test_help_prints_latex_literally():
@@ -155,3 +155,89 @@ def test_seed_001s_spelling_of_a_parameter(capsys):
     argv = ["verify", "4-3-2-1", "--notation", "layers", "--loss", "bce", "--bias", "--param"]
     code, out, _ = run(argv + ["W_{1,1}^{[3]}", r"(\hat{y}_1 - y_1) a^{[2]}_1"], capsys)
     assert code == 0 and "dW^{[3]}_{1,1}" in out
+
+
+# -- no false "right" (issue 18.3): the four examples, and the third verdict ----------------------------
+@pytest.mark.parametrize(
+    "steps, code, fragment",
+    [
+        ("e^{1000} = 2 e^{1000}", 1, "left = 1.970071114e+434, right = 3.940142228e+434"),
+        ("sqrt(-1-z^2) = 7 sqrt(-1-z^2)", 2, "not checked: float64 cannot evaluate both sides"),
+        ("z = z + 10^{-40}", 1, "WRONG (proven symbolically)"),
+        ("1e-3 = 0.001", 0, "right (proven symbolically)"),
+    ],
+)
+def test_steps_that_used_to_be_right(steps, code, fragment, capsys):
+    status, out, err = run(["verify", "--steps", steps], capsys)
+    assert status == code and fragment in out and err == ""
+    assert ("all 1 steps are right" in out) == (code == 0)
+
+
+def test_a_difference_below_float_resolution_is_printed_with_the_digits_that_show_it(capsys):
+    _, out, _ = run(["verify", "--steps", "z = z + 10^{-40}"], capsys)
+    line = next(line for line in out.splitlines() if line.startswith("  at z = "))
+    left, right = (part.split(" = ")[1] for part in line.split(": ", 1)[1].split(", "))
+    assert left != right and len(left) > 40
+    assert "differ by -1.0e-40" in out
+
+
+def test_a_param_formula_off_by_1e_minus_31_is_incorrect(capsys):
+    code, out, _ = run(["verify", "2-4-3-2", "--param", "w_{31}", f"(1 + 10^{{-31}}) {EQ15}"], capsys)
+    assert code == 1
+    assert out.startswith("incorrect: your formula for dE/dw_{31} is not the gradient (proven symbolically)")
+    assert "relative 1.0e-31" in out and "target_d_2" not in out  # the gradient does not depend on it
+
+
+def test_a_param_formula_that_cannot_be_evaluated_is_not_checked(capsys):
+    code, out, _ = run(["verify", "2-4-3-2", "--param", "w_{31}", f"e^{{e^{{e^{{10}}}}}} {EQ15}"], capsys)
+    assert code == 2
+    assert out.startswith("not checked: your formula for dE/dw_{31} could not be compared with the true gradient")
+    assert "too large or too slow" in out
+
+
+def test_a_formula_undefined_where_the_truth_is_real_is_incorrect(capsys):
+    code, out, _ = run(["verify", "2-4-3-2", "--param", "w_{31}", "sqrt(-1 - out_{d_1}^2)"], capsys)
+    assert code == 1 and "yours = not a real number" in out
+    assert "your formula is not a real number there, the other side is" in out
+
+
+# -- rounded numbers and --tolerance (issue 14.4) -------------------------------------------------------
+ROUNDED = r"0.74136507 \times 0.186815602 \times 0.593269992 = 0.082167041"
+
+
+def test_rounded_decimals_with_the_tolerance_they_show(capsys):
+    code, out, _ = run(["verify", "--steps", ROUNDED], capsys)
+    assert code == 0 and "right up to the rounding of the numbers written (relative 1.6e-08" in out
+    code, out, _ = run(["verify", "--steps", ROUNDED.replace("0.082167041", "0.082167141")], capsys)
+    assert code == 1
+    assert "  left = 0.08216704068, right = 0.082167141" in out and "at z" not in out  # no variable in it
+    code, out, _ = run(["verify", "--steps", ROUNDED.replace("=", "≈")], capsys)
+    assert code == 0 and out.startswith("step 1: 0.74136507 \\times 0.186815602 \\times 0.593269992 ≈ 0.082167041")
+
+
+def test_the_tolerance_option(capsys):
+    assert run(["verify", "--steps", ROUNDED, "--tolerance", "0"], capsys)[0] == 1
+    code, out, _ = run(["verify", "--steps", "z = 1.001 z", "--tolerance", "1e-2"], capsys)
+    assert code == 0 and "right up to the tolerance given (relative 0.01)" in out
+    code, out, _ = run(["verify", "2-4-3-2", "--param", "w_{31}", f"1.0001 {EQ15}", "--tolerance", "1e-3"], capsys)
+    assert code == 0 and "equal within the relative tolerance 0.001" in out
+    for bad in ("nan", "-1", "1", "x"):
+        code, _, err = run(["verify", "--steps", "z = z", "--tolerance", bad], capsys)
+        assert code == 2 and "--tolerance" in err and len(err.strip().splitlines()) == 1
+
+
+def test_help_documents_the_not_checked_status_and_the_tolerance():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "symbackprop.cli", "verify", "--help"], capture_output=True, text=True)
+    assert "could not be checked" in result.stdout and "--tolerance" in result.stdout
+    assert r"\approx" in result.stdout
+
+
+# -- the handout's assumption in --steps (issue 14.3) ---------------------------------------------------
+def test_the_cross_entropy_shortcut_is_right_in_steps_too(capsys):
+    chain = r"\frac{\partial E_{total}}{\partial net_{c_1}} = out_{c_1} - target_{c_1}"
+    code, out, _ = run(["verify", "2-2-2", "--loss", "ce", "--steps", chain], capsys)
+    assert code == 0 and "right (proven symbolically)" in out
+    assert "note: right when the targets sum to 1, as the handout assumes for the cross-entropy" in out

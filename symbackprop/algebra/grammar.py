@@ -15,6 +15,11 @@ Names are looked up by a normalized spelling (``name_key``): ``out_{d_1}``, ``\\
 of the name, not a power. Hostile or absurd input (too long, nested too deeply, huge numbers
 or exponents, unknown commands) raises ``FormulaError`` quickly.
 
+Numbers may be written in scientific notation (``1e-3``, ``2.5E+4``, ``1e3``); ``e`` alone is
+Euler's number (``e^{-z}``, ``2e``), and so is an ``e`` glued to a name (``w1e3`` is not a number).
+With ``literals``, ``parse_math`` lists the numbers as written, each with its rounding (half a
+unit in its last written digit), for judging rounded arithmetic.
+
 >>> parse_activation("z/(1+abs(z))")
 z/(Abs(z) + 1)
 >>> out, target = sympy.symbols("out_d_1 target_d_1", real=True)
@@ -40,6 +45,7 @@ from .limits import time_limit
 MAX_LENGTH = 4000  # characters of one formula
 MAX_DEPTH = 60  # nested brackets, braces, signs, powers and functions
 MAX_DIGITS = 20  # digits of one number literal, before and after the point
+MAX_EXPONENT_DIGITS = 5  # digits of the exponent of a number in scientific notation (1e-3)
 MAX_NUMBER_BITS = 4096  # a constant power may produce about this many bits (some 1200 digits)
 MAX_EXPONENT = 16  # |numerator| and denominator of a rational exponent of a non-constant base
 MAX_DERIVATIVES = 8  # \frac{d}{dz} operators in one formula
@@ -76,7 +82,7 @@ class Token:
 
 _TOKEN = re.compile(
     r"(?P<space>\s+|\\[,;:! ])"
-    r"|(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
+    r"|(?P<number>(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?P<exponent>[eE][-+]?[0-9]+)?)"
     r"|(?P<word>[A-Za-z]+)"
     r"|(?P<macro>\\[A-Za-z]+)"
     r"|(?P<op>\*\*|\\[{}]|[-+*/^()\[\]{}_,=])"
@@ -102,12 +108,17 @@ def tokenize(text: str, allowed: str = "", plain: bool = False) -> list[Token]:
         match = _TOKEN.match(source, position)
         if match is None:
             raise FormulaError(f"unexpected {text[position]!r}", text, position, allowed)
-        kind, word = match.lastgroup, match.group()
+        kind, word, end = match.lastgroup, match.group(), match.end()
+        after = tokens[-1] if tokens and tokens[-1].end == position else None
+        glued = after is not None and (after.kind == "word" or after.text == "_")
+        if match.group("exponent") and glued:  # w1e3, x_1e2: the e is a letter of a name, not an exponent
+            end = match.start("exponent")
+            word = source[position:end]
         if plain and (kind == "macro" or (kind == "op" and word not in _PLAIN_OPS)):
             raise FormulaError(f"unexpected {text[position]!r}", text, position, allowed)
         if kind != "space" and word not in _SPACING:
-            tokens.append(Token(kind, word, position, match.end()))
-        position = match.end()
+            tokens.append(Token(kind, word, position, end))
+        position = end
     tokens.append(Token("end", "", len(text), len(text)))
     return tokens
 
@@ -161,8 +172,10 @@ _OPENING = {"(": ")", "[": "]", "{": "}", r"\{": r"\}"}  # \{ \}: braces that pr
 _IGNORED = {r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr"}
 
 ACTIVATION_ALLOWED = ("numbers, the variable z, + - * / ^ **, parentheses, exp log sqrt tanh abs sin cos, "
-                      "max/min of an expression and a number such as max(0, z)")
-MATH_ALLOWED = (r"numbers, the network's names (out_{d_1}, w_{31}, \delta_{c_1}, ...), + - * / ^ **, "
+                      "max/min of an expression and a number such as max(0, z); "
+                      "numbers as 2, 0.5, 1e-3 or 2.5E+4")
+MATH_ALLOWED = (r"numbers (2, 0.5, 1e-3, 2.5E+4; e alone is Euler's number), "
+                r"the network's names (out_{d_1}, w_{31}, \delta_{c_1}, ...), + - * / ^ **, "
                 r"\cdot \times, implicit products, ( ) [ ] { } \left( \right), \frac \sqrt, e^{...}, "
                 r"\exp \log \ln \tanh \sigma \sin \cos, \frac{d}{dz} and \frac{\partial}{\partial w}")
 
@@ -248,6 +261,24 @@ def name_table(latex_names: Mapping[sympy.Symbol, str]) -> dict[str, sympy.Symbo
 
 
 # -- the parser --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Literal:
+    """A number as written in a formula: ``value`` exact; ``half_unit`` half a unit in its last
+    written decimal (0.74136507: 5e-9), the most it can be off if it was rounded, or None for a
+    whole number (``2``, ``1e-3``), which is taken as exact; ``position`` where it starts.
+
+    >>> found = []
+    >>> _ = parse_math("0.25 + 2.5E+4", {}, literals=found)
+    >>> [(n.text, n.half_unit) for n in found]
+    [('0.25', Fraction(1, 200)), ('2.5E+4', Fraction(500, 1))]
+    """
+
+    text: str
+    value: Fraction
+    half_unit: Optional[Fraction]
+    position: int
+
+
 @dataclass
 class _State:
     """Shared by a parser and the sub-parsers of its braces: the limits' counters."""
@@ -265,6 +296,7 @@ class _Parser:
     definitions: Mapping[sympy.Symbol, sympy.Expr]
     state: _State = field(default_factory=_State)
     index: int = 0
+    literals: Optional[list] = None  # the numbers read, as ``Literal``s, when asked for
 
     # -- token helpers -------------------------------------------------------------------------
     def peek(self, ahead: int = 0) -> Token:
@@ -315,7 +347,8 @@ class _Parser:
     def sub(self, tokens: list[Token], end: Token) -> "_Parser":
         """A parser for the tokens inside a pair of braces, sharing names, limits and counters."""
         closing = Token("end", "", end.position, end.position)
-        return _Parser(self.text, tokens + [closing], self.grammar, self.names, self.definitions, self.state)
+        return _Parser(self.text, tokens + [closing], self.grammar, self.names, self.definitions, self.state,
+                       literals=self.literals)
 
     def parse(self) -> sympy.Expr:
         result = self.expression()
@@ -418,11 +451,22 @@ class _Parser:
         self.unexpected(token)
 
     def number(self) -> sympy.Expr:
+        """A number as written: ``2``, ``0.5``, ``1e-3``, ``2.5E+4`` (exact), listed in ``literals``."""
         token = self.take()
-        whole, _, decimals = token.text.partition(".")
+        mantissa, _, exponent = token.text.lower().partition("e")
+        whole, _, decimals = mantissa.partition(".")
         if len(whole) > MAX_DIGITS or len(decimals) > MAX_DIGITS:
             self.fail(token, f"number too long (at most {MAX_DIGITS} digits before and after the point)")
-        value = Fraction(token.text)
+        if len(exponent.lstrip("+-")) > MAX_EXPONENT_DIGITS:
+            self.fail(token, f"exponent too long (at most {MAX_EXPONENT_DIGITS} digits)")
+        power = int(exponent or 0)
+        significant = Fraction(mantissa)
+        if significant and abs(power) * math.log2(10) > MAX_NUMBER_BITS:
+            self.fail(token, f"the number {token.text} is too large or too small (about {MAX_NUMBER_BITS} bits at most)")
+        value = significant * Fraction(10) ** power if significant else Fraction(0)
+        if self.literals is not None:
+            half_unit = Fraction(1, 2 * 10 ** len(decimals)) * Fraction(10) ** power if decimals else None
+            self.literals.append(Literal(token.text, value, half_unit, token.position))
         return sympy.Rational(value.numerator, value.denominator)
 
     def bracketed(self, allow_commas: bool = False) -> list[sympy.Expr] | sympy.Expr:
@@ -475,7 +519,7 @@ class _Parser:
         if self.at("{"):
             return self.group_tokens()
         token = self.peek()
-        if token.kind in ("number", "word") and len(token.text) > 1 and token.text[1] != ".":
+        if len(token.text) > 1 and (token.kind == "word" or (token.kind == "number" and token.text[1].isdigit())):
             first = Token(token.kind, token.text[0], token.position, token.position + 1)
             self.tokens[self.index] = Token(token.kind, token.text[1:], token.position + 1, token.end)
             return [first], first
@@ -654,7 +698,7 @@ class _Parser:
         """The words and numbers of a name's braces (``{d_1}``, ``{2,12}``, ``{\\mathrm{total}}``)."""
         parts = []
         for token in tokens:
-            if token.kind in ("number", "word") and "." not in token.text:
+            if token.kind == "word" or (token.kind == "number" and token.text.isdigit()):
                 parts.append(token.text)
             elif token.text in _GREEK:
                 parts.append(token.text[1:])
@@ -784,10 +828,12 @@ def parse_math(
     *,
     variables: Iterable[str] = (),
     definitions: Optional[Mapping[sympy.Symbol, sympy.Expr]] = None,
+    literals: Optional[list] = None,
 ) -> sympy.Expr:
     """A formula in LaTeX or plain text over ``names`` (from ``name_table``) and the free
     ``variables`` (real symbols). Derivatives are evaluated; a defined symbol (``definitions``:
     symbol → its one-level definition) is expanded where the derivative's variable is inside it.
+    ``literals``, a list, receives every number as written (``Literal``).
 
     >>> z = sympy.Symbol("z", real=True)
     >>> parse_math(r"\\frac{d}{dz} \\left(\\frac{1}{1 - e^{-z}}\\right)", {}, variables=["z"])
@@ -797,10 +843,11 @@ def parse_math(
     table = dict(names)
     for variable in variables:
         table[name_key(variable)] = sympy.Symbol(variable, real=True)
-    return _run(_Parser(text, tokenize(text, MATH_ALLOWED), grammar, table, dict(definitions or {})))
+    parser = _Parser(text, tokenize(text, MATH_ALLOWED), grammar, table, dict(definitions or {}), literals=literals)
+    return _run(parser)
 
 
 __all__ = [
-    "FormulaError", "Function", "ACTIVATION_FUNCTIONS", "MATH_FUNCTIONS", "sigmoid", "tokenize",
+    "FormulaError", "Function", "Literal", "ACTIVATION_FUNCTIONS", "MATH_FUNCTIONS", "sigmoid", "tokenize",
     "name_key", "name_table", "expand_dependents", "parse_activation", "parse_math",
 ]

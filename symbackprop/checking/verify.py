@@ -10,6 +10,16 @@ wrong formula, gives a point where the two sides differ. Where the exact test ca
 such as tanh and exp) the verdict says it rests on numbers: float64 at random points, then 50
 significant digits, which separate a true identity from a difference of 1e-12.
 
+No numeric agreement overrides an exact difference: when the exact test says the two differ,
+their difference is evaluated at an exact (rational) point to a certified accuracy, so a factor
+1 + 10^{-31} is found though float64 cannot see it. Where float64 cannot evaluate a side
+(e^{1000}, 0·inf), the point is evaluated at 50 digits; a point where neither side is a real
+number is no evidence, and when no point is, the verdict is "not checked" (``correct`` None),
+never "right". Numbers with decimals in ``--steps`` count as rounded (0.74136507 may be off by
+5e-9), so a chain of rounded arithmetic is judged within that rounding (``rounding``), or within
+a tolerance given; for the cross-entropy, steps and gradients are judged, like the handout, with
+targets that sum to 1, and the verdict says so.
+
 For a wrong gradient written as a sum of path products (seed 000's eqs (23) + (25)), each term
 is matched to a path of the chain rule and the differences are put in words ("the term through
 d_2 is missing", "the term through d_2 has a wrong factor: w_{31} instead of w_{34}").
@@ -24,18 +34,22 @@ True
 
 from __future__ import annotations
 
+import math
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Optional, Union
 
+import mpmath
 import numpy as np
 import sympy
+from sympy.core.evalf import PrecisionExhausted
 
 from ..algebra.evaluate import evaluate
 from ..algebra.exact import are_equal
 from ..algebra.expressions import ordered_sum
-from ..algebra.grammar import FormulaError, name_key, name_table, parse_math
+from ..algebra.grammar import FormulaError, Literal, name_key, name_table, parse_math
 from ..algebra.limits import time_limit
 from ..derivation.chainrule import Gradient, Path, find_parameter
 from ..handout.latex import to_latex
@@ -47,11 +61,17 @@ if TYPE_CHECKING:  # for annotations only: this stage takes the data it is given
     from ..api import Derivation
 
 EXACT_SECONDS = 20  # longest exact test before falling back to numbers
+PRECISE_SECONDS = 5  # longest evaluation of one point at DIGITS digits, or of one certified difference
 CONFIRM_POINTS = 20  # extra random points when the exact test does not decide
 DIGITS = 50  # precision of the high-precision evaluation
 AGREEING_DIGITS = 30  # at DIGITS digits, values this close (relative) are equal
 PRECISE_TOLERANCE = 10.0**-AGREEING_DIGITS
+CERTIFIED_DIGITS = 1300  # a difference is told from zero down to this many digits (10^{-1200} is writable)
+MAX_PRECISE_POINTS = 3  # points of a sample evaluated at DIGITS digits where float64 cannot decide
+HUGE_BITS = 100_000  # a value beyond 2^±HUGE_BITS is too large to evaluate (or to print)
 MAX_DIAGNOSED_PATHS = 64
+
+Number = Union[float, sympy.Float]  # a witness value: a SymPy Float where float64 cannot show it
 
 
 @dataclass(frozen=True)
@@ -70,23 +90,26 @@ class TermCheck:
 class GradientVerdict:
     """The verdict on a formula for ∂E_total/∂``parameter``.
 
-    ``method`` is "symbolic" (an exact proof, or an exact disproof with a witness) or "numeric"
-    (see ``note``). When incorrect, ``point`` (primary symbol names → values) is where the
-    written and the expected values differ; ``terms`` compares a path sum term by term.
+    ``correct`` is True, False, or None when it could not be checked (no point where both sides
+    are real numbers, and no exact decision; ``note`` says why). ``method`` is "symbolic" (an
+    exact proof, or an exact disproof with a witness) or "numeric" (see ``note``). When
+    incorrect, ``point`` (the names of the primary symbols the two sides depend on → values) is
+    where the written and the expected values differ; ``terms`` compares a path sum term by term.
     """
 
     parameter: str  # LaTeX name, e.g. w_{31}
-    correct: bool
+    correct: Optional[bool]
     method: str
     written: sympy.Expr
     written_latex: str
     expected: sympy.Expr  # the chain-rule form: the path sum, or δ_j · out_i
     expected_latex: str
     point: Optional[dict[str, float]] = None
-    written_value: Optional[float] = None
-    expected_value: Optional[float] = None
+    written_value: Optional[Number] = None
+    expected_value: Optional[Number] = None
     terms: tuple[TermCheck, ...] = ()
     note: str = ""
+    tolerance: float = 0.0  # relative: the sides need only agree this closely
 
     @property
     def diagnosis(self) -> list[str]:
@@ -96,7 +119,10 @@ class GradientVerdict:
 
 @dataclass(frozen=True)
 class Step:
-    """Step ``number`` (from 1) claims that expression ``number`` equals expression ``number + 1``."""
+    """Step ``number`` (from 1) claims that expression ``number`` equals expression ``number + 1``
+    (``relation`` "=", or "\\approx"/"≈": equal up to the rounding shown). ``correct`` is None
+    when the step could not be checked (``note`` says why); ``tolerance`` is the relative
+    difference allowed (from the digits of rounded numbers, or given)."""
 
     number: int
     left_text: str  # the two sides as written
@@ -105,40 +131,49 @@ class Step:
     right: sympy.Expr
     left_latex: str
     right_latex: str
-    correct: bool
+    correct: Optional[bool]
     method: str
     point: Optional[dict[str, float]] = None
-    left_value: Optional[float] = None
-    right_value: Optional[float] = None
+    left_value: Optional[Number] = None
+    right_value: Optional[Number] = None
     note: str = ""
+    relation: str = "="
+    tolerance: float = 0.0
 
 
 @dataclass(frozen=True)
 class StepsVerdict:
     """Every step of a chain A = B = C = …; ``ends_agree`` whether A = the last expression
-    (None for a single step): errors can cancel, as in seed 001."""
+    (None for a single step, or when that could not be checked): errors can cancel, as in seed 001."""
 
     expressions: tuple[sympy.Expr, ...]
     steps: tuple[Step, ...]
     ends_agree: Optional[bool]
 
     @property
-    def correct(self) -> bool:
-        return all(step.correct for step in self.steps)
+    def correct(self) -> Optional[bool]:
+        """True when every step is right, False when one is wrong, None when some could not be checked."""
+        if any(step.correct is False for step in self.steps):
+            return False
+        return None if self.unchecked else True
 
     @property
     def first_wrong(self) -> Optional[Step]:
-        return next((step for step in self.steps if not step.correct), None)
+        return next((step for step in self.steps if step.correct is False), None)
+
+    @property
+    def unchecked(self) -> tuple[Step, ...]:
+        return tuple(step for step in self.steps if step.correct is None)
 
 
 # -- comparing two expressions -----------------------------------------------------------------
 @dataclass(frozen=True)
 class _Comparison:
-    equal: bool
+    equal: Optional[bool]  # None: not checked (``note`` says why)
     method: str
     point: Optional[dict[str, float]] = None
-    left_value: Optional[float] = None
-    right_value: Optional[float] = None
+    left_value: Optional[Number] = None
+    right_value: Optional[Number] = None
     note: str = ""
 
 
@@ -153,6 +188,123 @@ def _disagreement(a: np.ndarray, b: np.ndarray, tolerance: float = TOLERANCE) ->
         error = np.where(finite, relative, np.where(alike, 0.0, np.inf))
     wrong = np.flatnonzero(~(error <= tolerance))
     return int(wrong[0]) if wrong.size else None
+
+
+def _relative(x, y):
+    """|x - y| / max(|x|, |y|), 0 when both are 0 (floats or SymPy numbers)."""
+    scale = max(abs(x), abs(y))
+    return abs(x - y) / scale if scale else 0 * scale
+
+
+def _real(value: sympy.Expr) -> Optional[sympy.Float]:
+    """A number SymPy computed, as a real Float; None when it is not a real number (complex,
+    infinite, undefined). Raises ``ValueError`` when it is not a number or too large to handle.
+
+    >>> _real(sympy.Rational(1, 4)), _real(sympy.log(-2).evalf())
+    (0.25000000000000000000000000000000000000000000000000, None)
+    """
+    if value.has(sympy.zoo, sympy.nan, sympy.oo, sympy.S.NegativeInfinity):
+        return None
+    re, im = value.as_real_imag()
+    if not (re.is_Number and im.is_Number):
+        raise ValueError(f"not a number: {value}")
+    re, im = (v if v.is_Float else sympy.Float(v, DIGITS) for v in (re, im))
+    if re._mpf_[1] and abs(re._mpf_[2] + re._mpf_[3]) > HUGE_BITS:
+        raise ValueError("too large to evaluate")
+    return re if abs(im) <= 1e-12 * max(abs(re), 1) else None
+
+
+def _shown(x, y) -> tuple[Number, Number]:
+    """The values of a witness: floats where float64 holds them and shows their difference,
+    else the SymPy Floats (e^{1000}, or two sides 1e-40 apart); nan for "not a real number"."""
+    def as_float(v):
+        try:
+            f = float(v)
+        except OverflowError:
+            return None
+        return f if math.isfinite(f) and (f != 0 or v == 0) else None
+
+    if isinstance(x, float) and isinstance(y, float):
+        return float(x), float(y)
+    fx, fy = (float("nan") if v is None else as_float(v) for v in (x, y))
+    if fx is None or fy is None or (fx == fy and x != y):
+        return tuple(float("nan") if v is None else v for v in (x, y))
+    return fx, fy
+
+
+def _short(value: sympy.Float, digits: int = 2) -> str:
+    """A SymPy Float in a few digits, however small or large (``4.8e-1000``).
+
+    >>> _short(sympy.Float("4.75406e-1000", 20))
+    '4.8e-1000'
+    """
+    with mpmath.workdps(digits + 5):
+        return mpmath.nstr(mpmath.mpf(value._mpf_ if isinstance(value, sympy.Float) else value), digits)
+
+
+def _digits_needed(expr: sympy.Expr) -> int:
+    """Digits enough to see a difference that the numbers written in ``expr`` can make (a factor
+    1 + 10^{-31} needs some 31 more than float64 has): 40 plus the digits of its rational numbers,
+    at most CERTIFIED_DIGITS.
+
+    >>> _digits_needed(sympy.Rational(1, 10**31) + sympy.Symbol("z"))
+    71
+    """
+    digits = 40
+    for number in expr.atoms(sympy.Rational):
+        digits += len(str(abs(number.p))) + len(str(number.q)) - 2
+        if digits >= CERTIFIED_DIGITS:
+            return CERTIFIED_DIGITS
+    return digits
+
+
+def _unrelated(expr: sympy.Expr) -> list[str]:
+    """What the exact test treats as independent variables besides the symbols (functions,
+    powers with a symbolic or fractional exponent, constants such as e); none for a rational
+    function, whose difference the exact test decides for good.
+
+    >>> z = sympy.Symbol("z")
+    >>> _unrelated(sympy.tanh(z) + sympy.sqrt(z) + z**2), _unrelated(1 / (1 + z))
+    (['non-integer powers', 'tanh'], [])
+    """
+    found = set()
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, sympy.Function):
+            found.add(type(node).__name__)
+        elif node.is_Pow and not node.exp.is_Integer:
+            found.add("non-integer powers")
+        elif node.is_Number and not node.is_Rational or isinstance(node, sympy.NumberSymbol):
+            found.add(str(node))
+    return sorted(found)
+
+
+@dataclass
+class _Tally:
+    """What the random points showed: how many compared two real values, and why the others did not."""
+
+    tried: int = 0
+    compared: int = 0
+    undefined: int = 0  # neither side is a real number there
+    unknown: int = 0  # a side float64 cannot evaluate, too large or too slow at DIGITS digits too
+
+    def add(self, other: "_Tally") -> None:
+        self.tried += other.tried
+        self.compared += other.compared
+        self.undefined += other.undefined
+        self.unknown += other.unknown
+
+    def reason(self) -> str:
+        """Why nothing was compared, in words (only what was seen)."""
+        floats = f"float64 cannot evaluate both sides at any of the {self.tried} random points"
+        evaluated = self.undefined + self.unknown
+        if self.undefined and not self.unknown:
+            return f"{floats}, and at {DIGITS} digits neither side is a real number at the {evaluated} evaluated"
+        if self.unknown and not self.undefined:
+            return f"{floats}, and at {DIGITS} digits the {evaluated} evaluated are too large or too slow to evaluate"
+        if evaluated:
+            return (f"{floats}, and at {DIGITS} digits neither side is a real number at {self.undefined} of the "
+                    f"{evaluated} evaluated, the others are too large or too slow to evaluate")
+        return floats
 
 
 class _Workspace:
@@ -189,6 +341,8 @@ class _Workspace:
         self.symbolic = self.model is None or self.model.spec.n_parameters <= SYMBOLIC_LIMIT
         self.samples: dict[tuple[int, int], dict] = {}
         self.given: dict[sympy.Symbol, sympy.Expr] = {}  # an assumption (``assuming_targets_sum_to_one``)
+        self.sides = ("the left side", "the right side", "the sides")  # how verdicts name the two sides
+        self.slow = False  # a precise evaluation timed out in the current comparison
 
     @contextmanager
     def assuming_targets_sum_to_one(self):
@@ -203,8 +357,8 @@ class _Workspace:
             self.given = {}
             self.samples.clear()
 
-    def parse(self, text: str) -> sympy.Expr:
-        return parse_math(text, self.names, definitions=self.one_level)
+    def parse(self, text: str, literals: Optional[list] = None) -> sympy.Expr:
+        return parse_math(text, self.names, definitions=self.one_level, literals=literals)
 
     def latex(self, expr: sympy.Basic) -> str:
         return to_latex(expr, self.latex_names)
@@ -222,6 +376,24 @@ class _Workspace:
     def deltas_over_outputs(self) -> dict[sympy.Symbol, sympy.Expr]:
         """Each δ over out, target and weight symbols (for comparing path terms)."""
         return expand_definitions(self.delta_definitions)
+
+    def depends_on(self, exprs: Iterable[sympy.Expr]) -> set[sympy.Symbol]:
+        """The primary symbols and variables that ``exprs`` depend on, through every definition."""
+        found, seen, stack = set(), set(), [s for e in exprs for s in e.free_symbols]
+        while stack:
+            symbol = stack.pop()
+            if symbol not in seen:
+                seen.add(symbol)
+                if symbol in self.one_level:
+                    stack.extend(self.one_level[symbol].free_symbols)
+                else:
+                    found.add(symbol)
+        return found
+
+    def targets_matter(self, exprs: Iterable[sympy.Expr]) -> bool:
+        """Whether the cross-entropy's assumption on the targets can change a comparison of ``exprs``."""
+        m = self.model
+        return m is not None and m.loss_function.targets_sum_to_one and bool(self.depends_on(exprs) & set(m.targets))
 
     # -- numbers -------------------------------------------------------------------------------
     def sample(self, n: int, seed: int) -> dict[sympy.Symbol, np.ndarray]:
@@ -267,70 +439,171 @@ class _Workspace:
                 point[symbol] = sympy.N(definition.xreplace(point), DIGITS)
         return point
 
-    def precisely_differ(self, a: sympy.Expr, b: sympy.Expr, values, index: int,
-                         unknown: Optional[tuple[float, float]] = None) -> Optional[tuple[float, float]]:
-        """(a, b) at point ``index`` when they differ at DIGITS digits, None when they agree, and
-        ``unknown`` when they cannot be evaluated that precisely (undefined there, or too slow)."""
-        try:
-            with time_limit(EXACT_SECONDS):
-                point = self.precise_point(values, index, (a, b))
-                x, y = (complex(sympy.N(e.xreplace(point), DIGITS)) for e in (a, b))
-        except (TimeoutError, TypeError, ValueError, ArithmeticError):
-            return unknown
-        x, y = (v.real if abs(v.imag) <= 1e-12 * max(abs(v.real), 1.0) else float("nan") for v in (x, y))
-        wrong = _disagreement(np.array([x]), np.array([y]), PRECISE_TOLERANCE)
-        return None if wrong is None else (x, y)
-
-    def witness(self, values, index: int, pair: tuple[float, float], method: str, note: str = "") -> _Comparison:
-        """An "unequal" verdict with the point (primary symbols and variables) and both values there."""
-        point = {s.name: float(values[s][index]) for s in self.inputs if s in values}
-        return _Comparison(False, method, point, pair[0], pair[1], note)
-
-    def difference(self, a: sympy.Expr, b: sympy.Expr, values) -> Optional[_Comparison]:
-        """A point where a and b differ in float64, confirmed at DIGITS digits (rounding is no difference)."""
-        floats = self.evaluate(a, values), self.evaluate(b, values)
-        index = _disagreement(*floats)
-        if index is None:
+    def precise(self, a: sympy.Expr, b: sympy.Expr, values, index: int) -> Optional[tuple]:
+        """(a, b) at point ``index`` at DIGITS digits, each a real Float or None where it is not a
+        real number; None when they cannot be evaluated that precisely (too large, or too slow)."""
+        if self.slow:
             return None
-        pair = self.precisely_differ(a, b, values, index, unknown=(floats[0][index], floats[1][index]))
-        return self.witness(values, index, pair, "numeric") if pair else None
+        try:
+            with time_limit(PRECISE_SECONDS):
+                point = self.precise_point(values, index, (a, b))
+                return tuple(_real(sympy.N(e.xreplace(point), DIGITS)) for e in (a, b))
+        except TimeoutError:
+            self.slow = True  # the other points would take as long: no more of them in this comparison
+            return None
+        except (TypeError, ValueError, ArithmeticError, RecursionError):
+            return None
+
+    def witness(self, values, index: int, pair: tuple, method: str, depends: set, note: str = "") -> _Comparison:
+        """An "unequal" verdict with the point (the primary symbols and variables the two sides
+        depend on) and both values there."""
+        point = {s.name: float(values[s][index]) for s in self.inputs if s in values and s in depends}
+        left, right = _shown(*pair)
+        return _Comparison(False, method, point, left, right, note)
+
+    def numbers(self, a: sympy.Expr, b: sympy.Expr, values, tolerance: float,
+                depends: set) -> tuple[Optional[_Comparison], _Tally]:
+        """A point where a and b differ (a difference in float64 confirmed at DIGITS digits, or one
+        side a real number and the other not), and the tally of what the points showed. Where
+        float64 cannot evaluate a side (overflow, nan), the point is evaluated at DIGITS digits."""
+        fa, fb = self.evaluate(a, values), self.evaluate(b, values)
+        tally = _Tally(tried=len(fa))
+        with np.errstate(all="ignore"):
+            finite = np.isfinite(fa) & np.isfinite(fb)
+            scale = np.maximum(np.abs(fa), np.abs(fb))
+            relative = np.where(finite, np.abs(fa - fb) / np.where(scale > 0, scale, 1.0), 0.0)
+        tally.compared = int(finite.sum())
+        suspects = list(np.flatnonzero(relative > max(tolerance, TOLERANCE))[:MAX_PRECISE_POINTS])
+        if 0 < tolerance < 100 * TOLERANCE:  # float64 cannot decide so fine a tolerance
+            suspects += [i for i in np.flatnonzero(finite)[:MAX_PRECISE_POINTS] if i not in suspects]
+        for index in suspects:
+            pair = self.precise(a, b, values, index)
+            if pair is None:  # cannot confirm: the float64 values, both finite, stand
+                if relative[index] > max(tolerance, TOLERANCE):
+                    return self.witness(values, index, (fa[index], fb[index]), "numeric", depends), tally
+            elif None not in pair and _relative(*pair) > max(tolerance, PRECISE_TOLERANCE):
+                return self.witness(values, index, pair, "numeric", depends), tally
+        unresolved = np.flatnonzero(~finite)
+        for index in unresolved[:MAX_PRECISE_POINTS]:
+            pair = self.precise(a, b, values, index)
+            if pair is None:
+                tally.unknown += 1
+            elif pair == (None, None):
+                tally.undefined += 1
+            elif None in pair:
+                side = self.sides[0] if pair[0] is None else self.sides[1]
+                return self.witness(values, index, pair, "numeric", depends,
+                                    f"{side} is not a real number there, the other side is"), tally
+            else:
+                tally.compared += 1
+                if _relative(*pair) > max(tolerance, PRECISE_TOLERANCE):
+                    return self.witness(values, index, pair, "numeric", depends,
+                                        f"float64 cannot evaluate a side here (overflow or underflow): compared at {DIGITS} digits"), tally
+        return None, tally
 
     # -- the check -----------------------------------------------------------------------------
-    def exact(self, a: sympy.Expr, b_exact: Callable[[], sympy.Expr]) -> tuple[Optional[bool], str]:
-        """The exact test of a = b over the primary symbols: True, False, or None with the reason."""
+    def exact(self, a: sympy.Expr, b_exact: Callable[[], sympy.Expr]) -> tuple[Optional[bool], str, tuple]:
+        """The exact test of a = b over the primary symbols: True, False, or None with the reason;
+        and the two sides written over the primary symbols (empty when not computed)."""
         if not self.symbolic:
-            return None, f"the network has over {SYMBOLIC_LIMIT} parameters, too many for the exact test"
+            return None, f"the network has over {SYMBOLIC_LIMIT} parameters, too many for the exact test", ()
         try:
             with time_limit(EXACT_SECONDS):
-                return are_equal(a.xreplace(self.full).xreplace(self.given), b_exact().xreplace(self.given)), ""
+                sides = a.xreplace(self.full).xreplace(self.given), b_exact().xreplace(self.given)
+                return are_equal(*sides), "", sides
         except TimeoutError:
-            return None, f"the exact test took over {EXACT_SECONDS} s"
+            return None, f"the exact test took over {EXACT_SECONDS} s", ()
         except ZeroDivisionError:
-            return None, "a denominator is identically zero once the definitions are substituted"
+            return None, "a denominator is identically zero once the definitions are substituted", ()
+
+    def disprove(self, sides: tuple, values, depends: set) -> tuple[Optional[_Comparison], bool]:
+        """A proof that the sides differ, when the exact test says they do: their difference at an
+        exact (rational) sample point, evaluated to a certified accuracy, is a nonzero real number,
+        however small (10^{-40}, below float64's resolution). Else None, and whether the difference
+        was zero to the digits tried (``_digits_needed``) at a point."""
+        a, b = sides
+        difference = sympy.Add(a, sympy.Mul(-1, b, evaluate=False), evaluate=False)
+        digits = _digits_needed(difference)
+        n = len(next(iter(values.values()))) if values else 1
+        for index in range(min(MAX_PRECISE_POINTS, n)):
+            point = {s: sympy.Rational(float(values[s][index])) for s in difference.free_symbols if s in values}
+            if len(point) < len(difference.free_symbols):
+                break
+            try:
+                with time_limit(PRECISE_SECONDS):
+                    gap = _real(difference.xreplace(point).evalf(15, strict=True, maxn=digits))
+                    if gap is None:  # not a real number here: another point
+                        continue
+                    if gap == 0:
+                        return None, True
+                    pair = tuple(_real(side.xreplace(point).evalf(DIGITS)) for side in (a, b))
+            except PrecisionExhausted:  # cannot be told from zero at that many digits: equal, or as good as
+                return None, True
+            except TimeoutError:  # another point would take as long
+                self.slow = True
+                break
+            except (TypeError, ValueError, ArithmeticError, RecursionError):
+                continue
+            note = ""
+            if None not in pair and _relative(*pair) < 100 * TOLERANCE:
+                relative = abs(gap) / max(abs(pair[0]), abs(pair[1]))
+                note = (f"{self.sides[2]} differ by {_short(gap)} there (relative {_short(relative, 1)}), "
+                        "below float64's resolution: shown by exact evaluation")
+            return self.witness(values, index, pair, "symbolic", depends, note), False
+        return None, False
 
     def compare(self, a: sympy.Expr, b: sympy.Expr, b_exact: Callable[[], sympy.Expr], points: int,
-                seed: int) -> _Comparison:
-        """Is a = b? Numbers first (a disagreement confirmed at DIGITS digits is final), then the
-        exact test, then more points and DIGITS digits where the exact test cannot decide."""
-        witness = self.difference(a, b, self.sample(points, seed))
-        if witness:
-            return witness
-        verdict, reason = self.exact(a, b_exact)
+                seed: int, tolerance: float = 0.0) -> _Comparison:
+        """Is a = b (within ``tolerance``, relative)? Numbers first (a difference confirmed at
+        DIGITS digits is final), then the exact test: equal is a proof; "differ" is made a proof
+        at an exact point (``disprove``), which no numeric agreement overrides. Where neither
+        decides, more points; where no point gives two real values, "not checked" (equal None)."""
+        depends = self.depends_on((a, b))
+        values = self.sample(points, seed)
+        self.slow = False
+        found, tally = self.numbers(a, b, values, tolerance, depends)
+        if found:
+            return found
+        verdict, reason, sides = self.exact(a, b_exact)
         if verdict:
-            return _Comparison(True, "symbolic")
-        values = self.sample(CONFIRM_POINTS, seed + 1)
-        witness = self.difference(a, b, values)
-        if witness:
-            return witness
+            note = "" if tally.compared else f"equal as formulas, but {tally.reason()}"
+            return _Comparison(True, "symbolic", note=note)
+        zero = False
+        if verdict is False and not tolerance and not self.slow:
+            found, zero = self.disprove(sides, values, depends)
+            if found:
+                return found
+        found, more = self.numbers(a, b, self.sample(CONFIRM_POINTS, seed + 1), tolerance, depends)
+        if found:
+            return found
+        tally.add(more)
+        if not tally.compared:
+            return _Comparison(None, "numeric", note=tally.reason())
+        at = f"at {tally.compared} random points" if tally.compared == tally.tried else (
+            f"at the {tally.compared} of {tally.tried} random points where both sides are real numbers")
+        if tolerance:
+            within = f"equal within the relative tolerance {tolerance:.2g}"
+            return _Comparison(True, "numeric", note=within + (f" {at}" if depends else ""))
         if verdict is None:
-            return _Comparison(True, "numeric", note=f"not proven exactly ({reason}); "
-                               f"equal at {points + CONFIRM_POINTS} random points")
-        for index in range(min(3, CONFIRM_POINTS)):  # the exact test says "differ": find out how much
-            if pair := self.precisely_differ(a, b, values, index):
-                return self.witness(values, index, pair, "symbolic",
-                                    f"the difference is below the float64 tolerance; shown at {DIGITS} digits")
-        return _Comparison(True, "numeric", note="the exact test cannot relate the functions used (e.g. tanh "
-                           f"and exp); equal to {AGREEING_DIGITS} digits at 3 random points")
+            return _Comparison(True, "numeric", note=f"not proven exactly ({reason}); equal {at}")
+        unrelated = _unrelated(sympy.Add(*sides))
+        if not unrelated:  # a rational function: the exact test decides, whatever the points show
+            return _Comparison(False, "symbolic", note="the exact test shows the sides differ; no random point showed it")
+        digits = f", and their difference is zero to {_digits_needed(sympy.Add(*sides))} digits at one" if zero else ""
+        return _Comparison(True, "numeric", note=(
+            f"the exact test cannot relate the functions used ({', '.join(unrelated)}); equal {at}{digits}"))
+
+    def judge(self, a: sympy.Expr, b: sympy.Expr, b_exact: Callable[[], sympy.Expr], points: int, seed: int,
+              tolerance: float, assumption: str) -> _Comparison:
+        """``compare``, under the handout's assumption where it has one: for the cross-entropy the
+        targets sum to 1 (softmax + CE gives ŷ - y only then); ``assumption`` is the note that says so."""
+        result = self.compare(a, b, b_exact, points, seed, tolerance)
+        if result.equal is False and self.targets_matter((a, b)):
+            with self.assuming_targets_sum_to_one():
+                assumed = self.compare(a, b, b_exact, points, seed, tolerance)
+            if assumed.equal:
+                result = replace(assumed, note="; ".join(filter(None, (assumption, assumed.note))))
+        return result
 
 
 # -- one gradient --------------------------------------------------------------------------------
@@ -458,12 +731,22 @@ def _diagnose(ws: _Workspace, derivation: Derivation, gradient: Gradient, writte
     return tuple(checks)
 
 
+def _tolerance(tolerance: Optional[float]) -> Optional[float]:
+    if tolerance is not None and not (isinstance(tolerance, (int, float)) and 0 <= tolerance < 1):
+        raise ValueError(f"the tolerance is a relative difference from 0 to below 1, not {tolerance!r}")
+    return None if tolerance is None else float(tolerance)
+
+
+ASSUMED_DISTRIBUTION = "the targets sum to 1, as the handout assumes for the cross-entropy (a probability distribution)"
+
+
 def check_gradient(derivation: Derivation, parameter: str, text: str, points: int = 3,
-                   seed: int = 0) -> GradientVerdict:
+                   seed: int = 0, tolerance: Optional[float] = None) -> GradientVerdict:
     """Is ``text`` a correct formula for ∂E_total/∂``parameter``? (``verify --param``)
 
-    Raises ``SpecError`` for an unknown parameter and ``FormulaError`` for a formula that does
-    not parse or names something unknown.
+    ``tolerance`` (relative) lets the two agree only that closely (default: exactly). Raises
+    ``SpecError`` for an unknown parameter and ``FormulaError`` for a formula that does not parse
+    or names something unknown.
 
     >>> from symbackprop import derive
     >>> d = derive("2-4-3-2", only=["w_21"])
@@ -473,89 +756,153 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     """
     if points < 1:
         raise ValueError("the numeric check needs at least one point")
+    tolerance = _tolerance(tolerance) or 0.0
     model, chain = derivation.model, derivation.chain
     p = find_parameter(chain, parameter)
     gradient = chain.gradient(p, with_paths=chain.count_paths(p) <= MAX_DIAGNOSED_PATHS)
     ws = _Workspace(derivation)
+    ws.sides = ("your formula", "the true gradient", "your formula and the true gradient")
     written = ws.parse(text)
     delta_form = gradient.delta_value
-    result = ws.compare(written, delta_form, lambda: sympy.diff(model.expanded_loss, p.symbol), points, seed)
-    if not result.equal and model.loss_function.targets_sum_to_one:
-        # the handout's cross-entropy results (g = ŷ - y) hold when the targets sum to 1: say so
-        with ws.assuming_targets_sum_to_one():
-            assumed = ws.compare(written, delta_form, lambda: sympy.diff(model.expanded_loss, p.symbol), points, seed)
-        if assumed.equal:
-            result = replace(assumed, note=(
-                "correct when the targets sum to 1, as the handout assumes for the cross-entropy "
-                "(a probability distribution); for targets that do not, it is not the gradient"))
+    # the handout's cross-entropy results (g = ŷ - y) hold when the targets sum to 1: say so
+    assumption = (f"correct when {ASSUMED_DISTRIBUTION}; for targets that do not, it is not the gradient")
+    result = ws.judge(written, delta_form, lambda: sympy.diff(model.expanded_loss, p.symbol), points, seed,
+                      tolerance, assumption)
     shown = ordered_sum(path.product for path in gradient.paths) if gradient.paths else gradient.delta_form
-    terms = () if result.equal else _diagnose(ws, derivation, gradient, written, points, seed)
+    terms = _diagnose(ws, derivation, gradient, written, points, seed) if result.equal is False else ()
     return GradientVerdict(
         model.latex_names[p.symbol], result.equal, result.method, written, ws.latex(written), gradient.chain_rule,
-        ws.latex(shown), result.point, result.left_value, result.right_value, terms, result.note,
+        ws.latex(shown), result.point, result.left_value, result.right_value, terms, result.note, tolerance,
     )
 
 
 # -- a chain of steps ----------------------------------------------------------------------------
+_RELATION = re.compile(r"=|≈|\\approx(?![A-Za-z])")
+
+
+def split_chain(text: str) -> tuple[list[tuple[int, str]], list[str]]:
+    """The sides of ``A = B \\approx C`` at top-level ``=``, ``\\approx`` or ``≈`` (not inside
+    braces or brackets), each with its offset in ``text``, and the relations between them;
+    ``&`` and ``\\\\`` (aligned environments) are ignored.
+
+    >>> split_chain(r"x = 0.333 \\approx 1/3")
+    ([(0, 'x '), (3, ' 0.333 '), (17, ' 1/3')], ['=', '\\\\approx'])
+    """
+    cleaned = text.replace("\\\\", "  ").replace("&", " ")
+    sides, relations, depth, start, index = [], [], 0, 0, 0
+    while index < len(cleaned):
+        char = cleaned[index]
+        depth += (char in "([{") - (char in ")]}")
+        relation = _RELATION.match(cleaned, index) if depth == 0 else None
+        if relation:
+            sides.append((start, cleaned[start:index]))
+            relations.append(relation.group())
+            index = start = relation.end()
+        else:
+            index += 1
+    sides.append((start, cleaned[start:]))
+    return sides, relations
+
+
 def split_steps(text: str) -> list[tuple[int, str]]:
-    """The sides of ``A = B = C`` at top-level ``=`` (not inside braces or brackets), each with its
-    offset in ``text``; ``&`` and ``\\\\`` (aligned environments) are ignored.
+    """The sides of ``A = B = C`` at top-level ``=`` (or ``\\approx``, ``≈``; not inside braces or
+    brackets), each with its offset in ``text``; ``&`` and ``\\\\`` (aligned environments) are ignored.
 
     >>> split_steps(r"f(x) = \\frac{a=b}{2} = c")
     [(0, 'f(x) '), (6, ' \\\\frac{a=b}{2} '), (22, ' c')]
     """
-    cleaned = text.replace("\\\\", "  ").replace("&", " ")
-    sides, depth, start = [], 0, 0
-    for index, char in enumerate(cleaned):
-        depth += (char in "([{") - (char in ")]}")
-        if char == "=" and depth == 0:
-            sides.append((start, cleaned[start:index]))
-            start = index + 1
-    sides.append((start, cleaned[start:]))
-    return sides
+    return split_chain(text)[0]
+
+
+def rounding(literals: Iterable[Literal]) -> tuple[float, Optional[Literal]]:
+    """The relative tolerance that rounded numbers allow, and the least precise of them: each
+    number with decimals may be off by half a unit in its last digit (0.74136507 ± 5e-9), and
+    relative errors add up in a product (to first order), so the tolerance is the sum of each
+    number's half unit over its value. Whole numbers (2, 1e-3) are exact.
+
+    >>> from fractions import Fraction
+    >>> tolerance, least = rounding([Literal("0.25", Fraction(1, 4), Fraction(1, 200), 0),
+    ...                              Literal("2", Fraction(2), None, 5)])
+    >>> tolerance, least.text
+    (0.02, '0.25')
+    """
+    rounded = [n for n in literals if n.half_unit is not None and n.value != 0]
+    if not rounded:
+        return 0.0, None
+    relative = [float(n.half_unit / abs(n.value)) for n in rounded]
+    return sum(relative), rounded[relative.index(max(relative))]
 
 
 def check_steps(text: str, derivation: Optional[Derivation] = None, points: int = 3, seed: int = 0,
-                variables: Iterable[str] = ("z",), definitions: Optional[Mapping[str, str]] = None) -> StepsVerdict:
+                variables: Iterable[str] = ("z",), definitions: Optional[Mapping[str, str]] = None,
+                tolerance: Optional[float] = None) -> StepsVerdict:
     """Check every ``=`` of a derivation chain (``verify --steps``). ``variables`` are free
     (real) variables; ``definitions`` names shorthands, e.g. ``{"a": "1/(1-e^{-z})"}``; with a
-    ``derivation`` the network's names may be used too.
+    ``derivation`` the network's names may be used too, under the handout's assumptions (for
+    the cross-entropy, the targets sum to 1). Numbers with decimals are taken as rounded: a step
+    is right when its sides agree within the rounding of the numbers written (``rounding``), or
+    within ``tolerance`` (relative) when it is given; ``\\approx`` and ``≈`` say the same as ``=``.
 
     >>> v = check_steps(r"\\frac{d}{dz} a = a(1 - a)", definitions={"a": r"\\frac{1}{1+e^{-z}}"})
     >>> v.correct, v.steps[0].method
     (True, 'symbolic')
+    >>> check_steps(r"0.74136507 \\times 0.186815602 \\times 0.593269992 = 0.082167041").correct
+    True
     """
     if points < 1:
         raise ValueError("the numeric check needs at least one point")
+    given = _tolerance(tolerance)
     variables = tuple(variables)
     ws = _Workspace(derivation, variables, definitions)
-    sides = split_steps(text if isinstance(text, str) else "")
+    sides, relations = split_chain(text if isinstance(text, str) else "")
     if len(sides) < 2:
         raise FormulaError("a chain of steps needs at least one '=' (A = B = ...)", str(text), None)
-    expressions = []
+    expressions, numbers = [], []
     for offset, side in sides:
+        literals: list[Literal] = []
         try:
-            expressions.append(ws.parse(side))
+            expressions.append(ws.parse(side, literals))
         except FormulaError as error:
             position = None if error.position is None else offset + error.position
             raise FormulaError(error.problem, text, position, error.allowed) from None
+        numbers.append(literals)
 
-    def same(left, right) -> _Comparison:
-        return ws.compare(left, right, lambda: right.xreplace(ws.full), points, seed)
+    def same(i: int, j: int) -> tuple[_Comparison, float]:
+        left, right = expressions[i], expressions[j]
+        allowed, least = (given, None) if given is not None else rounding(numbers[i] + numbers[j])
+        result = ws.judge(left, right, lambda: right.xreplace(ws.full), points, seed, allowed,
+                          f"right when {ASSUMED_DISTRIBUTION}; for targets that do not, the sides differ")
+        notes = [result.note]
+        if allowed and result.equal is not None:
+            if least is None:
+                why = f"the tolerance given (relative {allowed:.2g})"
+            else:
+                why = (f"the rounding of the numbers written (relative {allowed:.2g}: each number may be off by half "
+                       f"a unit in its last digit, {least.text} ± {float(least.half_unit):.1g}, and their relative "
+                       "errors add up)")
+            if result.equal and result.method == "numeric":
+                notes = [f"right up to {why}"] + [n for n in notes if not n.startswith("equal within")]
+            elif not result.equal:
+                notes.append(f"wrong even allowing for {why}")
+        return replace(result, note="; ".join(filter(None, notes))), allowed
 
     steps = []
     texts = [side.strip() for _, side in sides]
-    for number, (left, right) in enumerate(zip(expressions, expressions[1:]), start=1):
-        result = same(left, right)
+    for number, relation in enumerate(relations, start=1):
+        result, allowed = same(number - 1, number)
+        note = result.note
+        if relation != "=" and not allowed:
+            note = "; ".join(filter(None, (f"no rounded number is written, so {relation} is checked as =", note)))
+        left, right = expressions[number - 1], expressions[number]
         steps.append(Step(
             number, texts[number - 1], texts[number], left, right, ws.latex(left), ws.latex(right),
-            result.equal, result.method, result.point, result.left_value, result.right_value, result.note,
+            result.equal, result.method, result.point, result.left_value, result.right_value, note, relation, allowed,
         ))
-    ends = same(expressions[0], expressions[-1]).equal if len(expressions) > 2 else None
+    ends = same(0, len(expressions) - 1)[0].equal if len(expressions) > 2 else None
     return StepsVerdict(tuple(expressions), tuple(steps), ends)
 
 
 __all__ = [
     "TermCheck", "GradientVerdict", "Step", "StepsVerdict", "check_gradient", "check_steps",
-    "diagnose_paths", "split_steps",
+    "diagnose_paths", "rounding", "split_chain", "split_steps",
 ]

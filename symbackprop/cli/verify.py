@@ -5,16 +5,28 @@ The judging is ``symbackprop.checking.verify``; this module parses options and p
 
 from __future__ import annotations
 
+from typing import Optional
+
 import click
 
 from .options import (
     EXIT_FAILED,
+    EXIT_USAGE,
     fail,
     model_options,
     network_spec,
     points_option,
     seed_option,
 )
+
+EXIT_NOT_CHECKED = EXIT_USAGE  # 2, as for input that cannot be judged: no verdict, its reason printed
+
+
+def _tolerance(ctx, param, value):
+    """--tolerance: a relative difference, 0 ≤ X < 1."""
+    if value is not None and not 0 <= value < 1:  # also refuses nan
+        raise click.BadParameter(f"a relative difference from 0 to below 1 (e.g. 1e-6), not {value}")
+    return value
 
 
 @click.command()
@@ -24,19 +36,24 @@ from .options import (
               help="Check EXPR, your formula for dE_total/dNAME, in LaTeX or plain text "
                    "(e.g. --param 'w_{31}' '(out_{d_1} - target_{d_1}) out_{d_1}(1 - out_{d_1}) out_{c_1}').")
 @click.option("--steps", metavar="'A = B = ...'",
-              help="Check every '=' of a chain of derivation steps; may use d/dz and the network's names.")
+              help=r"Check every '=' (or \approx, ≈) of a chain of derivation steps; may use d/dz and the "
+                   "network's names. Numbers with decimals count as rounded to their last digit.")
 @click.option("--where", "definitions", multiple=True, metavar="NAME=EXPR",
               help=r"A shorthand used in --steps, e.g. --where 'a=\frac{1}{1-e^{-z}}' (repeatable).")
 @click.option("--var", "variables", multiple=True, metavar="NAME",
               help="A free variable of --steps (repeatable)  [default: z]")
+@click.option("--tolerance", type=float, callback=_tolerance, metavar="X",
+              help="The relative difference the two sides may have (e.g. 1e-6). Default: none for --param; "
+                   "for --steps, the rounding of the numbers written (half a unit in each one's last digit).")
 @points_option("Random points of the numeric check.")
 @seed_option("Seed of the random points.")
-def verify(spec, activation, loss, bias, notation, param, steps, definitions, variables, points, seed):
+def verify(spec, activation, loss, bias, notation, param, steps, definitions, variables, tolerance, points, seed):
     """Check a hand derivation: a formula for one gradient (--param), or a chain of steps (--steps).
 
     \b
     Exit status: 0 correct, 1 incorrect, 2 a formula that does not parse, an unknown name or
-    parameter. Examples:
+    parameter, or a formula that could not be checked ("not checked": no exact decision, and a
+    side is not a real number, or too large to evaluate, at every point tried). Examples:
       symbackprop verify 2-4-3-2 --param 'w_{31}' '(out_d1 - target_d1)*out_d1*(1 - out_d1)*out_c1'
       symbackprop verify --steps '\\frac{d}{dz} \\frac{1}{1+e^{-z}} = \\frac{e^{-z}}{(1+e^{-z})^2}'
     """
@@ -63,17 +80,21 @@ def verify(spec, activation, loss, bias, notation, param, steps, definitions, va
         if param:
             from ..checking.verify import check_gradient
 
-            verdict = check_gradient(derivation, param[0], param[1], points=points, seed=seed)
+            verdict = check_gradient(derivation, param[0], param[1], points=points, seed=seed, tolerance=tolerance)
             _print_gradient_verdict(verdict)
-            raise click.exceptions.Exit(0 if verdict.correct else EXIT_FAILED)
+            raise click.exceptions.Exit(_status(verdict.correct))
         from ..checking.verify import check_steps
 
-        verdict = check_steps(steps, derivation, points=points, seed=seed,
-                              variables=variables or ("z",), definitions=shorthands)
+        verdict = check_steps(steps, derivation, points=points, seed=seed, variables=variables or ("z",),
+                              definitions=shorthands, tolerance=tolerance)
         _print_steps_verdict(verdict)
-        raise click.exceptions.Exit(0 if verdict.correct else EXIT_FAILED)
+        raise click.exceptions.Exit(_status(verdict.correct))
     except (FormulaError, SpecError) as error:
         raise fail(str(error))
+
+
+def _status(correct) -> int:
+    return 0 if correct else EXIT_FAILED if correct is False else EXIT_NOT_CHECKED
 
 
 def _values(point: dict, limit: int = 6) -> str:
@@ -81,8 +102,38 @@ def _values(point: dict, limit: int = 6) -> str:
     return ", ".join(shown) + (f", ... ({len(point)} values)" if len(point) > limit else "")
 
 
+def _number(value, digits: int = 10) -> str:
+    """A witness value: a float as %.10g, nan as words, a SymPy Float (too large for float64) alike."""
+    if isinstance(value, float):
+        return "not a real number" if value != value else f"{value:.{digits}g}"
+    import mpmath
+
+    with mpmath.workdps(digits + 10):
+        return mpmath.nstr(mpmath.mpf(value), digits)
+
+
+def _pair(left, right) -> tuple[str, str]:
+    """The two values with digits enough to show that they differ (10, or up to 50)."""
+    for digits in (10, 20, 30, 40, 50):
+        shown = _number(left, digits), _number(right, digits)
+        if shown[0] != shown[1] or isinstance(left, float) and isinstance(right, float):
+            return shown
+    return _number(left), _number(right)
+
+
+def _witness(point: Optional[dict], left, right, names: tuple[str, str] = ("left", "right")) -> str:
+    """'at z = 1.559: left = ..., right = ...', naming only the variables the formula depends on."""
+    shown = _pair(left, right)
+    values = f"{names[0]} = {shown[0]}, {names[1]} = {shown[1]}"
+    return f"at {_values(point)}: {values}" if point else values
+
+
 def _print_gradient_verdict(verdict) -> None:
     how = "proven symbolically" if verdict.method == "symbolic" else "checked numerically"
+    if verdict.correct is None:
+        click.echo(f"not checked: your formula for dE/d{verdict.parameter} could not be compared with the true "
+                   f"gradient: {verdict.note}")
+        return
     if verdict.correct:
         click.echo(f"correct: your formula for dE/d{verdict.parameter} equals the true gradient ({how})")
         if verdict.note:
@@ -90,8 +141,11 @@ def _print_gradient_verdict(verdict) -> None:
         return
     click.echo(f"incorrect: your formula for dE/d{verdict.parameter} is not the gradient ({how})")
     if verdict.point is not None:
-        click.echo(f"  at {_values(verdict.point)}:")
-        click.echo(f"    yours = {verdict.written_value:.10g}, true = {verdict.expected_value:.10g}")
+        yours, true = _pair(verdict.written_value, verdict.expected_value)
+        click.echo(f"  at {_values(verdict.point)}:" if verdict.point else "  everywhere:")
+        click.echo(f"    yours = {yours}, true = {true}")
+    if verdict.note:
+        click.echo(f"  note: {verdict.note}")
     for message in verdict.diagnosis:
         click.echo(f"  {message}")
     click.echo(f"  the correct formula: {verdict.expected_latex}")
@@ -99,16 +153,26 @@ def _print_gradient_verdict(verdict) -> None:
 
 def _print_steps_verdict(verdict) -> None:
     for step in verdict.steps:
-        mark = "right" if step.correct else "WRONG"
-        click.echo(f"step {step.number}: {step.left_text} = {step.right_text}")
+        click.echo(f"step {step.number}: {step.left_text} {step.relation} {step.right_text}")
         how = "proven symbolically" if step.method == "symbolic" else "checked numerically"
-        click.echo(f"  {mark} ({how})")
+        if step.correct is None:
+            click.echo(f"  not checked: {step.note}")
+            continue
+        click.echo(f"  {'right' if step.correct else 'WRONG'} ({how})")
         if not step.correct and step.point is not None:
-            click.echo(f"  at {_values(step.point)}: left = {step.left_value:.10g}, right = {step.right_value:.10g}")
-    first = verdict.first_wrong
-    if first is None:
-        click.echo(f"all {len(verdict.steps)} steps are right")
-    else:
-        click.echo(f"first wrong step: step {first.number} ({first.left_text} = {first.right_text})")
+            click.echo(f"  {_witness(step.point, step.left_value, step.right_value)}")
+        if step.note:
+            click.echo(f"  note: {step.note}")
+    first, unchecked = verdict.first_wrong, verdict.unchecked
+    skipped = ", ".join(str(step.number) for step in unchecked)
+    if first is not None:
+        click.echo(f"first wrong step: step {first.number} ({first.left_text} {first.relation} {first.right_text})")
         if verdict.ends_agree:
             click.echo("  note: the first and last expressions are equal nonetheless: later errors cancel it")
+        if unchecked:
+            click.echo(f"  not checked: step {skipped}")
+    elif unchecked:
+        right = len(verdict.steps) - len(unchecked)
+        click.echo(f"not checked: step {skipped}" + (f"; the other {right} are right" if right else ""))
+    else:
+        click.echo(f"all {len(verdict.steps)} steps are right")
