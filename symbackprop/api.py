@@ -74,6 +74,26 @@ class Derivation:
 
         return crosscheck(self, points=points, seed=seed, autograd=autograd)
 
+    def __repr__(self) -> str:
+        """One line, whatever the size (no rendering): the network, the counts, how it was verified.
+
+        >>> derive("2-2-1", bias=True, loss="bce")
+        <Derivation 2-2-1 sigmoid/bce: 6 weights, 3 biases; 9 proven symbolically, 9 checked numerically at 3 points>
+        """
+        spec, verification = self.spec, self.verification
+        count = lambda n, word, plural: f"{n} {word if n == 1 else plural}"  # noqa: E731
+        kinds = [g.parameter.kind for g in self.gradients]
+        derived = f"{count(kinds.count('weight'), 'weight', 'weights')}, {count(kinds.count('bias'), 'bias', 'biases')}"
+        if self.selected:
+            derived += f" (of {spec.n_parameters} parameters)"
+        symbols = [g.parameter.symbol for g in self.gradients]
+        proven = sum(1 for s in symbols if verification.method(s) == "symbolic")
+        unproven = f" ({len(verification.unproven)} not proven)" if verification.unproven else ""
+        activations = spec.activations[0] if len(set(spec.activations)) == 1 else ",".join(spec.activations)
+        notation = "" if spec.notation == "neurons" else f", {spec.notation} notation"
+        return (f"<Derivation {spec.text} {activations}/{spec.loss}{notation}: {derived}; {proven} proven symbolically"
+                f"{unproven}, {len(symbols)} checked numerically at {count(verification.points, 'point', 'points')}>")
+
     def _repr_markdown_(self) -> str:
         """The Markdown handout, rendered by Jupyter (no diagrams: those are files)."""
         from .handout.render import render_markdown

@@ -208,3 +208,19 @@ def test_cross_entropy_exercises_and_examples_have_targets_that_sum_to_1(seed):
     assert sum(targets) == pytest.approx(1.0, abs=1e-12) and min(targets) >= 0
     example = worked_example("2-2-3", loss="ce", seed=seed)
     assert float(np.sum(example.params["y"])) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_derivation_is_one_line_in_the_repl():
+    """repr() names the network, the counts and the checks, and renders nothing, whatever the size."""
+    import time
+
+    assert repr(derive("2-4-3-2")) == ("<Derivation 2-4-3-2 sigmoid/mse: 26 weights, 0 biases; 26 proven symbolically, "
+                                       "26 checked numerically at 3 points>")
+    large = derive("64-16-10", activation="tanh,sigmoid", notation="layers", bias=True, proof="numeric", points=1)
+    started = time.perf_counter()
+    line = repr(large)
+    assert time.perf_counter() - started < 0.5
+    assert line == ("<Derivation 64-16-10 tanh,sigmoid/mse, layers notation: 1184 weights, 26 biases; 0 proven symbolically, "
+                    "1210 checked numerically at 1 point>")
+    selected = derive("2-2-1", only=["w_21"])
+    assert repr(selected).startswith("<Derivation 2-2-1 sigmoid/mse: 1 weight, 0 biases (of 6 parameters); 1 proven")

@@ -132,3 +132,24 @@ def test_a_negated_ordered_sum_keeps_its_parentheses():
 
     a, b = sympy.symbols("a b")
     assert to_latex(-Total(a, b), {}) == r"- \left(a + b\right)"
+
+
+def test_control_characters_and_bidi_overrides_are_shown_not_obeyed(tmp_path):
+    """A title cannot reorder the text around it (U+202E) or hide escape sequences: each bidi
+    control is written as its code point in Markdown, XML and LaTeX alike; control characters go."""
+    from symbackprop.handout.escape import BIDI_CONTROLS, xml_escape
+
+    title = "Net\u202eevil\u2066x\u200f\x07\x1b[31m\x7f\x9b!"
+    assert md_escape(title) == r"Net\[U+202E\]evil\[U+2066\]x\[U+200F\]\[31m!"
+    assert xml_escape(title) == "Net[U+202E]evil[U+2066]x[U+200F][31m!"
+    assert latex_escape(title) == r"Net\texttt{[U+202E]}evil\texttt{[U+2066]}x\texttt{[U+200F]}[31m!"
+    assert len(BIDI_CONTROLS) == 12  # U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069
+    for c in BIDI_CONTROLS:
+        point = f"[U+{ord(c):04X}]"
+        assert md_escape(c) == point.replace("[", r"\[").replace("]", r"\]")
+        assert xml_escape(c) == point and latex_escape(c) == rf"\texttt{{{point}}}"
+    assert xml_escape("a\tb\nc") == "a\tb\nc"  # whitespace XML keeps
+    assert md_escape("\udcff") == r"\[U+DCFF\]"  # an undecodable command-line byte: still writable as UTF-8
+    md = render_markdown(derive("1-1"), title=title)
+    assert md.splitlines()[0] == "# " + md_escape(title)
+    assert not [c for c in md if c in BIDI_CONTROLS or (ord(c) < 32 and c not in "\n") or 0x7F <= ord(c) < 0xA0]

@@ -19,6 +19,7 @@ from .options import (
     fail,
     model_options,
     network_spec,
+    parse_formats,
     points_option,
     seed_option,
 )
@@ -34,20 +35,24 @@ from .options import (
 @seed_option("Seed of the random parameters (without --params).")
 @click.option("--lr", type=float, default=0.5, show_default=True, help="Learning rate of the gradient-descent step.")
 @click.option("--freeze-bias", is_flag=True, help="Leave the biases as they are in the gradient-descent step.")
+@click.option("--format", "formats", default="md,tex", show_default=True, callback=parse_formats, metavar="LIST",
+              help="Comma list of files to write: md, tex, pdf (needs pdflatex), json (every number, full precision).")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print every number as JSON on stdout (full precision) and nothing else; the handouts "
+              help="Print every number as JSON on stdout (full precision) and nothing else; the files "
                    "are then written only if -o is given.")
 @click.option("-o", "--output", type=OutputPath(path_type=Path), default=None, metavar="DIR",
-              help="Directory for example.md and example.tex  [default: output/SPEC-example]")
-def example(spec, activation, loss, bias, notation, params_file, seed, lr, freeze_bias, as_json, output):
+              help="Directory for example.md, example.tex, ...  [default: output/SPEC-example]")
+def example(spec, activation, loss, bias, notation, params_file, seed, lr, freeze_bias, formats, as_json, output):
     """A worked example with numbers for the network SPEC: the forward pass, every gradient as
     the product of its chain-rule factors, and one step of gradient descent.
 
     \b
     Examples:
       symbackprop example 2-4-3-2
+      symbackprop example 2-2-2 --format md,tex,pdf,json -o handouts
       symbackprop example 2-4-3-2 --params params.json --lr 0.1 --json
     """
+    from ..handout.pdf import LatexError, TexMissing, engine
     from ..network.spec import SpecError
     from ..numbers.example import (
         ExampleError,
@@ -60,6 +65,8 @@ def example(spec, activation, loss, bias, notation, params_file, seed, lr, freez
 
     network = network_spec(spec, activation, loss, bias, notation)
     directory = output if output is not None else (None if as_json else Path("output") / f"{network.text}-example")
+    if directory is not None and "pdf" in formats and engine() is None:
+        raise fail(str(TexMissing()))
     if directory is not None:
         try:
             check_output_dir(directory)
@@ -76,9 +83,12 @@ def example(spec, activation, loss, bias, notation, params_file, seed, lr, freez
     written = []
     if directory is not None:
         try:
-            written = write_example(result, directory)
+            written = write_example(result, directory, formats)
         except OSError as error:
             raise fail(f"cannot write to {str(directory)!r}: {error.strerror or error}")
+        except LatexError as error:
+            click.echo(f"symbackprop: {error}", err=True)
+            raise click.exceptions.Exit(EXIT_FAILED)
     if as_json:
         click.echo(render_json(result), nl=False)
         return
@@ -106,14 +116,18 @@ def codegen(spec, activation, loss, bias, notation, output, check):
     Example:
       symbackprop codegen 784-128-10 --bias -o mnist_backprop.py
     """
-    from ..handout.render import write_atomic
+    from ..handout.files import NotRegularFile, check_target, write_atomic
     from ..numbers.codegen import GeneratedCodeError, check_generated, generate_module
 
     network = network_spec(spec, activation, loss, bias, notation)
     path = output if output is not None else Path("output") / network.text / "backprop.py"
     if str(path) != "-":
-        if path.exists() and path.is_dir():
-            raise fail(f"output path {str(path)!r} is a directory: give a file name with -o")
+        try:  # before the directory is probed: -o /dev/null must leave /dev alone
+            check_target(path)
+        except NotRegularFile as error:
+            raise fail(f"output path {error} (give a file name with -o)")
+        except OSError as error:  # e.g. a name longer than the file system allows
+            raise fail(f"cannot write {str(path)!r}: {error.strerror or error}")
         try:
             check_output_dir(path.parent)
         except ValueError as error:
@@ -128,7 +142,9 @@ def codegen(spec, activation, loss, bias, notation, output, check):
         click.echo(source, nl=False)
         return
     try:
-        write_atomic(path, source)
+        write_atomic(path, source)  # a regular file replaced keeps its permission bits
+    except NotRegularFile as failure:  # planted while the code was generated
+        raise fail(f"output path {failure}")
     except OSError as failure:
         raise fail(f"cannot write {str(path)!r}: {failure.strerror or failure}")
     checked = f"; checked against the complex-step derivative (max relative error {error:.1e})" if check else ""

@@ -69,10 +69,13 @@ def check_output_dir(directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ValueError(f"cannot create output directory {str(directory)!r}: {error.strerror or error}") from None
-    probe = directory / ".symbackprop-write-test"
-    try:
-        probe.write_text("")
-        probe.unlink()
+    import os
+    import tempfile  # here, not at module level: --help stays fast
+
+    try:  # a unique name, opened O_EXCL: a symlink planted under a fixed name is never followed
+        handle, probe = tempfile.mkstemp(prefix=".symbackprop-write-test.", dir=directory)
+        os.close(handle)
+        os.unlink(probe)
     except OSError as error:
         raise ValueError(f"cannot write to output directory {str(directory)!r}: {error.strerror or error}") from None
 

@@ -95,14 +95,39 @@ def _greek(c: str) -> str:
 
 
 def md_escape(text: object) -> str:
-    """Text that Markdown (and GitHub's math) prints literally, inside a line."""
-    return re.sub(r"([\\`*_{}\[\]<>$|~#&])", r"\\\1", _one_line(text))
+    """Text that Markdown (and GitHub's math) prints literally, inside a line; control characters
+    are dropped and a bidirectional override is written as its code point, as in LaTeX.
+
+    >>> print(md_escape("net\\u202eten\\x07"))
+    net\\[U+202E\\]ten
+    """
+    return re.sub(r"([\\`*_{}\[\]<>$|~#&])", r"\\\1", _visible(_one_line(text)))
 
 
 def xml_escape(text: object) -> str:
-    """Text (or an attribute value) that XML reads literally; control characters are dropped."""
-    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", str(text))
+    """Text (or an attribute value) that XML reads literally; control characters are dropped and
+    a bidirectional override is written as its code point, as in LaTeX.
+
+    >>> xml_escape("a\\u2066b\\x1b[31m")
+    'a[U+2066]b[31m'
+    """
+    text = _visible(str(text))
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+# Characters that reorder the text around them (the "Trojan Source" marks and overrides): shown,
+# never obeyed, so a title reads in the handout as it was typed. Lone surrogates (from undecodable
+# command-line bytes) and the two non-characters U+FFFE/U+FFFF, which UTF-8 or XML cannot hold,
+# are shown the same way.
+BIDI_CONTROLS = "\u061c\u200e\u200f" + "".join(map(chr, range(0x202A, 0x202F))) + "".join(map(chr, range(0x2066, 0x206A)))
+_SHOWN = re.compile(f"[{BIDI_CONTROLS}\ud800-\udfff\ufffe\uffff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 (but tab and line ends), DEL, C1
+
+
+def _visible(text: str) -> str:
+    """``text`` without control characters (tab and line ends kept) and with every bidirectional
+    control written as its code point, "[U+202E]" (latex_escape's form, without \\texttt)."""
+    return _SHOWN.sub(lambda match: f"[U+{ord(match.group()):04X}]", _CONTROL.sub("", text))
 
 
 def _one_line(text: object) -> str:

@@ -2,7 +2,9 @@
 
 The only additions are the three presentation nodes of ``symbackprop.algebra.expressions``: a named
 partial derivative, an ordered product (factors joined by ``\\cdot`` in path order) and an
-ordered sum. Everything else, parentheses included, is SymPy's ``LatexPrinter``.
+ordered sum, which when negated is bracketed (square brackets around parentheses, as in
+-[y log ŷ + (1 - y) log(1 - ŷ)]); and log of a single name without parentheses. Everything else,
+parentheses included, is SymPy's ``LatexPrinter``.
 
 >>> import sympy
 >>> from symbackprop.algebra.expressions import Chain, Partial
@@ -50,14 +52,29 @@ class HandoutPrinter(LatexPrinter):
         # "- a + b" would flip the sign of every term after the first
         coefficient, rest = expr.as_coeff_Mul()
         if coefficient == -1 and isinstance(rest, Total):
-            return r"- \left(%s\right)" % self._print(rest)
+            return "- " + self._bracketed(rest)
         return super()._print_Mul(expr)
+
+    def _bracketed(self, total: Total) -> str:
+        """(a + b), or [a + b] around a sum with parentheses inside: -[y log ŷ + (1 - y) log(1 - ŷ)]."""
+        inner = self._print(total)
+        return r"\left[%s\right]" % inner if r"\left(" in inner else r"\left(%s\right)" % inner
+
+    def _print_log(self, expr, exp=None) -> str:
+        # log ŷ for a single name, as people write it; log(1 - ŷ) otherwise (SymPy's form)
+        if exp is None and expr.args[0].is_Symbol:
+            return r"\log %s" % self._print(expr.args[0])
+        return super()._print_log(expr, exp)
 
     def _print_Total(self, expr) -> str:
         text = ""
         for n, term in enumerate(expr.terms):
             negative = term.could_extract_minus_sign()
-            body = self.parenthesize(-term if negative else term, PRECEDENCE["Add"], strict=True)
+            positive = -term if negative else term
+            if negative and isinstance(positive, Total):
+                body = self._bracketed(positive)
+            else:
+                body = self.parenthesize(positive, PRECEDENCE["Add"], strict=True)
             text += ("- " if negative else "") + body if n == 0 else (" - " if negative else " + ") + body
         return text
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Optional
@@ -26,6 +25,7 @@ from ..version import __version__
 from .diagram import TIKZ_LIBRARIES, to_svg, to_tikz
 from .escape import latex_escape, md_escape
 from .figures import network_diagram, parameter_diagram, svg_name
+from .files import Batch, write_atomic
 from .latex import to_latex
 
 if TYPE_CHECKING:  # for annotations only: this stage takes the data it is given, it does not run the pipeline
@@ -541,46 +541,39 @@ def render_json(derivation: Derivation, progress: Progress = None) -> str:
 
 
 # -- files ----------------------------------------------------------------------------------
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never half a file."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def write_pdf(tex: str, path: Path) -> Path:
-    """Compile the LaTeX text ``tex`` into the PDF ``path`` (see ``symbackprop.handout.pdf``)."""
+# Every file of a run goes through one Batch (symbackprop.handout.files): all are written to
+# temporaries first and renamed only when every one was written, so a full disk or a LaTeX error
+# leaves the previous files as they were, and derivation.md never links an SVG that is missing.
+def compile_pdf(tex: str, name: str) -> bytes:
+    """The PDF the LaTeX text ``tex`` compiles to (see ``symbackprop.handout.pdf``), built in a
+    temporary directory; ``name`` (e.g. "derivation.pdf") names the document in LaTeX's errors."""
     from .pdf import build_pdf
 
     with tempfile.TemporaryDirectory(prefix="symbackprop-") as work:
-        source = Path(work) / Path(path).with_suffix(".tex").name
+        source = Path(work) / Path(name).with_suffix(".tex").name
         source.write_text(tex, encoding="utf-8")
-        return build_pdf(source, path)
+        return build_pdf(source).read_bytes()
 
 
-def write_documents(directory: Path, stem: str, formats: list[str], render) -> list[Path]:
-    """stem.md / stem.tex / stem.pdf for the requested formats; ``render(kind)`` gives md or tex text."""
-    written = []
-    for fmt in (f for f in formats if f in ("md", "tex")):
-        path = directory / f"{stem}.{fmt}"
-        write_atomic(path, render(fmt))
-        written.append(path)
+def write_pdf(tex: str, path: Path) -> Path:
+    """Compile the LaTeX text ``tex`` into the PDF ``path`` (replaced only whole, see ``write_atomic``)."""
+    path = Path(path)
+    write_atomic(path, compile_pdf(tex, path.name))
+    return path
+
+
+def write_documents(directory: Path, stem: str, formats: list[str], render, batch: Optional[Batch] = None) -> list[Path]:
+    """stem.md / stem.tex / stem.pdf for the requested formats; ``render(kind)`` gives md or tex text.
+
+    With ``batch`` (a ``Batch`` in ``directory``) the files join that run's batch; without, they
+    are one batch of their own: all are in place when this returns, or none is.
+    """
+    if batch is None:
+        with Batch(directory) as own:
+            return write_documents(directory, stem, formats, render, own)
+    written = [batch.add(f"{stem}.{fmt}", render(fmt)) for fmt in formats if fmt in ("md", "tex")]
     if "pdf" in formats:
-        written.append(write_pdf(render("tex"), directory / f"{stem}.pdf"))
+        written.append(batch.add(f"{stem}.pdf", compile_pdf(render("tex"), f"{stem}.pdf")))
     return written
 
 
@@ -589,45 +582,47 @@ def write_outputs(
     progress: Progress = None,
 ) -> list[Path]:
     """Write derivation.<format> for each format (md, tex, pdf, json) into ``directory``, and the
-    SVG diagrams beside derivation.md; ``progress(stage, done, total)`` hears of long JSON writing."""
+    SVG diagrams beside derivation.md, all or none; ``progress(stage, done, total)`` hears of long
+    JSON writing."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     formats = list(formats)
     data = context(derivation, title, figures="md" in formats) if {"md", "tex", "pdf"} & set(formats) else None
-    written = write_documents(directory, "derivation", formats, lambda kind: _render(kind, data))
-    if "json" in formats:
-        write_atomic(directory / "derivation.json", render_json(derivation, progress))
-        written.append(directory / "derivation.json")
-    if "md" in formats:
-        written += write_svgs(derivation, directory)
-    return written
+    with Batch(directory) as batch:
+        figures = write_svgs(derivation, directory, batch) if "md" in formats else []  # renamed before the md
+        written = write_documents(directory, "derivation", formats, lambda kind: _render(kind, data), batch)
+        if "json" in formats:
+            written.append(batch.add("derivation.json", render_json(derivation, progress)))
+    return written + figures
 
 
 def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[str], seed: int = 0) -> list[Path]:
     """An exercise sheet and its answer key (exercise.* and solutions.*) in md, tex and pdf, and
-    with json the answer key for programs (solutions.json: the tasks and every value)."""
+    with json the answer key for programs (solutions.json: the tasks and every value); all or none."""
     from .exercise import exercise_context
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     data = exercise_context(derivation, seed)
     written = []
-    for stem, solutions in (("exercise", False), ("solutions", True)):
-        render = lambda kind: environment(kind).get_template(f"exercise.{kind}.j2").render(  # noqa: E731
-            dict(data, solutions=solutions)
-        )
-        written += write_documents(directory, stem, list(formats), render)
-    if "json" in formats:
-        answers = {key: value for key, value in data.items() if key not in ("local", "local_partial")}
-        write_atomic(directory / "solutions.json", json.dumps(answers, indent=2, ensure_ascii=False) + "\n")
-        written.append(directory / "solutions.json")
+    with Batch(directory) as batch:
+        for stem, solutions in (("exercise", False), ("solutions", True)):
+            render = lambda kind: environment(kind).get_template(f"exercise.{kind}.j2").render(  # noqa: E731
+                dict(data, solutions=solutions)
+            )
+            written += write_documents(directory, stem, list(formats), render, batch)
+        if "json" in formats:
+            answers = {key: value for key, value in data.items() if key not in ("local", "local_partial")}
+            written.append(batch.add("solutions.json", json.dumps(answers, indent=2, ensure_ascii=False) + "\n"))
     return written
 
 
-def write_svgs(derivation: Derivation, directory: Path) -> list[Path]:
-    """network.svg and, per parameter whose paths are written out, network-<name>.svg."""
+def write_svgs(derivation: Derivation, directory: Path, batch: Optional[Batch] = None) -> list[Path]:
+    """network.svg and, per parameter whose paths are written out, network-<name>.svg (in
+    ``batch``, a ``Batch`` in ``directory``, or all or none on their own)."""
+    if batch is None:
+        with Batch(directory) as own:
+            return write_svgs(derivation, directory, own)
     figures = [(NETWORK_SVG, network_diagram(derivation))]
     figures += [(svg_name(g), parameter_diagram(derivation, g)) for g in derivation.gradients if g.paths is not None]
-    for name, diagram in figures:
-        write_atomic(Path(directory) / name, to_svg(diagram))
-    return [Path(directory) / name for name, _ in figures]
+    return [batch.add(name, to_svg(diagram)) for name, diagram in figures]

@@ -69,7 +69,7 @@ LOSSES: dict[str, Loss] = {
         "binary cross-entropy",
         "-sum of [y log(out) + (1 - y) log(1 - out)]",
         term=_cross_entropy_term,
-        display=lambda out, target: Total(-target * sympy.log(out), -Total(1, -target) * sympy.log(Total(1, -out))),
+        display=lambda out, target: -Total(target * sympy.log(out), (1 - target) * sympy.log(1 - out)),
         needs_unit_interval=True,
     ),
     "ce": Loss(

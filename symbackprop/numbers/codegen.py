@@ -354,7 +354,7 @@ def write_module(spec: NetworkSpec, path, check: bool = True) -> Optional[float]
 
     Returns the largest relative error of the check (None when not checked).
     """
-    from ..handout.render import write_atomic
+    from ..handout.files import write_atomic
 
     error = check_generated(spec) if check else None
     write_atomic(path, generate_module(spec))
