@@ -63,7 +63,7 @@ GALLERY = [
           "symbackprop derive 4-3-2-1 --notation layers --loss bce --bias --format md,tex,pdf,json",
           _derivation("4-3-2-1", notation="layers", loss="bce", bias=True)),
     Entry("2-2-2-example", "A worked example with numbers: forward pass, every gradient, one gradient-descent step",
-          "symbackprop example 2-2-2 --seed 0 -o output/gallery/2-2-2-example (and --json for example.json)",
+          "symbackprop example 2-2-2 --seed 0 --format md,tex,pdf,json -o output/gallery/2-2-2-example",
           _example("2-2-2", 0)),
     Entry("2-2-1-exercise", "An exercise sheet and its answer key (seed 1)",
           "symbackprop derive 2-2-1 --exercise --seed 1 --format md,tex,pdf,json", _exercise("2-2-1", 1)),
@@ -86,7 +86,7 @@ def index(entries=GALLERY) -> str:
 
 def build_gallery(root: Path, entries=GALLERY, progress=None) -> list[Path]:
     """Regenerate every entry under ``root`` and the index; returns the files written."""
-    from .handout.render import write_atomic
+    from .handout.files import write_atomic
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)

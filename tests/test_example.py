@@ -224,3 +224,52 @@ def test_missing_params_file_and_bad_learning_rate(tmp_path):
     assert "cannot read it (No such file or directory)" in error
     result = run(["2-3-1", "--lr", "nan", "-o", str(tmp_path)], tmp_path)
     assert result.exit_code == 2
+
+
+def _mpmath_backprop(params, digits=50):
+    """The same textbook backprop in mpmath at 50 digits (no symbackprop, no NumPy)."""
+    import mpmath
+
+    with mpmath.workdps(digits):
+        sigmoid = lambda z: 1 / (1 + mpmath.exp(-z))  # noqa: E731
+        outs = [[mpmath.mpf(v) for v in params["x"]]]
+        for W, b in zip(params["W"], params["b"]):
+            nets = [mpmath.fsum(outs[-1][i] * mpmath.mpf(W[i][j]) for i in range(len(W))) + mpmath.mpf(b[j])
+                    for j in range(len(W[0]))]
+            outs.append([sigmoid(z) for z in nets])
+        y = [mpmath.mpf(v) for v in params["y"]]
+        loss = mpmath.fsum((t - a) ** 2 / 2 for t, a in zip(y, outs[-1]))
+        delta = [(a - t) * a * (1 - a) for a, t in zip(outs[-1], y)]
+        grads = []
+        for k in range(len(params["W"]) - 1, -1, -1):
+            W = params["W"][k]
+            grads.insert(0, [[float(outs[k][i] * delta[j]) for j in range(len(delta))] for i in range(len(W))])
+            if k:
+                delta = [mpmath.fsum(delta[j] * mpmath.mpf(W[i][j]) for j in range(len(delta))) * outs[k][i] * (1 - outs[k][i])
+                         for i in range(len(W))]
+        return float(loss), grads
+
+
+def test_example_numbers_are_the_correctly_rounded_values():
+    """Every number is the float64 nearest the true value, bit for bit (so the gallery is the same
+    on every CPU): compared exactly with a 50-digit mpmath backprop written here."""
+    loss, grads = _mpmath_backprop(PARAMS)
+    data = example_json(worked_example("2-4-3-2", PARAMS, bias=True))
+    assert data["loss"] == loss
+    assert data["grad"]["W"] == grads
+
+
+@pytest.mark.parametrize("activation, weight, words", [
+    ("log(z)", -1.0, "complex"),  # net input -10
+    ("sqrt(z)", -1.0, "complex"),
+    ("exp(exp(z))", 100.0, "beyond the float64 range"),  # e^(e^1000)
+])
+def test_numbers_that_leave_the_reals_are_one_line_exit_2(tmp_path, activation, weight, words):
+    params = tmp_path / "p.json"
+    params.write_text(json.dumps({"x": [10.0, 0.0], "y": [1.0], "W": [[[weight], [1.0]]]}))
+    result = CliRunner().invoke(example_command, ["2-1", "--activation", activation, "--params", str(params),
+                                                  "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert len(message.splitlines()) == 1 and "out_b_1" in message and words in message, message
+    assert not (tmp_path / "out" / "example.md").exists()

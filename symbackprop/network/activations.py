@@ -155,24 +155,29 @@ def _maybe_unit_interval(expr: sympy.Expr, z: sympy.Symbol) -> Optional[bool]:
     return False if np.any((finite < 0) | (finite > 1)) else None
 
 
+OUTPUT_FORM_SECONDS = 2.0  # for finding g' written in the output a = g(z); past it there is none
 _PIECEWISE = (sympy.Abs, sympy.Max, sympy.Min, sympy.sign, sympy.Heaviside)
 
 
 def _output_form(expr: sympy.Expr, z: sympy.Symbol) -> Optional[Callable[[sympy.Expr], sympy.Expr]]:
     """g'(z) written in a = g(z), if SymPy inverts g to one branch and the result is proven."""
     from ..algebra.exact import are_equal
+    from ..algebra.limits import time_limit
 
     if expr.has(*_PIECEWISE) or sympy.count_ops(expr) > 25 or not expr.has(z):
         return None
     a = sympy.Dummy("a", real=True)
     try:
-        solutions = sympy.solve(sympy.Eq(expr, a), z)
-    except (NotImplementedError, ValueError, TypeError):
-        return None
-    if len(solutions) != 1:
-        return None
-    derivative = sympy.diff(expr, z)
-    candidate = sympy.factor(sympy.simplify(derivative.xreplace({z: solutions[0]})))
-    if candidate.has(z) or not are_equal(candidate.xreplace({a: expr}), derivative):
+        # sympy.solve can run for minutes and gigabytes on innocent formulas (exp(30 z), tanh(1000 z),
+        # ((z+1)^16+1)^16): bounded, and without an output form the derivative is written in z.
+        with time_limit(OUTPUT_FORM_SECONDS):
+            solutions = sympy.solve(sympy.Eq(expr, a), z)
+            if len(solutions) != 1:
+                return None
+            derivative = sympy.diff(expr, z)
+            candidate = sympy.factor(sympy.simplify(derivative.xreplace({z: solutions[0]})))
+            if candidate.has(z) or not are_equal(candidate.xreplace({a: expr}), derivative):
+                return None
+    except (NotImplementedError, ValueError, TypeError, TimeoutError, RecursionError, MemoryError):
         return None
     return lambda out: candidate.xreplace({a: out})

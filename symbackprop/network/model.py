@@ -25,7 +25,11 @@ import sympy
 from .activations import Activation, resolve_activation
 from .losses import LOSSES, Loss
 from .notation import NOTATIONS, Name
-from .spec import NetworkSpec
+from .spec import NetworkSpec, SpecError
+
+# One symbol, definition and gradient per parameter: about 9 KB each (784-128-64-10, 109,184
+# weights, peaks at 0.9 GB), so this keeps a derivation within about 5 GB of the machine's 24.
+MAX_SYMBOLIC_PARAMETERS = 500_000
 
 
 @dataclass(frozen=True, order=True)
@@ -44,6 +48,10 @@ class Model:
     """
 
     def __init__(self, spec: NetworkSpec):
+        if spec.n_parameters > MAX_SYMBOLIC_PARAMETERS:
+            raise SpecError(f"network {spec.text} has {spec.n_parameters:,} parameters; the symbolic derivation "
+                            f"handles at most {MAX_SYMBOLIC_PARAMETERS:,} (about 9 KB of memory each): "
+                            "'symbackprop codegen' writes NumPy code for larger networks")
         self.spec = spec
         self.notation = NOTATIONS[spec.notation](spec.layers)
         self.loss_function: Loss = LOSSES[spec.loss]

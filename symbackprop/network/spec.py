@@ -20,8 +20,11 @@ from .notation import NOTATIONS
 
 SPEC_FORM = "layer sizes joined by '-', input first, at least two positive integers, e.g. 2-4-3-2"
 
-# Beyond this the symbolic objects alone would not fit in memory; refuse early with a clear line.
+# Beyond this even the generated NumPy code is impractical; refuse early with a clear line. The
+# symbolic stages have their own, lower limit (``model.MAX_SYMBOLIC_PARAMETERS``).
 MAX_PARAMETERS = 2_000_000
+MAX_LAYER_DIGITS = 7  # a layer of 10 million neurons is already far beyond MAX_PARAMETERS
+MAX_DEPTH = 64  # computed layers; SymPy's recursion (and a reader's patience) ends well before hundreds
 _SPEC_RE = re.compile(r"[0-9]+(-[0-9]+)+")  # ASCII digits only: int() accepts others
 
 
@@ -38,7 +41,13 @@ def parse_layers(text: str) -> tuple[int, ...]:
     if not isinstance(text, str) or not _SPEC_RE.fullmatch(text.strip()):
         shown = text if isinstance(text, str) else repr(text)
         raise SpecError(f"invalid network spec {shown!r}: expected {SPEC_FORM}")
-    layers = tuple(int(part) for part in text.strip().split("-"))
+    parts = text.strip().split("-")
+    if any(len(part.lstrip("0")) > MAX_LAYER_DIGITS for part in parts):
+        raise SpecError(f"invalid network spec: a layer size has more than {MAX_LAYER_DIGITS} digits "
+                        f"(symbackprop handles at most {MAX_PARAMETERS:,} weights)")
+    if len(parts) - 1 > MAX_DEPTH:
+        raise SpecError(f"network spec has {len(parts) - 1} computed layers; symbackprop handles at most {MAX_DEPTH}")
+    layers = tuple(int(part) for part in parts)
     if any(size < 1 for size in layers):
         raise SpecError(f"invalid network spec {text!r}: every layer needs at least one neuron ({SPEC_FORM})")
     n_weights = sum(a * b for a, b in zip(layers, layers[1:]))

@@ -5,14 +5,17 @@
 seeded random parameters, and computes
 
 * the forward pass (every net input and output), each output's error term and E_total;
-* the gradient from the generated NumPy code (``codegen``), cross-checked against the symbolic
-  chain rule evaluated at the same numbers (every delta form, and every path product shown);
+* every gradient from the chain rule (δ_j · out_i), cross-checked against the generated NumPy
+  code (``codegen``) at the same numbers (every delta form, and every path product shown);
 * the parameters after one gradient-descent step W - α ∂E/∂W (biases too, unless frozen) and
   E_total after the step.
 
 ``render_example`` lays it out as Markdown or LaTeX (4 significant digits; each shown weight as
 seed 000's product of its chain-rule factors, e.g. ∂E/∂w_{31} = 0.7414 · 0.1868 · 0.5933 = 0.0822);
-``example_json`` gives every number in full float64 precision.
+``example_json`` gives every number in full float64 precision. The numbers are computed at
+``DIGITS`` significant digits and rounded to float64 once, so each is the float nearest the true
+value: the same bits on every machine (NumPy's vectorized exp differs in the last bit between
+CPUs, and so would a gallery built from it).
 
 >>> ex = worked_example("2-2-1", {"x": [1.0, 0.0], "y": [1.0], "W": [[[0.5, -0.5], [0.1, 0.2]], [[1.0], [2.0]]]})
 >>> round(ex.loss, 6), round(ex.loss_after, 6)
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional, Union
 
+import mpmath
 import numpy as np
 import sympy
 
@@ -42,10 +46,17 @@ NEURONS_SHOWN = 8
 SIGNIFICANT = 4  # digits in the handouts
 PATHS_WRITTEN = 2  # a parameter reached along more paths is written δ · out: its delta sums the paths
 CROSS_CHECK_TOLERANCE = 1e-9  # relative, generated code vs the symbolic chain rule
+WIDE_SUM = 32  # terms; a wider weighted sum is added up by mpmath directly (a 784-input layer)
+DIGITS = 30  # significant digits of the example's arithmetic, before the one rounding to float64
 
 
 class ParamsError(SpecError):
     """A params file that does not fit the network: one line naming the key and the expected shape."""
+
+
+class NumbersError(SpecError):
+    """The example's numbers leave the real numbers at some neuron (log of a negative net input,
+    an overflow): an input problem, named with the neuron where it first appears."""
 
 
 class ExampleError(RuntimeError):
@@ -136,18 +147,67 @@ def _expected(spec: NetworkSpec, key: str) -> str:
     }[key]
 
 
+# A params file holds one number per weight: 16 MiB is over a million of them, more than any
+# worked example shows. A larger file (or an endless one) is refused before it is read.
+MAX_PARAMS_BYTES = 16 * 2**20
+
+
 def load_params(path: Union[str, Path], spec: NetworkSpec) -> dict:
-    """Read and check a params file; ``ParamsError`` (one line) for anything wrong with it."""
+    """Read and check a params file; ``ParamsError`` (one line) for anything wrong with it.
+
+    Only a regular file of at most ``MAX_PARAMS_BYTES`` is read (a symlink to one is followed):
+    a FIFO or a device is refused at once, never waited on or read without end.
+
+    >>> load_params("/dev/zero", NetworkSpec.parse("2-1"))
+    Traceback (most recent call last):
+    ...
+    symbackprop.numbers.example.ParamsError: params file '/dev/zero': it is a character device, not a regular file
+    """
+    import os
+    import stat
+
+    from ..handout.files import file_kind
+
+    where = f"params file {str(path)!r}"
+    too_large = f"{where}: larger than {MAX_PARAMS_BYTES // 2**20} MiB, the limit for params files"
+
+    def not_regular(mode: int) -> ParamsError:
+        return ParamsError(f"{where}: it is {file_kind(mode)}, not a regular file")
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):  # checked before opening: opening a FIFO would wait for a writer
+            raise not_regular(mode)
+        # O_NONBLOCK: should a FIFO be swapped in after the check, opening it does not wait either
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(handle, "rb") as stream:
+            status = os.fstat(stream.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise not_regular(status.st_mode)
+            if status.st_size > MAX_PARAMS_BYTES:
+                raise ParamsError(too_large)
+            raw = stream.read(MAX_PARAMS_BYTES + 1)  # a file growing while we read stops at the cap too
     except OSError as error:
-        raise ParamsError(f"params file {str(path)!r}: cannot read it ({error.strerror or error})") from None
-    except UnicodeDecodeError:
-        raise ParamsError(f"params file {str(path)!r}: not UTF-8 text") from None
+        raise ParamsError(f"{where}: cannot read it ({error.strerror or error})") from None
+    if len(raw) > MAX_PARAMS_BYTES:
+        raise ParamsError(too_large)
     try:
-        data = json.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParamsError(f"{where}: not UTF-8 text") from None
+
+    def integer(digits: str) -> int:  # refused where no float64 holds it (and past 4,300 digits int() refuses)
+        if math.isinf(float(digits)):
+            raise ParamsError(f"{where}: an integer of {len(digits.lstrip('-'))} digits is too large for a "
+                              f"float64 (the largest is about 1.8e308)")
+        return int(digits)
+
+    try:
+        data = json.loads(text, parse_int=integer)
     except json.JSONDecodeError as error:
-        raise ParamsError(f"params file {str(path)!r}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
+        raise ParamsError(f"{where}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
+    except RecursionError:
+        raise ParamsError(f"{where}: brackets nested too deeply (the weights need 3 levels)") from None
     return check_params(spec, data)
 
 
@@ -176,7 +236,7 @@ class Example:
     values: dict
     errors: list  # each output neuron's term of E_total
     loss: float
-    gradient: dict  # from the generated code, params layout
+    gradient: dict  # δ_j · out_i from the exact values, params layout
     updated: dict
     loss_after: float
     cross_check: float  # largest relative difference, generated code vs symbolic chain rule
@@ -184,19 +244,66 @@ class Example:
     shown: list = field(default_factory=list)  # the gradients (chainrule.Gradient) written out
 
 
-def _evaluate_all(model, chain, params) -> dict:
-    """Every symbol's value at the example's numbers: the forward definitions, then the deltas."""
-    from ..algebra.evaluate import evaluate
+def _evaluate_all(model, chain, params, deltas: bool = True) -> dict:
+    """Every symbol's value at the example's numbers, as a SymPy Float of ``DIGITS`` digits: the
+    forward definitions, then (with ``deltas``) the delta recursion, and E_total.
+
+    >>> from symbackprop.network.model import Model
+    >>> from symbackprop.derivation.chainrule import ChainRule
+    >>> model = Model(NetworkSpec.parse("1-1"))
+    >>> params = {"x": [0.0], "y": [1.0], "W": [[[1.0]]]}
+    >>> str(_evaluate_all(model, ChainRule(model), params)[model.out[1][0]])
+    '0.500000000000000000000000000000'
+    """
     from .lambdified import values_from_params
 
-    values = {s: np.array([v]) for s, v in values_from_params(model, params).items()}
-    memo: dict = {}
+    values = {s: sympy.Float(float(v), DIGITS) for s, v in values_from_params(model, params).items()}
+
+    def settle(symbol, expr):
+        terms = [term.args if term.is_Mul else (term,) for term in expr.args] if expr.is_Add else []
+        if len(terms) > WIDE_SUM and all(f.is_Symbol for factors in terms for f in factors):
+            # a wide layer's net input Σ w·out (+ b): summed by mpmath, without a SymPy object per term
+            with mpmath.workdps(DIGITS):
+                value = sympy.Float(mpmath.fsum(mpmath.fprod(mpmath.mpf(values[f]._mpf_) for f in factors)
+                                                for factors in terms), DIGITS)
+        else:
+            value = expr.xreplace(values).evalf(DIGITS)
+        if not (value.is_number and value.is_real and value.is_finite and math.isfinite(float(value))):
+            raise NumbersError(f"the example's numbers are not finite real numbers: {symbol} is {_shown(value)}; "
+                               "choose other parameters (--params, --seed) or another activation")
+        values[symbol] = value
+
     for symbol, definition in model.definitions.items():
-        values[symbol] = np.broadcast_to(evaluate(definition, values, memo), (1,))
-    for delta in chain.deltas:
-        values[delta.symbol] = np.broadcast_to(evaluate(delta.definition, values, memo), (1,))
-    values[model.loss_symbol] = np.broadcast_to(evaluate(model.loss, values, memo), (1,))
-    return {symbol: float(value[0]) for symbol, value in values.items()}
+        settle(symbol, definition)
+    if deltas:
+        for delta in chain.deltas:
+            settle(delta.symbol, delta.definition)
+    settle(model.loss_symbol, model.loss)
+    return values
+
+
+def _shown(value: sympy.Expr) -> str:
+    """What is wrong with a value that is not a finite real float, in words.
+
+    >>> _shown(sympy.I * 2), _shown(sympy.exp(1000).evalf())
+    ('complex (0+2i): the activation or the loss is undefined there', 'beyond the float64 range (it overflows)')
+    """
+    if value.is_number and value.is_real and value.is_finite:
+        return "beyond the float64 range (it overflows)"
+    if value.is_number and value.is_finite:
+        return f"complex ({complex(value):.4g})".replace("j)", "i)") + ": the activation or the loss is undefined there"
+    return "not a number: the activation or the loss is undefined there"
+
+
+def _chain_rule_gradient(model, chain, exact: Mapping, bias: bool) -> dict:
+    """∂E/∂W^[k] = out^[k-1]ᵀ δ^[k] and ∂E/∂b^[k] = δ^[k] from the exact values, in the params layout."""
+    W, b = [], []
+    for k in range(1, model.spec.depth + 1):
+        deltas = [exact[chain.delta(n).symbol] for n in model.neurons(k)]
+        outs = [exact[s] for s in model.out[k - 1]]
+        W.append(np.array([[float(out * delta) for delta in deltas] for out in outs]))
+        b.append(np.array([float(delta) for delta in deltas]))
+    return {"W": W, "b": b if bias else None}
 
 
 def _relative(a, b) -> float:
@@ -233,34 +340,36 @@ def worked_example(
     from ..network.model import Model
     from .codegen import generated
 
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr)):
+        raise SpecError(f"the learning rate must be a finite number (got {lr!r})")
     if isinstance(network, (str, NetworkSpec)):
         spec = network if isinstance(network, NetworkSpec) else NetworkSpec.parse(network, **options)
         model = Model(spec)
         chain = ChainRule(model)
     else:  # a Derivation: its model and chain rule are reused
         spec, model, chain = network.spec, network.model, network.chain
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr)):
-        raise SpecError(f"the learning rate must be a finite number (got {lr!r})")
     seeded = None
     if params is None:
         params, seeded = random_params(model, seed), seed
     else:
         params = check_params(spec, {k: _as_lists(v) for k, v in params.items()})
 
-    values = _evaluate_all(model, chain, params)
+    exact = _evaluate_all(model, chain, params)
+    values = {symbol: float(value) for symbol, value in exact.items()}
+    gradient = _chain_rule_gradient(model, chain, exact, spec.bias)
+    loss = values[model.loss_symbol]
     module = generated(spec)
-    gradient = module.grad(params, params["x"], params["y"])
-    loss = module.loss(params, params["x"], params["y"])
+    generated_gradient = module.grad(params, params["x"], params["y"])
 
     # cross-check: generated code against the symbolic chain rule at the same numbers
-    worst, checked = _relative(loss, values[model.loss_symbol]), 1
+    worst, checked = _relative(module.loss(params, params["x"], params["y"]), loss), 1
     worst = max(worst, _relative(module.forward(params, params["x"]), [values[s] for s in model.out[-1]]))
     for k in range(1, spec.depth + 1):
         deltas = np.array([values[chain.delta(n).symbol] for n in model.neurons(k)])
         outs = np.array([values[s] for s in model.out[k - 1]])
-        worst = max(worst, _relative(gradient["W"][k - 1], np.outer(outs, deltas)))  # δ_j · out_i
+        worst = max(worst, _relative(generated_gradient["W"][k - 1], np.outer(outs, deltas)))  # δ_j · out_i
         if spec.bias:
-            worst = max(worst, _relative(gradient["b"][k - 1], deltas))
+            worst = max(worst, _relative(generated_gradient["b"][k - 1], deltas))
         checked += deltas.size * (outs.size + (1 if spec.bias else 0))
     shown = []
     for parameter in _shown_parameters(chain):
@@ -269,7 +378,7 @@ def worked_example(
         shown.append(g)
         if g.paths is not None:
             path_sum = sum(math.prod(_value(f.value, values) for f in path.factors) for path in g.paths)
-            worst = max(worst, _relative(path_sum, _parameter_value(gradient, parameter, model)))
+            worst = max(worst, _relative(path_sum, _parameter_value(generated_gradient, parameter, model)))
             checked += 1
     if not worst <= CROSS_CHECK_TOLERANCE:
         raise ExampleError(f"the generated code and the symbolic chain rule differ by {worst:.2e} (relative) on this example")
@@ -280,7 +389,12 @@ def worked_example(
     }
     errors = [float(_value(model.loss_function.term(out, t), values)) for out, t in zip(model.out[-1], model.targets)]
     return Example(spec, model, chain, params, float(lr), bool(freeze_bias), seeded, values, errors, float(loss),
-                   gradient, updated, float(module.loss(updated, params["x"], params["y"])), worst, checked, shown)
+                   gradient, updated, _loss_at(model, chain, {**params, **updated}), worst, checked, shown)
+
+
+def _loss_at(model, chain, params) -> float:
+    """E_total at ``params`` (after the descent step), by the same exact arithmetic."""
+    return float(_evaluate_all(model, chain, params, deltas=False)[model.loss_symbol])
 
 
 def _as_lists(value):
@@ -478,18 +592,19 @@ def render_example(example: Example, kind: str) -> str:
 
 
 def write_example(example: Example, directory: Union[str, Path], formats=("md", "tex")) -> list[Path]:
-    """Write example.md / example.tex / example.pdf (and example.json when asked) into ``directory``."""
-    from ..handout.render import write_atomic, write_documents
+    """Write example.md / example.tex / example.pdf (and example.json when asked) into
+    ``directory``: all of them, or none (``symbackprop.handout.files.Batch``)."""
+    from ..handout.files import Batch
+    from ..handout.render import write_documents
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     formats = list(formats)
-    written = write_documents(directory, "example", formats, lambda kind: render_example(example, kind))
-    if "json" in formats:
-        write_atomic(directory / "example.json", render_json(example))
-        written.append(directory / "example.json")
+    with Batch(directory) as batch:
+        written = write_documents(directory, "example", formats, lambda kind: render_example(example, kind), batch)
+        if "json" in formats:
+            written.append(batch.add("example.json", render_json(example)))
     return written
 
-
 __all__ = ["worked_example", "Example", "check_params", "load_params", "random_params", "ParamsError",
-           "ExampleError", "example_json", "render_json", "render_example", "write_example"]
+           "ExampleError", "NumbersError", "example_json", "render_json", "render_example", "write_example"]

@@ -35,6 +35,7 @@ from ..algebra.exact import are_equal
 from ..derivation.chainrule import ChainRule, Gradient
 from ..derivation.matrixform import LayerForm
 from ..network.model import Model, expand_definitions
+from ..network.spec import SpecError
 from . import numeric
 from .parallel import Forked
 
@@ -45,10 +46,18 @@ UNPROVEN = {  # why a symbolic proof was not found, as the handouts say it
     "inconclusive": "the exact zero test could not show the difference is zero",
     "timeout": "SymPy ran out of time for it and was stopped",
 }
+IDENTITY_OPS = 4_000  # operations in a path sum and its delta form beyond which the exact identity is not tried
+IDENTITY_SECONDS = 2.0  # ... nor allowed to run longer than this each,
+IDENTITIES_SECONDS = 6.0  # ... or all together (a deep chain 1-1-...-1 makes every one slow)
 TOLERANCE = 1e-9
 PROOF_MODES = ("auto", "symbolic", "numeric")
 
 Progress = Optional[Callable[[str, int, int], None]]  # (stage, done, total)
+
+
+class OutsideDomainError(SpecError):
+    """The random points of the numeric check leave the activation's or the loss's domain (log or
+    sqrt of a negative number, an overflow): the input's problem, not a failed proof (exit 2)."""
 
 
 class VerificationError(RuntimeError):
@@ -196,8 +205,30 @@ def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient], 
                 return "proven" if are_equal(ours, truth) else "inconclusive"
         except TimeoutError:
             return "timeout"
+        except (RecursionError, MemoryError):  # a very deep net's expanded E_total: beyond SymPy's reach
+            return "inconclusive"
 
     return Forked(prove, gradients)
+
+
+def _identity(path_sum: sympy.Expr, delta_form: sympy.Expr, seconds: float = 2.0) -> Optional[bool]:
+    """Whether the written-out path sum equals the delta form as polynomials: True, False, or None
+    when the exact test is too costly (a deep net's products of dozens of factors); the path sum
+    is then checked numerically like every other form, which ``_numeric_checks`` does anyway.
+
+    >>> a, b = sympy.symbols("a b")
+    >>> _identity(a * b + a, a * (b + 1)), _identity(a * b, a * (b + 1))
+    (True, False)
+    """
+    from ..algebra.limits import time_limit
+
+    if seconds <= 0 or sympy.count_ops(path_sum) + sympy.count_ops(delta_form) > IDENTITY_OPS:
+        return None
+    try:
+        with time_limit(seconds):
+            return are_equal(path_sum, delta_form)
+    except (TimeoutError, RecursionError, MemoryError):
+        return None
 
 
 def _numeric_checks(model: Model, chain: ChainRule, gradients: list[Gradient], points: int, seed: int,
@@ -213,6 +244,7 @@ def _numeric_checks(model: Model, chain: ChainRule, gradients: list[Gradient], p
         values[symbol] = evaluate(definition, values, memo)
 
     checks: dict[sympy.Symbol, dict[str, FormCheck]] = {}
+    identities_until = time.monotonic() + IDENTITIES_SECONDS
     for done, gradient in enumerate(gradients, start=1):
         if progress and (done % 500 == 0 or done == len(gradients)):
             progress("numeric check", done, len(gradients))
@@ -221,13 +253,14 @@ def _numeric_checks(model: Model, chain: ChainRule, gradients: list[Gradient], p
         written = {"delta": delta_form}
         if gradient.paths is not None:
             written["path_sum"] = gradient.path_sum
-            if not are_equal(gradient.path_sum, delta_form.xreplace(deltas_over_outputs)):
+            seconds = min(IDENTITY_SECONDS, identities_until - time.monotonic())
+            if _identity(gradient.path_sum, delta_form.xreplace(deltas_over_outputs), seconds) is False:
                 raise VerificationError(f"the path sum of {p} differs from its delta form")
         checks[p] = {}
         for name, form in written.items():
             value = evaluate(form, values, memo)
             if not (np.all(np.isfinite(value)) and np.all(np.isfinite(truth_numeric[p]))):
-                raise VerificationError(
+                raise OutsideDomainError(
                     f"the gradient of {p} is not a finite number at the random points of the numeric check: "
                     "the loss or an activation overflows or is undefined there (exp of a large number, "
                     "log or sqrt of a negative number?)"
