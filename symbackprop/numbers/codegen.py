@@ -48,6 +48,13 @@ STABLE_FORWARD = {
     "softplus": "np.logaddexp(0.0, {z})",  # log(1+e^z) without overflow
     "softmax": "softmax({z})",  # e^{z_j - max z} / Σ e^{z_k - max z}
 }
+# Derivatives from the net input where the registry's form in the output loses precision: once
+# sigmoid(z) rounds to 1 (z > 37), a(1 - a) is 0 and a few units before that it has lost most
+# digits; tanh's 1 - a² likewise (|z| > 19). These take exp only of -|z|: exact to rounding everywhere.
+STABLE_DERIVATIVE = {
+    "sigmoid": ("sigmoid_prime({z})", "e^{-|z|}/(1 + e^{-|z|})^2"),
+    "tanh": ("tanh_prime({z})", "4 e^{-2|z|}/(1 + e^{-2|z|})^2"),
+}
 # (output activation, loss) pairs whose loss is computed from the net inputs (logits), where the
 # product of the output factors cancels: sigmoid + bce and softmax + ce.
 FROM_LOGITS = {("sigmoid", "bce"), ("softmax", "ce")}
@@ -108,6 +115,16 @@ class _Code:
 _z, _a, _y = (sympy.Symbol(n, real=True) for n in "zay")
 
 
+def one_line(text: str) -> str:
+    """User text (a custom activation's formula) as it may stand in a comment or a docstring of
+    the generated code: every run of whitespace, newlines included, one space.
+
+    >>> one_line("z/(1 +\\n abs(z))")
+    'z/(1 + abs(z))'
+    """
+    return " ".join(text.split())
+
+
 def _text(expr: sympy.Expr) -> str:
     """A formula for a comment, e.g. ``a*(1 - a)``."""
     return sympy.sstr(expr)
@@ -128,7 +145,7 @@ def _forward_lines(code: _Code, k: int, activation: Activation, bias: bool) -> l
     shown = "e^{z_j}/Σ_i e^{z_i}" if activation.mixes else _text(activation.formula(_z))
     return [
         f"# layer {k}: z^[{k}] = a^[{k - 1}] W^[{k}]" + (f" + b^[{k}]" if bias else "")
-        + f", a^[{k}] = g(z^[{k}]) with g(z) = {shown} ({activation.name})",
+        + f", a^[{k}] = g(z^[{k}]) with g(z) = {shown} ({one_line(activation.name)})",
         f"{z} = {linear}",
         f"{a} = {value}",
     ]
@@ -143,6 +160,12 @@ def _delta_lines(code: _Code, k: int, activation: Activation) -> list[str]:
             f"#   g^[{k}z]_j = a_j (g^[{k}a]_j - Σ_i g^[{k}a]_i a_i)",
             f"g_z = {a} * (g_a - np.sum(g_a * {a}, axis=1, keepdims=True))",
         ]
+    if activation.name in STABLE_DERIVATIVE:
+        form, shown = STABLE_DERIVATIVE[activation.name]
+        derivative, _ = _derivative(activation)
+        return [f"# g^[{k}z] = g'(z^[{k}]) ∘ g^[{k}a], with {activation.name}'(z) = {_text(derivative)} = {shown}",
+                "# from the net input, which keeps every digit where the output has rounded to ±1",
+                f"g_z = {form.format(z=z)} * g_a"]
     derivative, variable = _derivative(activation)
     name = {"a": a, "z": z}[variable]
     g = activation.name if activation.name in ACTIVATIONS else "g"
@@ -211,7 +234,7 @@ def command_line(spec: NetworkSpec) -> str:
     >>> command_line(NetworkSpec.parse("2-4-1", activation="tanh,sigmoid", loss="bce", bias=True))
     'symbackprop codegen 2-4-1 --activation tanh,sigmoid --loss bce --bias'
     """
-    names = list(spec.activations)
+    names = [one_line(name) for name in spec.activations]
     if spec.loss == "ce":
         names = names[:-1]
     unique = list(dict.fromkeys(names))
@@ -244,6 +267,8 @@ def module_context(spec: NetworkSpec) -> dict:
         backward += _delta_lines(code, k, activations[k - 1])
         backward += _parameter_lines(k, spec.bias)
     helpers = {"sigmoid": "sigmoid(" in "\n".join(forward + backward),
+               "sigmoid_prime": "sigmoid_prime(" in "\n".join(backward),
+               "tanh_prime": "tanh_prime(" in "\n".join(backward),
                "softmax": "softmax(" in "\n".join(forward),
                "log_softmax": "log_softmax(" in "\n".join(loss_lines)}
     return {
@@ -253,7 +278,7 @@ def module_context(spec: NetworkSpec) -> dict:
         "description": describe_layers(spec.layers),
         "layers": list(spec.layers),
         "depth": depth,
-        "activations": list(spec.activations),
+        "activations": [one_line(name) for name in spec.activations],
         "loss": spec.loss,
         "loss_title": LOSSES[spec.loss].title,
         "bias": spec.bias,
