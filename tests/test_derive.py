@@ -4,7 +4,7 @@ import json
 
 import pytest
 import sympy
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from reference import agree_numerically, expanded_loss, parse, substitute_definitions
 
@@ -38,14 +38,26 @@ def check_against_reference(spec: str, bias: bool, sample=None, **options) -> di
     return data
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(networks)
-def test_random_networks_up_to_four_computed_layers(network):
-    spec, bias = network
-    data = check_against_reference(spec, bias)
-    assert len(data["parameters"]) == sum(a * b for a, b in zip(data["layers"], data["layers"][1:])) + (
-        sum(data["layers"][1:]) if bias else 0
-    )
+def _random_networks(shard: int):
+    """Four random networks per shard, three shards (12 in all): pytest-xdist runs the shards on
+    different cores, where one test of 12 examples kept one core busy for minutes."""
+
+    @seed(shard)
+    @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(networks)
+    def test(network):
+        spec, bias = network
+        data = check_against_reference(spec, bias)
+        assert len(data["parameters"]) == sum(a * b for a, b in zip(data["layers"], data["layers"][1:])) + (
+            sum(data["layers"][1:]) if bias else 0
+        )
+
+    return test
+
+
+test_random_networks_up_to_four_computed_layers_0 = _random_networks(0)
+test_random_networks_up_to_four_computed_layers_1 = _random_networks(1)
+test_random_networks_up_to_four_computed_layers_2 = _random_networks(2)
 
 
 @pytest.mark.parametrize("spec, bias", [("2-4-3-2", False), ("3-2-2", True), ("1-1-1-1-1", True), ("2-3-1", False)])
