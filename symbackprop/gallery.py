@@ -2,7 +2,9 @@
 
 Each entry is a derivation (or an exercise sheet, or a worked example) written in every format
 with the PDF built reproducibly (``symbackprop.handout.pdf``), so on a clean checkout regenerating the
-gallery changes no byte; a test holds it to that.
+gallery changes no byte; a test holds it to that. The two derivations that reproduce a published-style
+hand derivation (the seeds 000 and 001 of the tests) end with "About the source": what that source
+is, and each place where it is wrong with the corrected form (``SOURCE_NOTES``).
 
 >>> [entry.folder for entry in GALLERY][:2]
 ['2-4-3-2', '4-3-2-1-layers-bce-bias']
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from .handout.escape import md_escape
 
@@ -23,16 +25,92 @@ class Entry:
 
     folder: str
     title: str
-    command: str  # the command line that produces the same files
+    command: str  # the command line that produces the same files (but for the source note)
     build: Callable[[Path], list[Path]] = field(repr=False)
+    source_note: Optional[dict] = field(default=None, repr=False)  # "About the source", see SOURCE_NOTES
 
 
-def _derivation(spec: str, **options) -> Callable[[Path], list[Path]]:
+# "About the source" for the entries that reproduce a published-style derivation: one sentence on
+# the source, then (what the source writes, the corrected form) for each place where it is wrong.
+# Text is escaped for each format; $...$ is LaTeX math (symbackprop.handout.render.marked).
+# 2-4-3-2 is the tests' seed 000, 4-3-2-1 their seed 001.
+SOURCE_NOTES = {
+    "2-4-3-2": {
+        "summary": (
+            "This handout reproduces a hand derivation, written as study notes with equations numbered "
+            "(1) to (25), of the gradients of $w_{31}$ and $w_{21}$ for this 2-4-3-2 sigmoid network with "
+            "squared error, in the same letter notation."
+        ),
+        "corrections": [
+            (
+                r"Its eq. (18) writes the net input of $d_1$ as "
+                r"$w_{31}\,\mathrm{out}_{c_1} + w_{3x}\,\mathrm{out}_{c_2} + w_{3x}\,\mathrm{out}_{c_1}$, "
+                r"with $\mathrm{out}_{c_1}$ twice and $\mathrm{out}_{c_3}$ missing",
+                r"$\mathrm{net}_{d_1} = w_{31}\,\mathrm{out}_{c_1} + w_{32}\,\mathrm{out}_{c_2} "
+                r"+ w_{33}\,\mathrm{out}_{c_3}$, "
+                r"one term for each of $c_1$, $c_2$, $c_3$",
+            ),
+            (
+                r"Its text calls $w_{34}$ “the connection between $c_1$ and $d_1$”",
+                r"$w_{34}$ connects $c_1$ to $d_2$ (the connection from $c_1$ to $d_1$ is $w_{31}$), "
+                r"so its eq. (25) uses the right weight",
+            ),
+            (
+                r"Eqs. (9) and (16) to (21) drop the $\partial$ of some denominators, as in "
+                r"$\frac{\partial E_{total}}{w_{31}}$ and $\frac{\partial net_{d_1}}{w_{21}}$",
+                r"$\frac{\partial E_{\mathrm{total}}}{\partial w_{31}}$ and "
+                r"$\frac{\partial \mathrm{net}_{d_1}}{\partial w_{21}}$",
+            ),
+        ],
+    },
+    "4-3-2-1-layers-bce-bias": {
+        "summary": (
+            "This handout reproduces a lecture-style derivation of backpropagation for this 4-3-2-1 network "
+            "(sigmoid, binary cross-entropy, biases) in the same layer notation with row vectors, which works "
+            "one neuron of each layer step by step and then the layer in matrix form."
+        ),
+        "corrections": [
+            (
+                r"It writes the sigmoid as $g(z) = \frac{1}{1 - e^{-z}}$",
+                r"$\sigma(z) = \frac{1}{1 + e^{-z}}$",
+            ),
+            (
+                r"Differentiating its formula, it takes $\frac{d}{dz}(1 - e^{-z}) = -e^{-z}$ and then "
+                r"$\frac{e^{-z}}{1 - e^{-z}} = 1 - a$; for $a = \frac{1}{1 - e^{-z}}$ both signs are wrong "
+                r"(the derivative is $e^{-z}$, the quotient $a - 1$), and the two slips cancel to $a(1 - a)$",
+                r"$\sigma'(z) = \frac{e^{-z}}{(1 + e^{-z})^{2}} = \frac{1}{1 + e^{-z}} \cdot "
+                r"\frac{e^{-z}}{1 + e^{-z}} = a(1 - a)$ with $a = \sigma(z)$",
+            ),
+            (
+                r"For the second layer it says “$b^{[1]}$ has the shape $1 \times 2$”",
+                r"$b^{[2]}$ has the shape $1 \times 2$ ($b^{[1]}$ is $1 \times 3$)",
+            ),
+            (
+                r"It writes $z^{[3]} = W_1^{[3]T} a^{[2]} + b_1^{[3]}$, a $1 \times 2$ row times a "
+                r"$1 \times 2$ row",
+                r"$z^{[3]} = a^{[2]} W^{[3]} + b^{[3]}$, as for the other layers",
+            ),
+            (
+                r"It writes $\partial \mathcal{L} / \partial a^{[1]}_2$ as $g^{[2z]} "
+                r"\left[W^{[2]}_{3,1} \;\; W^{[2]}_{3,2}\right]^{T}$, with the weights out of $a^{[1]}_3$",
+                r"$g^{[2z]} \left[W^{[2]}_{2,1} \;\; W^{[2]}_{2,2}\right]^{T}$, with row 2 of $W^{[2]}$, "
+                r"the weights out of $a^{[1]}_2$",
+            ),
+            (
+                r"It calls layer 1 (“$z^{[1]}|a^{[1]}$”) the input layer",
+                r"layer 1 is the first hidden layer; the input is layer 0, $a^{[0]}$",
+            ),
+        ],
+    },
+}
+
+
+def _derivation(spec: str, source_note: Optional[dict] = None, **options) -> Callable[[Path], list[Path]]:
     def build(directory: Path) -> list[Path]:
         from .api import derive
         from .handout.render import write_outputs
 
-        return write_outputs(derive(spec, **options), directory, ["md", "tex", "pdf", "json"])
+        return write_outputs(derive(spec, **options), directory, ["md", "tex", "pdf", "json"], source_note=source_note)
 
     return build
 
@@ -57,11 +135,14 @@ def _example(spec: str, seed: int) -> Callable[[Path], list[Path]]:
 
 
 GALLERY = [
-    Entry("2-4-3-2", "Seed 000's network: sigmoid, squared error, neuron notation",
-          "symbackprop derive 2-4-3-2 --format md,tex,pdf,json", _derivation("2-4-3-2")),
-    Entry("4-3-2-1-layers-bce-bias", "Seed 001's network: layer notation, binary cross-entropy, biases, matrix form",
+    Entry("2-4-3-2", "A hand derivation's 2-4-3-2 network: sigmoid, squared error, letter notation",
+          "symbackprop derive 2-4-3-2 --format md,tex,pdf,json",
+          _derivation("2-4-3-2", SOURCE_NOTES["2-4-3-2"]), SOURCE_NOTES["2-4-3-2"]),
+    Entry("4-3-2-1-layers-bce-bias",
+          "A lecture derivation's 4-3-2-1 network: layer notation, binary cross-entropy, biases, matrix form",
           "symbackprop derive 4-3-2-1 --notation layers --loss bce --bias --format md,tex,pdf,json",
-          _derivation("4-3-2-1", notation="layers", loss="bce", bias=True)),
+          _derivation("4-3-2-1", SOURCE_NOTES["4-3-2-1-layers-bce-bias"], notation="layers", loss="bce", bias=True),
+          SOURCE_NOTES["4-3-2-1-layers-bce-bias"]),
     Entry("2-2-2-example", "A worked example with numbers: forward pass, every gradient, one gradient-descent step",
           "symbackprop example 2-2-2 --seed 0 --format md,tex,pdf,json -o output/gallery/2-2-2-example",
           _example("2-2-2", 0)),
@@ -80,7 +161,8 @@ def index(entries=GALLERY) -> str:
         "",
     ]
     for entry in entries:
-        lines += [f"* [{md_escape(entry.title)}]({entry.folder}/): `{entry.command}`"]
+        note = " (the gallery's copy ends with a note about the source it reproduces)" if entry.source_note else ""
+        lines += [f"* [{md_escape(entry.title)}]({entry.folder}/): `{entry.command}`{note}"]
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,10 @@
 and LaTeX strings printed by SymPy (``symbackprop.handout.latex``). The Jinja2 templates in
 ``templates/`` lay that data out and hold no mathematics. User-supplied text reaches a
 template only through the ``latex_escape`` / ``md_escape`` filters.
+
+A gallery entry that reproduces a published-style derivation adds an "About the source" note
+(``source_note``): a one-sentence summary and the places where that source is wrong, each with its
+corrected form. Its text may hold LaTeX math between ``$`` signs; the rest is escaped like any text.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ HANDOUT_PARAMETER_LIMIT = 120
 HANDOUT_NEURON_LIMIT = 8
 MAX_TERMS = 6  # longer sums are printed first two terms, ⋯, last term
 DOTS = sympy.Symbol("dots")
+# What a handout calls each notation, and, for the letters, which of the network's names show it
+# (the layer notation is shown by its pattern).
+NOTATION_NAMES = {"neurons": "letter notation", "layers": "layer notation"}
+LAYER_NOTATION_EXAMPLES = (r"a^{[k]}", r"W^{[k]}_{i,j}")
 
 
 # -- templates ------------------------------------------------------------------------------
@@ -133,6 +141,41 @@ def _shown(items: list, limit: int = HANDOUT_NEURON_LIMIT) -> dict:
     return {"items": items[:limit], "omitted": max(0, len(items) - limit)}
 
 
+def marked(text: str) -> list[dict]:
+    """Text with LaTeX math between ``$`` signs, as the parts a template lays out: ``{"text": ...}``
+    (escaped there, like any text; ``before`` and ``after`` keep the spaces an escaper trims) and
+    ``{"math": ...}`` (set as inline math).
+
+    >>> marked("w is $w_{34}$.")
+    [{'text': 'w is', 'before': '', 'after': ' '}, {'math': 'w_{34}'}, {'text': '.', 'before': '', 'after': ''}]
+    """
+    parts = text.split("$")
+    if len(parts) % 2 == 0:
+        raise ValueError(f"an unpaired $ in {text!r}")
+    marked_parts = []
+    for n, part in enumerate(parts):
+        if n % 2:
+            marked_parts.append({"math": part})
+        elif part:
+            core = part.strip()
+            marked_parts.append({"text": core, "before": " " if part[:1].isspace() else "",
+                                 "after": " " if part[-1:].isspace() and core else ""})
+    return marked_parts
+
+
+def source_note_context(note: Optional[dict]) -> Optional[dict]:
+    """The "About the source" note for the templates: ``note`` is ``{"summary": text, "corrections":
+    [(what the source writes, the corrected form), ...]}``, each text with ``$``-delimited math.
+    The text between the math is escaped like a title; the math is set as written, so a note is
+    the program's own text (``symbackprop.gallery.SOURCE_NOTES``), never a user's."""
+    if not note:
+        return None
+    return {
+        "summary": marked(note["summary"]),
+        "corrections": [{"wrong": marked(wrong), "right": marked(right)} for wrong, right in note["corrections"]],
+    }
+
+
 class _Context:
     """Builds the template context of one derivation."""
 
@@ -213,19 +256,37 @@ class _Context:
             "unproven": UNPROVEN[reason] if reason else None,
         }
 
+    def route(self, path) -> list[str]:
+        """The neurons a path passes, forward. Through a layer that mixes its neurons (softmax) a
+        path enters by one net input and may leave by another neuron's output: both are named."""
+        m, route = self.model, []
+        nets, outs = path.nodes[0::2], path.nodes[1::2]  # net, out, net, out, ...: one pair per layer
+        for net, out in zip(nets, outs):
+            neuron = m.neuron_of[net]
+            if m.activation(neuron.layer).mixes:
+                route += [self.tex(net), self.tex(out)]
+            else:
+                route.append(self.label(neuron))
+        return route
+
     def parameter(self, gradient: Gradient) -> dict:
         m, parameter = self.model, gradient.parameter
         paths = None
         if gradient.paths is not None:
             paths = [
                 {
-                    "route": [self.label(n) for n in path.neurons],
+                    "route": self.route(path),
                     "output": self.label(path.output),
                     "leibniz": self.tex(path.leibniz),
                     "product": self.tex(path.product),
                 }
                 for path in gradient.paths
             ]
+        outputs = list(dict.fromkeys(p["output"] for p in paths)) if paths else None
+        per_output = None
+        if paths:  # how many paths end at each output, when that is the same number for all
+            counts = {sum(1 for p in paths if p["output"] == o) for o in outputs}
+            per_output = counts.pop() if len(counts) == 1 else None
         return {
             "symbol": parameter.symbol.name,
             "latex": self.tex(parameter.symbol),
@@ -233,7 +294,8 @@ class _Context:
             "source": self.label(parameter.source) if parameter.source else None,
             "target": self.label(parameter.target),
             "n_paths": gradient.n_paths,
-            "outputs": list(dict.fromkeys(p["output"] for p in paths)) if paths else None,
+            "outputs": outputs,
+            "paths_per_output": per_output,
             "paths": paths,
             "gradient": self.tex(Partial(m.loss_symbol, parameter.symbol)),
             "input_factor": self.tex(gradient.input_factor.partial),
@@ -311,7 +373,15 @@ class _Context:
             "weight_value": self.tex(chain.factor(net, weight).shown),
             "bias_partial": self.tex(Partial(m.loss_symbol, m.biases[k][0])) if m.biases else None,
             "mixes": m.activation(k).mixes,
+            "n_inputs": m.spec.layers[k - 1],  # the weights into the neuron
         }
+
+    def n_paths(self, k: int) -> int:
+        """How many paths lead from a parameter of layer k to the error: one neuron of every later
+        layer, and in a layer that mixes its neurons (softmax) any of its outputs after any net input."""
+        m, layers = self.model, self.model.spec.layers
+        mixing = math.prod(layers[j] for j in range(k, m.spec.depth + 1) if m.activation(j).mixes)
+        return math.prod(layers[k + 1:]) * mixing
 
     def layer(self, k: int) -> dict:
         m, d = self.model, self.d
@@ -326,6 +396,8 @@ class _Context:
             "previous_name": m.notation.layer(k - 1),
             "is_output": k == m.spec.depth,
             "size": m.spec.layers[k],
+            "n_next": m.spec.layers[k + 1] if k < m.spec.depth else None,  # neurons its outputs feed
+            "n_paths": self.n_paths(k),
             "activation": m.activation(k).name,
             "deltas": {"items": deltas, "omitted": 0},
             "first_neuron": self.first_neuron(k),
@@ -335,7 +407,14 @@ class _Context:
             "n_omitted": len(gradients) - len(shown),
         }
 
-    def build(self, title: Optional[str]) -> dict:
+    def notation_examples(self) -> list[str]:
+        """Names that show the notation: the network's own (out_{d_1}, w_{31}) in letters, else the pattern."""
+        m, depth = self.model, self.model.spec.depth
+        if self.d.spec.notation == "neurons":
+            return [self.tex(m.out[depth][0]), self.tex(m.weights[depth][0][0])]
+        return list(LAYER_NOTATION_EXAMPLES)
+
+    def build(self, title: Optional[str], source_note: Optional[dict] = None) -> dict:
         d, m, spec = self.d, self.model, self.d.spec
         verification = d.verification
         out = m.out[spec.depth][0]
@@ -353,12 +432,15 @@ class _Context:
             "loss_name": spec.loss,
             "loss_title": m.loss_function.title,
             "bias": spec.bias,
-            "notation": m.notation.title,
+            "notation": NOTATION_NAMES.get(spec.notation, spec.notation),
+            "notation_examples": self.notation_examples(),
+            "n_outputs": spec.layers[-1],
             "layer_names": names,
             "n_parameters": len(gradients),
             "n_all_parameters": spec.n_parameters,
             "n_weights": sum(1 for g in gradients if g.parameter.kind == "weight"),
             "n_biases": sum(1 for g in gradients if g.parameter.kind == "bias"),
+            "max_paths": max((g.n_paths for g in gradients), default=1),
             "selected": d.selected,
             "loss_symbol": self.tex(m.loss_symbol),
             "loss": self.tex(abbreviated(m.loss_function.total_display(m.out[-1], m.targets))),
@@ -390,27 +472,31 @@ class _Context:
                 "factors_proven": verification.factors_proven,
                 "matrix_entries_proven": verification.matrix_entries_proven,
                 "simplifications_proven": verification.simplifications_proven,
+                "simplified_deltas": sum(1 for delta in d.deltas if delta.simplification is not None),
                 "n_symbolic": sum(1 for g in gradients if verification.method(g.parameter.symbol) == "symbolic"),
                 "n_unproven": len(verification.unproven),
                 "unproven_reasons": sorted({UNPROVEN[r] for r in verification.unproven.values()}),
             },
+            "source_note": source_note_context(source_note),
             "version": __version__,
         }
 
 
-def context(derivation: Derivation, title: Optional[str] = None, figures: bool = False) -> dict:
+def context(derivation: Derivation, title: Optional[str] = None, figures: bool = False,
+            source_note: Optional[dict] = None) -> dict:
     """The data the templates lay out (all mathematics already printed as LaTeX); with
-    ``figures`` the Markdown links the SVG diagrams that ``write_outputs`` writes beside it."""
-    return _Context(derivation, figures).build(title)
+    ``figures`` the Markdown links the SVG diagrams that ``write_outputs`` writes beside it; with
+    ``source_note`` (see ``source_note_context``) the handout ends with "About the source"."""
+    return _Context(derivation, figures).build(title, source_note)
 
 
 def _render(kind: str, data: dict) -> str:
     return environment(kind).get_template(f"derivation.{kind}.j2").render(data)
 
 
-def render_markdown(derivation: Derivation, title: Optional[str] = None) -> str:
+def render_markdown(derivation: Derivation, title: Optional[str] = None, source_note: Optional[dict] = None) -> str:
     """derivation.md: the handout for GitHub (math in $$ blocks, MathJax macros only)."""
-    return _render("md", context(derivation, title))
+    return _render("md", context(derivation, title, source_note=source_note))
 
 
 def render_notebook_latex(derivation: Derivation) -> str:
@@ -422,9 +508,9 @@ def _render_template(name: str, kind: str, data: dict) -> str:
     return environment(kind).get_template(name).render(data)
 
 
-def render_latex(derivation: Derivation, title: Optional[str] = None) -> str:
+def render_latex(derivation: Derivation, title: Optional[str] = None, source_note: Optional[dict] = None) -> str:
     """derivation.tex: the handout as a standalone amsmath article for pdflatex."""
-    return _render("tex", context(derivation, title))
+    return _render("tex", context(derivation, title, source_note=source_note))
 
 
 # -- JSON -----------------------------------------------------------------------------------
@@ -579,15 +665,16 @@ def write_documents(directory: Path, stem: str, formats: list[str], render, batc
 
 def write_outputs(
     derivation: Derivation, directory: Path, formats: Iterable[str], title: Optional[str] = None,
-    progress: Progress = None,
+    progress: Progress = None, source_note: Optional[dict] = None,
 ) -> list[Path]:
     """Write derivation.<format> for each format (md, tex, pdf, json) into ``directory``, and the
     SVG diagrams beside derivation.md, all or none; ``progress(stage, done, total)`` hears of long
-    JSON writing."""
+    JSON writing; ``source_note`` adds "About the source" (see ``source_note_context``)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     formats = list(formats)
-    data = context(derivation, title, figures="md" in formats) if {"md", "tex", "pdf"} & set(formats) else None
+    data = (context(derivation, title, figures="md" in formats, source_note=source_note)
+            if {"md", "tex", "pdf"} & set(formats) else None)
     with Batch(directory) as batch:
         figures = write_svgs(derivation, directory, batch) if "md" in formats else []  # renamed before the md
         written = write_documents(directory, "derivation", formats, lambda kind: _render(kind, data), batch)
