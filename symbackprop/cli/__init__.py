@@ -9,6 +9,7 @@ failed proof is exit status 1.
 from __future__ import annotations
 
 import gc
+import os
 import re
 import sys
 
@@ -53,13 +54,42 @@ def main(argv=None) -> None:
             from ..network.spec import SPEC_FORM
 
             message = f"invalid network spec starting {error.option_name!r}: {SPEC_FORM}"  # "-2-3" looks like an option
-        click.echo(f"symbackprop: error: {message}{hint}", err=True)
+        _say(f"symbackprop: error: {message}{hint}")
         sys.exit(EXIT_USAGE)
     except click.Abort:
-        click.echo("symbackprop: interrupted", err=True)
+        _say("symbackprop: interrupted")
         sys.exit(130)
+    except OSError as error:
+        # What a command cannot write it names itself; what is left is standard output or error that
+        # cannot be written (a full disk, /dev/full). A closed pipe (`| head`) Click ends quietly itself.
+        where = "the output" if error.filename is None else repr(error.filename)
+        _say(f"symbackprop: error: cannot write {where}: {error.strerror or error}")
+        try:
+            sys.stdout.flush()
+        except OSError:  # what is still buffered cannot be written either
+            _discard(sys.stdout)
+        sys.exit(EXIT_USAGE)
     # without standalone mode Click returns the exit status of click.exceptions.Exit instead of exiting
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def _say(line: str) -> None:
+    """One line on stderr, if stderr can be written at all (the exit status tells the rest)."""
+    try:
+        click.echo(line, err=True)
+    except OSError:
+        _discard(sys.stderr)
+
+
+def _discard(stream) -> None:
+    """Point ``stream``'s descriptor at /dev/null, so that the interpreter's last flush cannot fail again."""
+    try:
+        stream.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture): nothing to flush there
+        pass
 
 
 if __name__ == "__main__":

@@ -130,7 +130,8 @@ def _summary(derivation, written, seconds: float) -> None:
             click.echo(f"                  {n} not proven: {UNPROVEN[reason]} (the numeric check stands)")
     else:
         click.echo("  symbolic proof: skipped (over 50 parameters; use --proof symbolic to force it)")
-    click.echo(f"  numeric check:  all {len(gradients)} agree at {v.points} random points "
+    agree = f"all {len(gradients)} agree" if len(gradients) > 1 else "it agrees"
+    click.echo(f"  numeric check:  {agree} at {_count(v.points, 'random point')} "
                f"(max relative error {v.max_rel_error:.1e}, tolerance {v.tolerance:.0e})")
     shown = [p for p in written if p.suffix != ".svg"]
     for n, path in enumerate(shown):

@@ -18,11 +18,11 @@ def gallery(output):
 
     The files are reproducible: on a clean checkout this changes no byte.
     """
-    from ..gallery import build_gallery
     from ..handout.pdf import LatexError, TexMissing, engine
 
     if engine() is None:
         raise fail(str(TexMissing()))
+    from ..gallery import build_gallery  # the whole pipeline: after the check
     started = time.perf_counter()
     report = lambda entry, n, total: click.echo(f"[{n + 1}/{total}] {entry.folder}: {entry.title}", err=True)  # noqa: E731
     try:

@@ -7,6 +7,7 @@ status 2; a failed cross-check is exit status 1. ``symbackprop.cli`` registers t
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -52,7 +53,20 @@ def example(spec, activation, loss, bias, notation, params_file, seed, lr, freez
       symbackprop example 2-2-2 --format md,tex,pdf,json -o handouts
       symbackprop example 2-4-3-2 --params params.json --lr 0.1 --json
     """
+    # no SymPy until the usage checks are done: --help and every usage error stay fast
     from ..handout.pdf import LatexError, TexMissing, engine
+
+    network = network_spec(spec, activation, loss, bias, notation)
+    if not math.isfinite(lr):  # worked_example says the same; here before any directory is made or SymPy imported
+        raise fail(f"the learning rate must be a finite number (got {lr!r})")
+    directory = output if output is not None else (None if as_json else Path("output") / f"{network.text}-example")
+    if directory is not None and "pdf" in formats and engine() is None:
+        raise fail(str(TexMissing()))
+    if directory is not None:
+        try:
+            check_output_dir(directory)
+        except ValueError as error:
+            raise fail(str(error))
     from ..network.spec import SpecError
     from ..numbers.example import (
         ExampleError,
@@ -63,15 +77,6 @@ def example(spec, activation, loss, bias, notation, params_file, seed, lr, freez
         write_example,
     )
 
-    network = network_spec(spec, activation, loss, bias, notation)
-    directory = output if output is not None else (None if as_json else Path("output") / f"{network.text}-example")
-    if directory is not None and "pdf" in formats and engine() is None:
-        raise fail(str(TexMissing()))
-    if directory is not None:
-        try:
-            check_output_dir(directory)
-        except ValueError as error:
-            raise fail(str(error))
     try:
         params = load_params(params_file, network) if params_file is not None else None
         result = worked_example(network, params, lr=lr, freeze_bias=freeze_bias, seed=seed)
@@ -117,7 +122,6 @@ def codegen(spec, activation, loss, bias, notation, output, check):
       symbackprop codegen 784-128-10 --bias -o mnist_backprop.py
     """
     from ..handout.files import NotRegularFile, check_target, write_atomic
-    from ..numbers.codegen import GeneratedCodeError, check_generated, generate_module
 
     network = network_spec(spec, activation, loss, bias, notation)
     path = output if output is not None else Path("output") / network.text / "backprop.py"
@@ -132,11 +136,16 @@ def codegen(spec, activation, loss, bias, notation, output, check):
             check_output_dir(path.parent)
         except ValueError as error:
             raise fail(str(error))
+    from ..network.spec import SpecError  # NumPy and SymPy: after the checks
+    from ..numbers.codegen import GeneratedCodeError, check_generated, generate_module
+
     try:
         error = check_generated(network) if check else None
     except GeneratedCodeError as failure:
         click.echo(f"symbackprop: verification failed: {failure}", err=True)
         raise click.exceptions.Exit(EXIT_FAILED)
+    except SpecError as failure:  # the check builds the symbolic model, which has its own, lower limit
+        raise fail(f"cannot check the generated code: {failure}; give --no-check to write it unchecked")
     source = generate_module(network)
     if str(path) == "-":
         click.echo(source, nl=False)
@@ -167,12 +176,12 @@ def check(spec, activation, loss, bias, notation, points, seed, library):
     Exit status: 0 when the exact methods agree within 1e-7 relative and the finite differences
     within their own tolerance, 1 otherwise, 2 for bad input.
     """
+    network = network_spec(spec, activation, loss, bias, notation)
     from ..api import derive
     from ..network.spec import SpecError
     from ..numbers.crosscheck import crosscheck, report
     from ..proof.prove import VerificationError
 
-    network = network_spec(spec, activation, loss, bias, notation)
     try:
         derivation = derive(network, proof="numeric", points=1, seed=seed)
         result = crosscheck(derivation, points=points, seed=seed, autograd=library)

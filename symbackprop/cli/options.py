@@ -117,8 +117,9 @@ def model_options(command):
         click.option("--bias/--no-bias", default=False, show_default=True,
                      help="Give every computed neuron a bias, derived like the weights."),
         click.option("--notation", default="neurons", show_default=True, metavar="NAME",
-                     help="Names in the handout: neurons = seed 000's out_{d_1}, net_{c_2}, w_{31}; "
-                          "layers = seed 001's a^{[k]}, z^{[k]}, W^{[k]}_{i,j}, with the matrix form."),
+                     help="Names in the handout: neurons = letter notation, out_{d_1}, net_{c_2}, w_{31}; "
+                          "layers = layer notation, a^{[k]}, z^{[k]}, W^{[k]}_{i,j}, each layer's first neuron "
+                          "worked step by step."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -61,21 +61,21 @@ def verify(spec, activation, loss, bias, notation, param, steps, definitions, va
         raise fail("give either --param NAME EXPR or --steps 'A = B = ...' (see 'symbackprop verify --help')")
     if param and not spec:
         raise fail("--param needs the network: symbackprop verify SPEC --param NAME EXPR")
-    from ..algebra.grammar import FormulaError
-    from ..network.spec import SpecError
-
     shorthands = {}
     for definition in definitions:
         name, equals, formula = definition.partition("=")
         if not equals or not name.strip():
             raise fail(f"--where needs NAME=EXPR, got {definition!r}")
         shorthands[name.strip()] = formula
+    network = network_spec(spec, activation, loss, bias, notation) if spec else None
+    from ..algebra.grammar import FormulaError  # SymPy: after the usage checks
+    from ..network.spec import SpecError
+
     try:
         derivation = None
-        if spec:
+        if network is not None:
             from ..api import derive as run_derive
 
-            network = network_spec(spec, activation, loss, bias, notation)
             derivation = run_derive(network, only=[param[0]] if param else (), proof="numeric")
         if param:
             from ..checking.verify import check_gradient

@@ -12,11 +12,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import sympy
+from .notation import NOTATIONS  # plain names, no SymPy
 
-from .activations import ACTIVATIONS, OUTPUT_ONLY, resolve_activation
-from .losses import LOSSES
-from .notation import NOTATIONS
+# What checking a spec needs to know of the registries, by name: ``activations.ACTIVATIONS`` and
+# ``losses.LOSSES`` build SymPy expressions, and importing them (SymPy) takes longer than all the rest of
+# ``symbackprop --help`` or a usage error. They are imported only for a formula in z (a custom activation);
+# tests/test_startup.py holds these tables equal to the registries.
+ACTIVATION_UNIT_INTERVAL = {  # every named activation: are its outputs always in (0, 1)?
+    "sigmoid": True, "tanh": False, "relu": False, "linear": False, "softplus": False, "softmax": True,
+}
+ACTIVATION_NAMES = tuple(ACTIVATION_UNIT_INTERVAL)
+OUTPUT_ONLY = frozenset({"softmax"})  # activations that only make sense on the output layer
+LOSS_OUTPUT_ACTIVATION = {"mse": None, "bce": None, "ce": "softmax"}  # every loss: the output activation it fixes
+LOSS_NAMES = tuple(LOSS_OUTPUT_ACTIVATION)
+LOSS_NEEDS_UNIT_INTERVAL = frozenset({"bce"})  # losses that take log(out) and log(1 - out)
 
 SPEC_FORM = "layer sizes joined by '-', input first, at least two positive integers, e.g. 2-4-3-2"
 
@@ -79,12 +88,15 @@ def _check_activation(name: str, position: str) -> None:
     """Known name or a valid formula in z; output-only activations only on the output layer."""
     if name in OUTPUT_ONLY and position != "output":
         raise SpecError(f"{name} can only be the activation of the output layer (with --loss ce)")
-    if name in ACTIVATIONS:
+    if name in ACTIVATION_NAMES:
         return
     if re.fullmatch(r"[A-Za-z_]\w*", name) and name != "z":
-        known = ", ".join(a for a in ACTIVATIONS if a not in OUTPUT_ONLY)
+        known = ", ".join(a for a in ACTIVATION_NAMES if a not in OUTPUT_ONLY)
         raise SpecError(f"unknown activation {name!r}: choose from {known}, or give a formula in z such as 'z/(1+abs(z))'")
+    import sympy  # here, not at module level: a spec of named activations is checked without SymPy
+
     from ..algebra.grammar import FormulaError
+    from .activations import resolve_activation
 
     try:
         activation = resolve_activation(name)
@@ -108,7 +120,7 @@ def parse_activations(text: str, depth: int, loss: str = "mse") -> tuple[str, ..
     ('tanh', 'tanh', 'softmax')
     """
     names = split_top_level(text)
-    output = LOSSES[loss].output_activation
+    output = LOSS_OUTPUT_ACTIVATION[loss]
     if len(names) == 1 and output:
         names = names * (depth - 1) + [output]
     elif len(names) == 1:
@@ -123,12 +135,21 @@ def parse_activations(text: str, depth: int, loss: str = "mse") -> tuple[str, ..
         raise SpecError(f"--loss {loss} needs {output} on the output layer: end the --activation list with {output}")
     for k, name in enumerate(names):
         _check_activation(name, "output" if k == depth - 1 else "hidden")
-    if LOSSES[loss].needs_unit_interval and resolve_activation(names[-1]).unit_interval is False:
+    if loss in LOSS_NEEDS_UNIT_INTERVAL and _unit_interval(names[-1]) is False:
         raise SpecError(
             f"--loss {loss} takes the log of the outputs and of 1 - outputs, so the output layer needs values "
             f"in (0, 1): end --activation with sigmoid, not {names[-1]}"
         )
     return tuple(names)
+
+
+def _unit_interval(name: str) -> bool | None:
+    """Are the activation's outputs always in (0, 1)? True, False, or None: not known (a formula)."""
+    if name in ACTIVATION_UNIT_INTERVAL:
+        return ACTIVATION_UNIT_INTERVAL[name]
+    from .activations import resolve_activation
+
+    return resolve_activation(name).unit_interval
 
 
 @dataclass(frozen=True)
@@ -156,8 +177,8 @@ class NetworkSpec:
         notation: str = "neurons",
     ) -> "NetworkSpec":
         layers = parse_layers(text)
-        if loss not in LOSSES:
-            raise SpecError(f"unknown loss {loss!r}: choose from {', '.join(LOSSES)}")
+        if loss not in LOSS_NAMES:
+            raise SpecError(f"unknown loss {loss!r}: choose from {', '.join(LOSS_NAMES)}")
         if notation not in NOTATIONS:
             raise SpecError(f"unknown notation {notation!r}: choose from {', '.join(NOTATIONS)}")
         activations = parse_activations(activation, len(layers) - 1, loss)
