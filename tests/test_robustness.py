@@ -86,3 +86,9 @@ def test_identity_is_exact_when_cheap_and_gives_up_otherwise():
     assert _identity(a * b + a, a * (b + 1)) is True
     assert _identity(a * b, a * (b + 1)) is False
     assert _identity(a * b, a * b, seconds=0) is None  # no time left: not decided, never "different"
+
+
+def test_an_exercise_sheet_with_only_is_one_line_exit_2(tmp_path):
+    """The sheet draws its tasks from every weight; --only used to end in an IndexError."""
+    one_line_exit_2(run("derive", "2-2-1", "--exercise", "--only", "w_11", "-o", str(tmp_path)), "--only")
+    assert not list(tmp_path.iterdir())

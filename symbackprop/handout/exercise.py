@@ -59,6 +59,8 @@ def exercise_context(derivation: Derivation, seed: int = 0) -> dict:
             f"an exercise sheet is worked by hand: give a network of at most {MAX_PARAMETERS} parameters "
             f"({m.spec.text} has {m.spec.n_parameters})"
         )
+    if derivation.selected:  # the tasks are drawn from every weight of the last two layers
+        raise ExerciseError("an exercise sheet draws its tasks from every weight: leave out --only")
     rng = random.Random(seed)
     drawn = numeric.random_points(m, 1, seed)
     values = numeric.as_distribution(m, {s: np.round(v, 2) for s, v in drawn.items()}, decimals=2)
