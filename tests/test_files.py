@@ -9,12 +9,10 @@ that name /dev/null also guard that nothing is created or renamed outside it.
 import errno
 import json
 import os
-import signal
 import stat
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from click.testing import CliRunner
 from conftest import require_tex
 
 from symbackprop import derive
+from symbackprop.algebra.limits import time_limit
 from symbackprop.cli import cli
 from symbackprop.cli.options import check_output_dir
 from symbackprop.handout import render
@@ -289,45 +288,30 @@ def test_codegen_names_a_name_too_long_in_one_line(tmp_path):
 
 
 # -- params files ----------------------------------------------------------------------------
-@contextmanager
-def within(seconds: float):
-    """Interrupt the block (TimeoutError) should it block longer than ``seconds``."""
-    def interrupt(signum, frame):
-        raise TimeoutError(f"blocked for more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def test_a_fifo_as_params_is_refused_at_once(tmp_path):
     fifo = tmp_path / "params.json"
     os.mkfifo(fifo)
     started = time.perf_counter()
-    with within(5), pytest.raises(ParamsError, match=r"params\.json': it is a FIFO, not a regular file"):
+    with time_limit(5), pytest.raises(ParamsError, match=r"params\.json': it is a FIFO, not a regular file"):
         load_params(fifo, NetworkSpec.parse("2-1"))
     assert time.perf_counter() - started < 1.0
     link = tmp_path / "link.json"
     link.symlink_to(fifo)  # followed, and what it points to refused
-    with within(5), pytest.raises(ParamsError, match="it is a FIFO"):
+    with time_limit(5), pytest.raises(ParamsError, match="it is a FIFO"):
         load_params(link, NetworkSpec.parse("2-1"))
 
 
 def test_a_fifo_as_params_on_the_command_line(tmp_path):
     fifo = tmp_path / "params.json"
     os.mkfifo(fifo)
-    with within(20):  # the model is built first; the refusal itself takes no time
+    with time_limit(20):  # the model is built first; the refusal itself takes no time
         code, _, err = invoke(["example", "2-1", "--params", str(fifo), "-o", str(tmp_path / "out")])
     assert code == 2 and err == f"symbackprop: error: params file {str(fifo)!r}: it is a FIFO, not a regular file\n"
 
 
 def test_devices_and_directories_as_params_are_refused(tmp_path):
     for path, kind in (("/dev/zero", "a character device"), (str(tmp_path), "a directory")):
-        with within(5), pytest.raises(ParamsError, match=f"it is {kind}, not a regular file"):
+        with time_limit(5), pytest.raises(ParamsError, match=f"it is {kind}, not a regular file"):
             load_params(path, NetworkSpec.parse("2-1"))
 
 

@@ -211,7 +211,7 @@ def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient], 
     return Forked(prove, gradients)
 
 
-def _identity(path_sum: sympy.Expr, delta_form: sympy.Expr, seconds: float = 2.0) -> Optional[bool]:
+def _identity(path_sum: sympy.Expr, delta_form: sympy.Expr, seconds: float = IDENTITY_SECONDS) -> Optional[bool]:
     """Whether the written-out path sum equals the delta form as polynomials: True, False, or None
     when the exact test is too costly (a deep net's products of dozens of factors); the path sum
     is then checked numerically like every other form, which ``_numeric_checks`` does anyway.
