@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterable, Union
+from typing import Iterable, Optional, Union
 
+from .derivation.batch import BatchForm, batch_form
 from .derivation.chainrule import ChainRule, Delta, Gradient, Parameter, find_parameter
 from .derivation.matrixform import LayerForm, layer_forms
 from .network.model import Model
 from .network.spec import NetworkSpec, SpecError
+from .proof.batch import BatchCheck, verify_batch
 from .proof.prove import Progress, Verification, verify
 
 # Path sums are written out for every parameter of a network with at most DETAIL_LIMIT
@@ -40,6 +42,8 @@ class Derivation:
     verification: Verification
     selected: bool  # True when ``only`` limited the parameters
     seconds: float
+    batch: Optional[BatchForm] = None  # the mini-batch equations, with --batch m > 1
+    batch_check: Optional[BatchCheck] = None
 
     @property
     def deltas(self) -> list[Delta]:
@@ -124,6 +128,7 @@ def derive(
     loss: str = "mse",
     bias: bool = False,
     notation: str = "neurons",
+    batch: int = 1,
     only: Iterable[str] = (),
     proof: str = "auto",
     points: int = 3,
@@ -133,13 +138,14 @@ def derive(
 ) -> Derivation:
     """Derive, verify and return the gradients of E_total for the network ``spec`` (e.g. ``"2-4-3-2"``).
 
-    ``only`` names parameters to derive (default: all); ``proof`` is "auto" (symbolic proofs up
+    ``batch`` > 1 adds the mini-batch equations for that many samples (the loss their mean), proven
+    equal to the mean of the per-sample gradients. ``only`` names parameters to derive (default: all); ``proof`` is "auto" (symbolic proofs up
     to 50 parameters), "symbolic" or "numeric"; ``points`` and ``seed`` set the numeric check.
     Raises ``SpecError`` for bad input and ``VerificationError`` if a form fails its proof.
     """
     started = time.perf_counter()
     if not isinstance(spec, NetworkSpec):
-        spec = NetworkSpec.parse(spec, activation=activation, loss=loss, bias=bias, notation=notation)
+        spec = NetworkSpec.parse(spec, activation=activation, loss=loss, bias=bias, notation=notation, batch=batch)
     if points < 1:
         raise SpecError("the numeric check needs at least one point")
     model = Model(spec)
@@ -154,7 +160,13 @@ def derive(
     gradients = tuple(gradients)
     layers = tuple(layer_forms(chain))
     verification = verify(model, chain, gradients, layers, proof=proof, points=points, seed=seed, progress=progress)
-    return Derivation(spec, model, chain, gradients, layers, verification, bool(named), time.perf_counter() - started)
+    form = check = None
+    if spec.batch > 1:
+        form = batch_form(chain)
+        check = verify_batch(model, chain, form, points=points, seed=seed,
+                             symbolic=None if proof == "auto" else proof == "symbolic")
+    return Derivation(spec, model, chain, gradients, layers, verification, bool(named), time.perf_counter() - started,
+                      form, check)
 
 
 __all__ = ["derive", "Derivation", "find_parameter"]

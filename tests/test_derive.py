@@ -23,7 +23,7 @@ def check_against_reference(spec: str, bias: bool, sample=None, **options) -> di
     parameters named in ``sample``) with sympy.diff of the reference E_total."""
     derivation = derive(spec, bias=bias, **options)
     data = json.loads(json.dumps(derivation_json(derivation)))  # read back as a program would
-    loss = expanded_loss(data["primary"], data["layers"])
+    loss = expanded_loss(data["primary"], data["layers"], data["activations"], data["loss"])
     definitions = data["definitions"]
     for parameter in data["parameters"]:
         if sample is not None and parameter["symbol"] not in sample:

@@ -116,7 +116,7 @@ def test_exercise_sheets_are_reproducible_and_answered(tmp_path, capsys):
         code, _, err = run(["derive", "2-2-1", "--exercise", "--seed", "5", "--format", "md,tex", "-o", str(tmp_path / folder)], capsys)
         assert code == 0, err
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == ["exercise.md", "exercise.tex", "solutions.md", "solutions.tex"]
+    assert names == ["exercise.md", "exercise.tex", "network.svg", "solutions.md", "solutions.tex"]  # network.svg: the drawing exercise.md links
     assert not filecmp.dircmp(tmp_path / "a", tmp_path / "b").diff_files
     run(["derive", "2-2-1", "--exercise", "--seed", "6", "--format", "md", "-o", str(tmp_path / "c")], capsys)
     assert (tmp_path / "c" / "exercise.md").read_text() != (tmp_path / "a" / "exercise.md").read_text()
@@ -178,7 +178,7 @@ def test_notebooks_show_rendered_math():
     derivation = derive("2-2-1", bias=True)
     latex = derivation._repr_latex_()
     assert latex.strip().startswith("$$") and latex.strip().endswith("$$")
-    assert r"g^{[1W]} = \left(\mathbf{out}_{a}\right)^{T} g^{[1z]}" in latex
+    assert r"\frac{\partial E_{\mathrm{total}}}{\partial W^{[1]}} = \left(\mathbf{out}_{a}\right)^{T} \boldsymbol{\delta}_{b}" in latex
     assert derivation._repr_markdown_() == render_markdown(derivation)
 
 

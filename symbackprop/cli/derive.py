@@ -30,6 +30,9 @@ from .options import (
 @model_options
 @click.option("--format", "formats", default="md,tex,json", show_default=True, callback=parse_formats,
               metavar="LIST", help="Comma list of files to write: md (with SVG diagrams), tex, pdf (needs pdflatex), json.")
+@click.option("--batch", default=1, show_default=True, type=click.IntRange(1, 16), metavar="M",
+              help="Add the mini-batch equations for M samples (the loss their mean), e.g. Ng's "
+                   "dW = (1/m) dZ A^T, proven equal to the mean of the per-sample gradients.")
 @click.option("--title", default=None, metavar="TEXT", help="Title of the handout (printed literally).")
 @click.option("--exercise", is_flag=True,
               help="Write an exercise sheet and its answer key (exercise.*, solutions.*) on numbers drawn with --seed.")
@@ -42,14 +45,14 @@ from .options import (
 @points_option("Random points for the numeric check.")
 @seed_option("Seed of the random points.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def derive(spec, activation, loss, bias, notation, formats, title, exercise, output, only, proof, points, seed, quiet):
+def derive(spec, activation, loss, bias, notation, batch, formats, title, exercise, output, only, proof, points, seed, quiet):
     """Derive the gradient of the total error for every weight and bias of the network SPEC.
 
     SPEC is the layer sizes joined by '-', input first, e.g. 2-4-3-2. Writes derivation.md,
     derivation.tex and derivation.json to output/SPEC (or -o DIR) and prints a summary.
     """
     started = time.perf_counter()
-    network = network_spec(spec, activation, loss, bias, notation)
+    network = network_spec(spec, activation, loss, bias, notation, batch)
     directory = output if output is not None else Path("output") / network.text
     try:
         check_output_dir(directory)

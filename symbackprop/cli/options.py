@@ -118,19 +118,20 @@ def model_options(command):
                      help="Give every computed neuron a bias, derived like the weights."),
         click.option("--notation", default="neurons", show_default=True, metavar="NAME",
                      help="Names in the handout: neurons = letter notation, out_{d_1}, net_{c_2}, w_{31}; "
-                          "layers = layer notation, a^{[k]}, z^{[k]}, W^{[k]}_{i,j}, each layer's first neuron "
-                          "worked step by step."),
+                          "layers = layer notation, row vectors, a^{[k]}, z^{[k]}, W^{[k]}_{i,j} from i to j; "
+                          "columns = the textbooks' column vectors (Nielsen, Ng), z^{[l]} = W^{[l]} a^{[l-1]} + b^{[l]}, "
+                          "W^{[l]}_{j,k} from k to j, with BP1-BP4."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def network_spec(spec: str, activation: str, loss: str, bias: bool, notation: str):
+def network_spec(spec: str, activation: str, loss: str, bias: bool, notation: str, batch: int = 1):
     """The validated NetworkSpec, or exit 2 with one line."""
     from ..network.spec import NetworkSpec, SpecError
 
     try:
-        return NetworkSpec.parse(spec, activation=activation, loss=loss, bias=bias, notation=notation)
+        return NetworkSpec.parse(spec, activation=activation, loss=loss, bias=bias, notation=notation, batch=batch)
     except SpecError as error:
         raise fail(str(error))

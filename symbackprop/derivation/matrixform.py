@@ -37,10 +37,23 @@ class VectorGradient:
     symbol: sympy.MatrixSymbol  # the named matrix, e.g. g^{[3z]}
     formula: sympy.Basic  # in named matrices, e.g. (a^{[2]})^T g^{[3z]}
     entries: sympy.Matrix  # over the scalar out, weight, target and delta symbols
+    columns: bool = False  # column vectors (W^[k] is n_k × n_{k-1}) rather than rows
 
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(int(n) for n in self.symbol.shape)
+
+    def at(self, j: int, i: Optional[int] = None) -> sympy.Expr:
+        """The entry for neuron j of the layer (and, in g_W, neuron i of the layer before),
+        whichever way the vectors stand.
+
+        >>> g = VectorGradient("g_z", sympy.MatrixSymbol("d", 2, 1), None, sympy.Matrix([1, 2]), columns=True)
+        >>> g.at(1)
+        2
+        """
+        if i is None:
+            return self.entries[j, 0] if self.columns else self.entries[0, j]
+        return self.entries[j, i] if self.columns else self.entries[i, j]
 
 
 @dataclass(frozen=True)
@@ -73,24 +86,31 @@ class _Names:
         self.latex[symbol] = latex
         return symbol
 
+    def vector(self, name: str, latex: str, n: int) -> sympy.MatrixSymbol:
+        """A layer's vector of n entries: 1 × n as a row, n × 1 as a column."""
+        return self.matrix(name, latex, *((n, 1) if self.notation.columns else (1, n)))
+
     def activations(self, k: int) -> sympy.MatrixSymbol:
-        n = self.model.spec.layers[k]
-        return self.matrix(f"vec_a_{k}", self.notation.vector("a", k), 1, n)
+        return self.vector(f"vec_a_{k}", self.notation.vector("a", k), self.model.spec.layers[k])
 
     def targets(self) -> sympy.MatrixSymbol:
-        return self.matrix("vec_target", self.notation.vector("target", self.model.spec.depth), 1, self.model.spec.layers[-1])
+        return self.vector("vec_target", self.notation.vector("target", self.model.spec.depth), self.model.spec.layers[-1])
 
     def weights(self, k: int) -> sympy.MatrixSymbol:
         layers = self.model.spec.layers
-        return self.matrix(f"mat_W_{k}", self.notation.vector("W", k), layers[k - 1], layers[k])
+        shape = (layers[k], layers[k - 1]) if self.notation.columns else (layers[k - 1], layers[k])
+        return self.matrix(f"mat_W_{k}", self.notation.vector("W", k), *shape)
 
     def gradient(self, kind: str, k: int) -> sympy.MatrixSymbol:
         layers = self.model.spec.layers
-        rows, columns = (layers[k - 1], layers[k]) if kind == "W" else (1, layers[k])
-        return self.matrix(f"g_{k}{kind}", f"g^{{[{k}{kind}]}}", rows, columns)
+        latex = self.notation.gradient(kind, k)
+        if kind == "W":
+            shape = (layers[k], layers[k - 1]) if self.notation.columns else (layers[k - 1], layers[k])
+            return self.matrix(f"g_{k}{kind}", latex, *shape)
+        return self.vector(f"g_{k}{kind}", latex, layers[k])
 
     def derivative(self, k: int) -> sympy.MatrixSymbol:
-        return self.matrix(f"vec_gprime_{k}", self.notation.vector("gprime", k), 1, self.model.spec.layers[k])
+        return self.vector(f"vec_gprime_{k}", self.notation.vector("gprime", k), self.model.spec.layers[k])
 
     def jacobian(self, k: int) -> sympy.MatrixSymbol:
         n = self.model.spec.layers[k]
@@ -98,43 +118,62 @@ class _Names:
 
 
 def layer_forms(chain: ChainRule) -> list[LayerForm]:
-    """Seed 001's vectorized results for every computed layer, output layer first."""
+    """The vectorized results for every computed layer, output layer first: seed 001's row form,
+    or in column notation Nielsen's BP1-BP4 (δ^[L] = ∇_ŷ L ⊙ g'(z^[L]), δ^[l] = ((W^[l+1])^T δ^[l+1])
+    ⊙ g'(z^[l]), ∂L/∂b^[l] = δ^[l], ∂L/∂W^[l] = δ^[l] (a^[l-1])^T)."""
     m = chain.model
+    columns = m.notation.columns
     names = _Names(chain)
     deltas = {d.neuron: d for d in chain.deltas}
+    vector = (lambda items: sympy.Matrix(items)) if columns else (lambda items: sympy.Matrix([items]))  # noqa: E731
     forms = []
     for k in range(m.spec.depth, 0, -1):
-        n = m.spec.layers[k]
-        delta_row = sympy.Matrix([[deltas[neuron].symbol for neuron in m.neurons(k)]])
+        n, n_before = m.spec.layers[k], m.spec.layers[k - 1]
+        delta_vector = vector([deltas[neuron].symbol for neuron in m.neurons(k)])
         g_a, g_z = names.gradient("a", k), names.gradient("z", k)
         if k == m.spec.depth:
-            a_formula = sympy.Matrix([[chain.factor(m.loss_symbol, out).shown for out in m.out[k]]])
-            a_entries = sympy.Matrix([[chain.factor(m.loss_symbol, out).value for out in m.out[k]]])
+            a_formula = vector([chain.factor(m.loss_symbol, out).shown for out in m.out[k]])
+            a_entries = vector([chain.factor(m.loss_symbol, out).value for out in m.out[k]])
         else:
-            next_deltas = sympy.Matrix([[deltas[neuron].symbol for neuron in m.neurons(k + 1)]])
-            a_formula = names.gradient("z", k + 1) * names.weights(k + 1).T
-            a_entries = next_deltas * sympy.Matrix(m.weights[k + 1]).T
+            next_deltas = [deltas[neuron].symbol for neuron in m.neurons(k + 1)]
+            through = [sympy.Add(*(m.weights[k + 1][i][j] * d for j, d in enumerate(next_deltas))) for i in range(n)]
+            a_entries = vector(through)
+            if columns:
+                a_formula = names.weights(k + 1).T * names.gradient("z", k + 1)
+            else:
+                a_formula = names.gradient("z", k + 1) * names.weights(k + 1).T
         local = sympy.Matrix(n, n, lambda i, j: chain.factor(m.out[k][i], m.net[k][j]).value if
                              m.activation(k).mixes or i == j else 0)
         jacobian = names.jacobian(k) if m.activation(k).mixes else None
-        if jacobian is not None:
-            z_formula, z_entries = g_a * jacobian, a_entries * local
+        a_list = list(a_entries)
+        if jacobian is not None:  # δ_j = Σ_i ∂L/∂out_i · J_ij
+            z_formula = jacobian.T * g_a if columns else g_a * jacobian
+            z_entries = vector([sympy.Add(*(a_list[i] * local[i, j] for i in range(n))) for j in range(n)])
         else:
-            z_formula = sympy.HadamardProduct(names.derivative(k), g_a)
-            z_entries = sympy.Matrix([[local[j, j] * a_entries[0, j] for j in range(n)]])
+            if columns:  # BP1, and BP2 with the sum through W^T written in: ((W^[l+1])^T δ^[l+1]) ⊙ g'(z^[l])
+                z_formula = sympy.HadamardProduct(g_a if k == m.spec.depth else a_formula, names.derivative(k))
+            else:
+                z_formula = sympy.HadamardProduct(names.derivative(k), g_a)
+            z_entries = vector([local[j, j] * a_list[j] for j in range(n)])
         simplifications = [deltas[neuron].simplification for neuron in m.neurons(k)]
         simplified = assumption = None
         if k == m.spec.depth and all(simplifications):
             simplified = names.activations(k) - names.targets()
             assumption = simplifications[0].assumption
+        deltas_list = list(delta_vector)
+        if columns:
+            w_formula = g_z * names.activations(k - 1).T
+            w_entries = sympy.Matrix(n, n_before, lambda j, i: m.out[k - 1][i] * deltas_list[j])
+        else:
+            w_formula = names.activations(k - 1).T * g_z
+            w_entries = sympy.Matrix(n_before, n, lambda i, j: m.out[k - 1][i] * deltas_list[j])
         gradients = [
-            VectorGradient("g_a", g_a, a_formula, a_entries),
-            VectorGradient("g_z", g_z, z_formula, z_entries),
-            VectorGradient("g_W", names.gradient("W", k), names.activations(k - 1).T * g_z,
-                           sympy.Matrix(m.spec.layers[k - 1], n, lambda i, j: m.out[k - 1][i] * delta_row[0, j])),
+            VectorGradient("g_a", g_a, a_formula, a_entries, columns),
+            VectorGradient("g_z", g_z, z_formula, z_entries, columns),
+            VectorGradient("g_W", names.gradient("W", k), w_formula, w_entries, columns),
         ]
         if m.biases:
-            gradients.append(VectorGradient("g_b", names.gradient("b", k), g_z, delta_row))
+            gradients.append(VectorGradient("g_b", names.gradient("b", k), g_z, delta_vector, columns))
         forms.append(
             LayerForm(k, m.activation(k).name, tuple(gradients), local if jacobian is not None else None,
                       jacobian, simplified, assumption, tuple(names.latex.items()))

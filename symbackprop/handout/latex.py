@@ -28,7 +28,14 @@ from ..algebra.expressions import Total
 
 
 class HandoutPrinter(LatexPrinter):
-    """``LatexPrinter`` that knows ``Partial``, ``Chain`` and ``Total``."""
+    """``LatexPrinter`` that knows ``Partial``, ``Chain`` and ``Total``; the Hadamard product is
+    printed with the setting ``hadamard`` (``\\circ`` as Ng and seed 001 write it, or ``\\odot`` as Nielsen)."""
+
+    _default_settings = {**LatexPrinter._default_settings, "hadamard": r"\circ"}
+
+    def _print_HadamardProduct(self, expr) -> str:
+        operator = " %s " % self._settings["hadamard"]
+        return operator.join(self.parenthesize(arg, PRECEDENCE["Pow"], strict=True) for arg in expr.args)
 
     def _print_Partial(self, expr) -> str:
         return r"\frac{\partial %s}{\partial %s}" % (self._print(expr.of), self._print(expr.wrt))

@@ -49,8 +49,8 @@ MAX_TERMS = 6  # longer sums are printed first two terms, ⋯, last term
 DOTS = sympy.Symbol("dots")
 # What a handout calls each notation, and, for the letters, which of the network's names show it
 # (the layer notation is shown by its pattern).
-NOTATION_NAMES = {"neurons": "letter notation", "layers": "layer notation"}
-LAYER_NOTATION_EXAMPLES = (r"a^{[k]}", r"W^{[k]}_{i,j}")
+NOTATION_NAMES = {"neurons": "letter notation", "layers": "layer notation", "columns": "column notation"}
+NOTATION_EXAMPLES = {"layers": (r"a^{[k]}", r"W^{[k]}_{i,j}"), "columns": (r"a^{[l]}", r"W^{[l]}_{j,k}")}
 
 
 # -- templates ------------------------------------------------------------------------------
@@ -308,39 +308,54 @@ class _Context:
         }
 
     def matrix(self, form: LayerForm) -> dict:
-        """Seed 001's vectorized results for one layer, with shapes."""
+        """The layer's vectorized results with shapes; in column notation labelled BP1-BP4."""
         m = self.model
-        k = form.layer
+        k, layers = form.layer, m.spec.layers
+        columns = m.notation.columns
+        output = k == m.spec.depth
         names = {**self.names, **dict(form.names)}  # self.names prints DOTS as \cdots
-        tex = lambda expr: to_latex(expr, names)  # noqa: E731
+        tex = lambda expr: to_latex(expr, names, hadamard=r"\odot" if columns else r"\circ")  # noqa: E731
+        labels = {"g_z": "BP1" if output else "BP2", "g_b": "BP3", "g_W": "BP4"} if columns else {}
         gradients = []
         for g in form.gradients:
             formula = g.formula
-            if isinstance(formula, sympy.MatrixBase) and formula.cols > MAX_TERMS:  # ∂E/∂out of a wide output layer
-                formula = sympy.Matrix([[formula[0, 0], formula[0, 1], DOTS, formula[0, formula.cols - 1]]])
+            explicit = isinstance(formula, sympy.MatrixBase)  # ∂E/∂out entry by entry, at the output layer
+            if explicit and len(formula) > MAX_TERMS:  # a wide output layer
+                shown = [formula[0], formula[1], DOTS, formula[len(formula) - 1]]
+                formula = sympy.Matrix(shown) if columns else sympy.Matrix([shown])
             gradients.append(
                 {
                     "name": g.name,
                     "symbol": tex(g.symbol),
                     "shape": r"%d \times %d" % g.shape,
                     "formula": tex(formula),
+                    "label": labels.get(g.name),
                 }
             )
-        output = k == m.spec.depth
+        if columns:  # in Nielsen's order: BP1 or BP2, then BP3 (biases), then BP4 (weights)
+            gradients.sort(key=lambda g: (g["label"] or "", g["name"]))
+        vector = (lambda n: r"%d \times 1" % n) if columns else (lambda n: r"1 \times %d" % n)  # noqa: E731
+        w_shape = (layers[k], layers[k - 1]) if columns else (layers[k - 1], layers[k])
+        weights = sympy.Matrix(m.weights[k]).T if columns else sympy.Matrix(m.weights[k])
+        if max(w_shape) <= MAX_TERMS:  # the weight matrix written out, so no symbol is used before it is defined
+            gradients.insert(0, {"name": "W", "symbol": m.notation.vector("W", k), "shape": r"%d \times %d" % w_shape,
+                                 "formula": tex(weights), "label": None})
         return {
             "gradients": gradients,
+            "columns": columns,
             "a_prev": m.notation.vector("a", k - 1),
             "a": m.notation.vector("a", k),
             "W": m.notation.vector("W", k),
             "W_next": m.notation.vector("W", k + 1) if not output else None,
             "gprime": m.notation.vector("gprime", k),
+            "delta": tex(form.gradient("g_z").symbol),
             "jacobian": None if form.jacobian_symbol is None else tex(form.jacobian_symbol),
             "simplified": None if form.simplified is None else tex(form.simplified),
             "assumption": form.assumption,
             "shapes": {
-                "a_prev": r"1 \times %d" % m.spec.layers[k - 1],
-                "W": r"%d \times %d" % (m.spec.layers[k - 1], m.spec.layers[k]),
-                "z": r"1 \times %d" % m.spec.layers[k],
+                "a_prev": vector(layers[k - 1]),
+                "W": r"%d \times %d" % w_shape,
+                "z": vector(layers[k]),
             },
         }
 
@@ -407,12 +422,51 @@ class _Context:
             "n_omitted": len(gradients) - len(shown),
         }
 
+    def batch(self) -> Optional[dict]:
+        """The mini-batch section: the mean loss, and per layer dZ, dW, db with their shapes."""
+        d, m = self.d, self.model
+        if d.batch is None:
+            return None
+        form, check = d.batch, d.batch_check
+        names = {**self.names, **dict(form.names)}
+        columns = form.columns
+        tex = lambda expr: to_latex(expr, names, hadamard=r"\odot" if columns else r"\circ")  # noqa: E731
+        notation, depth = m.notation, m.spec.depth
+        layers = []
+        for layer in form.layers:
+            k = layer.layer
+            layers.append({
+                "number": k,
+                "is_output": k == depth,
+                "gradients": [{"symbol": tex(g.symbol), "formula": tex(g.formula), "shape": r"%d \times %d" % g.shape}
+                              for g in layer.gradients],
+                "assumption": layer.assumption,
+            })
+        return {
+            "size": form.size,
+            "columns": columns,
+            "loss": tex(m.loss_symbol),
+            "loss_i": f"{{{self.tex(m.loss_symbol)}}}^{{(i)}}",
+            "A": notation.batch("A", 0),
+            "A_out": notation.batch("A", depth),
+            "Y": notation.batch("Y", depth),
+            "dZ": notation.batch("dZ", depth),
+            "input_shape": r"%d \times %d" % ((m.spec.layers[0], form.size) if columns else (form.size, m.spec.layers[0])),
+            "layers": layers,
+            "lines": [g for layer in layers for g in layer["gradients"]],
+            "entries_proven": check.entries_proven,
+            "symbolic": check.symbolic,
+            "n_parameters": check.n_parameters,
+            "error_below": error_bound(check.max_rel_error),
+            "points": check.points,
+        }
+
     def notation_examples(self) -> list[str]:
         """Names that show the notation: the network's own (out_{d_1}, w_{31}) in letters, else the pattern."""
         m, depth = self.model, self.model.spec.depth
         if self.d.spec.notation == "neurons":
             return [self.tex(m.out[depth][0]), self.tex(m.weights[depth][0][0])]
-        return list(LAYER_NOTATION_EXAMPLES)
+        return list(NOTATION_EXAMPLES[self.d.spec.notation])
 
     def build(self, title: Optional[str], source_note: Optional[dict] = None) -> dict:
         d, m, spec = self.d, self.model, self.d.spec
@@ -477,6 +531,7 @@ class _Context:
                 "n_unproven": len(verification.unproven),
                 "unproven_reasons": sorted({UNPROVEN[r] for r in verification.unproven.values()}),
             },
+            "batch": self.batch(),
             "source_note": source_note_context(source_note),
             "version": __version__,
         }
@@ -585,6 +640,8 @@ def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
         "deltas": deltas,
         "parameters": parameters,
         "matrix_form": [_layer_json(form, {**m.latex_names, **dict(form.names)}) for form in d.layers],
+        "batch": spec.batch,
+        "batch_form": _batch_json(d) if d.batch is not None else None,
         "verification": {
             "symbolic": d.verification.symbolic,
             "points": d.verification.points,
@@ -605,13 +662,14 @@ def _symbolic_proof(verification, symbol) -> Optional[str]:
 
 def _layer_json(form: LayerForm, names) -> dict:
     """One layer's vectorized results: each formula in LaTeX and as explicit entries, with its shape."""
+    hadamard = r"\odot" if form.gradients[0].columns else r"\circ"
     return {
         "layer": form.layer,
         "activation": form.activation,
         "gradients": {
             g.name: {
                 "symbol": to_latex(g.symbol, names),
-                "latex": to_latex(g.formula, names),
+                "latex": to_latex(g.formula, names, hadamard=hadamard),
                 "shape": list(g.shape),
                 "entries": [[text(entry) for entry in g.entries.row(i)] for i in range(g.entries.rows)],
             }
@@ -619,6 +677,29 @@ def _layer_json(form: LayerForm, names) -> dict:
         },
         "simplified": None if form.simplified is None else to_latex(form.simplified, names),
         "assumption": form.assumption,
+    }
+
+
+def _batch_json(derivation: Derivation) -> dict:
+    """The mini-batch equations: per layer each formula in LaTeX with its shape, and how they were checked."""
+    form, check = derivation.batch, derivation.batch_check
+    names = {**derivation.model.latex_names, **dict(form.names)}
+    hadamard = r"\odot" if form.columns else r"\circ"
+    return {
+        "samples": form.size,
+        "layout": "one column per sample" if form.columns else "one row per sample",
+        "loss": "mean of the samples' losses",
+        "layers": [
+            {
+                "layer": layer.layer,
+                "gradients": {g.name: {"symbol": to_latex(g.symbol, names), "latex": to_latex(g.formula, names, hadamard=hadamard),
+                                       "shape": list(g.shape)} for g in layer.gradients},
+                "assumption": layer.assumption,
+            }
+            for layer in form.layers
+        ],
+        "verification": {"entries_proven": check.entries_proven, "max_rel_error": check.max_rel_error,
+                         "points": check.points, "symbolic": check.symbolic},
     }
 
 
@@ -686,20 +767,22 @@ def write_outputs(
 def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[str], seed: int = 0) -> list[Path]:
     """An exercise sheet and its answer key (exercise.* and solutions.*) in md, tex and pdf, and
     with json the answer key for programs (solutions.json: the tasks and every value); all or none."""
-    from .exercise import exercise_context
+    from .exercise import exercise_context, exercise_svgs
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     data = exercise_context(derivation, seed)
     written = []
     with Batch(directory) as batch:
+        if "md" in formats:  # the drawing exercise.md links, renamed before the md
+            written += [batch.add(name, svg) for name, svg in exercise_svgs(derivation).items()]
         for stem, solutions in (("exercise", False), ("solutions", True)):
             render = lambda kind: environment(kind).get_template(f"exercise.{kind}.j2").render(  # noqa: E731
                 dict(data, solutions=solutions)
             )
             written += write_documents(directory, stem, list(formats), render, batch)
         if "json" in formats:
-            answers = {key: value for key, value in data.items() if key not in ("local", "local_partial")}
+            answers = {key: value for key, value in data.items() if key not in ("local", "local_partial", "figure")}
             written.append(batch.add("solutions.json", json.dumps(answers, indent=2, ensure_ascii=False) + "\n"))
     return written
 

@@ -45,7 +45,8 @@ class NeuronsNotation:
     """
 
     name = "neurons"
-    title = "neuron notation (seed 000)"
+    title = "letter notation"
+    columns = False  # its matrix form uses row vectors
 
     def __init__(self, layers: tuple[int, ...]):
         self.layers = layers
@@ -99,6 +100,30 @@ class NeuronsNotation:
             "target": r"\mathbf{target}",
         }[kind]
 
+    def gradient(self, kind: str, layer: int) -> str:
+        """LaTeX of a layer's gradient vector: "a" ∂E/∂out, "z" the deltas, "W", "b"."""
+        letter, loss = layer_letter(layer), self.loss().latex
+        return {
+            "a": rf"\frac{{\partial {loss}}}{{\partial \mathbf{{out}}_{{{letter}}}}}",
+            "z": rf"\boldsymbol{{\delta}}_{{{letter}}}",
+            "W": rf"\frac{{\partial {loss}}}{{\partial W^{{[{layer}]}}}}",
+            "b": rf"\frac{{\partial {loss}}}{{\partial \mathbf{{b}}_{{{letter}}}}}",
+        }[kind]
+
+    def batch(self, kind: str, layer: int) -> str:
+        """LaTeX of a layer's matrix over a mini-batch, one row per sample: "A" outputs, "Y" targets,
+        "dA" ∂E/∂out, "dZ" the deltas, "dW", "db", "gprime" g' at the net inputs."""
+        letter = layer_letter(layer)
+        return {
+            "A": rf"\mathbf{{OUT}}_{{{letter}}}",
+            "Y": r"\mathbf{TARGET}",
+            "dA": rf"\mathrm{{d}}\mathbf{{OUT}}_{{{letter}}}",
+            "dZ": rf"\boldsymbol{{\Delta}}_{{{letter}}}",
+            "dW": rf"\mathrm{{d}}W^{{[{layer}]}}",
+            "db": rf"\mathrm{{d}}\mathbf{{b}}_{{{letter}}}",
+            "gprime": rf"g'\left(\mathbf{{NET}}_{{{letter}}}\right)",
+        }[kind]
+
     def weight(self, layer: int, i: int, j: int) -> Name:
         """w_{ℓk} with k = 1 + j·n_{ℓ-1} + i; written w_{ℓ,k} when an index exceeds 9."""
         k = 1 + j * self.layers[layer - 1] + i
@@ -118,7 +143,8 @@ class LayersNotation:
     """
 
     name = "layers"
-    title = "layer notation (seed 001)"
+    title = "layer notation"
+    columns = False  # vectors are rows
 
     def __init__(self, layers: tuple[int, ...]):
         self.layers = layers
@@ -153,6 +179,19 @@ class LayersNotation:
     def weight(self, layer: int, i: int, j: int) -> Name:
         return Name(f"W_{layer}_{i + 1}_{j + 1}", f"W^{{[{layer}]}}_{{{i + 1},{j + 1}}}")
 
+    def batch(self, kind: str, layer: int) -> str:
+        """LaTeX of a layer's matrix over a mini-batch (Ng's names): A^{[k]}, Y, dA^{[k]}, dZ^{[k]},
+        dW^{[k]}, db^{[k]}, g^{[k]}'(Z^{[k]})."""
+        if kind == "Y":
+            return "Y"
+        if kind == "gprime":
+            return rf"g^{{[{layer}]\prime}}\left(Z^{{[{layer}]}}\right)"
+        return f"{kind}^{{[{layer}]}}"
+
+    def gradient(self, kind: str, layer: int) -> str:
+        """LaTeX of a layer's gradient, g^{[ka]}, g^{[kz]}, g^{[kW]} or g^{[kb]} (∂L/∂a, ∂L/∂z, ...)."""
+        return f"g^{{[{layer}{kind}]}}"
+
     def vector(self, kind: str, layer: int) -> str:
         """LaTeX of a layer's row vector or matrix: "a" (outputs), "W", "gprime" (g'_h or g'_o at z)."""
         role = "o" if layer == self.depth else "h"
@@ -164,4 +203,47 @@ class LayersNotation:
         }[kind]
 
 
-NOTATIONS = {"neurons": NeuronsNotation, "layers": LayersNotation}
+class ColumnsNotation(LayersNotation):
+    r"""The textbooks' names (Nielsen ch. 2, Ng): column vectors, z^{[l]} = W^{[l]} a^{[l-1]} + b^{[l]}.
+
+    W^{[l]}_{j,k} is the weight from neuron k of layer l-1 to neuron j of layer l (target first,
+    the transpose of layer notation's W^{[l]}_{k,j}); δ^{[l]}_j = ∂L/∂z^{[l]}_j; the output
+    layer's a^{[L]} is written ŷ. Layers are numbered from 0, the input, as Ng does (Nielsen
+    numbers the input layer 1).
+
+    >>> n = ColumnsNotation((4, 3, 2, 1))
+    >>> n.weight(2, 2, 1), n.delta(2, 0)
+    (Name(symbol='W_2_2_3', latex='W^{[2]}_{2,3}'), Name(symbol='delta_2_1', latex='\\delta^{[2]}_{1}'))
+    """
+
+    name = "columns"
+    title = "column notation"
+    columns = True
+
+    def weight(self, layer: int, i: int, j: int) -> Name:
+        return Name(f"W_{layer}_{j + 1}_{i + 1}", f"W^{{[{layer}]}}_{{{j + 1},{i + 1}}}")
+
+    def delta(self, layer: int, j: int) -> Name:
+        return Name(f"delta_{layer}_{j + 1}", rf"\delta^{{[{layer}]}}_{{{j + 1}}}")
+
+    def gradient(self, kind: str, layer: int) -> str:
+        """LaTeX of a layer's gradient: ∇_{a^{[l]}} L, δ^{[l]}, ∂L/∂W^{[l]}, ∂L/∂b^{[l]}."""
+        loss = self.loss().latex
+        return {
+            "a": rf"\nabla_{{{self.layer(layer)}}} {loss}",
+            "z": rf"\delta^{{[{layer}]}}",
+            "W": rf"\frac{{\partial {loss}}}{{\partial W^{{[{layer}]}}}}",
+            "b": rf"\frac{{\partial {loss}}}{{\partial b^{{[{layer}]}}}}",
+        }[kind]
+
+    def vector(self, kind: str, layer: int) -> str:
+        """LaTeX of a layer's column vector or matrix: "a", "W", "gprime" (g^{[l]}' at z), "target"."""
+        return {
+            "a": self.layer(layer),
+            "W": f"W^{{[{layer}]}}",
+            "gprime": rf"g^{{[{layer}]\prime}}\left(z^{{[{layer}]}}\right)",
+            "target": "y",
+        }[kind]
+
+
+NOTATIONS = {"neurons": NeuronsNotation, "layers": LayersNotation, "columns": ColumnsNotation}

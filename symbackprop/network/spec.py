@@ -33,6 +33,8 @@ SPEC_FORM = "layer sizes joined by '-', input first, at least two positive integ
 # symbolic stages have their own, lower limit (``model.MAX_SYMBOLIC_PARAMETERS``).
 MAX_PARAMETERS = 2_000_000
 MAX_LAYER_DIGITS = 7  # a layer of 10 million neurons is already far beyond MAX_PARAMETERS
+MAX_BATCH = 16  # samples in --batch: the batch equations have explicit entries for each
+MAX_BATCH_ENTRIES = 20_000  # parameters × samples: the batch proof compares every entry exactly
 MAX_DEPTH = 64  # computed layers; SymPy's recursion (and a reader's patience) ends well before hundreds
 _SPEC_RE = re.compile(r"[0-9]+(-[0-9]+)+")  # ASCII digits only: int() accepts others
 
@@ -152,6 +154,13 @@ def _unit_interval(name: str) -> bool | None:
     return resolve_activation(name).unit_interval
 
 
+def _check_batch(batch) -> int:
+    """The number of samples in a mini-batch: an integer from 1 to MAX_BATCH."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
+        raise SpecError(f"invalid batch size {batch!r}: give a whole number of samples from 1 to {MAX_BATCH}")
+    return batch
+
+
 @dataclass(frozen=True)
 class NetworkSpec:
     """A validated network: layer sizes (input first), one activation per computed layer, loss,
@@ -166,6 +175,7 @@ class NetworkSpec:
     loss: str = "mse"
     bias: bool = False
     notation: str = "neurons"
+    batch: int = 1  # samples per mini-batch: the loss is their mean
 
     @classmethod
     def parse(
@@ -175,6 +185,7 @@ class NetworkSpec:
         loss: str = "mse",
         bias: bool = False,
         notation: str = "neurons",
+        batch: int = 1,
     ) -> "NetworkSpec":
         layers = parse_layers(text)
         if loss not in LOSS_NAMES:
@@ -185,7 +196,12 @@ class NetworkSpec:
         if activations[-1] == "softmax" and layers[-1] < 2:
             raise SpecError(f"a softmax output layer (--loss {loss}) needs at least 2 outputs: over one it is "
                             "the constant 1 (for one output use --loss bce)")
-        return cls(layers, activations, loss, bool(bias), notation)
+        spec = cls(layers, activations, loss, bool(bias), notation, _check_batch(batch))
+        if spec.n_parameters * spec.batch > MAX_BATCH_ENTRIES:
+            raise SpecError(f"--batch {batch}: the batch equations of {spec.text} would have {spec.n_parameters * spec.batch:,} "
+                            f"entries to prove; symbackprop writes them for at most {MAX_BATCH_ENTRIES:,} "
+                            "(parameters times samples): give a smaller network or batch")
+        return spec
 
     @property
     def text(self) -> str:

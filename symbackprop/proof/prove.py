@@ -151,16 +151,16 @@ def prove_matrix_forms(model: Model, chain: ChainRule, forms: Iterable[LayerForm
         k = form.layer
         for j, neuron in enumerate(model.neurons(k)):
             delta = deltas[neuron]
-            same(form.gradient("g_z").entries[0, j], delta.definition, f"g^[{k}z] entry {j + 1}")
+            same(form.gradient("g_z").at(j), delta.definition, f"g^[{k}z] entry {j + 1}")
             if k < model.spec.depth:
                 (term,) = delta.terms
-                same(form.gradient("g_a").entries[0, j], sympy.Add(*(d * f.value for f, d in term.upstream)),
+                same(form.gradient("g_a").at(j), sympy.Add(*(d * f.value for f, d in term.upstream)),
                      f"g^[{k}a] entry {j + 1}")
             for i in range(model.spec.layers[k - 1]):
-                same(form.gradient("g_W").entries[i, j], expected(parameters[model.weights[k][i][j]]),
+                same(form.gradient("g_W").at(j, i), expected(parameters[model.weights[k][i][j]]),
                      f"g^[{k}W] entry ({i + 1}, {j + 1})")
             if model.biases:
-                same(form.gradient("g_b").entries[0, j], expected(parameters[model.biases[k][j]]),
+                same(form.gradient("g_b").at(j), expected(parameters[model.biases[k][j]]),
                      f"g^[{k}b] entry {j + 1}")
     return proven
 
