@@ -1,6 +1,7 @@
 """The network drawn: SVG that parses and escapes, TikZ that compiles, layouts a reader can follow."""
 
 import itertools
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -10,12 +11,16 @@ from conftest import require_tex
 
 from symbackprop.handout.diagram import (
     BIAS,
+    MIN_PRINT_PT,
     TIKZ_LIBRARIES,
     Diagram,
     Label,
     latex_escape,
     layout,
+    math_runs,
     shown_neurons,
+    svg_math,
+    text_height,
     text_width,
     to_svg,
     to_tikz,
@@ -91,8 +96,10 @@ def test_svg_draws_every_neuron_edge_and_label():
     assert len(groups(root, "edge")) == 2 * 4 + 4 * 3 + 3 * 2
     assert {text_of(g) for g in groups(root, "label")} >= {"w21", "w31", "w34", "w2,12"}
     d1 = next(g for g in neurons if text_of(g) == "d1")
-    (sub,) = [t for t in d1.iter(SVG + "tspan") if t.get("baseline-shift") == "sub"]
-    assert sub.text == "1" and sub.get("font-size") == "70%"
+    letter, sub = d1.iter(SVG + "tspan")
+    assert (letter.text, letter.get("font-style"), sub.text) == ("d", "italic", "1")
+    assert float(sub.get("font-size")) == pytest.approx(0.7 * float(letter.get("font-size")), abs=0.05)
+    assert float(sub.get("dy")) > 0  # lowered: SVG's y points down
 
 
 def test_svg_highlights_exactly_the_paths_and_the_weight():
@@ -112,9 +119,9 @@ def test_svg_highlights_exactly_the_paths_and_the_weight():
 
 
 def test_svg_escapes_labels_and_title():
-    neurons = ((Label("x", "<b>&amp;"),), (Label("y", 'y"</text><script>alert(1)</script>'),))
+    neurons = ((Label("<b>&amp;", "x"),), (Label('y"</text><script>alert(1)</script>', "y"),))
     title = "<script>alert('x')</script> & \x00 \"quoted\""
-    svg = to_svg(Diagram((1, 1), neurons, {(1, 0, 0): Label("w", "w<1>")}, title=title))
+    svg = to_svg(Diagram((1, 1), neurons, {(1, 0, 0): Label("w<1>", "w")}, title=title))
     root = parse(svg)
     assert not [e for e in root.iter() if e.tag.endswith("script")]
     assert "<script" not in svg
@@ -162,7 +169,7 @@ def boxes(box):
 
     for edge in box.edges:
         if edge.label is not None:
-            (x, y), w, h = edge.label_at, text_width(edge.label.text, LABEL_FONT), LABEL_FONT * 1.1
+            (x, y), w, h = edge.label_at, text_width(edge.label.latex, LABEL_FONT), text_height(edge.label.latex, LABEL_FONT)
             yield edge, (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
 
 
@@ -281,3 +288,137 @@ def test_hostile_title_compiles_and_prints_literally(tmp_path):
 def test_tikz_takes_the_handouts_escaper():
     tikz = to_tikz(seed_diagram((1, 1), title="a_b"), escape=lambda text: text.upper().replace("_", "-"))
     assert "{A-B}" in tikz
+
+
+# -- labels typeset like the formulas (issue 12, item 14) -------------------------------------
+def runs_of(latex, font=20.0):
+    """(text, font size, height above the baseline, italic, dx) of each tspan of a label, read back
+    from the SVG; the height accumulates the dy's (SVG's y points down)."""
+    text = ET.fromstring(f'<text xmlns="http://www.w3.org/2000/svg" font-size="{font}">{svg_math(latex, font)}</text>')
+    assert not (text.text or "").strip(), "every character sits in a tspan"
+    height, runs = 0.0, []
+    for tspan in text:
+        assert tspan.tag == SVG + "tspan" and not (tspan.tail or "").strip()
+        height -= float(tspan.get("dy", 0))
+        runs.append((tspan.text, float(tspan.get("font-size")), round(height, 3),
+                     tspan.get("font-style") == "italic", float(tspan.get("dx", 0))))
+    return runs
+
+
+NAMES = {  # the notations' own LaTeX names, not typed here
+    "a^{[0]}_1": NOTATIONS["layers"](SEED).out(0, 0).latex,
+    "w_{31}": NOTATIONS["neurons"](SEED).weight(3, 0, 0).latex,
+    "out_{d_1}": NOTATIONS["neurons"](SEED).out(3, 0).latex,
+    "yhat_1": NOTATIONS["layers"](SEED).out(3, 0).latex,
+    "b^{[2]}_1": NOTATIONS["layers"](SEED).bias(2, 0).latex,
+    "W^{[2]}_{1,3}": NOTATIONS["layers"](SEED).weight(2, 0, 2).latex,
+}
+
+
+def test_svg_superscript_and_subscript_stack_like_tex():
+    assert NAMES["a^{[0]}_1"] == "a^{[0]}_{1}"
+    (base, b_size, b_rise, b_italic, _), (sup, s_size, s_rise, _, _), (sub, u_size, u_rise, _, u_dx) = runs_of(NAMES["a^{[0]}_1"])
+    assert (base, sup, sub) == ("a", "[0]", "1") and b_italic and b_rise == 0
+    assert b_size == 20 and s_size == u_size == 14  # indices at 70 %, as TeX's script style
+    assert s_rise > 5 and u_rise < -3  # [0] raised above the baseline, 1 lowered below it
+    assert u_dx == pytest.approx(-text_width("[0]", 14.0))  # stepped back under the [0]
+    (w, _, _, w_italic, _), (index, size, rise, italic, _) = runs_of(NAMES["W^{[2]}_{1,3}"])[:1] + runs_of(NAMES["W^{[2]}_{1,3}"])[2:]
+    assert (w, index, size, w_italic, italic) == ("W", "1,3", 14, True, False) and rise < 0
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("w_{31}", [("w", 20, "base", True), ("31", 14, "below", False)]),
+    ("out_{d_1}", [("out", 20, "base", False), ("d", 14, "below", True), ("1", 11.9, "lower", False)]),
+    ("yhat_1", [("ŷ", 20, "base", True), ("1", 14, "below", False)]),
+    ("b^{[2]}_1", [("b", 20, "base", True), ("[2]", 14, "above", False), ("1", 14, "below", False)]),
+])
+def test_svg_labels_of_both_notations(name, expected):
+    runs = runs_of(NAMES[name])
+    assert [(text, size, italic) for text, size, _, italic, _ in runs] == [(t, s, i) for t, s, _, i in expected]
+    rises = [rise for _, _, rise, _, _ in runs]
+    for rise, (_, _, where, _) in zip(rises, expected):
+        assert {"base": rise == 0, "above": rise > 0, "below": rise < 0, "lower": rise < min(rises[:-1])}[where]
+    text = "".join(text for text, *_ in runs)
+    assert not set(text) & set("₀₁₂₃₄₅₆₇₈₉_^{}\\"), "no Unicode subscripts, no LaTeX left over"
+
+
+def test_converter_reads_what_it_cannot_typeset_as_text():
+    assert [run.text for run in math_runs(r"\delta_{c_1}")] == ["δ", "c", "1"]
+    assert "".join(run.text for run in math_runs(r"\input{/etc/passwd}")) == "input/etc/passwd"  # shown, not obeyed
+    assert math_runs("") == () and math_runs("}{^_") == () and "".join(r.text for r in math_runs("a}b")) == "ab"
+
+
+def test_network_svg_labels_have_no_bracket_on_the_baseline():
+    """Every label of the 4-3-2-1 drawing in layer notation: [k] always raised, never inline."""
+    diagram = notation_diagram((4, 3, 2, 1), "layers", biases=True)
+    root = parse(to_svg(diagram))
+    labels = groups(root, "label") + groups(root, "neuron")
+    assert len(groups(root, "label")) == 4 * 3 + 3 * 2 + 2 + 3 + 2 + 1
+    for group in labels:
+        (text,) = group.iter(SVG + "text")
+        height = 0.0
+        for tspan in text:
+            height -= float(tspan.get("dy", 0))
+            if "[" in tspan.text:
+                assert height > 0 and float(tspan.get("font-size")) < float(text.get("font-size"))
+
+
+# -- label placement and print size (issue 12, item 12) -------------------------------------
+def notation_diagram(layers, notation, biases=False, **options):
+    """Every neuron and weight named by the notation itself (the handouts' labels)."""
+    names = NOTATIONS[notation](layers)
+    neurons = tuple(tuple(Label(names.out(k, j).latex, "") for j in range(n)) for k, n in enumerate(layers))
+    weights = {
+        (k, i, j): Label(names.weight(k, i, j).latex, "")
+        for k in range(1, len(layers))
+        for i, j in itertools.product(range(layers[k - 1]), range(layers[k]))
+    }
+    if biases:
+        weights.update({(k, BIAS, j): Label(names.bias(k, j).latex, "") for k in range(1, len(layers)) for j in range(layers[k])})
+    return Diagram(tuple(layers), neurons, weights, biases=biases, **options)
+
+
+@pytest.mark.parametrize("layers, notation, biases", [
+    ((4, 3, 2, 1), "layers", True), ((2, 4, 3, 2), "layers", False), ((2, 4, 3, 2), "neurons", True),
+    ((2, 2, 1), "layers", True), ((2, 2, 1), "columns", True),
+])
+def test_labels_of_tall_names_do_not_overlap(layers, notation, biases):
+    """W^{[1]}_{1,1} is taller than w_{11}: the columns of labels get the room their height needs."""
+    test_weight_labels_do_not_overlap_each_other_or_neurons(notation_diagram(layers, notation, biases))
+
+
+def tikz_print_sizes(tex):
+    """Per tikzpicture of a document: the size in pt at which its smallest glyph prints, from the
+    picture's font sizes and every \\scalebox or \\resizebox (or TikZ scale) around it."""
+    sizes = []
+    for match in re.finditer(r"\\begin\{tikzpicture\}(.*?)\\end\{tikzpicture\}", tex, re.DOTALL):
+        before = tex[: match.start()]
+        scale = 1.0
+        for box in re.finditer(r"\\scalebox\{([\d.]+)\}\{", before[-200:]):
+            scale *= float(box.group(1))
+        assert r"\resizebox" not in before[-200:] and "transform shape" not in match.group(1)
+        option = re.search(r"\bscale=([\d.]+)", match.group(1))
+        scale *= float(option.group(1)) if option and "transform shape" in match.group(1) else 1.0
+        styles = dict(re.findall(r"([a-z ]+)/\.style=\{[^}]*?font=\\fontsize\{([\d.]+)\}", match.group(1)))
+        assert {"neuron", "bias node", "weight label"} <= {k.strip() for k in styles}, "every label has an explicit size"
+        fonts = {k.strip(): float(v) for k, v in styles.items()}
+        # neuron and weight labels carry indices, set at TeX's script size (70 %); a bias node prints "1"
+        sizes.append(scale * min(0.7 * fonts["neuron"], 0.7 * fonts["weight label"], fonts["bias node"]))
+    return sizes
+
+
+@pytest.mark.parametrize("spec, options", [("4-3-2-1", {"notation": "layers", "loss": "bce", "bias": True}), ("2-4-3-2", {})])
+def test_diagram_labels_print_at_7pt_or_more(spec, options):
+    from symbackprop import derive
+    from symbackprop.handout.render import render_latex
+
+    tex = render_latex(derive(spec, **options))
+    sizes = tikz_print_sizes(tex)
+    assert len(sizes) > 1  # the network and the path figures
+    assert min(sizes) >= MIN_PRINT_PT == 7.0
+
+
+def test_tikz_print_sizes_sees_a_scalebox():
+    tikz = to_tikz(seed_diagram())
+    assert tikz_print_sizes(tikz) == [pytest.approx(7.0)]
+    assert tikz_print_sizes(r"\scalebox{0.6}{%" + "\n" + tikz + "}") == [pytest.approx(4.2)]

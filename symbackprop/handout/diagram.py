@@ -12,8 +12,14 @@ Rules a reader of the handout relies on:
   when to give them: at most 30 weights, no layer wider than 6, and no two adjacent layers both
   wider than 4 (a drawn bias node counts as one more neuron of its layer; bias labels are not
   counted towards the 30). The labels of a layer gap stand in one column, each on its edge,
-  evenly spaced (see ``_label_fraction``), on a white box that hides the lines behind it; layers
-  are spaced so that the labels never touch each other or a neuron.
+  evenly spaced (see ``_label_fraction``), on a white box that hides the lines behind it; neurons
+  are spaced by the labels' real heights (W^{[1]}_{1,1} is taller than w_{11}) so that no two
+  labels touch and an edge passing between two reads as a line, and layers so that no label
+  touches a neuron.
+* **Labels are typeset** from the notation's LaTeX names: letters italic, indices at 70 %, a
+  superscript raised and a subscript lowered under it (``math_runs``; SVG <tspan>s with dx/dy).
+* **Print size**: the picture is meant to be printed unscaled; its fonts are set in points
+  (NEURON_PT, LABEL_PT, BIAS_PT), so the smallest glyph, an index, prints at MIN_PRINT_PT.
 * **Elision**: a layer of more than 12 neurons shows its first 4, a vertical ellipsis and its
   last one (plus any neuron on a highlighted path, with an ellipsis wherever indices skip);
   edges are drawn only between shown neurons.
@@ -42,14 +48,30 @@ MAX_WEIGHT_LABELS = 30
 MAX_LABELLED_WIDTH = 6
 MAX_LABELLED_PAIR = 4
 
+# Fonts, in TeX points at print size. The picture is printed unscaled, so an index (TeX's script
+# size, 70 %) of a weight label is 7pt: the smallest text a reader has to read.
+NEURON_PT = 10.95  # \normalsize of an 11pt document
+LABEL_PT = 10.0  # \small of an 11pt document
+BIAS_PT = 9.0  # the "1" of a bias node
+MIN_PRINT_PT = 7.0  # no glyph of a label smaller than this at print size
+SCRIPT = 0.7  # the size of an index, relative to its base (TeX's \scriptstyle)
+SCRIPT_NESTED = 0.85  # an index of an index shrinks less, to stay legible
+
+
+def _cm(points: float) -> float:
+    return points / 72.27 * 2.54
+
+
 # Layout, in centimetres (the SVG draws PX_PER_CM pixels per centimetre).
 PX_PER_CM = 48
-NEURON_FONT = 0.36  # about 10pt
-LABEL_FONT = 0.33  # about \small
+NEURON_FONT = _cm(NEURON_PT)
+LABEL_FONT = _cm(LABEL_PT)
+BIAS_FONT = _cm(BIAS_PT)
 TITLE_FONT = 0.42
 RADIUS_MIN = 0.38
 BIAS_RADIUS = 0.24
-LABEL_PITCH = 0.5  # vertical room one weight label needs
+LABEL_PAD = 0.8 / 72.27 * 2.54  # the white box's inner sep around a weight label (0.8pt)
+LABEL_GAP = 0.16  # free room between two weight labels of one column: an edge passing between them reads as a line
 SPACING_MIN, SPACING_MAX = 1.15, 2.4
 GAP_MIN, GAP_MAX = 2.0, 3.0  # horizontal distance between layers, before labels ask for more
 PICTURE_WIDTH = 14.0  # the gaps shrink towards GAP_MIN to keep deep nets within this width
@@ -211,20 +233,166 @@ class Layout:
     title_y: float
 
 
-def text_width(text: str, font: float, nested: bool = False) -> float:
-    """Estimated width (cm) of ``text`` in a serif font of ``font`` cm, set as ``svg_math`` sets it.
+# -- math labels ----------------------------------------------------------------------------
+# A label is the notation's LaTeX name (w_{31}, a^{[0]}_{1}, \mathrm{out}_{d_1}, \hat{y}_{1},
+# W^{[2]}_{1,3}). ``math_runs`` reads that small subset of LaTeX into runs of text, each placed
+# as TeX places it: letters italic, indices smaller, a superscript raised and a subscript lowered,
+# and the two stacked when both are given. SVG prints the runs as <tspan>s (``svg_math``); the
+# layout measures them (``text_width``, ``text_height``), so both agree with the picture.
+SUP_RISE, SUB_DROP, SUB_DROP_BOTH = 0.42, 0.2, 0.28  # in units of the base's size, as TeX about does
+ASCENT, DESCENT = 0.72, 0.22  # of a run, in units of its size
 
-    >>> round(text_width("w_31", 1.0), 2)
-    1.54
+_SYMBOLS = {  # commands that print one character
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ",
+    "lambda": "λ", "mu": "μ", "sigma": "σ", "tau": "τ", "phi": "φ", "psi": "ψ", "omega": "ω",
+    "Delta": "Δ", "Sigma": "Σ", "cdot": "·", "ldots": "…", "cdots": "⋯", ",": " ", ";": " ", " ": " ",
+}
+_UPRIGHT = {"mathrm", "text", "textrm", "operatorname", "mathbf", "boldsymbol"}  # their argument is set upright
+_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|.", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A piece of a label: its text, size (1 = the label's font), rise (up, in label font units),
+    x (its start, in label font units) and whether it is set in italic."""
+
+    text: str
+    size: float
+    rise: float
+    x: float
+    italic: bool
+
+
+def _char_width(c: str) -> float:
+    """A character's advance in a Times-like serif, in units of its size."""
+    if c in "WM":
+        return 0.95
+    if c in "mw%&":
+        return 0.75
+    if c in "il.,;:!|' []()":
+        return 0.3
+    if c.isdigit():
+        return 0.5
+    return 0.68 if c.isupper() else 0.5
+
+
+def _parse(tokens: list, size: float, upright: bool, depth: int) -> tuple[list, float]:
+    """Runs (relative to x = 0, rise = 0) of tokens up to a closing brace, and their width."""
+    runs: list[Run] = []
+    x = 0.0
+    while tokens and tokens[0] != "}":
+        base, width = _atom(tokens, size, upright, depth)
+        scripts = {}
+        while tokens and tokens[0] in ("^", "_") and tokens[0] not in scripts:
+            mark = tokens.pop(0)
+            smaller = size * (SCRIPT if depth == 0 else SCRIPT_NESTED)
+            scripts[mark] = _atom(tokens, smaller, upright, depth + 1)
+        runs += [Run(r.text, r.size, r.rise, r.x + x, r.italic) for r in base]
+        x += width
+        extent = 0.0
+        for mark, (script, script_width) in sorted(scripts.items()):  # "^" before "_"
+            rise = SUP_RISE * size if mark == "^" else -(SUB_DROP_BOTH if "^" in scripts else SUB_DROP) * size
+            runs += [Run(r.text, r.size, r.rise + rise, r.x + x, r.italic) for r in script]
+            extent = max(extent, script_width)
+        x += extent
+    return runs, x
+
+
+def _atom(tokens: list, size: float, upright: bool, depth: int) -> tuple[list, float]:
+    """One letter, group or command with its argument."""
+    if not tokens:
+        return [], 0.0
+    token = tokens.pop(0)
+    if token == "{":
+        runs, width = _parse(tokens, size, upright, depth)
+        if tokens:
+            tokens.pop(0)  # the closing brace
+        return runs, width
+    if token.startswith("\\") and len(token) > 1:
+        name = token[1:]
+        if name in _UPRIGHT or name in ("hat", "mathcal"):
+            runs, width = _atom(tokens, size, upright or name in _UPRIGHT, depth)
+            if name == "hat" and runs:  # a circumflex over the first character (ŷ is one character)
+                first = runs[0]
+                accented = ("ŷ" + first.text[1:]) if first.text[:1] == "y" else first.text[:1] + "\u0302" + first.text[1:]
+                runs[0] = Run(accented, first.size, first.rise, first.x, first.italic)
+            if name == "mathcal" and runs and runs[0].text == "L":
+                runs[0] = Run("ℒ", runs[0].size, runs[0].rise, runs[0].x, False)
+            return runs, width
+        token = _SYMBOLS.get(name, name)  # an unknown command prints its name: shown, never obeyed
+        italic = False
+    elif token in "^_}":
+        token, italic = "", False
+    else:
+        italic = token.isalpha() and not upright
+    width = size * sum(_char_width(c) for c in token) + (0.05 * size if italic else 0.0)
+    return ([Run(token, size, 0.0, 0.0, italic)] if token else []), width
+
+
+def math_runs(latex: str) -> tuple[Run, ...]:
+    r"""The runs of a label's LaTeX name, adjacent runs of the same style merged.
+
+    >>> [(r.text, r.size, r.rise > 0) for r in math_runs("a^{[0]}_{1}")]
+    [('a', 1.0, False), ('[0]', 0.7, True), ('1', 0.7, False)]
+    >>> [r.text for r in math_runs(r"\mathrm{out}_{d_1}")], math_runs(r"\hat{y}_{1}")[0].text
+    (['out', 'd', '1'], 'ŷ')
     """
-    base, sep, rest = text.partition("_")
-    return _plain_width(base, font) + (text_width(rest, (0.85 if nested else 0.7) * font, True) if sep else 0.0)
+    tokens, runs, x = _TOKEN.findall(latex), [], 0.0
+    while tokens:  # an unmatched "}" is skipped, not the end of the label
+        part, width = _parse(tokens, 1.0, False, 0)
+        runs += [Run(r.text, r.size, r.rise, r.x + x, r.italic) for r in part]
+        x += width
+        if tokens:
+            tokens.pop(0)
+    merged: list[Run] = []
+    for run in runs:
+        last = merged[-1] if merged else None
+        if (last and (last.size, last.rise, last.italic) == (run.size, run.rise, run.italic)
+                and abs(last.x + _width(last) - run.x) < 1e-9):
+            merged[-1] = Run(last.text + run.text, last.size, last.rise, last.x, last.italic)
+        else:
+            merged.append(run)
+    return tuple(merged)
+
+
+def _width(run: Run) -> float:
+    return run.size * sum(_char_width(c) for c in run.text if c != "\u0302") + (0.05 * run.size if run.italic else 0.0)
+
+
+def text_width(latex: str, font: float) -> float:
+    """Estimated width (cm) of the label ``latex`` set in a serif font of ``font`` cm.
+
+    >>> round(text_width("w_{31}", 1.0), 2), round(text_width("W^{[2]}_{1,3}", 1.0), 2)
+    (1.5, 1.91)
+    """
+    runs = math_runs(latex)
+    return font * max((run.x + _width(run) for run in runs), default=0.0)
+
+
+def text_height(latex: str, font: float) -> float:
+    """Estimated height (cm) of the label ``latex``, from its highest superscript to its lowest
+    subscript, in a font of ``font`` cm.
+
+    >>> round(text_height("w_{31}", 1.0), 2), round(text_height("W^{[2]}_{1,3}", 1.0), 2)
+    (1.07, 1.36)
+    """
+    runs = math_runs(latex) or (Run("", 1.0, 0.0, 0.0, False),)
+    top = max(run.rise + ASCENT * run.size for run in runs)
+    bottom = max(DESCENT * run.size - run.rise for run in runs)
+    return font * (top + bottom)
+
+
+def _baseline(latex: str) -> float:
+    """Where to put the label's baseline, below its vertical centre, in units of its font."""
+    runs = math_runs(latex) or (Run("", 1.0, 0.0, 0.0, False),)
+    top = max(run.rise + ASCENT * run.size for run in runs)
+    bottom = max(DESCENT * run.size - run.rise for run in runs)
+    return (top - bottom) / 2
 
 
 def _plain_width(text: str, font: float) -> float:
     """Estimated width (cm) of plain ``text``, every character taken as printed."""
-    em = lambda c: 0.8 if c in "mwMW%&" else 0.3 if c in "il.,;:!|' " else 0.7 if c.isupper() else 0.53  # noqa: E731
-    return font * sum(em(c) for c in text)
+    return font * sum(_char_width(c) for c in text)
 
 
 def _label_fraction(n_sources: int, n_targets: int) -> float:
@@ -250,7 +418,9 @@ class _Placer:
         keep = [[i for (layer, i) in self.marked if layer == k] for k in range(self.depth + 1)]
         self.slots = [shown_neurons(n, keep[k]) for k, n in enumerate(diagram.layers)]
         shown = [diagram.neurons[k][i] for k in range(self.depth + 1) for i in self.slots[k] if i is not None]
-        self.r = max(RADIUS_MIN, max(text_width(label.text, NEURON_FONT) for label in shown) / 2 + 0.1)
+        self.r = max(RADIUS_MIN, max(  # the label's box fits inside the circle, with a little air
+            (text_width(label.latex, NEURON_FONT) ** 2 + text_height(label.latex, NEURON_FONT) ** 2) ** 0.5 / 2
+            for label in shown) + 0.06)
 
     def _highlighted(self):
         """The highlighted edges (as weight keys) and neurons (including bias nodes)."""
@@ -267,12 +437,34 @@ class _Placer:
         return len(self.slots[k - 1]) + self.d.biases
 
     def spacing(self) -> float:
-        spacing = max(SPACING_MIN, 2 * self.r + 0.4)
-        if self.d.weights:
-            for k in range(1, self.depth + 1):
-                lines = min(self.sources(k), len(self.slots[k])) + 1
-                spacing = max(spacing, min(SPACING_MAX, LABEL_PITCH * lines))
+        """Room between neurons: enough that no two weight labels of a gap touch.
+
+        The label of edge i → j stands at height s·c on its edge, c = (slot_i − mid)(1 − t) +
+        (slot_j − mid')·t (t from ``_label_fraction``, s the spacing): labels of a fully labelled
+        gap are evenly spaced, s/(m+1) apart. Two labels whose c differ by Δc need s·Δc at least
+        half the height of each, their white boxes and a little air. A path figure labels a few
+        edges only, and stays as compact as its neurons allow. No upper bound:
+        ``weight_labels_readable`` keeps the columns short.
+        """
+        spacing = min(SPACING_MAX, max(SPACING_MIN, 2 * self.r + 0.4))
+        for k in range(1, self.depth + 1):
+            placed = sorted(
+                (self._label_height(k, i, j), label.latex)
+                for (gap, i, j), label in (self.d.weights or {}).items()
+                if gap == k and (i == BIAS or i in self.slots[k - 1]) and j in self.slots[k]  # drawn edges only
+            )
+            for (c1, latex1), (c2, latex2) in zip(placed, placed[1:]):
+                room = (text_height(latex1, LABEL_FONT) + text_height(latex2, LABEL_FONT)) / 2 + 2 * LABEL_PAD + LABEL_GAP
+                spacing = max(spacing, room / max(c2 - c1, 1e-9))
         return spacing
+
+    def _label_height(self, k: int, i: int, j: int) -> float:
+        """c of the label of edge i → j in gap k: its height is c times the spacing (see ``spacing``)."""
+        sources, targets = self.slots[k - 1], self.slots[k]
+        t = _label_fraction(self.sources(k), len(targets))
+        source = (-1 if i == BIAS else sources.index(i)) - (len(sources) - 1) / 2
+        target = targets.index(j) - (len(targets) - 1) / 2
+        return round(source * (1 - t) + target * t, 9)
 
     def columns(self) -> list[float]:
         """The x of each layer: gaps of GAP_MIN..GAP_MAX, widened where labels need room."""
@@ -280,7 +472,7 @@ class _Placer:
         gaps = [base] * (self.depth + 1)
         for (k, _, _), label in sorted((self.d.weights or {}).items()):
             t = _label_fraction(self.sources(k), len(self.slots[k]))
-            room = self.r + text_width(label.text, LABEL_FONT) / 2 + LABEL_CLEARANCE  # centre to label centre
+            room = self.r + text_width(label.latex, LABEL_FONT) / 2 + LABEL_CLEARANCE  # centre to label centre
             gaps[k] = max(gaps[k], room / t if t < 0.5 else (room + ARROW) / (1 - t))
         return [sum(gaps[1 : k + 1]) for k in range(self.depth + 1)]
 
@@ -400,15 +592,15 @@ def _tikz_colour(key: str) -> str:
 
 # Style names avoid TikZ's own keys (edge, label); the picture defines them for itself only.
 _TIKZ_STYLES = r"""  neuron/.style={circle, draw, fill=white, line width=0.6pt, minimum size=%(size)scm,
-    inner sep=0.5pt},
+    inner sep=0.5pt, font=%(neuron_font)s},
   neuron path/.style={neuron, draw=sbpPath, fill=sbpPathFill, line width=1.4pt},
   neuron dim/.style={neuron, draw=sbpDim, text=sbpDimText},
-  bias node/.style={minimum size=%(bias)scm, font=\footnotesize},
+  bias node/.style={minimum size=%(bias)scm, font=%(bias_font)s},
   link/.style={draw=sbpPlain, line width=0.6pt, -{Stealth[length=1.7mm, width=1.3mm]}},
   link dim/.style={link, draw=sbpDim},
   link path/.style={link, draw=sbpPath, line width=1.6pt},
   link weight/.style={link, draw=sbpWeight, line width=2.2pt},
-  weight label/.style={fill=white, inner sep=0.8pt, font=\small},
+  weight label/.style={fill=white, inner sep=0.8pt, font=%(label_font)s},
   weight label dim/.style={weight label, text=sbpDimText},
   weight label path/.style={weight label, text=sbpPath},
   weight label weight/.style={weight label, text=sbpWeight, draw=sbpWeight, line width=0.8pt, rounded corners=1pt}"""
@@ -426,7 +618,8 @@ def to_tikz(diagram: Diagram, escape: Callable[[str], str] = latex_escape) -> st
     box = layout(diagram)
     lines = [r"\begin{tikzpicture}[x=1cm, y=1cm,"]
     radius = next(node.r for node in box.nodes if node.key[1] != BIAS)
-    lines.append(_TIKZ_STYLES % {"size": _number(2 * radius), "bias": _number(2 * BIAS_RADIUS)} + "]")
+    fonts = {f"{kind}_font": _tikz_font(size) for kind, size in (("neuron", NEURON_PT), ("bias", BIAS_PT), ("label", LABEL_PT))}
+    lines.append(_TIKZ_STYLES % dict(fonts, size=_number(2 * radius), bias=_number(2 * BIAS_RADIUS)) + "]")
     lines += [rf"\definecolor{{{_tikz_colour(key)}}}{{RGB}}{{{_rgb(value)}}}" for key, value in COLOURS.items()]
     xy = lambda x, y: f"({_number(x)},{_number(-y)})"  # noqa: E731  (TikZ's y points up)
     for node in box.nodes:
@@ -448,26 +641,41 @@ def to_tikz(diagram: Diagram, escape: Callable[[str], str] = latex_escape) -> st
     return "\n".join(lines) + "\n"
 
 
+def _tikz_font(points: float) -> str:
+    """A font of ``points`` pt whatever the document's size: the picture is printed unscaled, so
+    this is the size on paper (and TeX sets the indices at 70 % of it)."""
+    return rf"\fontsize{{{_number(points)}}}{{{_number(1.2 * points)}}}\selectfont"
+
+
 def _tikz_name(node: Node) -> str:
     layer, index = node.key
     return f"bias{layer}" if index == BIAS else f"n{layer}-{index}"
 
 
 # -- SVG ------------------------------------------------------------------------------------
-def svg_math(text: str, nested: bool = False) -> str:
-    """A label's text as SVG: single letters italic, the part after "_" a subscript.
+def svg_math(latex: str, font_px: float) -> str:
+    """A label's LaTeX name as the <tspan>s of a <text> of ``font_px`` pixels, set as TeX sets it.
 
-    >>> svg_math("w_31")
-    '<tspan font-style="italic">w</tspan><tspan baseline-shift="sub" font-size="70%">31</tspan>'
+    Every run is a tspan with its own font-size; ``dy`` raises or lowers it from the run before
+    (baseline-shift is not drawn by every viewer), and ``dx`` steps back so that a subscript stands
+    under its superscript. Example, a^{[0]}_1 at 20 px:
+
+    >>> svg_math("a^{[0]}_{1}", 20.0)  # doctest: +NORMALIZE_WHITESPACE
+    '<tspan font-size="20" font-style="italic">a</tspan><tspan font-size="14" dy="-8.4">[0]</tspan><tspan
+    font-size="14" dx="-15.4" dy="14">1</tspan>'
     """
-    base, sep, rest = text.partition("_")
-    runs = re.findall(r"[^\W\d_]+|[\W\d_]+", base)
-    italic = lambda run: f'<tspan font-style="italic">{run}</tspan>'  # noqa: E731
-    out = "".join(italic(xml_escape(r)) if len(r) == 1 and r.isalpha() else xml_escape(r) for r in runs)
-    if sep:
-        size = "85%" if nested else "70%"  # a second level shrinks less, to stay legible
-        out += f'<tspan baseline-shift="sub" font-size="{size}">{svg_math(rest, nested=True)}</tspan>'
-    return out
+    out, x, rise = [], 0.0, 0.0
+    for run in math_runs(latex):
+        attributes = [f'font-size="{_number(run.size * font_px)}"']
+        if run.italic:
+            attributes.append('font-style="italic"')
+        if abs(run.x - x) > 1e-6:
+            attributes.append(f'dx="{_number((run.x - x) * font_px)}"')
+        if abs(run.rise - rise) > 1e-6:
+            attributes.append(f'dy="{_number((rise - run.rise) * font_px)}"')  # SVG's y points down
+        out.append(f'<tspan {" ".join(attributes)}>{xml_escape(run.text)}</tspan>')
+        x, rise = run.x + _width(run), run.rise
+    return "".join(out)
 
 
 def to_svg(diagram: Diagram) -> str:
@@ -532,26 +740,27 @@ def _svg_node(node: Node, px) -> str:
     kind = "bias" if node.key[1] == BIAS else "neuron"
     if kind == "bias" and node.style == "plain":
         fill = COLOURS["bias_fill"]
-    font = LABEL_FONT if kind == "bias" else NEURON_FONT
+    font = BIAS_FONT if kind == "bias" else NEURON_FONT
     return (
         f'<g class="{kind} {node.style}"><circle cx="{px(node.x)}" cy="{px(node.y)}" r="{px(node.r)}" '
         f'fill="{fill}" stroke="{stroke}" stroke-width="{_pt(width)}"/>'
-        f'<text x="{px(node.x)}" y="{px(node.y + 0.3 * font)}" text-anchor="middle" font-size="{px(font)}" '
-        f'fill="{text}">{svg_math(node.label.text)}</text></g>'
+        f'<text x="{px(node.x)}" y="{px(node.y + _baseline(node.label.latex) * font)}" text-anchor="middle" font-size="{px(font)}" '
+        f'fill="{text}">{svg_math(node.label.latex, font * PX_PER_CM)}</text></g>'
     )
 
 
 def _svg_weight_label(edge: Edge, px) -> str:
     """The label on a white box (a framed one for the highlighted weight)."""
     x, y = edge.label_at
-    w, h = text_width(edge.label.text, LABEL_FONT) + 0.06, LABEL_FONT * 1.25
+    w, h = text_width(edge.label.latex, LABEL_FONT) + 2 * LABEL_PAD, text_height(edge.label.latex, LABEL_FONT) + 2 * LABEL_PAD
+    baseline = y + _baseline(edge.label.latex) * LABEL_FONT
     colour = {"dim": COLOURS["dim_text"], "path": COLOURS["path"], "weight": COLOURS["weight"]}.get(edge.style, "#000")
     frame = f' stroke="{colour}" stroke-width="1.2" rx="2"' if edge.style == "weight" else ""
     return (
-        f'<g class="label {edge.style}"><rect x="{px(x - w / 2)}" y="{px(y - h * 0.55)}" width="{px(w)}" '
+        f'<g class="label {edge.style}"><rect x="{px(x - w / 2)}" y="{px(y - h / 2)}" width="{px(w)}" '
         f'height="{px(h)}" fill="#ffffff"{frame}/>'
-        f'<text x="{px(x)}" y="{px(y + 0.3 * LABEL_FONT)}" text-anchor="middle" font-size="{px(LABEL_FONT)}" '
-        f'fill="{colour}">{svg_math(edge.label.text)}</text></g>'
+        f'<text x="{px(x)}" y="{px(baseline)}" text-anchor="middle" font-size="{px(LABEL_FONT)}" '
+        f'fill="{colour}">{svg_math(edge.label.latex, LABEL_FONT * PX_PER_CM)}</text></g>'
     )
 
 

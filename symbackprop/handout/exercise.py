@@ -7,6 +7,10 @@ are drawn with NumPy's seeded generator and rounded to two decimals (the rounded
 exercise's values, and every answer is computed from them), and the blanked factors and chosen
 weights come from the same seed.
 
+The sheet says how the network is wired: the drawing with every weight labelled (TikZ in the
+.tex, ``network.svg`` beside the .md, written by ``exercise_svgs``), the net input of every neuron
+written out, and the given values in the order the notation numbers the weights.
+
 >>> from symbackprop import derive
 >>> sheet = exercise_context(derive("2-2-1"), seed=3)
 >>> [task["kind"] for task in sheet["tasks"]]
@@ -24,6 +28,8 @@ import sympy
 from ..algebra.evaluate import evaluate
 from ..algebra.expressions import Chain, Partial, tidy
 from ..proof import numeric
+from .diagram import TIKZ_LIBRARIES, to_svg, to_tikz
+from .figures import network_diagram
 from .latex import to_latex
 
 if TYPE_CHECKING:  # for annotations only: this stage takes the data it is given, it does not run the pipeline
@@ -32,6 +38,8 @@ if TYPE_CHECKING:  # for annotations only: this stage takes the data it is given
 MAX_PARAMETERS = 40  # an exercise sheet is worked by hand
 LEARNING_RATE = 0.5
 BLANK = r"\boxed{\phantom{0000}}"
+NETWORK_SVG = "network.svg"  # the drawing exercise.md shows, written beside it
+
 
 
 class ExerciseError(ValueError):
@@ -73,7 +81,23 @@ def exercise_context(derivation: Derivation, seed: int = 0) -> dict:
     tex = lambda expr: to_latex(expr, names)  # noqa: E731
     number = lambda symbol: _number(float(np.asarray(values[symbol])[0]))  # noqa: E731
 
-    given = [{"name": tex(s), "value": number(s)} for s in m.inputs + m.targets + m.parameters]
+    given = [{"name": tex(s), "value": number(s), "connects": None} for s in m.inputs + m.targets]
+    given += [
+        {"name": tex(s), "value": number(s), "connects": connects}
+        for s, connects in _parameters_in_order(m)
+    ]
+    parameters = set(m.parameters)
+    net_sum = lambda terms: to_latex(_weights_first(terms, parameters), names, order="none", mul_symbol=r"\,")  # noqa: E731
+    network = [  # net_j = Σ_i w_ij out_i (+ b_j), as the design writes it: the weight first
+        {
+            "layer": k,
+            "equations": [
+                {"net": tex(m.net[k][j]), "sum": net_sum(m.net_terms(k, j))}
+                for j in range(m.spec.layers[k])
+            ],
+        }
+        for k in range(1, m.spec.depth + 1)
+    ]
     forward = [
         {"name": tex(s), "value": number(s)}
         for k in range(1, m.spec.depth + 1)
@@ -143,7 +167,48 @@ def exercise_context(derivation: Derivation, seed: int = 0) -> dict:
         "local": tex(tidy(chain.factor(m.out[-1][0], m.net[-1][0]).value)),
         "local_partial": tex(Partial(m.out[-1][0], m.net[-1][0])),
         "given": given,
+        "network": network,
+        "figure": {
+            "tikz": to_tikz(network_diagram(derivation)),
+            "tikz_libraries": ",".join(TIKZ_LIBRARIES),
+            "svg": NETWORK_SVG,
+        },
         "tasks": tasks,
         # every value in full precision (inputs, targets, parameters, net inputs, outputs, deltas), for programs
         "values": {symbol.name: float(np.asarray(value)[0]) for symbol, value in values.items()},
     }
+
+
+def _parameters_in_order(m) -> list:
+    """Every weight and bias with what it connects (LaTeX, e.g. ``a_{1} \\to b_{2}``), layer by
+    layer from the input: the weights of a layer in the order the notation numbers them, then its
+    biases."""
+    label = lambda k, j: m.notation.neuron(k, j)  # noqa: E731
+    rows = []
+    for k in range(1, m.spec.depth + 1):
+        rows += [(m.weights[k][i][j], rf"{label(k - 1, i)} \to {label(k, j)}") for i, j in m.numbered_weights(k)]
+        if m.spec.shared_bias:  # one bias into every neuron of the layer
+            rows += [(b, rf"1 \to {', '.join(label(k, j) for j in range(m.spec.layers[k]))}") for b in m.layer_biases(k)]
+        elif m.biases:
+            rows += [(b, rf"1 \to {label(k, j)}") for j, b in enumerate(m.biases[k])]
+    return rows
+
+
+def _weights_first(terms, parameters) -> sympy.Expr:
+    """The sum of a net input's terms as written, each product with its weight first (SymPy
+    would print out_{a_1} w_{11}); print it with ``order="none"``.
+
+    >>> w, out = sympy.symbols("w_11 out_a_1")
+    >>> sympy.latex(_weights_first([out * w], {w}), order="none")
+    'w_{11} out_{a 1}'
+    """
+    ordered = [
+        sympy.Mul(*sorted(term.args, key=lambda f: f not in parameters), evaluate=False) if term.is_Mul else term
+        for term in terms
+    ]
+    return sympy.Add(*ordered, evaluate=False)
+
+
+def exercise_svgs(derivation: Derivation) -> dict:
+    """The SVG files the Markdown sheet links, by name: the network with every weight labelled."""
+    return {NETWORK_SVG: to_svg(network_diagram(derivation))}
