@@ -127,6 +127,7 @@ def derive(
     activation: str = "sigmoid",
     loss: str = "mse",
     bias: bool = False,
+    shared_bias: bool = False,
     notation: str = "neurons",
     batch: int = 1,
     only: Iterable[str] = (),
@@ -138,14 +139,15 @@ def derive(
 ) -> Derivation:
     """Derive, verify and return the gradients of E_total for the network ``spec`` (e.g. ``"2-4-3-2"``).
 
-    ``batch`` > 1 adds the mini-batch equations for that many samples (the loss their mean), proven
+    ``shared_bias`` gives each computed layer one bias shared by its neurons. ``batch`` > 1 adds the mini-batch equations for that many samples (the loss their mean), proven
     equal to the mean of the per-sample gradients. ``only`` names parameters to derive (default: all); ``proof`` is "auto" (symbolic proofs up
     to 50 parameters), "symbolic" or "numeric"; ``points`` and ``seed`` set the numeric check.
     Raises ``SpecError`` for bad input and ``VerificationError`` if a form fails its proof.
     """
     started = time.perf_counter()
     if not isinstance(spec, NetworkSpec):
-        spec = NetworkSpec.parse(spec, activation=activation, loss=loss, bias=bias, notation=notation, batch=batch)
+        spec = NetworkSpec.parse(spec, activation=activation, loss=loss, bias=bias, notation=notation, batch=batch,
+                                 shared_bias=shared_bias)
     if points < 1:
         raise SpecError("the numeric check needs at least one point")
     model = Model(spec)

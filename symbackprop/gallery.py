@@ -143,6 +143,11 @@ GALLERY = [
           "symbackprop derive 4-3-2-1 --notation layers --loss bce --bias --format md,tex,pdf,json",
           _derivation("4-3-2-1", SOURCE_NOTES["4-3-2-1-layers-bce-bias"], notation="layers", loss="bce", bias=True),
           SOURCE_NOTES["4-3-2-1-layers-bce-bias"]),
+    Entry("2-3-2-columns-bce-batch",
+          "The textbooks' convention: column notation (Nielsen's BP1-BP4), binary cross-entropy, biases, "
+          "a mini-batch of 2 (Ng's batch equations)",
+          "symbackprop derive 2-3-2 --notation columns --loss bce --bias --batch 2 --format md,tex,pdf,json",
+          _derivation("2-3-2", notation="columns", loss="bce", bias=True, batch=2)),
     Entry("2-2-2-example", "A worked example with numbers: forward pass, every gradient, one gradient-descent step",
           "symbackprop example 2-2-2 --seed 0 --format md,tex,pdf,json -o output/gallery/2-2-2-example",
           _example("2-2-2", 0)),

@@ -118,7 +118,7 @@ def test_handout_shows_each_weight_as_a_product_of_numbers():
     shown = r" \cdot ".join(f"{float(f'{v:.4g}'):g}" for v in factors) + f" = {float(f'{gW[2][0, 0]:.4g}'):g}"
     assert shown in text
     assert r"\frac{\partial E_{\mathrm{total}}}{\partial w_{31}}" in text
-    assert f"E_{{\\mathrm{{total}}}} = {float(f'{loss:.4g}'):g}" in text
+    assert f"= {float(f'{loss:.9g}'):.9g} $$" in text  # E_total, written out to 9 digits
     assert "after" in text and "One step of gradient descent" in text
 
 
@@ -162,7 +162,7 @@ def test_command_writes_handouts_and_prints_a_summary(tmp_path, monkeypatch):
     result = run(["2-4-3-2", "--bias", "--params", str(params), "--lr", "0.5"], tmp_path)
     assert result.exit_code == 0, result.output
     directory = tmp_path / "output" / "2-4-3-2-example"
-    assert sorted(p.name for p in directory.iterdir()) == ["example.md", "example.tex"]
+    assert sorted(p.name for p in directory.iterdir()) == ["example.md", "example.tex", "network.svg"]
     assert re.search(r"E_total = 0\.\d+, after one step with lr 0.5: 0\.\d+", result.stdout)
 
 

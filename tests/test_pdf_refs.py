@@ -53,7 +53,7 @@ def test_references_settle_in_every_kind_of_pdf(kind, tmp_path, capsys):
 def test_example_writes_the_formats_it_is_given(tmp_path, capsys):
     code, err = run(["example", "2-2-1", "--format", "md,json", "-o", str(tmp_path)], capsys)
     assert code == 0, err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["example.json", "example.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["example.json", "example.md", "network.svg"]
     code, err = run(["example", "2-2-1", "--format", "md,docx", "-o", str(tmp_path)], capsys)
     assert code == 2 and "unknown format 'docx'" in err
 

@@ -45,14 +45,14 @@ from .options import (
 @points_option("Random points for the numeric check.")
 @seed_option("Seed of the random points.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def derive(spec, activation, loss, bias, notation, batch, formats, title, exercise, output, only, proof, points, seed, quiet):
+def derive(spec, activation, loss, bias, shared_bias, notation, batch, formats, title, exercise, output, only, proof, points, seed, quiet):
     """Derive the gradient of the total error for every weight and bias of the network SPEC.
 
     SPEC is the layer sizes joined by '-', input first, e.g. 2-4-3-2. Writes derivation.md,
     derivation.tex and derivation.json to output/SPEC (or -o DIR) and prints a summary.
     """
     started = time.perf_counter()
-    network = network_spec(spec, activation, loss, bias, notation, batch)
+    network = network_spec(spec, activation, loss, bias, notation, batch, shared_bias)
     directory = output if output is not None else Path("output") / network.text
     try:
         check_output_dir(directory)

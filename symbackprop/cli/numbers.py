@@ -43,7 +43,7 @@ from .options import (
                    "are then written only if -o is given.")
 @click.option("-o", "--output", type=OutputPath(path_type=Path), default=None, metavar="DIR",
               help="Directory for example.md, example.tex, ...  [default: output/SPEC-example]")
-def example(spec, activation, loss, bias, notation, params_file, seed, lr, freeze_bias, formats, as_json, output):
+def example(spec, activation, loss, bias, shared_bias, notation, params_file, seed, lr, freeze_bias, formats, as_json, output):
     """A worked example with numbers for the network SPEC: the forward pass, every gradient as
     the product of its chain-rule factors, and one step of gradient descent.
 
@@ -56,7 +56,7 @@ def example(spec, activation, loss, bias, notation, params_file, seed, lr, freez
     # no SymPy until the usage checks are done: --help and every usage error stay fast
     from ..handout.pdf import LatexError, TexMissing, engine
 
-    network = network_spec(spec, activation, loss, bias, notation)
+    network = network_spec(spec, activation, loss, bias, notation, shared_bias=shared_bias)
     if not math.isfinite(lr):  # worked_example says the same; here before any directory is made or SymPy imported
         raise fail(f"the learning rate must be a finite number (got {lr!r})")
     directory = output if output is not None else (None if as_json else Path("output") / f"{network.text}-example")
@@ -113,7 +113,7 @@ def example(spec, activation, loss, bias, notation, params_file, seed, lr, freez
               metavar="FILE.py", help="Where to write the module; '-' prints it  [default: output/SPEC/backprop.py]")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Before writing, compare the generated gradient with the complex-step derivative at 2 random points.")
-def codegen(spec, activation, loss, bias, notation, output, check):
+def codegen(spec, activation, loss, bias, shared_bias, notation, output, check):
     """Generate a readable NumPy module for the network SPEC with forward(params, X), loss(params,
     X, Y) (per sample) and grad(params, X, Y) (gradient of the batch mean), vectorized per layer.
 
@@ -123,7 +123,7 @@ def codegen(spec, activation, loss, bias, notation, output, check):
     """
     from ..handout.files import NotRegularFile, check_target, write_atomic
 
-    network = network_spec(spec, activation, loss, bias, notation)
+    network = network_spec(spec, activation, loss, bias, notation, shared_bias=shared_bias)
     path = output if output is not None else Path("output") / network.text / "backprop.py"
     if str(path) != "-":
         try:  # before the directory is probed: -o /dev/null must leave /dev alone
@@ -167,7 +167,7 @@ def codegen(spec, activation, loss, bias, notation, output, check):
 @seed_option("Seed of the random points.")
 @click.option("--autograd", "library", type=click.Choice(["auto", "torch", "autograd", "none"]), default="auto",
               show_default=True, help="Autograd library to compare with; auto: the first installed of torch, autograd.")
-def check(spec, activation, loss, bias, notation, points, seed, library):
+def check(spec, activation, loss, bias, shared_bias, notation, points, seed, library):
     """Compare, for every parameter of the network SPEC, the chain-rule form, sympy.diff, the
     lambdified gradient, the generated code, an autograd library (if installed) and central
     finite differences, in float64 at random points.
@@ -176,7 +176,7 @@ def check(spec, activation, loss, bias, notation, points, seed, library):
     Exit status: 0 when the exact methods agree within 1e-7 relative and the finite differences
     within their own tolerance, 1 otherwise, 2 for bad input.
     """
-    network = network_spec(spec, activation, loss, bias, notation)
+    network = network_spec(spec, activation, loss, bias, notation, shared_bias=shared_bias)
     from ..api import derive
     from ..network.spec import SpecError
     from ..numbers.crosscheck import crosscheck, report

@@ -116,6 +116,9 @@ def model_options(command):
                           "ce: cross-entropy with a softmax output layer."),
         click.option("--bias/--no-bias", default=False, show_default=True,
                      help="Give every computed neuron a bias, derived like the weights."),
+        click.option("--shared-bias", is_flag=True,
+                     help="Give every computed layer one bias shared by its neurons (as the classic 2-2-2 "
+                          "walk-through does); its gradient is the sum of the layer's deltas."),
         click.option("--notation", default="neurons", show_default=True, metavar="NAME",
                      help="Names in the handout: neurons = letter notation, out_{d_1}, net_{c_2}, w_{31}; "
                           "layers = layer notation, row vectors, a^{[k]}, z^{[k]}, W^{[k]}_{i,j} from i to j; "
@@ -127,11 +130,13 @@ def model_options(command):
     return command
 
 
-def network_spec(spec: str, activation: str, loss: str, bias: bool, notation: str, batch: int = 1):
+def network_spec(spec: str, activation: str, loss: str, bias: bool, notation: str, batch: int = 1,
+                 shared_bias: bool = False):
     """The validated NetworkSpec, or exit 2 with one line."""
     from ..network.spec import NetworkSpec, SpecError
 
     try:
-        return NetworkSpec.parse(spec, activation=activation, loss=loss, bias=bias, notation=notation, batch=batch)
+        return NetworkSpec.parse(spec, activation=activation, loss=loss, bias=bias, notation=notation, batch=batch,
+                                 shared_bias=shared_bias)
     except SpecError as error:
         raise fail(str(error))

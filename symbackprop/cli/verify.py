@@ -47,7 +47,7 @@ def _tolerance(ctx, param, value):
                    "for --steps, the rounding of the numbers written (half a unit in each one's last digit).")
 @points_option("Random points of the numeric check.")
 @seed_option("Seed of the random points.")
-def verify(spec, activation, loss, bias, notation, param, steps, definitions, variables, tolerance, points, seed):
+def verify(spec, activation, loss, bias, shared_bias, notation, param, steps, definitions, variables, tolerance, points, seed):
     """Check a hand derivation: a formula for one gradient (--param), or a chain of steps (--steps).
 
     \b
@@ -67,7 +67,7 @@ def verify(spec, activation, loss, bias, notation, param, steps, definitions, va
         if not equals or not name.strip():
             raise fail(f"--where needs NAME=EXPR, got {definition!r}")
         shorthands[name.strip()] = formula
-    network = network_spec(spec, activation, loss, bias, notation) if spec else None
+    network = network_spec(spec, activation, loss, bias, notation, shared_bias=shared_bias) if spec else None
     from ..algebra.grammar import FormulaError  # SymPy: after the usage checks
     from ..network.spec import SpecError
 

@@ -163,7 +163,12 @@ def batch_form(chain: ChainRule) -> BatchForm:
             BatchGradient("dZ", d_z, z_formula, z_entries),
             BatchGradient("dW", matrix(f"batch_dW_{k}", notation.batch("dW", k), *w_shape), w_formula, w_entries),
         ]
-        if model.biases:
+        if model.spec.shared_bias:  # the sum over the layer's neurons too: 1^T dZ 1 / m
+            row = matrix(f"ones_{k}", r"\mathbf{1}", *((n, 1) if columns else (1, n)))
+            b_formula = BATCH_SIZE**-1 * (row.T * d_z * ones if columns else ones * d_z * row.T)
+            b_entries = sympy.Matrix([[mean * sympy.Add(*delta_symbols)]])
+            gradients.append(BatchGradient("db", matrix(f"batch_db_{k}", notation.batch("db", k), 1, 1), b_formula, b_entries))
+        elif model.biases:
             gradients.append(BatchGradient("db", matrix(f"batch_db_{k}", notation.batch("db", k), *b_shape),
                                            b_formula, b_entries))
         layers.append(BatchLayer(k, tuple(gradients), assumption))

@@ -60,11 +60,17 @@ class Parameter:
     symbol: sympy.Symbol
     kind: str  # "weight" or "bias"
     source: Optional[Neuron]
-    target: Neuron
+    target: Neuron  # for a shared bias, the first neuron of its layer
+    shared: tuple[Neuron, ...] = ()  # a shared bias: every neuron whose net input it is in
 
     @property
     def layer(self) -> int:
         return self.target.layer
+
+    @property
+    def feeds(self) -> tuple[Neuron, ...]:
+        """The neurons whose net input the parameter is in: one, or a whole layer for a shared bias."""
+        return self.shared or (self.target,)
 
 
 @dataclass(frozen=True)
@@ -175,16 +181,22 @@ class Gradient:
     paths: Optional[tuple[Path, ...]]  # None when the path sum is too long to write out
     delta: Delta
     input_factor: Factor  # ∂net_j/∂w = out_i (or 1 for a bias)
+    shared: tuple[tuple[Delta, Factor], ...] = ()  # a shared bias: (δ_j, ∂net_j/∂b = 1) for every neuron j
 
     @property
-    def delta_form(self) -> Chain:
-        """δ_j · out_i (δ_j · 1 for a bias), in that order for printing."""
-        return Chain(self.delta.symbol, self.input_factor.value)
+    def terms(self) -> tuple[tuple[Delta, Factor], ...]:
+        """(delta, input factor) of every net input the parameter is in: one, or a layer's for a shared bias."""
+        return self.shared or ((self.delta, self.input_factor),)
+
+    @property
+    def delta_form(self) -> sympy.Expr:
+        """δ_j · out_i (δ_j · 1 for a bias), in that order for printing; Σ_j δ_j · 1 for a shared bias."""
+        return ordered_sum(Chain(delta.symbol, factor.value) for delta, factor in self.terms)
 
     @cached_property
     def delta_value(self) -> sympy.Expr:
         """The delta form as an ordinary SymPy product (computed once: big networks have many)."""
-        return sympy.Mul(self.delta.symbol, self.input_factor.value)
+        return sympy.Add(*(sympy.Mul(delta.symbol, factor.value) for delta, factor in self.terms))
 
     @property
     def path_sum(self) -> Optional[sympy.Expr]:
@@ -235,7 +247,9 @@ class ChainRule:
             for j in range(m.spec.layers[k]):
                 for i in range(m.spec.layers[k - 1]):
                     found.append(Parameter(m.weights[k][i][j], "weight", Neuron(k - 1, i), Neuron(k, j)))
-            if m.biases:
+            if m.spec.shared_bias:
+                found.append(Parameter(m.biases[k][0], "bias", None, Neuron(k, 0), tuple(m.neurons(k))))
+            elif m.biases:
                 found.extend(Parameter(m.biases[k][j], "bias", None, Neuron(k, j)) for j in range(m.spec.layers[k]))
         return found
 
@@ -322,7 +336,7 @@ class ChainRule:
     # -- paths -------------------------------------------------------------------------------
     def count_paths(self, parameter: Parameter) -> int:
         """The number of paths from the parameter to E_total, without listing them."""
-        return self._count(self.model.net[parameter.target.layer][parameter.target.index])
+        return sum(self._count(self.model.net[n.layer][n.index]) for n in parameter.feeds)
 
     def _count(self, node: sympy.Symbol) -> int:
         if node == self.model.loss_symbol:
@@ -334,8 +348,6 @@ class ChainRule:
     def paths(self, parameter: Parameter) -> tuple[Path, ...]:
         """Every path from the parameter to E_total, each with its local factors (seed 000, eqs (22), (24))."""
         m = self.model
-        net = m.net[parameter.target.layer][parameter.target.index]
-        first = self.factor(net, parameter.symbol)
         found: list[Path] = []
 
         def walk(node: sympy.Symbol, nodes: tuple, factors: tuple) -> None:
@@ -347,17 +359,20 @@ class ChainRule:
                 else:
                     walk(user, nodes + (user,), factors + (factor,))
 
-        walk(net, (net,), (first,))
+        for neuron in parameter.feeds:
+            net = m.net[neuron.layer][neuron.index]
+            walk(net, (net,), (self.factor(net, parameter.symbol),))
         return tuple(found)
 
     def gradient(self, parameter: Parameter, with_paths: bool) -> Gradient:
-        net = self.model.net[parameter.target.layer][parameter.target.index]
+        m = self.model
+        terms = tuple((self.delta(n), self.factor(m.net[n.layer][n.index], parameter.symbol)) for n in parameter.feeds)
         return Gradient(
             parameter,
             self.count_paths(parameter),
             self.paths(parameter) if with_paths else None,
-            self.delta(parameter.target),
-            self.factor(net, parameter.symbol),
+            *terms[0],
+            shared=terms if parameter.shared else (),
         )
 
 

@@ -52,6 +52,8 @@ class VectorGradient:
         2
         """
         if i is None:
+            if self.entries.shape == (1, 1):  # a shared bias's one gradient
+                return self.entries[0, 0]
             return self.entries[j, 0] if self.columns else self.entries[0, j]
         return self.entries[j, i] if self.columns else self.entries[i, j]
 
@@ -172,7 +174,12 @@ def layer_forms(chain: ChainRule) -> list[LayerForm]:
             VectorGradient("g_z", g_z, z_formula, z_entries, columns),
             VectorGradient("g_W", names.gradient("W", k), w_formula, w_entries, columns),
         ]
-        if m.biases:
+        if m.spec.shared_bias:  # one bias in every net input of the layer: the sum of its deltas, 1^T δ
+            ones = names.vector(f"ones_{k}", r"\mathbf{1}", n)
+            b_formula = ones.T * g_z if columns else g_z * ones.T
+            gradients.append(VectorGradient("g_b", names.matrix(f"g_{k}b", names.notation.gradient("b", k), 1, 1),
+                                            b_formula, sympy.Matrix([[sympy.Add(*deltas_list)]]), columns))
+        elif m.biases:
             gradients.append(VectorGradient("g_b", names.gradient("b", k), g_z, delta_vector, columns))
         forms.append(
             LayerForm(k, m.activation(k).name, tuple(gradients), local if jacobian is not None else None,

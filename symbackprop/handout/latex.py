@@ -47,8 +47,11 @@ class HandoutPrinter(LatexPrinter):
         )
 
     def _print_Transpose(self, expr) -> str:
-        # (W^{[3]})^T, not W^{[3]}^{T} (a double superscript LaTeX refuses)
-        return r"\left(%s\right)^{T}" % self._print(expr.arg)
+        # (W^{[3]})^T, not W^{[3]}^{T} (a double superscript LaTeX refuses); a plain name as it is, 1^T
+        inner = self._print(expr.arg)
+        if isinstance(expr.arg, sympy.MatrixSymbol) and "^" not in inner and "_" not in inner:
+            return r"%s^{T}" % inner
+        return r"\left(%s\right)^{T}" % inner
 
     def _print_Heaviside(self, expr) -> str:
         # the value at 0 is stated in the text (relu's note), not in every formula

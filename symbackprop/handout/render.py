@@ -293,6 +293,7 @@ class _Context:
             "kind": parameter.kind,
             "source": self.label(parameter.source) if parameter.source else None,
             "target": self.label(parameter.target),
+            "shared_by": [self.label(n) for n in parameter.shared] if parameter.shared else None,
             "n_paths": gradient.n_paths,
             "outputs": outputs,
             "paths_per_output": per_output,

@@ -44,7 +44,8 @@ class Model:
     """Symbols, definitions and E_total of one network.
 
     ``weights[k][i][j]`` is the weight from neuron i of layer k-1 to neuron j of layer k (W^[k] in
-    row-vector layout, k = 1..L; ``weights[0]`` is unused); ``biases[k][j]`` likewise, or None.
+    row-vector layout, k = 1..L; ``weights[0]`` is unused); ``biases[k][j]`` is the bias in neuron j's
+    net input (with shared biases the same symbol for every j), or None.
     """
 
     def __init__(self, spec: NetworkSpec):
@@ -64,11 +65,12 @@ class Model:
             [[self._symbol(n.weight(k, i, j)) for j in range(layers[k])] for i in range(layers[k - 1])]
             for k in range(1, depth + 1)
         ]
-        self.biases = (
-            [[]] + [[self._symbol(n.bias(k, j)) for j in range(layers[k])] for k in range(1, depth + 1)]
-            if spec.bias
-            else None
-        )
+        if spec.shared_bias:  # one symbol per layer, the same in every neuron's net input
+            self.biases = [[]] + [[self._symbol(n.shared_bias(k))] * layers[k] for k in range(1, depth + 1)]
+        elif spec.bias:
+            self.biases = [[]] + [[self._symbol(n.bias(k, j)) for j in range(layers[k])] for k in range(1, depth + 1)]
+        else:
+            self.biases = None
         self.targets = [self._symbol(n.target(j)) for j in range(layers[-1])]
         self.loss_symbol = self._symbol(n.loss())
 
@@ -119,6 +121,27 @@ class Model:
         """δ of a computed neuron, e.g. delta_c_1 (printed \\delta_{c_1})."""
         return self._symbol(self.notation.delta(neuron.layer, neuron.index))
 
+    def numbered_weights(self, layer: int) -> list[tuple[int, int]]:
+        """The (source, target) index pairs of layer ``layer``'s weights in the order the notation
+        numbers them: letter notation counts target-major (w_{11} = a_1→b_1, w_{12} = a_2→b_1,
+        w_{13} = a_1→b_2), and so does column notation (W_{j,k}: target first); layer notation's
+        W^{[k]}_{i,j} reads source first, row by row as in the params file.
+
+        >>> Model(NetworkSpec.parse("2-2")).numbered_weights(1)
+        [(0, 0), (1, 0), (0, 1), (1, 1)]
+        >>> Model(NetworkSpec.parse("2-2", notation="layers")).numbered_weights(1)
+        [(0, 0), (0, 1), (1, 0), (1, 1)]
+        """
+        sources, targets = self.spec.layers[layer - 1], self.spec.layers[layer]
+        if self.notation.source_first:
+            return [(i, j) for i in range(sources) for j in range(targets)]
+        return [(i, j) for j in range(targets) for i in range(sources)]
+
+    def layer_biases(self, layer: int) -> list[sympy.Symbol]:
+        """The bias parameters of computed layer ``layer``: one per neuron, or one shared (the params
+        file's ``b[layer - 1]`` in order); empty without biases."""
+        return list(dict.fromkeys(self.biases[layer])) if self.biases else []
+
     @property
     def primary(self) -> list[sympy.Symbol]:
         """Inputs, targets, weights and biases: the symbols E_total is finally a function of."""
@@ -129,8 +152,7 @@ class Model:
     def parameters(self) -> list[sympy.Symbol]:
         """Every weight, then every bias, layer by layer from the input."""
         weights = [w for k in range(1, self.spec.depth + 1) for row in self.weights[k] for w in row]
-        biases = [b for k in range(1, self.spec.depth + 1) for b in self.biases[k]] if self.biases else []
-        return weights + biases
+        return weights + [b for k in range(1, self.spec.depth + 1) for b in self.layer_biases(k)]
 
     def display_activation(self, layer: int, net: sympy.Expr) -> Optional[sympy.Expr]:
         """g(net) as an unevaluated named function, e.g. sigma(net_b_1), for printing (None for

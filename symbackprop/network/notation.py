@@ -47,6 +47,7 @@ class NeuronsNotation:
     name = "neurons"
     title = "letter notation"
     columns = False  # its matrix form uses row vectors
+    source_first = False  # w_{ℓk} counts the weights target by target
 
     def __init__(self, layers: tuple[int, ...]):
         self.layers = layers
@@ -82,6 +83,10 @@ class NeuronsNotation:
 
     def bias(self, layer: int, j: int) -> Name:
         return self._named("b", "b", layer, j)
+
+    def shared_bias(self, layer: int) -> Name:
+        """The one bias of a layer shared by its neurons, named by the layer as b_{c_1} is by its neuron: b_{c}."""
+        return Name(f"b_{layer_letter(layer)}", f"b_{{{layer_letter(layer)}}}")
 
     def error(self, j: int) -> Name:
         """The output neuron's own error term, seed 000's E_{d_1}."""
@@ -145,6 +150,7 @@ class LayersNotation:
     name = "layers"
     title = "layer notation"
     columns = False  # vectors are rows
+    source_first = True  # W^{[k]}_{i,j}: from i to j
 
     def __init__(self, layers: tuple[int, ...]):
         self.layers = layers
@@ -172,6 +178,10 @@ class LayersNotation:
 
     def bias(self, layer: int, j: int) -> Name:
         return Name(f"b_{layer}_{j + 1}", f"b^{{[{layer}]}}_{{{j + 1}}}")
+
+    def shared_bias(self, layer: int) -> Name:
+        """The one bias of layer ``layer`` shared by its neurons, b^{[k]}."""
+        return Name(f"b_{layer}", f"b^{{[{layer}]}}")
 
     def loss(self) -> Name:
         return Name("L", r"\mathcal{L}")
@@ -219,6 +229,7 @@ class ColumnsNotation(LayersNotation):
     name = "columns"
     title = "column notation"
     columns = True
+    source_first = False  # W^{[l]}_{j,k}: to j from k
 
     def weight(self, layer: int, i: int, j: int) -> Name:
         return Name(f"W_{layer}_{j + 1}_{i + 1}", f"W^{{[{layer}]}}_{{{j + 1},{i + 1}}}")

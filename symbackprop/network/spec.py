@@ -176,6 +176,7 @@ class NetworkSpec:
     bias: bool = False
     notation: str = "neurons"
     batch: int = 1  # samples per mini-batch: the loss is their mean
+    shared_bias: bool = False  # one bias per computed layer, shared by its neurons (implies ``bias``)
 
     @classmethod
     def parse(
@@ -186,6 +187,7 @@ class NetworkSpec:
         bias: bool = False,
         notation: str = "neurons",
         batch: int = 1,
+        shared_bias: bool = False,
     ) -> "NetworkSpec":
         layers = parse_layers(text)
         if loss not in LOSS_NAMES:
@@ -196,7 +198,10 @@ class NetworkSpec:
         if activations[-1] == "softmax" and layers[-1] < 2:
             raise SpecError(f"a softmax output layer (--loss {loss}) needs at least 2 outputs: over one it is "
                             "the constant 1 (for one output use --loss bce)")
-        spec = cls(layers, activations, loss, bool(bias), notation, _check_batch(batch))
+        if shared_bias and "softmax" in activations:
+            raise SpecError("a bias shared by a softmax layer's neurons shifts every net input alike, which softmax "
+                            "ignores (its gradient is always 0): use --bias for per-neuron biases with --loss ce")
+        spec = cls(layers, activations, loss, bool(bias or shared_bias), notation, _check_batch(batch), bool(shared_bias))
         if spec.n_parameters * spec.batch > MAX_BATCH_ENTRIES:
             raise SpecError(f"--batch {batch}: the batch equations of {spec.text} would have {spec.n_parameters * spec.batch:,} "
                             f"entries to prove; symbackprop writes them for at most {MAX_BATCH_ENTRIES:,} "
@@ -219,6 +224,8 @@ class NetworkSpec:
 
     @property
     def n_biases(self) -> int:
+        if self.shared_bias:
+            return self.depth
         return sum(self.layers[1:]) if self.bias else 0
 
     @property

@@ -220,10 +220,13 @@ def _output_lines(code: _Code, spec: NetworkSpec, activation: Activation) -> tup
     return loss_lines, backward
 
 
-def _parameter_lines(k: int, bias: bool) -> list[str]:
+def _parameter_lines(k: int, bias: bool, shared: bool = False) -> list[str]:
     lines = [f"# g^[{k}W] = (a^[{k - 1}])^T g^[{k}z]: the matrix product sums over the samples",
              f"gW[{k - 1}] = a{k - 1}.T @ g_z"]
-    if bias:
+    if shared:
+        lines += [f"gb[{k - 1}] = np.sum(g_z).reshape(1)  # the shared bias: g^[{k}z] summed over the samples "
+                  "and the layer's neurons"]
+    elif bias:
         lines += [f"gb[{k - 1}] = np.sum(g_z, axis=0)  # g^[{k}b] = g^[{k}z], summed over the samples"]
     return lines
 
@@ -244,7 +247,9 @@ def command_line(spec: NetworkSpec) -> str:
         parts += ["--activation", activation]
     if spec.loss != "mse":
         parts += ["--loss", spec.loss]
-    if spec.bias:
+    if spec.shared_bias:
+        parts.append("--shared-bias")
+    elif spec.bias:
         parts.append("--bias")
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -261,11 +266,11 @@ def module_context(spec: NetworkSpec) -> dict:
     for k in range(1, depth + 1):
         forward += _forward_lines(code, k, activations[k - 1], spec.bias)
     loss_lines, backward = _output_lines(code, spec, activations[-1])
-    backward += _parameter_lines(depth, spec.bias)
+    backward += _parameter_lines(depth, spec.bias, spec.shared_bias)
     for k in range(depth - 1, 0, -1):
         backward += [f"# layer {k}: g^[{k}a] = g^[{k + 1}z] (W^[{k + 1}])^T", f"g_a = g_z @ W[{k}].T"]
         backward += _delta_lines(code, k, activations[k - 1])
-        backward += _parameter_lines(k, spec.bias)
+        backward += _parameter_lines(k, spec.bias, spec.shared_bias)
     helpers = {"sigmoid": "sigmoid(" in "\n".join(forward + backward),
                "sigmoid_prime": "sigmoid_prime(" in "\n".join(backward),
                "tanh_prime": "tanh_prime(" in "\n".join(backward),
@@ -282,13 +287,14 @@ def module_context(spec: NetworkSpec) -> dict:
         "loss": spec.loss,
         "loss_title": LOSSES[spec.loss].title,
         "bias": spec.bias,
+        "shared_bias": spec.shared_bias,
         "literals": {  # Python literals, written into the module as they are
             "layers": repr(tuple(spec.layers)),
             "activations": repr(tuple(spec.activations)),
             "loss": repr(spec.loss),
             "w_shapes": repr(w_shapes),
             "w_shapes_text": ", ".join(f"({rows}, {columns})" for rows, columns in w_shapes),
-            "b_shapes": repr([(size,) for size in spec.layers[1:]]),
+            "b_shapes": repr([(1 if spec.shared_bias else size,) for size in spec.layers[1:]]),
         },
         "outputs": ", ".join(f"a{k}" for k in range(depth + 1)),
         "nets": ", ".join(["None"] + [f"z{k}" for k in range(1, depth + 1)]),
@@ -353,13 +359,13 @@ def check_generated(spec: NetworkSpec, points: int = 2, seed: int = 0, tolerance
     worst = 0.0
     for point in range(points):
         x, y, W, b = forward.matrices(values, point)
-        params = {"W": W[1:], "b": b[1:] if spec.bias else None}
+        params = {"W": W[1:], "b": [v[:1] if spec.shared_bias else v for v in b[1:]] if spec.bias else None}
         gradient = module.grad(params, x, y)
         for k in range(1, spec.depth + 1):
             expected = np.array([[truth[symbol][point] for symbol in row] for row in model.weights[k]])
             worst = max(worst, relative_error(gradient["W"][k - 1], expected))
             if spec.bias:
-                expected = np.array([truth[symbol][point] for symbol in model.biases[k]])
+                expected = np.array([truth[symbol][point] for symbol in model.layer_biases(k)])
                 worst = max(worst, relative_error(gradient["b"][k - 1], expected))
         expected = forward.from_layer(np.atleast_2d(x @ W[1] + b[1]), 1, y, W, b)[0]
         worst = max(worst, relative_error(module.loss(params, x, y), expected))

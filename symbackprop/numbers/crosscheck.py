@@ -181,7 +181,7 @@ def central_differences(model, values: Mapping, step: float = FD_STEP) -> tuple[
     """
     forward = numeric.ForwardPass(model)
     n_points = len(next(iter(values.values())))
-    gradient = {p: np.empty(n_points) for p in model.parameters}
+    gradient = {p: np.zeros(n_points) for p in model.parameters}  # += : a shared bias sums its neurons' parts
     losses = np.empty(n_points)
     depth = model.spec.depth
     for point in range(n_points):
@@ -208,7 +208,7 @@ def central_differences(model, values: Mapping, step: float = FD_STEP) -> tuple[
                 Z[np.arange(len(batch)), columns] -= 2 * shift
                 down = forward.from_layer(Z, k, y, W, b)
                 for (symbol, _, _, h), e_up, e_down in zip(batch, up, down):
-                    gradient[symbol][point] = (e_up - e_down) / (2 * h)
+                    gradient[symbol][point] += (e_up - e_down) / (2 * h)
     return gradient, losses
 
 
@@ -339,6 +339,8 @@ def autograd_values(model, values: Mapping, library: str) -> tuple[dict, str]:
     for point in range(n):
         x, y, W, b = forward.matrices(values, point)
         gW, gb = gradient(model.spec, x, y, W[1:], b[1:] if model.biases else None, activation)
+        if model.spec.shared_bias:  # the library saw one bias per neuron, all equal: the shared one's is their sum
+            gb = [np.sum(np.asarray(g, dtype=float)).reshape(1) for g in gb]
         flat = flatten_gradient(model, {"W": gW, "b": gb})
         for symbol, value in zip(model.parameters, flat):
             result[symbol][point] = value

@@ -10,8 +10,13 @@ seeded random parameters, and computes
 * the parameters after one gradient-descent step W - α ∂E/∂W (biases too, unless frozen) and
   E_total after the step.
 
-``render_example`` lays it out as Markdown or LaTeX (4 significant digits; each shown weight as
-seed 000's product of its chain-rule factors, e.g. ∂E/∂w_{31} = 0.7414 · 0.1868 · 0.5933 = 0.0822);
+``render_example`` lays it out as Markdown or LaTeX: first the network drawn and every starting
+value (inputs, targets, each layer's weights in the order they are numbered, then its biases), then
+the forward-pass arithmetic written out for the first neuron of each layer and the error's
+arithmetic, to ``WORKED`` significant digits (net_{b_1} = 0.15 · 0.05 + 0.2 · 0.1 + 0.35 · 1 =
+0.3775, out_{b_1} = 1/(1 + e^{-0.3775}) = 0.593269992), then tables and the gradients to 4
+significant digits (each shown weight as the product of its chain-rule factors, e.g.
+∂E/∂w_{31} = 0.7414 · 0.1868 · 0.5933 = 0.0822);
 ``example_json`` gives every number in full float64 precision. The numbers are computed at
 ``DIGITS`` significant digits and rounded to float64 once, so each is the float nearest the true
 value: the same bits on every machine (NumPy's vectorized exp differs in the last bit between
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional, Union
@@ -35,7 +41,9 @@ from typing import Mapping, Optional, Union
 import mpmath
 import numpy as np
 import sympy
+from sympy.printing.precedence import PRECEDENCE
 
+from ..network.model import Neuron
 from ..network.spec import NetworkSpec, SpecError
 
 # Handouts list every parameter up to this many; larger networks show the first few of each
@@ -44,6 +52,12 @@ LIST_LIMIT = 64
 PER_LAYER_SHOWN = 6
 NEURONS_SHOWN = 8
 SIGNIFICANT = 4  # digits in the handouts
+WORKED = 9  # digits of the starting values and of the arithmetic written out, enough to follow on a calculator
+TERMS_WRITTEN = 6  # a written-out net input of more terms shows the first three, "⋯" and the last
+MIXED_WRITTEN = 4  # a softmax (or a loss) over more neurons is not written out with numbers
+ROWS_PER_COLUMN = 16  # starting values per column of the LaTeX handout's tables (a column never breaks across pages)
+LINE_WIDTH = 60  # characters of a written-out sum per line, roughly (as ``_visible`` counts them), before "= value"
+GIVEN_WIDTH = 75  # characters of a line of given values (x_1 = 0.05, x_2 = 0.1, ...)
 PATHS_WRITTEN = 2  # a parameter reached along more paths is written δ · out: its delta sums the paths
 CROSS_CHECK_TOLERANCE = 1e-9  # relative, generated code vs the symbolic chain rule
 WIDE_SUM = 32  # terms; a wider weighted sum is added up by mpmath directly (a 784-input layer)
@@ -132,7 +146,10 @@ def check_params(spec: NetworkSpec, data) -> dict:
             got = f"{len(data[key])}" if isinstance(data[key], list) else _kind(data[key])
             raise ParamsError(f"params file: key {key!r} must be a list of {depth} (one per computed layer; got {got})")
     params["W"] = [_matrix(data["W"][k - 1], layers[k - 1], layers[k], "W", k) for k in range(1, depth + 1)]
-    params["b"] = [_numbers(data["b"][k - 1], layers[k], f"key 'b' layer {k}") for k in range(1, depth + 1)] if spec.bias else None
+    if spec.shared_bias:  # one number per layer: [0.35, 0.6] or [[0.35], [0.6]]
+        data = {**data, "b": [[v] if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in data["b"]]}
+    sizes = [1 if spec.shared_bias else layers[k] for k in range(1, depth + 1)]
+    params["b"] = [_numbers(data["b"][k - 1], sizes[k - 1], f"key 'b' layer {k}") for k in range(1, depth + 1)] if spec.bias else None
     return params
 
 
@@ -143,7 +160,8 @@ def _expected(spec: NetworkSpec, key: str) -> str:
         "y": f"the target, a list of {layers[-1]} numbers",
         "W": "a list of the weight matrices W^[k] with n_(k-1) rows of n_k numbers: "
              + ", ".join(f"{layers[k - 1]}x{layers[k]}" for k in range(1, len(layers))),
-        "b": "a list of the bias vectors b^[k]: " + ", ".join(f"{n} numbers" for n in layers[1:]),
+        "b": ("a list of the shared biases, one number per computed layer" if spec.shared_bias else
+              "a list of the bias vectors b^[k]: " + ", ".join(f"{n} numbers" for n in layers[1:])),
     }[key]
 
 
@@ -302,7 +320,7 @@ def _chain_rule_gradient(model, chain, exact: Mapping, bias: bool) -> dict:
         deltas = [exact[chain.delta(n).symbol] for n in model.neurons(k)]
         outs = [exact[s] for s in model.out[k - 1]]
         W.append(np.array([[float(out * delta) for delta in deltas] for out in outs]))
-        b.append(np.array([float(delta) for delta in deltas]))
+        b.append(np.array([float(sum(deltas))]) if model.spec.shared_bias else np.array([float(delta) for delta in deltas]))
     return {"W": W, "b": b if bias else None}
 
 
@@ -368,9 +386,9 @@ def worked_example(
         deltas = np.array([values[chain.delta(n).symbol] for n in model.neurons(k)])
         outs = np.array([values[s] for s in model.out[k - 1]])
         worst = max(worst, _relative(generated_gradient["W"][k - 1], np.outer(outs, deltas)))  # δ_j · out_i
-        if spec.bias:
-            worst = max(worst, _relative(generated_gradient["b"][k - 1], deltas))
-        checked += deltas.size * (outs.size + (1 if spec.bias else 0))
+        if spec.bias:  # a shared bias: the sum of the layer's deltas
+            worst = max(worst, _relative(generated_gradient["b"][k - 1], [deltas.sum()] if spec.shared_bias else deltas))
+        checked += deltas.size * outs.size + len(model.layer_biases(k))
     shown = []
     for parameter in _shown_parameters(chain):
         with_paths = chain.count_paths(parameter) <= PATHS_WRITTEN and spec.n_parameters <= LIST_LIMIT
@@ -459,18 +477,210 @@ def _number(value: float) -> sympy.Number:
     return sympy.Integer(int(value)) if value.is_integer() else sympy.Float(value, SIGNIFICANT)
 
 
+def _worked(value: float) -> sympy.Number:
+    """A number as the written-out arithmetic prints it: ``WORKED`` significant digits, a whole
+    number without a decimal point.
+
+    >>> [sympy.latex(_worked(v)) for v in (0.5932699921071872, 0.15, 1.0, -2.5e-7)]
+    ['0.593269992', '0.15', '1', '-2.5 \\\\cdot 10^{-7}']
+    """
+    value = float(value)
+    return sympy.Integer(int(value)) if value.is_integer() else sympy.Float(value, WORKED)
+
+
+def _visible(tex: str) -> int:
+    """About how many characters wide ``tex`` prints: without commands, braces and spaces, a
+    fraction as wide as its numerator.
+
+    >>> _visible(r"\\frac{\\left(0.01 - 0.75136507\\right)^{2}}{2}")
+    18
+    """
+    tex = re.sub(r"\\frac\{((?:[^{}]|\{[^{}]*\})*)\}\{[^{}]*\}", r"\1", tex)  # numerator only (denominators are short)
+    tex = re.sub(r"\\(left|right|mathrm|cdot|quad)\b|[{}\s_^]", "", tex)
+    return len(re.sub(r"\\[a-zA-Z]+", "x", tex))
+
+
+def _fill(texts: list[str], extra: int = 3, width: int = 0) -> list[list[int]]:
+    """The indices of ``texts`` grouped into lines of at most ``width`` (default ``LINE_WIDTH``)
+    visible characters (each text and ``extra`` for its separator; a text wider than a line gets a
+    line of its own).
+
+    >>> _fill(["a" * 30, "b" * 30, "c" * 10])
+    [[0], [1, 2]]
+    """
+    limit = width or LINE_WIDTH
+    groups, used = [], limit + 1
+    for n, text in enumerate(texts):
+        size = _visible(text) + extra
+        if used + size > limit:
+            groups.append([])
+            used = 0
+        groups[-1].append(n)
+        used += size
+    return groups
+
+
+def network_drawing(model):
+    """The network as ``symbackprop.handout.diagram`` draws it: every neuron labelled, and every
+    weight and bias where the labels stay legible (``weight_labels_readable``)."""
+    from ..handout.diagram import BIAS, Diagram, Label, weight_labels_readable
+    from ..handout.figures import plain
+
+    spec = model.spec
+    label = lambda latex: Label(latex, plain(latex))  # noqa: E731
+    neurons = tuple(tuple(label(model.label(n)) for n in model.neurons(k)) for k in range(len(spec.layers)))
+    weights = None
+    if weight_labels_readable(spec.layers, spec.bias):
+        weights = {(k, i, j): label(model.latex_names[model.weights[k][i][j]])
+                   for k in range(1, spec.depth + 1) for i, j in model.numbered_weights(k)}
+        if model.biases:
+            weights.update({(k, BIAS, j): label(model.latex_names[b])
+                            for k in range(1, spec.depth + 1) for j, b in enumerate(model.biases[k])})
+    return Diagram(spec.layers, neurons, weights, biases=spec.bias)
+
+
+class _Negative(sympy.Symbol):
+    """A stand-in for a negative number in written-out arithmetic: bracketed as a factor or a
+    power's base, like a sum, (-0.5)^2 and 2 (-0.5)."""
+
+    precedence = PRECEDENCE["Add"]
+
+    @classmethod
+    def class_key(cls):
+        return sympy.Symbol.class_key()  # sorted among the positive stand-ins by name: the order written
+
+
 class _Handout:
     """The template context of one example: names, numbers and LaTeX printed by SymPy."""
 
-    def __init__(self, example: Example):
+    def __init__(self, example: Example, figures: bool = False):
         from ..handout.latex import to_latex
 
-        self.ex, self.m = example, example.model
-        self.tex = lambda expr: to_latex(expr, self.m.latex_names)  # noqa: E731
+        self.ex, self.m, self.figures = example, example.model, figures
+        self.tex = lambda expr, names=None: to_latex(expr, names or self.m.latex_names)  # noqa: E731
         self.num = lambda value: to_latex(_number(value), {})  # noqa: E731
+        self.exact = lambda value: to_latex(_worked(value), {})  # noqa: E731
 
     def value(self, symbol) -> float:
         return self.ex.values[symbol]
+
+    # -- the starting values and the arithmetic written out ------------------------------------
+    def starting(self) -> list[dict]:
+        """Per computed layer, its weights in the order they are numbered, then its biases: each
+        with the neurons it connects and its starting value."""
+        m, params, layers = self.m, self.ex.params, []
+        capped = self.ex.spec.n_parameters > LIST_LIMIT
+        for k in range(1, self.ex.spec.depth + 1):
+            rows = [{"symbol": self.tex(m.weights[k][i][j]), "source": m.label(Neuron(k - 1, i)),
+                     "target": m.label(Neuron(k, j)), "value": self.exact(params["W"][k - 1][i, j])}
+                    for i, j in m.numbered_weights(k)]
+            if m.biases:
+                shared = m.spec.shared_bias  # then the one bias of the layer, into all of its neurons
+                rows += [{"symbol": self.tex(b), "source": None,
+                          "target": ", ".join(m.label(n) for n in m.neurons(k)) if shared else m.label(Neuron(k, j)),
+                          "value": self.exact(params["b"][k - 1][j])} for j, b in enumerate(m.layer_biases(k))]
+            shown = rows[:PER_LAYER_SHOWN] if capped else rows
+            height = -(-len(shown) // -(-len(shown) // ROWS_PER_COLUMN))  # balanced columns
+            columns = [shown[n:n + height] for n in range(0, len(shown), height)]
+            layers.append({"layer": k, "name": m.notation.layer(k), "parameters": shown, "columns": columns,
+                           "omitted": len(rows) - len(shown)})
+        return layers
+
+    def _numbers(self, expr, symbols) -> str:
+        """``expr`` printed with each of ``symbols`` replaced by its written-out value, unevaluated
+        and in the order written (SymPy would pull the sign out of tanh(-0.5), reorder a sum of
+        e^{-0.5} and e^{0.2}, and print 1/(1 + e^{- -0.5})): a negative value is bracketed where an
+        operator or a product precedes it, e^{-\\left(-0.5\\right)}, and nowhere else, tanh(-0.5)."""
+        names, replaced = dict(self.m.latex_names), {}
+        for n, symbol in enumerate(symbols):
+            value = self.value(symbol)
+            stand_in = (_Negative if value < 0 else sympy.Symbol)(f"value_{n:04d}", real=True)
+            names[stand_in] = self.exact(value)
+            replaced[symbol] = stand_in
+        text = self.tex(sympy.sympify(expr).xreplace(replaced), names)
+        return re.sub(r"(?<=[-+] )-(\d[\d.]*(?: \\cdot 10\^\{-?\d+\})?)", r"\\left(-\1\\right)", text)
+
+    def _lines(self, terms: list, names: Mapping) -> list[str]:
+        """A written-out sum as the lines of the LaTeX handout, as many terms on each as fit in
+        ``LINE_WIDTH``; each line after the first starts with its sign."""
+        from ..algebra.expressions import ordered_sum
+
+        groups = [[terms[n] for n in group] for group in _fill([self.tex(term, names) for term in terms])]
+        lines = []
+        for n, group in enumerate(groups):
+            text = self.tex(ordered_sum(group), names)
+            lines.append(text if n == 0 or text.startswith("-") else "+ " + text)
+        return lines
+
+    def given_lines(self, symbols: list, omitted: int) -> list[str]:
+        """``symbol = value`` for each of ``symbols`` (and \\dots for ``omitted`` more), as the lines
+        of a LaTeX display that fit the page."""
+        pairs = [f"{self.tex(s)} = {self.exact(self.value(s))}" for s in symbols] + ([r"\dots"] if omitted else [])
+        return [r", \quad ".join(pairs[n] for n in group) + ("," if n < len(groups) - 1 else "")
+                for groups in [_fill(pairs, extra=4, width=GIVEN_WIDTH)] for n, group in enumerate(groups)]
+
+    def first_neuron(self, k: int) -> dict:
+        """The first neuron of layer ``k`` worked out: net = Σ w · out (+ b · 1) in symbols, in
+        numbers and its value; then out = g(net) by the activation's own formula, in numbers, and
+        its value (a softmax over more than ``MIXED_WRITTEN`` neurons is given by its formula)."""
+        from ..algebra.expressions import Chain, ordered_sum
+
+        m, one = self.m, sympy.Integer(1)
+        pairs = [(m.weights[k][i][0], m.out[k - 1][i]) for i in range(m.spec.layers[k - 1])]
+        if len(pairs) > TERMS_WRITTEN:
+            pairs = pairs[:3] + [None] + pairs[-1:]
+        dots = sympy.Symbol("cdots")
+        names = {**m.latex_names, dots: r"\cdots"}
+        symbols = [dots if p is None else Chain(*p) for p in pairs]
+        numbers = [dots if p is None else Chain(_worked(self.value(p[0])), _worked(self.value(p[1]))) for p in pairs]
+        if m.biases:
+            symbols.append(Chain(m.biases[k][0], one))
+            numbers.append(Chain(_worked(self.value(m.biases[k][0])), one))
+        net, out = m.net[k][0], m.out[k][0]
+        definition = m.definitions[out]
+        mixed = [s for s in m.net[k] if s in definition.free_symbols]
+        formula = self.tex(definition)
+        written = self._numbers(definition, mixed) if len(mixed) <= MIXED_WRITTEN else None
+        return {
+            "net": self.tex(net),
+            "net_symbols": self.tex(ordered_sum(symbols), names),
+            "net_numbers": self.tex(ordered_sum(numbers), names),
+            "net_lines": self._lines(numbers, names),
+            "net_value": self.exact(self.value(net)),
+            "out": self.tex(out),
+            # a linear layer's out = net needs no formula line
+            "out_formula": formula if formula != self.tex(net) else None,
+            "out_numbers": written if written not in (None, self.exact(self.value(net))) else None,
+            "out_value": self.exact(self.value(out)),
+        }
+
+    def loss_arithmetic(self) -> dict:
+        """E_total with the outputs and targets written in (up to ``MIXED_WRITTEN`` outputs), its
+        terms' values and their sum."""
+        from ..algebra.expressions import ordered_sum
+
+        m, outs = self.m, self.m.out[-1]
+        display = m.loss_function.total_display
+        written, lines, formula_lines = None, [], []
+        if len(outs) <= MIXED_WRITTEN:
+            written = self._numbers(display(outs, m.targets), list(outs) + list(m.targets))
+            # the LaTeX handout: as many outputs' terms per line as fit (a bce term with numbers is half a line)
+            groups = _fill([self._numbers(display(outs[j:j + 1], m.targets[j:j + 1]), [outs[j], m.targets[j]])
+                            for j in range(len(outs))])
+            for group in groups:
+                part = slice(group[0], group[-1] + 1)
+                symbols = display(outs[part], m.targets[part])
+                for target, text in ((formula_lines, self.tex(symbols)),
+                                     (lines, self._numbers(symbols, list(outs[part]) + list(m.targets[part])))):
+                    target.append(text if group[0] == 0 or text.startswith("-") else "+ " + text)
+        terms = [_worked(e) for e in self.ex.errors]
+        return {
+            "numbers": written,
+            "lines": lines,
+            "formula_lines": formula_lines,
+            "terms": self.tex(ordered_sum(terms)) if 1 < len(terms) <= NEURONS_SHOWN else None,
+            "value": self.exact(self.ex.loss),
+        }
 
     def forward(self) -> list[dict]:
         m, layers = self.m, []
@@ -545,7 +755,8 @@ class _Handout:
         return float(params["W"][k - 1][parameter.source.index, j])
 
     def build(self) -> dict:
-        from ..handout.render import describe_layers, error_bound
+        from ..handout.diagram import TIKZ_LIBRARIES, to_tikz
+        from ..handout.render import NETWORK_SVG, describe_layers, error_bound
         from ..version import __version__
 
         ex, m, spec = self.ex, self.m, self.ex.spec
@@ -560,11 +771,21 @@ class _Handout:
             "seed": ex.seeded,
             "lr": self.num(ex.lr),
             "freeze_bias": ex.freeze_bias,
-            "inputs": [{"symbol": self.tex(s), "value": self.num(self.value(s))} for s in m.inputs[:NEURONS_SHOWN]],
+            "inputs": [{"symbol": self.tex(s), "value": self.exact(self.value(s))} for s in m.inputs[:NEURONS_SHOWN]],
+            "given_lines": self.given_lines(m.inputs[:NEURONS_SHOWN], max(0, len(m.inputs) - NEURONS_SHOWN))
+            + self.given_lines(m.targets[:NEURONS_SHOWN], max(0, len(m.targets) - NEURONS_SHOWN)),
             "inputs_omitted": max(0, len(m.inputs) - NEURONS_SHOWN),
-            "targets": [{"symbol": self.tex(s), "value": self.num(self.value(s))} for s in m.targets[:NEURONS_SHOWN]],
+            "targets": [{"symbol": self.tex(s), "value": self.exact(self.value(s))} for s in m.targets[:NEURONS_SHOWN]],
             "targets_omitted": max(0, len(m.targets) - NEURONS_SHOWN),
+            "starting": self.starting(),
+            "capped": spec.n_parameters > LIST_LIMIT,
+            "tikz_network": to_tikz(network_drawing(m)),
+            "tikz_libraries": ",".join(TIKZ_LIBRARIES),
+            "svg_network": NETWORK_SVG if self.figures else None,
+            "worked_digits": WORKED,
             "forward": self.forward(),
+            "first": [self.first_neuron(k) for k in range(1, spec.depth + 1)],
+            "loss_worked": self.loss_arithmetic(),
             "loss_symbol": self.tex(m.loss_symbol),
             "loss_formula": self.tex(m.loss_function.total_display(m.out[-1], m.targets)),
             "errors": [{"out": self.tex(out), "value": self.num(e)}
@@ -584,27 +805,34 @@ class _Handout:
         }
 
 
-def render_example(example: Example, kind: str) -> str:
-    """The handout as ``kind`` "md" (Markdown with $$ math) or "tex" (a LaTeX article)."""
+def render_example(example: Example, kind: str, figures: bool = False) -> str:
+    """The handout as ``kind`` "md" (Markdown with $$ math) or "tex" (a LaTeX article, the
+    network drawn in TikZ); with ``figures`` the Markdown shows network.svg, which
+    ``write_example`` writes beside it."""
     from ..handout.render import environment
 
-    return environment(kind).get_template(f"example.{kind}.j2").render(_Handout(example).build())
+    return environment(kind).get_template(f"example.{kind}.j2").render(_Handout(example, figures).build())
 
 
 def write_example(example: Example, directory: Union[str, Path], formats=("md", "tex")) -> list[Path]:
     """Write example.md / example.tex / example.pdf (and example.json when asked) into
-    ``directory``: all of them, or none (``symbackprop.handout.files.Batch``)."""
+    ``directory``, with example.md the drawing network.svg: all of them, or none
+    (``symbackprop.handout.files.Batch``)."""
+    from ..handout.diagram import to_svg
     from ..handout.files import Batch
-    from ..handout.render import write_documents
+    from ..handout.render import NETWORK_SVG, write_documents
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     formats = list(formats)
+    figures = "md" in formats
     with Batch(directory) as batch:
-        written = write_documents(directory, "example", formats, lambda kind: render_example(example, kind), batch)
+        drawing = [batch.add(NETWORK_SVG, to_svg(network_drawing(example.model)))] if figures else []
+        written = write_documents(directory, "example", formats,
+                                  lambda kind: render_example(example, kind, figures), batch)
         if "json" in formats:
             written.append(batch.add("example.json", render_json(example)))
-    return written
+    return written + drawing
 
 __all__ = ["worked_example", "Example", "check_params", "load_params", "random_params", "ParamsError",
            "ExampleError", "NumbersError", "example_json", "render_json", "render_example", "write_example"]

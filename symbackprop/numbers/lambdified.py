@@ -74,7 +74,7 @@ def values_from_params(model, params: Mapping, x=None, y=None) -> dict:
                 values[symbol] = float(W[i, j])
         if model.biases:
             b = np.asarray(params["b"][k - 1], dtype=float)
-            for j, symbol in enumerate(model.biases[k]):
+            for j, symbol in enumerate(model.layer_biases(k)):
                 values[symbol] = float(b[j])
     return values
 
@@ -95,7 +95,7 @@ def params_from_values(model, values: Mapping, point: int) -> dict:
         "x": take(model.inputs),
         "y": take(model.targets),
         "W": [[take(row) for row in model.weights[k]] for k in range(1, depth + 1)],
-        "b": [take(model.biases[k]) for k in range(1, depth + 1)] if model.biases else None,
+        "b": [take(model.layer_biases(k)) for k in range(1, depth + 1)] if model.biases else None,
     }
 
 
@@ -196,9 +196,10 @@ class _Layers:
                 # ∂out/∂net as the derivation writes it (out(1 - out) for the sigmoid)
                 self.local[k] = _elementwise(chain.factor(out, net).value, out, net)
             gradients = {g.name: g for g in forms[k].gradients}
-            self.weights[k] = _matrix_function(gradients["g_W"].formula)
+            columns = m.notation.columns
+            self.weights[k] = _matrix_function(gradients["g_W"].formula, columns)
             if k < self.depth:
-                self.back[k] = _matrix_function(gradients["g_a"].formula)
+                self.back[k] = _matrix_function(gradients["g_a"].formula, columns)
         output_deltas = [chain.delta(n).definition for n in m.neurons(self.depth)]
         self.output_delta = sympy.lambdify(list(m.out[-1]) + list(m.targets), output_deltas, MODULES)
         self.loss = sympy.lambdify(list(m.out[-1]) + list(m.targets), m.loss, MODULES)
@@ -226,6 +227,8 @@ class _Layers:
                 g_z = self.local[k](a[k], z[k]) * g_a  # g^[kz] = g'(z^[k]) ∘ g^[ka]
             gW[k - 1] = self.weights[k](a[k - 1], g_z)  # g^[kW] = (a^[k-1])^T g^[kz]
             gb[k - 1] = g_z.sum(axis=0)  # g^[kb] = g^[kz], summed over the rows
+            if self.model.spec.shared_bias:  # one bias in every net input of the layer: the sum over them too
+                gb[k - 1] = gb[k - 1].sum(keepdims=True)
         return gW, gb
 
 
@@ -239,12 +242,15 @@ class _Columns:
         return _columns(self.function, [Z])
 
 
-def _matrix_function(formula: sympy.Basic):
+def _matrix_function(formula: sympy.Basic, columns: bool = False):
     """A matrix-form formula such as (a^[k-1])^T g^[kz], lambdified in its named matrices; the
-    function takes them in the order a^[k], g^[k], W^[k]."""
+    function takes them in the order a^[k], g^[k], W^[k], one row per sample and W in the params
+    layout. A column-notation formula (δ a^T, W^T δ) gets every array transposed, and its result too."""
     rank = {"vec_a": 0, "g": 1, "mat_W": 2}
     names = sorted(formula.free_symbols, key=lambda s: (rank[s.name.rsplit("_", 1)[0]], s.name))
     function = sympy.lambdify(names, formula, MODULES)
+    if columns:
+        return lambda *arrays: np.asarray(function(*(np.asarray(a).T for a in arrays))).T
     return lambda *arrays: np.asarray(function(*arrays))
 
 
@@ -337,7 +343,7 @@ class GradientFunction(_Lambdified):
         means = iter([float(np.mean(np.broadcast_to(v, (n,)))) for v in self._scalar_call(values)])
         layers = range(1, m.spec.depth + 1)
         W = [np.array([[next(means) for _ in row] for row in m.weights[k]]) for k in layers]
-        b = [np.array([next(means) for _ in m.biases[k]]) for k in layers] if m.biases else None
+        b = [np.array([next(means) for _ in m.layer_biases(k)]) for k in layers] if m.biases else None
         return {"W": W, "b": b}
 
 

@@ -58,7 +58,9 @@ def _parameter_entries(model: Model, form: BatchForm):
         for i, row in enumerate(model.weights[k]):
             for j, weight in enumerate(row):
                 yield weight, dw[j, i] if form.columns else dw[i, j]
-        if model.biases:
+        if model.spec.shared_bias:
+            yield model.biases[k][0], layer.gradient("db").entries[0, 0]
+        elif model.biases:
             db = layer.gradient("db").entries
             for j, bias in enumerate(model.biases[k]):
                 yield bias, db[j, 0] if form.columns else db[0, j]
@@ -91,8 +93,8 @@ def prove_entries(model: Model, chain: ChainRule, form: BatchForm) -> int:
                 same(entry, deltas[neuron].definition.xreplace(copy), f"dZ^[{k}] sample {s + 1} neuron {j + 1}", condition)
     for parameter, entry in _parameter_entries(model, form):
         p = next(q for q in chain.parameters if q.symbol == parameter)
-        net = model.net[p.target.layer][p.target.index]
-        scalar = deltas[p.target].symbol * chain.factor(net, parameter).value
+        scalar = sympy.Add(*(deltas[n].symbol * chain.factor(model.net[n.layer][n.index], parameter).value
+                             for n in p.feeds))
         same(entry, mean * sympy.Add(*(scalar.xreplace(copy) for copy in form.samples)), f"batch gradient of {parameter}")
     return proven
 

@@ -135,8 +135,8 @@ def prove_matrix_forms(model: Model, chain: ChainRule, forms: Iterable[LayerForm
     def expected(parameter) -> sympy.Expr:  # the scalar chain rule's δ_j · out_i
         if parameter.symbol in by_symbol:
             return by_symbol[parameter.symbol].delta_value
-        net = model.net[parameter.target.layer][parameter.target.index]
-        return sympy.Mul(deltas[parameter.target].symbol, chain.factor(net, parameter.symbol).value)
+        return sympy.Add(*(deltas[n].symbol * chain.factor(model.net[n.layer][n.index], parameter.symbol).value
+                           for n in parameter.feeds))
 
     parameters = {p.symbol: p for p in chain.parameters}
     proven = 0
@@ -159,7 +159,7 @@ def prove_matrix_forms(model: Model, chain: ChainRule, forms: Iterable[LayerForm
             for i in range(model.spec.layers[k - 1]):
                 same(form.gradient("g_W").at(j, i), expected(parameters[model.weights[k][i][j]]),
                      f"g^[{k}W] entry ({i + 1}, {j + 1})")
-            if model.biases:
+            if model.biases and (j == 0 or not model.spec.shared_bias):  # a shared bias has one entry
                 same(form.gradient("g_b").at(j), expected(parameters[model.biases[k][j]]),
                      f"g^[{k}b] entry {j + 1}")
     return proven
