@@ -65,14 +65,16 @@ def parameter_diagram(derivation: Derivation, gradient: Gradient) -> Diagram:
     target = (p.target.layer, p.target.index)
     paths = []
     for path in gradient.paths or ():
+        first = (path.neurons[0].layer, path.neurons[0].index) if p.shared else target  # a shared bias: each neuron
         later = tuple((n.layer, n.index) for n in path.neurons if n.layer > p.target.layer)
-        route = start + (target,) + later
+        route = start + (first,) + later
         if route not in paths:
             paths.append(route)
     key = (p.target.layer, p.source.index if p.source else BIAS, p.target.index)
     weights = None
     if labels is not None:  # label only the parameter and the weights on its paths: the factors of its products
         on_paths = {key} | {(b[0], a[1], b[1]) for route in paths for a, b in zip(route, route[1:])}
+        on_paths |= {(n.layer, BIAS, n.index) for n in p.shared}  # a shared bias: its label on each of its edges
         weights = {k: label for k, label in labels.items() if k in on_paths}
     return Diagram(derivation.spec.layers, neurons, weights, tuple(paths), key, biases=derivation.spec.bias)
 
