@@ -97,3 +97,18 @@ def test_a_shared_bias_on_a_softmax_layer_is_refused():
     with pytest.raises(SpecError, match="softmax"):
         NetworkSpec.parse("2-2-2", loss="ce", shared_bias=True)
     assert NetworkSpec.parse("2-2-2", shared_bias=True).n_parameters == 8 + 2
+
+
+def test_column_notation_reads_each_weight_matrix_as_the_textbooks_write_it():
+    """In column notation the params file's W^[l] has one row per neuron of layer l: the walk-through's
+    w1..w8 then read row by row, and the numbers are the same as in the other notations."""
+    columns = {**WALKTHROUGH, "W": [[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]]}
+    data = example_json(worked_example(NetworkSpec.parse("2-2-2", shared_bias=True, notation="columns"), columns))
+    rows = example_json(worked_example(NetworkSpec.parse("2-2-2", shared_bias=True), WALKTHROUGH))
+    assert data["loss"] == rows["loss"]
+    assert data["params"]["W"] == columns["W"]
+    np.testing.assert_array_equal(np.array(data["grad"]["W"][1]), np.array(rows["grad"]["W"][1]).T)
+    assert round(data["grad"]["W"][1][0][0], 9) == 0.082167041  # W^[2]_{1,1}: to output 1 from hidden 1 (w5)
+    with pytest.raises(Exception, match="2 rows of 3 numbers"):
+        worked_example(NetworkSpec.parse("3-2", notation="columns"), {"x": [1, 2, 3], "y": [0.5, 0.5],
+                                                                        "W": [[[1, 2], [3, 4], [5, 6]]]})

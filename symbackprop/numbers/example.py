@@ -145,7 +145,10 @@ def check_params(spec: NetworkSpec, data) -> dict:
         if not isinstance(data[key], list) or len(data[key]) != depth:
             got = f"{len(data[key])}" if isinstance(data[key], list) else _kind(data[key])
             raise ParamsError(f"params file: key {key!r} must be a list of {depth} (one per computed layer; got {got})")
-    params["W"] = [_matrix(data["W"][k - 1], layers[k - 1], layers[k], "W", k) for k in range(1, depth + 1)]
+    if spec.notation == "columns":  # W^[l] as the handout writes it, n_l × n_(l-1); kept here source-major
+        params["W"] = [_matrix(data["W"][k - 1], layers[k], layers[k - 1], "W", k).T for k in range(1, depth + 1)]
+    else:
+        params["W"] = [_matrix(data["W"][k - 1], layers[k - 1], layers[k], "W", k) for k in range(1, depth + 1)]
     if spec.shared_bias:  # one number per layer: [0.35, 0.6] or [[0.35], [0.6]]
         data = {**data, "b": [[v] if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in data["b"]]}
     sizes = [1 if spec.shared_bias else layers[k] for k in range(1, depth + 1)]
@@ -158,8 +161,11 @@ def _expected(spec: NetworkSpec, key: str) -> str:
     return {
         "x": f"the input, a list of {layers[0]} numbers",
         "y": f"the target, a list of {layers[-1]} numbers",
-        "W": "a list of the weight matrices W^[k] with n_(k-1) rows of n_k numbers: "
-             + ", ".join(f"{layers[k - 1]}x{layers[k]}" for k in range(1, len(layers))),
+        "W": ("a list of the weight matrices W^[l] with n_l rows of n_(l-1) numbers (column notation: row j holds "
+              "the weights into neuron j): " + ", ".join(f"{layers[k]}x{layers[k - 1]}" for k in range(1, len(layers))))
+        if spec.notation == "columns" else
+        ("a list of the weight matrices W^[k] with n_(k-1) rows of n_k numbers: "
+         + ", ".join(f"{layers[k - 1]}x{layers[k]}" for k in range(1, len(layers)))),
         "b": ("a list of the shared biases, one number per computed layer" if spec.shared_bias else
               "a list of the bias vectors b^[k]: " + ", ".join(f"{n} numbers" for n in layers[1:])),
     }[key]
@@ -235,7 +241,8 @@ def random_params(model, seed: int = 0) -> dict:
     from ..proof.numeric import as_distribution, random_points
     from .lambdified import params_from_values
 
-    return check_params(model.spec, params_from_values(model, as_distribution(model, random_points(model, 1, seed)), 0))
+    params = params_from_values(model, as_distribution(model, random_points(model, 1, seed)), 0)
+    return check_params(model.spec, {**params, "W": file_layout(model.spec, params["W"])})
 
 
 # -- the example -----------------------------------------------------------------------------
@@ -431,8 +438,20 @@ def _parameter_value(gradient: dict, parameter, model) -> float:
     return float(gradient["W"][k - 1][parameter.source.index, j])
 
 
+def file_layout(spec: NetworkSpec, weights) -> list:
+    """Weight matrices (source-major, as symbackprop computes) in the params file's layout: the same,
+    or in column notation each W^[l] transposed, n_l × n_(l-1) as the handout writes it.
+
+    >>> file_layout(NetworkSpec.parse("2-1", notation="columns"), [[[1.0], [2.0]]])
+    [[[1.0, 2.0]]]
+    """
+    transpose = spec.notation == "columns"
+    return [(np.asarray(w, dtype=float).T if transpose else np.asarray(w, dtype=float)).tolist() for w in weights]
+
+
 def example_json(example: Example) -> dict:
-    """Every number of the example in full float64 precision, W and b in the params layout."""
+    """Every number of the example in full float64 precision, W and b in the params layout (in column
+    notation each W^[l] is n_l × n_(l-1), as the handout writes it)."""
     from ..handout.render import error_bound
 
     m, values, depth = example.model, example.values, example.spec.depth
@@ -446,10 +465,10 @@ def example_json(example: Example) -> dict:
         "freeze_bias": example.freeze_bias,
         "seed": example.seeded,
         "params": {"x": example.params["x"].tolist(), "y": example.params["y"].tolist(),
-                   "W": as_lists(example.params["W"]), "b": as_lists(example.params["b"])},
+                   "W": file_layout(example.spec, example.params["W"]), "b": as_lists(example.params["b"])},
         "loss": example.loss,
-        "grad": {"W": as_lists(example.gradient["W"]), "b": as_lists(example.gradient["b"])},
-        "updated": {"W": as_lists(example.updated["W"]), "b": as_lists(example.updated["b"])},
+        "grad": {"W": file_layout(example.spec, example.gradient["W"]), "b": as_lists(example.gradient["b"])},
+        "updated": {"W": file_layout(example.spec, example.updated["W"]), "b": as_lists(example.updated["b"])},
         "loss_after": example.loss_after,
         "forward": {
             "net": [[values[s] for s in m.net[k]] for k in range(1, depth + 1)],
