@@ -104,3 +104,39 @@ def test_random_text_is_never_handed_to_an_evaluator(text):
             NetworkSpec.parse("1-1", activation=text)
         except SpecError:
             pass
+
+
+def test_sign_times_its_argument_is_abs_in_the_proofs():
+    """sympy.diff of |u| is sign(u)·u'; the proofs write sign(u)·u as |u| on both sides (an identity
+    for real u), which keeps the exact zero test from multiplying whole net inputs out."""
+    import numpy as np
+
+    from symbackprop.algebra.evaluate import evaluate
+    from symbackprop.network.activations import sign_times_argument
+
+    x, y = sympy.symbols("x y", real=True)
+    expr = -3 * x * y * (x + y) * sympy.sign(x * (x + y)) + sympy.sign(y) * x
+    rewritten = sign_times_argument(expr)
+    assert rewritten == -3 * y * sympy.Abs(x * (x + y)) + sympy.sign(y) * x
+    points = {x: np.array([-1.5, 0.0, 2.0, 0.5]), y: np.array([0.5, -2.0, 1.0, -0.5])}
+    assert np.allclose(evaluate(expr, points), evaluate(rewritten, points), rtol=1e-15, atol=0)
+    assert custom_activation("z/(1+abs(z))").almost_everywhere is sign_times_argument
+    assert custom_activation("tanh(z)").almost_everywhere is None
+
+
+def test_softsign_two_hidden_layers_every_weight_proven_symbolically():
+    derivation = derive("2-4-3-2", activation="z/(1+abs(z))")
+    verification = derivation.verification
+    assert verification.symbolic and not verification.unproven
+    assert all(verification.method(g.parameter.symbol) == "symbolic" for g in derivation.gradients)
+    assert len(derivation.gradients) == 26 and verification.max_rel_error < 1e-12
+
+
+@pytest.mark.parametrize("formula, scale", [("tanh(1000*z)", 1e-3), ("1/(1+exp(-100*z))", 1e-2), ("tanh(z)", 1.0),
+                                            ("1/(1+exp(-z))", 1.0), ("max(0, z)", 1.0), ("z/(1+abs(z))", 1.0)])
+def test_random_points_are_scaled_only_for_activations_flat_at_order_one(formula, scale):
+    from symbackprop.network.activations import ACTIVATIONS
+    from symbackprop.proof.numeric import sensitive_scale
+
+    assert sensitive_scale(custom_activation(formula)) == scale
+    assert {sensitive_scale(a) for a in ACTIVATIONS.values()} == {1.0}

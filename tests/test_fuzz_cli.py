@@ -353,7 +353,7 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
     process.stdout.read(10)
     process.stdout.close()  # as `| head -c 10` does
     err = process.stderr.read().decode()
-    assert process.wait(timeout=HANG) in (0, 1, 2) and "Traceback" not in err, err
+    assert process.wait(timeout=HANG) in (0, 1, 2, 141) and "Traceback" not in err, err  # 141: 128 + SIGPIPE
 
 
 def test_codegen_checked_beyond_the_symbolic_limit_is_one_line(tmp_path):

@@ -92,3 +92,94 @@ def test_an_exercise_sheet_with_only_is_one_line_exit_2(tmp_path):
     """The sheet draws its tasks from every weight; --only used to end in an IndexError."""
     one_line_exit_2(run("derive", "2-2-1", "--exercise", "--only", "w_11", "-o", str(tmp_path)), "--only")
     assert not list(tmp_path.iterdir())
+
+
+# -- constants too large to evaluate, saturating activations, a closed pipe ---------------------
+@pytest.mark.parametrize("formula, words", [
+    ("z + exp(exp(10^6))", ["exp(exp(1000000)) is too large for float64"]),  # float() of it took 47 s
+    ("z*exp(-exp(10^6))", ["exp(-exp(1000000)) takes SymPy over"]),  # SymPy's proofs on it: minutes
+])
+def test_a_constant_beyond_float64_is_refused_at_once(tmp_path, formula, words):
+    result = run("derive", "2-2-1", "--activation", formula, "--format", "json", "-o", str(tmp_path), timeout=60)
+    one_line_exit_2(result, "invalid activation formula", *words)
+    assert not list(tmp_path.iterdir())
+
+
+def test_evaluating_a_huge_constant_is_bounded_and_right():
+    """Overflow is inf, a constant whose every digit underflows is nan (not 0, which would agree
+    with 2·0); ordinary constants keep full precision. The guard only stops a hang."""
+    import numpy as np
+    import sympy
+
+    from symbackprop.algebra.evaluate import constant, evaluate
+    from symbackprop.algebra.limits import time_limit
+
+    z = sympy.Symbol("z", real=True)
+    huge = sympy.exp(sympy.exp(10**6))
+    with time_limit(60):
+        assert np.all(np.isinf(evaluate(huge * z + 1, {z: np.array([1.0, 2.0])})))
+        assert np.all(np.isnan(evaluate(z / huge, {z: np.array([1.0, 2.0])})))
+        assert constant(1 + 1 / huge) == 1.0
+    assert constant(sympy.exp(10) / 3) == float(sympy.exp(10).evalf(30) / 3)
+
+
+def test_time_limits_nest_and_an_outer_one_is_not_swallowed():
+    import signal
+    import time
+
+    from symbackprop.algebra.limits import time_limit
+
+    with time_limit(30):  # the inner limit fires first, the outer goes on
+        with pytest.raises(TimeoutError), time_limit(0.05):
+            time.sleep(5)
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 20
+    swallowed = False
+    with pytest.raises(TimeoutError), time_limit(0.1):
+        try:
+            with time_limit(10):  # inner code that takes TimeoutError for its own
+                time.sleep(5)
+        except TimeoutError:
+            swallowed = True
+        time.sleep(5)  # the outer limit fires again here
+    assert swallowed and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_saturating_activation_is_checked_on_its_own_scale(tmp_path):
+    """tanh(1000 z) is flat at net inputs of order 1: 1 - out² rounds to 0 where the true slope
+    is 1e-13 (relative error 1, exit 1 before); the random points now sit where it is not flat."""
+    result = run("derive", "2-4-3-2", "--activation", "tanh(1000*z)", "--format", "json", "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "all 26 agree" in result.stdout
+
+
+def test_the_numeric_check_of_a_saturating_activation_still_catches_a_wrong_gradient():
+    from symbackprop.derivation.chainrule import ChainRule
+    from symbackprop.proof.numeric import sensitive_scale
+    from symbackprop.proof.prove import VerificationError, verify
+
+    model = Model(NetworkSpec.parse("2-4-3-2", activation="tanh(1000*z)"))
+    assert sensitive_scale(model.activation(1)) == 1e-3
+    chain = ChainRule(model)
+    gradients = [chain.gradient(p, False) for p in chain.parameters]  # no path sums: numbers alone decide
+    assert verify(model, chain, gradients, proof="numeric").max_rel_error < 1e-9
+    first_layer = gradients[-1]  # w_18: out_a_2 -> b_4; the mistake: the other input's value
+    x1, x2 = model.inputs
+    first_layer.__dict__["delta_value"] = first_layer.delta_value.xreplace({x2: x1, x1: x2})
+    with pytest.raises(VerificationError, match="delta form of w_18"):
+        verify(model, chain, gradients, proof="numeric")
+    output_layer = chain.gradient(chain.parameters[0], False)  # forgetting the 1000 of tanh(1000 z)'s slope
+    output_layer.__dict__["delta_value"] = output_layer.delta_value / 1000
+    with pytest.raises(VerificationError, match=f"delta form of {chain.parameters[0].symbol}"):
+        verify(model, chain, [output_layer], proof="numeric")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["derive", "--help"],
+                                  ["derive", "2-2-1", "--format", "json"]], ids=" ".join)
+def test_a_closed_pipe_ends_quietly_with_the_sigpipe_status(tmp_path, argv):
+    """`symbackprop ... | head -c1`: no message, and not exit 1 ("a form disagrees") but 141 = 128 + SIGPIPE."""
+    argv = argv + (["-o", str(tmp_path / "out")] if argv[0] == "derive" and "--help" not in argv else [])
+    process = subprocess.Popen([sys.executable, "-m", "symbackprop", *argv], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()  # before the first byte: the reader has gone
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=HANG) == 141 and err == "", err

@@ -12,10 +12,16 @@ array([0.      , 0.580026])
 
 from __future__ import annotations
 
+import time
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
 import sympy
+
+from .limits import time_limit
+
+CONSTANT_SECONDS = 0.5  # for one constant at full precision (e^{e^{10^6}} takes ~45 s): then float64
 
 
 def real_part(x):
@@ -64,16 +70,17 @@ def evaluate(expr: sympy.Expr, values: Mapping[sympy.Symbol, np.ndarray], memo: 
     return _walk(sympy.sympify(expr), values, {} if memo is None else memo)
 
 
-def _walk(node: sympy.Basic, values: Mapping, memo: dict):
+def _walk(node: sympy.Basic, values: Mapping, memo: dict, in_float64: bool = False):
     """``evaluate``'s recursion: a plain function, not a closure, so that no reference cycle
-    keeps the memo's (possibly large) arrays alive after the call."""
+    keeps the memo's (possibly large) arrays alive after the call. ``in_float64``: constants
+    too are walked in NumPy, node by node (``constant``'s fallback)."""
     if node in memo:
         return memo[node]
-    walk = lambda child: _walk(child, values, memo)  # noqa: E731
+    walk = lambda child: _walk(child, values, memo, in_float64)  # noqa: E731
     if node in values:
         result = values[node]
-    elif node.is_number:  # a constant: 2, pi, or nan/zoo from a division by zero
-        result = _constant(node)
+    elif node.is_number and (node.is_Atom or not in_float64):  # a constant: 2, pi, or nan/zoo
+        result = constant(node)
     elif node.is_Add:
         result = sum(walk(a) for a in node.args)
     elif node.is_Mul:
@@ -97,8 +104,54 @@ def _walk(node: sympy.Basic, values: Mapping, memo: dict):
     return result
 
 
-def _constant(node: sympy.Expr) -> complex | float:
-    """A SymPy constant as a number; nan where SymPy has none (zoo, nan)."""
+@lru_cache(maxsize=4096)
+def constant(node: sympy.Expr) -> complex | float:
+    """A SymPy constant as a float (or complex) number: rounded from its precise value where
+    SymPy finds it within ``CONSTANT_SECONDS`` (``precise_constant``), else evaluated in float64
+    node by node, so that e^{e^{10^6}} is inf in a moment, not after a minute of mpmath. nan
+    where there is no number (zoo, nan), and where that float64 value is 0 or subnormal: a
+    nonzero constant (SymPy would have made a zero 0) whose every digit is lost, such as
+    e^{-e^{10^6}}, is not a number to compare with (2·0 = 0 would be agreement).
+
+    >>> constant(sympy.pi), constant(sympy.exp(sympy.exp(10**6))), constant(-sympy.exp(-sympy.exp(10**6)))
+    (3.141592653589793, inf, nan)
+    >>> constant(1 + sympy.exp(-sympy.exp(10**6)))
+    1.0
+    """
+    value = precise_constant(node)
+    if value is not None:
+        return value
+    with np.errstate(all="ignore"):  # float64 node by node: overflow is inf, an undefined value nan
+        value = complex(np.asarray(_walk(node, {}, {}, in_float64=True)).item())
+    if abs(value) < np.finfo(float).tiny:
+        return float("nan")
+    return value.real if value.imag == 0 else value
+
+
+@lru_cache(maxsize=4096)
+def precise_constant(node: sympy.Expr) -> complex | float | None:
+    """A SymPy constant rounded to a float (or complex) from its value at 17 digits, or None when
+    SymPy cannot find that within ``CONSTANT_SECONDS`` (e^{e^{10^6}} takes mpmath ~45 s).
+
+    >>> precise_constant(sympy.exp(10) / 3), precise_constant(sympy.exp(-sympy.exp(10**6)))
+    (7342.155264935572, None)
+    """
+    if node.is_Atom:
+        return _rounded(node)
+    started = time.monotonic()
+    try:
+        with time_limit(CONSTANT_SECONDS):
+            return _rounded(node.evalf(17))
+    except TimeoutError:
+        if time.monotonic() - started < 0.9 * CONSTANT_SECONDS:
+            raise  # an enclosing limit's time is up, not ours: it is in charge
+    except (ArithmeticError, ValueError, TypeError, RecursionError):
+        pass
+    return None
+
+
+def _rounded(node: sympy.Expr) -> complex | float:
+    """A SymPy number (evaluated already, or an atom such as pi) as a float or complex."""
     try:
         return float(node)
     except TypeError:

@@ -2,33 +2,65 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
+
+# The deadlines (time.monotonic()) of the limits now entered, innermost last, and the process
+# they belong to (a forked child inherits the list but not the timer: it starts afresh).
+_deadlines: list[float] = []
+_owner = [os.getpid()]
+_previous_handler: list = []
+
+
+def _expire(signum, frame):
+    """The alarm: raise ``TimeoutError`` if a deadline has passed; else (an alarm that arrived as
+    a block was being left) set the timer for the nearest deadline still standing."""
+    if not _deadlines:
+        return
+    left = min(_deadlines) - time.monotonic()
+    if left <= 1e-3:
+        raise TimeoutError("time limit reached")
+    signal.setitimer(signal.ITIMER_REAL, left)
 
 
 @contextmanager
 def time_limit(seconds: float):
-    """Raise ``TimeoutError`` in the block after ``seconds`` (one alarm, so that it can never
-    fire again once the block is left). Works in the main thread on POSIX; elsewhere, or inside
-    another limit, there is no limit.
+    """Raise ``TimeoutError`` in the block after ``seconds``. Limits nest: an inner block ends at
+    its own limit or at the enclosing one, whichever comes first, and an enclosing limit that
+    passed while inner code caught the ``TimeoutError`` fires again as soon as that code returns
+    to it. Once the outermost block is left no alarm is pending. Works in the main thread on
+    POSIX; elsewhere there is no limit.
 
     >>> with time_limit(1.0):
-    ...     sum(range(10))
+    ...     with time_limit(0.5):
+    ...         sum(range(10))
     45
     """
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+    if not usable:
         yield
         return
-
-    def expire(signum, frame):
-        raise TimeoutError(f"over {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    if _owner[0] != os.getpid():  # a forked child: the parent's limits are not ours
+        _owner[0] = os.getpid()
+        _deadlines.clear()
+        _previous_handler.clear()
+    outermost = not _deadlines
+    if outermost:
+        if signal.getitimer(signal.ITIMER_REAL)[0] > 0:  # someone else's alarm: leave it alone
+            yield
+            return
+        _previous_handler[:] = [signal.signal(signal.SIGALRM, _expire)]
+    _deadlines.append(time.monotonic() + max(float(seconds), 1e-3))
+    signal.setitimer(signal.ITIMER_REAL, max(min(_deadlines) - time.monotonic(), 1e-3))
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        _deadlines.pop()
+        if _deadlines:  # the enclosing limits go on, the nearest one in charge
+            signal.setitimer(signal.ITIMER_REAL, max(min(_deadlines) - time.monotonic(), 1e-3))
+        else:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, _previous_handler.pop())

@@ -3,7 +3,8 @@
 One module per command (derive, verify, gallery; example, codegen and check in ``numbers``), the
 shared options in ``options``. No mathematics here, and no heavy imports at module level:
 ``symbackprop --help`` stays fast. Every usage problem is one line on stderr and exit status 2; a
-failed proof is exit status 1.
+failed proof is exit status 1; a reader that closes the pipe early (``| head``) ends the run
+silently with 141, as SIGPIPE would.
 """
 
 from __future__ import annotations
@@ -22,7 +23,32 @@ from .options import EXIT_USAGE
 from .verify import verify
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+EXIT_READER_GONE = 128 + 13  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away (`| head`)
+
+
+class _ReaderGone(Exception):
+    """Standard output is a pipe whose reader has closed it: carried past Click's own handling of
+    EPIPE, which ends with exit status 1 (for symbackprop, "a form disagrees")."""
+
+
+class _Group(click.Group):
+    """The group, turning a ``BrokenPipeError`` anywhere in parsing (--help, --version) or in a
+    command into ``_ReaderGone``."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            raise _ReaderGone() from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _ReaderGone() from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="symbackprop", prog_name="symbackprop")
 def cli() -> None:
     """symbackprop derives backpropagation by computer algebra, for any fully-connected
@@ -47,6 +73,12 @@ def main(argv=None) -> None:
     gc.set_threshold(100_000, 50, 100)
     try:
         status = cli.main(args=argv, prog_name="symbackprop", standalone_mode=False)
+        sys.stdout.flush()  # inside the try: what is still buffered may meet a closed pipe too
+    except (_ReaderGone, BrokenPipeError):
+        # Python's "Note on SIGPIPE": point stdout at /dev/null so that the interpreter's last
+        # flush is silent, and end quietly, with the status a SIGPIPE would have given.
+        _discard(sys.stdout)
+        sys.exit(EXIT_READER_GONE)
     except click.UsageError as error:
         hint = f" (see 'symbackprop {error.ctx.info_name} --help')" if error.ctx and error.ctx.parent else ""
         message = error.format_message()
@@ -61,7 +93,7 @@ def main(argv=None) -> None:
         sys.exit(130)
     except OSError as error:
         # What a command cannot write it names itself; what is left is standard output or error that
-        # cannot be written (a full disk, /dev/full). A closed pipe (`| head`) Click ends quietly itself.
+        # cannot be written (a full disk, /dev/full). A closed pipe (`| head`) is ended quietly above.
         where = "the output" if error.filename is None else repr(error.filename)
         _say(f"symbackprop: error: cannot write {where}: {error.strerror or error}")
         try:

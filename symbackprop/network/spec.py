@@ -202,7 +202,7 @@ class NetworkSpec:
             raise SpecError("a bias shared by a softmax layer's neurons shifts every net input alike, which softmax "
                             "ignores (its gradient is always 0): use --bias for per-neuron biases with --loss ce")
         spec = cls(layers, activations, loss, bool(bias or shared_bias), notation, _check_batch(batch), bool(shared_bias))
-        if spec.n_parameters * spec.batch > MAX_BATCH_ENTRIES:
+        if spec.batch > 1 and spec.n_parameters * spec.batch > MAX_BATCH_ENTRIES:
             raise SpecError(f"--batch {batch}: the batch equations of {spec.text} would have {spec.n_parameters * spec.batch:,} "
                             f"entries to prove; symbackprop writes them for at most {MAX_BATCH_ENTRIES:,} "
                             "(parameters times samples): give a smaller network or batch")

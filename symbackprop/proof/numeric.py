@@ -21,12 +21,14 @@ True
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
 import sympy
 
 from ..algebra.evaluate import evaluate
+from ..network.activations import ACTIVATIONS, Activation
 from ..network.model import Model
 
 STEP = 1e-20  # complex step; any tiny h works, there is no cancellation to balance against
@@ -34,8 +36,10 @@ _CHUNK_ENTRIES = 1_000_000  # complex entries per batch of perturbed forward pas
 
 def random_points(model: Model, n: int, seed: int = 0) -> dict[sympy.Symbol, np.ndarray]:
     """``n`` seeded random values for every primary symbol: inputs in [-1, 1], the weights into a
-    layer of fan-in m in [-2/√m, 2/√m] (so net inputs stay of order 1 and no sigmoid saturates,
-    however wide the layer), biases in [-0.5, 0.5], targets in [0.05, 0.95] (valid for every loss)."""
+    layer of fan-in m in [-2s/√m, 2s/√m] (so net inputs stay of order s and no sigmoid saturates,
+    however wide the layer), biases in [-s/2, s/2], targets in [0.05, 0.95] (valid for every loss);
+    s is the layer's activation's ``sensitive_scale``, 1 but for a custom activation such as
+    tanh(1000 z), which would be flat (saturated) at every point with s = 1."""
     rng = np.random.default_rng(seed)
     values: dict[sympy.Symbol, np.ndarray] = {}
     for symbol in model.inputs:
@@ -43,14 +47,46 @@ def random_points(model: Model, n: int, seed: int = 0) -> dict[sympy.Symbol, np.
     for symbol in model.targets:
         values[symbol] = rng.uniform(0.05, 0.95, n)
     for k in range(1, model.spec.depth + 1):
-        scale = 2.0 / np.sqrt(model.spec.layers[k - 1])
+        sensitive = sensitive_scale(model.activation(k))
+        scale = 2.0 * sensitive / np.sqrt(model.spec.layers[k - 1])
         for row in model.weights[k]:
             for symbol in row:
                 values[symbol] = rng.uniform(-scale, scale, n)
         if model.biases:
             for symbol in model.biases[k]:
-                values[symbol] = rng.uniform(-0.5, 0.5, n)
+                values[symbol] = rng.uniform(-0.5 * sensitive, 0.5 * sensitive, n)
     return values
+
+
+SCALES = tuple(10.0**-k for k in range(7))  # the net-input scales tried by ``sensitive_scale``
+_FLAT = 1e-6  # g' below this fraction of its largest value on a range: g is flat (saturated) there
+
+
+@lru_cache(maxsize=256)
+def sensitive_scale(activation: Activation) -> float:
+    """The scale s of net inputs (1, 0.1, ..., 1e-6) where ``activation`` is not flat: the
+    largest s at which g' is nowhere on [-4s, 4s] below a millionth of its largest value there
+    (or as rarely as at any scale, for relu's exact zeros). At random points on that scale the
+    numeric check compares gradients, not zeros and float64's rounding of saturated values. The
+    registry's activations are made for s = 1 and are not probed.
+
+    >>> from symbackprop.network.activations import custom_activation
+    >>> sensitive_scale(custom_activation("tanh(1000*z)")), sensitive_scale(custom_activation("z/(1+abs(z))"))
+    (0.001, 1.0)
+    """
+    if activation.name in ACTIVATIONS:
+        return 1.0
+    z = sympy.Dummy("z", real=True)
+    derivative = activation.derivative(z)
+    grid = np.linspace(-4.0, 4.0, 161)
+    alive = []
+    with np.errstate(all="ignore"):
+        for s in SCALES:
+            slope = np.abs(np.broadcast_to(evaluate(derivative, {z: s * grid}), grid.shape))
+            slope = np.where(np.isfinite(slope), slope, 0.0)
+            alive.append(float(np.mean(slope > _FLAT * slope.max())) if slope.max() > 0 else 0.0)
+    best = max(alive)
+    return next(s for s, fraction in zip(SCALES, alive) if fraction >= best - 0.01)
 
 
 def as_distribution(model: Model, values: dict, decimals: int | None = None) -> dict:
@@ -137,7 +173,7 @@ def complex_step_gradient(model: Model, values: Mapping[sympy.Symbol, np.ndarray
     """
     forward = ForwardPass(model)
     n_points = len(next(iter(values.values())))
-    gradient = {p: np.empty(n_points) for p in model.parameters}
+    gradient = {p: np.zeros(n_points) for p in model.parameters}  # += : a shared bias sums its neurons' parts
     for point in range(n_points):
         x, y, W, b = forward.matrices(values, point)
         a = [x]
@@ -158,7 +194,7 @@ def complex_step_gradient(model: Model, values: Mapping[sympy.Symbol, np.ndarray
                 derivative = forward.from_layer(Z, k, y, W, b).imag / STEP
                 for (i, j, _), value in zip(batch, derivative):
                     symbol = model.weights[k][i][j] if i is not None else model.biases[k][j]
-                    gradient[symbol][point] = value
+                    gradient[symbol][point] += value
     return gradient
 
 
