@@ -164,3 +164,42 @@ def test_derive_batch_from_the_command_line(tmp_path, capsys):
     data = json.loads((tmp_path / "derivation.json").read_text())
     assert data["batch"] == 2
     assert data["batch_form"]["layers"][0]["gradients"]["dW"]["latex"] == r"\frac{1}{m} dZ^{[2]} \left(A^{[1]}\right)^{T}"
+
+
+@pytest.mark.parametrize("notation", ["neurons", "layers", "columns"])
+@pytest.mark.parametrize("bias_kind", ["none", "per neuron", "shared"])
+@pytest.mark.parametrize("spec,m", [("2-3-1", 2), ("1-2-2-2", 3)])
+def test_batch_gradient_is_the_mean_of_independent_per_sample_gradients(notation, bias_kind, spec, m):
+    """Every notation × bias kind: each batch dW/db entry, evaluated at per-sample outputs and deltas
+    computed here by NumPy, equals the mean of the per-sample gradients computed here too."""
+    options = {"bias": bias_kind == "per neuron", "shared_bias": bias_kind == "shared"}
+    d = derive(spec, notation=notation, batch=m, **options)
+    assert d.batch_check.symbolic == d.spec.n_parameters
+    model, form = d.model, d.batch
+    layers, depth = d.spec.layers, len(d.spec.layers) - 1
+    rng = np.random.default_rng(len(spec) + m)
+    W = {l: rng.uniform(-1, 1, (layers[l], layers[l - 1])) for l in range(1, depth + 1)}  # to j from k
+    b = {l: (np.full((layers[l], 1), rng.uniform(-1, 1)) if bias_kind == "shared" else rng.uniform(-1, 1, (layers[l], 1)))
+         for l in range(1, depth + 1)} if bias_kind != "none" else {}
+    values = {model.weights[l][i][j]: W[l][j, i] for l in W for i in range(layers[l - 1]) for j in range(layers[l])}
+    if b:
+        values.update({model.biases[l][j]: b[l][j, 0] for l in b for j in range(layers[l])})
+    mean_dW = {l: np.zeros_like(W[l]) for l in W}
+    mean_db = {l: 0.0 for l in W}
+    for s, copy in enumerate(form.samples):
+        x, y = rng.uniform(-1, 1, layers[0]), rng.uniform(0.1, 0.9, layers[-1])
+        dW, db, a, delta = per_sample_gradients(layers, "sigmoid", "mse", W, b, x, y)
+        for l in W:
+            mean_dW[l] += dW[l] / m
+            mean_db[l] = mean_db[l] + (db[l].sum() if bias_kind == "shared" else db[l][:, 0]) / m
+        for l in range(depth + 1):
+            values.update({copy[model.out[l][j]]: a[l][j, 0] for j in range(layers[l])})
+        for l in delta:
+            values.update({copy[d.chain.delta(n).symbol]: delta[l][j, 0] for j, n in enumerate(model.neurons(l))})
+    for layer in form.layers:
+        l = layer.layer
+        dw = np.array(layer.gradient("dW").entries.xreplace(values), dtype=float)
+        np.testing.assert_allclose(dw if form.columns else dw.T, mean_dW[l], rtol=1e-10)
+        if bias_kind != "none":
+            db = np.array(layer.gradient("db").entries.xreplace(values), dtype=float).ravel()
+            np.testing.assert_allclose(db, np.atleast_1d(mean_db[l]), rtol=1e-10)
