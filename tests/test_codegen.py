@@ -189,7 +189,7 @@ def test_generated_source_is_deterministic_readable_and_needs_only_numpy():
     assert {"forward", "loss", "grad"} <= functions
     # vectorized per layer, with the derivation as comments
     assert "gW[0] = a0.T @ g_z" in source and "g_a = g_z @ W[2].T" in source
-    assert "# g^[2z] = g'(z^[2]) ∘ g^[2a], with tanh'(z) = 1 - a**2" in source
+    assert "# δ_c = g'(net_c) ∘ ∂E_total/∂out_c, with tanh'(z) = 1 - a**2" in source  # letter notation, the default
     assert "np.maximum(z3, 0.0) - y * z3 + np.log1p(np.exp(-np.abs(z3)))" in source  # bce from logits
     assert source.count("@") == 3 + 3 + 2  # forward, g^[kW], g^[ka]: matrix products, not scalars
 
@@ -267,3 +267,47 @@ def test_a_newline_in_a_custom_activation_stays_inside_its_comment(tmp_path):
     ast.parse(source)  # it compiles
     assert "'z/(1+abs(z))\\n+0'" in source  # the registry name, as a Python literal
     assert all(not line.lstrip().startswith("+0") for line in source.splitlines())
+
+
+def _comments(source: str) -> list[str]:
+    return [line.strip() for line in source.splitlines() if line.strip().startswith("#")]
+
+
+def test_column_notation_comments_are_bp1_to_bp4_and_say_the_arrays_are_row_major():
+    spec = NetworkSpec.parse("2-3-2", loss="bce", bias=True, notation="columns")
+    source = generate_module(spec)
+    comments = _comments(source)
+    assert "symbackprop codegen 2-3-2 --loss bce --bias --notation columns" in source
+    assert any(c.startswith("# layer 1: z^[1] = W^[1] a^[0] + b^[1] (as rows here: a0 @ W[0], W[0] = (W^[1])^T)")
+               for c in comments)
+    assert "# so δ^[2] = a - y (BP1) (divided by n: the gradient of the mean over the batch)" in comments
+    assert any(c.startswith("# δ^[1] = ((W^[2])^T δ^[2]) ⊙ g'(z^[1]) (BP2), with sigmoid'(z) = a*(1 - a)") for c in comments)
+    assert "# dW^[2] = δ^[2] (a^[1])^T (BP4); gW[1] holds its transpose a^[1] (δ^[2])^T (the params layout)," in comments
+    assert any(c.endswith("# db^[1] = δ^[1] (BP3), summed over the samples") for c in source.splitlines())
+    assert 'params["W"][k-1] is (W^[k])^T, the transpose of column notation\'s W^[k], with one row\nper neuron of layer k-1' \
+        in source
+    assert "BP2        δ^[l] = ((W^[l+1])^T δ^[l+1]) ⊙ g^[l]'(z^[l])" in source
+    assert not any("g^[" in c for c in comments)  # no layer-notation names left
+    # the code is the same in every notation: only comments and the docstring differ
+    layers = generate_module(NetworkSpec.parse("2-3-2", loss="bce", bias=True, notation="layers"))
+    code = lambda text: ast.unparse(ast.Module(ast.parse(text).body[1:], []))  # noqa: E731  (no docstring, no comments)
+    assert code(source) == code(layers)
+
+
+def test_layer_and_letter_notation_comments_use_their_own_names():
+    layers = _comments(generate_module(NetworkSpec.parse("2-3-3-2", activation="tanh", bias=True, notation="layers")))
+    assert "# g^[2z] = g'(z^[2]) ∘ g^[2a], with tanh'(z) = 1 - a**2 = 4 e^{-2|z|}/(1 + e^{-2|z|})^2" in layers
+    assert "# layer 1: g^[1a] = g^[2z] (W^[2])^T" in layers and "# g^[3W] = (a^[2])^T g^[3z]: the matrix product sums over the samples" in layers
+    assert "# output layer 3: g^[3a] = ∂L/∂a^[3] = a - y (sympy.diff of the loss term)," in layers
+    letters = _comments(generate_module(NetworkSpec.parse("2-3-3-2", activation="tanh", bias=True)))
+    assert "# layer 1: ∂E_total/∂out_b = δ_c (W^[2])^T" in letters
+    assert "# ∂E_total/∂W^[3] = (out_c)^T δ_d: the matrix product sums over the samples" in letters
+    assert "# output layer 3: ∂E_total/∂out_d = out - target (sympy.diff of the loss term)," in letters
+    assert not any("g^[" in c or "BP" in c for c in letters)
+
+
+def test_the_codegen_command_takes_the_notation(tmp_path):
+    target = tmp_path / "net.py"
+    result = CliRunner().invoke(codegen, ["2-3-2", "--notation", "columns", "--bias", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "# db^[2] = δ^[2] (BP3), summed over the samples" in target.read_text()

@@ -124,7 +124,7 @@ def test_the_spec_checks_name_tables_match_the_registries():
     assert spec.LOSS_NAMES == tuple(LOSSES)
     assert spec.LOSS_OUTPUT_ACTIVATION == {name: loss.output_activation for name, loss in LOSSES.items()}
     assert spec.LOSS_NEEDS_UNIT_INTERVAL == frozenset(n for n, loss in LOSSES.items() if loss.needs_unit_interval)
-    assert tuple(NOTATIONS) == ("neurons", "layers")
+    assert tuple(NOTATIONS) == ("neurons", "layers", "columns")
 
 
 def test_importing_the_spec_module_imports_no_sympy():

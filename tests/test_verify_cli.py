@@ -58,7 +58,7 @@ def test_seed_001s_step_chain_names_its_first_wrong_step(capsys):
 
 def test_a_correct_chain(capsys):
     code, out, _ = run(["verify", "--steps", r"\frac{d}{dz} \frac{1}{1+e^{-z}} = \frac{e^{-z}}{(1+e^{-z})^2}"], capsys)
-    assert code == 0 and "all 1 steps are right" in out
+    assert code == 0 and "the one step is right" in out and "all 1 steps" not in out
 
 
 @pytest.mark.parametrize(
@@ -170,7 +170,7 @@ def test_seed_001s_spelling_of_a_parameter(capsys):
 def test_steps_that_used_to_be_right(steps, code, fragment, capsys):
     status, out, err = run(["verify", "--steps", steps], capsys)
     assert status == code and fragment in out and err == ""
-    assert ("all 1 steps are right" in out) == (code == 0)
+    assert ("the one step is right" in out) == (code == 0)
 
 
 def test_a_difference_below_float_resolution_is_printed_with_the_digits_that_show_it(capsys):
@@ -241,3 +241,26 @@ def test_the_cross_entropy_shortcut_is_right_in_steps_too(capsys):
     code, out, _ = run(["verify", "2-2-2", "--loss", "ce", "--steps", chain], capsys)
     assert code == 0 and "right (proven symbolically)" in out
     assert "note: right when the targets sum to 1, as the handout assumes for the cross-entropy" in out
+
+
+@pytest.mark.parametrize(
+    "argv, first",
+    [
+        (["verify", "3-2", "--notation", "layers", "--param", "W^{[1]}_{1,2}", "g^{[1z]}_2 a^{[0]}_1"],
+         "correct: your formula for dL/dW^{[1]}_{1,2} equals the true gradient"),
+        (["verify", "3-2", "--notation", "columns", "--param", "W^{[1]}_{2,1}", r"\delta^{[1]}_2 a^{[0]}_1"],
+         "correct: your formula for dL/dW^{[1]}_{2,1} equals the true gradient"),
+        (["verify", "3-2", "--param", "w_{14}", r"\delta_{b_2} out_{a_1}"],
+         "correct: your formula for dE/dw_{14} equals the true gradient"),
+    ],
+)
+def test_the_verdict_names_the_notations_loss(argv, first, capsys):
+    code, out, _ = run(argv, capsys)
+    assert code == 0 and out.splitlines()[0].startswith(first)
+
+
+def test_the_count_of_right_steps_follows_the_data(capsys):
+    code, out, _ = run(["verify", "--steps", "2 z = z + z = z z / z + z"], capsys)
+    assert code == 0 and out.splitlines()[-1] == "all 2 steps are right"
+    code, out, _ = run(["verify", "--steps", "2 z = z + z"], capsys)
+    assert code == 0 and out.splitlines()[-1] == "the one step is right"

@@ -12,7 +12,9 @@ entry points:
 
 Names are looked up by a normalized spelling (``name_key``): ``out_{d_1}``, ``\\mathrm{out}_{d_1}``,
 ``out_d_1`` and ``out_d1`` are all ``out_d_1``; a bracketed superscript (``a^{[2]}_{1}``) is part
-of the name, not a power. Hostile or absurd input (too long, nested too deeply, huge numbers
+of the name, not a power. With a ``Textbook`` (column notation), Nielsen's and Ng's spellings are
+read too (``w^3_{24}``, ``dZ^{[2]}_1``, ``x_1``), and a bare superscript that could be a layer or a
+power is refused (``AmbiguousName``) rather than guessed. Hostile or absurd input (too long, nested too deeply, huge numbers
 or exponents, unknown commands) raises ``FormulaError`` quickly.
 
 Numbers may be written in scientific notation (``1e-3``, ``2.5E+4``, ``1e3``); ``e`` alone is
@@ -63,6 +65,10 @@ class FormulaError(ValueError):
         super().__init__(f"invalid formula {_excerpt(text, position)}{where}: {problem}{hint}")
 
 
+class AmbiguousName(FormulaError):
+    """A name that reads two ways (Nielsen's a^2_1: layer 2 counting the input as 1 or as 0, or a power)."""
+
+
 def _excerpt(text: str, position: Optional[int]) -> str:
     """The formula quoted, shortened around ``position`` when it is long."""
     if len(text) <= 80:
@@ -82,6 +88,7 @@ class Token:
 
 _TOKEN = re.compile(
     r"(?P<space>\s+|\\[,;:! ])"
+    r"|(?P<unicode>[δσ]|ŷ|y\u0302)"
     r"|(?P<number>(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?P<exponent>[eE][-+]?[0-9]+)?)"
     r"|(?P<word>[A-Za-z]+)"
     r"|(?P<macro>\\[A-Za-z]+)"
@@ -89,6 +96,7 @@ _TOKEN = re.compile(
 )
 _SAME_WIDTH = str.maketrans({"−": "-", "·": "*", "⋅": "*", "×": "*"})  # one character each way
 _SPACING = {r"\quad", r"\qquad"}
+_UNICODE = {"δ": ("macro", r"\delta"), "σ": ("macro", r"\sigma"), "ŷ": ("word", "yhat"), "y\u0302": ("word", "yhat")}
 _PLAIN_OPS = {"+", "-", "*", "/", "^", "**", "(", ")", ","}
 
 
@@ -109,6 +117,8 @@ def tokenize(text: str, allowed: str = "", plain: bool = False) -> list[Token]:
         if match is None:
             raise FormulaError(f"unexpected {text[position]!r}", text, position, allowed)
         kind, word, end = match.lastgroup, match.group(), match.end()
+        if kind == "unicode":  # δ is \delta, σ is \sigma, ŷ is yhat (the symbol name of \hat{y})
+            kind, word = _UNICODE[word]
         after = tokens[-1] if tokens and tokens[-1].end == position else None
         glued = after is not None and (after.kind == "word" or after.text == "_")
         if match.group("exponent") and glued:  # w1e3, x_1e2: the e is a letter of a name, not an exponent
@@ -200,6 +210,7 @@ class _Name:
     subscripts: tuple[str, ...]
     start: int
     end: int
+    bare: Optional[str] = None  # an unbracketed superscript read with the name (Nielsen's a^2_1), textbook names only
 
     @property
     def key(self) -> str:
@@ -260,6 +271,169 @@ def name_table(latex_names: Mapping[sympy.Symbol, str]) -> dict[str, sympy.Symbo
     return table
 
 
+# -- the textbooks' spellings (column notation) ---------------------------------------------------
+LAYERED = {"a", "z", "w", "W", "b", "delta"}  # Nielsen's letters with a layer superscript: a^l_j, w^l_{jk}, δ^l_j
+_SAME_NAME = {"w": "W", "A": "a", "Z": "z", "dZ": "delta", "d_Z": "delta"}  # Ng's capitals for one entry, lowercase w
+_GRADIENT = {"dW": "W", "d_W": "W", "db": "b", "d_b": "b"}  # Ng's dW^{[l]}: ∂L/∂W^{[l]}
+
+
+@dataclass
+class Textbook:
+    r"""Nielsen's and Ng's spellings of column notation's names, for one input (a parameter name
+    and its formula, or a chain of steps): lowercase w^{[l]}_{j,k} for W^{[l]}_{j,k}; A^{[l]}_j,
+    Z^{[l]}_j, dZ^{[l]}_j (δ^{[l]}_j); dW^{[l]}_{j,k}, db^{[l]}_j (a parameter's name, or in a
+    formula ∂L/∂W = δ^{[l]}_j a^{[l-1]}_k); X_i, x_i for a^{[0]}_i; a^{[L]}_j for ŷ_j.
+
+    A bare superscript (a^2_1, w^3_{24}, δ^3_1) is Nielsen's layer number: he numbers the input
+    layer 1, so a^2_1 is a^{[1]}_1 and w^3_{24} is W^{[2]}_{2,4}. It is refused as ambiguous when
+    another reading names something too: the layer counted from the input as 0 (a^{[2]}_1, the
+    brackets left out), or a power ((a_1)^2). Where only those two layer readings exist, a name
+    of the same input that only Nielsen's numbering can read (w^3_{12} in a 2-3-2 network)
+    settles it; ``settle`` refuses what is still ambiguous. ``read`` lists the names read as
+    Nielsen's, for the verdict to say so.
+
+    >>> names = {sympy.Symbol(f"a_{l}_1"): f"a^{{[{l}]}}_{{1}}" for l in (0, 1)}
+    >>> names[sympy.Symbol("yhat_1")] = r"\hat{y}_{1}"
+    >>> book = Textbook(2, names)
+    >>> parse_math("a^3_1 + x_1", name_table(names), textbook=book), book.read
+    (a_0_1 + yhat_1, ['a^3_1 = \\hat{y}_{1}'])
+    """
+
+    output_layer: int  # L
+    latex_names: Mapping[sympy.Symbol, str]
+    parameter: bool = False  # reading a parameter's name: dW^{[l]}_{j,k} is the weight itself
+    read: list = field(default_factory=list)  # "w^3_{12} = W^{[2]}_{1,2}": read in Nielsen's numbering
+    pending: list = field(default_factory=list)  # (text, position, problem): ambiguous unless settled
+    nielsen: bool = False  # some name of the input can be read only in Nielsen's numbering
+    whole: Optional[tuple[str, int]] = None  # (the whole input, the offset of the text parsed) for ``settle``'s message
+
+    @staticmethod
+    def _lookup(key: str, names: Mapping[str, sympy.Symbol]) -> Optional[sympy.Symbol]:
+        return names.get(key, names.get(_loose(key)))
+
+    def _key(self, base: str, layer: Optional[int], subscripts: tuple[str, ...]) -> str:
+        """The column notation's key: a^{[L]}_j is ŷ_j, a layer written with Ng's or Nielsen's letters."""
+        base = _SAME_NAME.get(base, base)
+        if base in ("x", "X") and layer is None:
+            base, layer = "a", 0
+        if len(subscripts) == 1 and base == "W" and len(subscripts[0]) == 2 and subscripts[0].isdigit():
+            subscripts = tuple(subscripts[0])  # Nielsen's w^3_{24}: j = 2, k = 4
+        if base == "a" and layer == self.output_layer:
+            return "_".join(("hat_y",) + subscripts)
+        return base + ("" if layer is None else f"^[{layer}]") + "".join("_" + s for s in subscripts)
+
+    def resolve(self, name: _Name, names: Mapping[str, sympy.Symbol], text: str) -> Optional[sympy.Expr]:
+        """What ``name`` stands for in the textbooks' spellings; None to look it up as written."""
+        base = "_".join(name.base)
+        if name.bare is not None:
+            return self._bare(name, base, names, text)
+        if self._lookup(name.key, names) is not None or len(name.superscripts) > 1:
+            return None
+        layer = int(name.superscripts[0]) if name.superscripts and name.superscripts[0].isdigit() else None
+        if base in _GRADIENT:
+            target = self._lookup(self._key(_GRADIENT[base], layer, name.subscripts), names)
+            if target is None or self.parameter:
+                return target
+            return self._gradient(_GRADIENT[base], layer, name.subscripts, names)
+        if name.superscripts and layer is None:
+            return None
+        return self._lookup(self._key(base, layer, name.subscripts), names)
+
+    def _gradient(self, kind: str, layer: int, subscripts: tuple[str, ...], names) -> Optional[sympy.Expr]:
+        """Ng's dW^{[l]}_{j,k} = δ^{[l]}_j a^{[l-1]}_k and db^{[l]}_j = δ^{[l]}_j inside a formula."""
+        if kind == "b" and not subscripts:  # a shared bias: the sum of the layer's deltas
+            deltas = [self._lookup(self._key("delta", layer, (str(j),)), names) for j in range(1, 10_000)]
+            deltas = deltas[: deltas.index(None)] if None in deltas else deltas
+            return sympy.Add(*deltas) if deltas else None
+        if kind == "b":
+            return self._lookup(self._key("delta", layer, subscripts[:1]), names)
+        parts = subscripts if len(subscripts) == 2 else tuple(subscripts[0]) if subscripts else ()
+        if len(parts) != 2:
+            return None
+        delta = self._lookup(self._key("delta", layer, parts[:1]), names)
+        source = self._lookup(self._key("a", layer - 1, parts[1:]), names)
+        return None if delta is None or source is None else delta * source
+
+    def _shown(self, base: str, layer: int, subscripts: tuple[str, ...], symbol) -> str:
+        """a^{[2]}_{1}, with the name it has in the handout when that differs (\\hat{y}_{1})."""
+        if len(subscripts) == 1 and base in ("w", "W") and len(subscripts[0]) == 2 and subscripts[0].isdigit():
+            subscripts = tuple(subscripts[0])
+        letter = {"w": "W", "delta": r"\delta"}.get(base, base)
+        written = f"{letter}^{{[{layer}]}}_{{{','.join(subscripts)}}}"
+        printed = self.latex_names.get(symbol, written) if symbol is not None else written
+        same = printed.replace("{", "").replace("}", "") == written.replace("{", "").replace("}", "")
+        return written if same else f"{written} (= {printed})"
+
+    def _bare(self, name: _Name, base: str, names, text: str) -> sympy.Expr:
+        spelled, n = text[name.start : name.end], int(name.bare)
+        subscripts = name.subscripts
+        letter = r"\delta" if base == "delta" else base
+        inner = letter + (f"_{{{','.join(subscripts)}}}" if subscripts else "")
+        power = None
+        if not self.parameter:
+            plain = self._lookup("_".join(name.base) + "".join("_" + s for s in subscripts), names)
+            power = None if plain is None else plain ** n
+        if not subscripts:
+            if power is not None:
+                return power
+            if self.parameter:
+                raise AmbiguousName(
+                    f"{spelled} is not one parameter: in Nielsen's numbering (he numbers the input layer 1) it is the "
+                    f"whole vector of layer {n}; name one entry, e.g. {self._shown(base, n - 1, ('1',), None)} for "
+                    f"Nielsen's {spelled}_1", text, name.start)
+            raise AmbiguousName(
+                f"{spelled} is ambiguous: {letter} to the power {n}, but {letter} is not a name here, or Nielsen's "
+                f"{spelled}, the whole vector of layer {n} (he numbers the input layer 1); write one entry, e.g. "
+                f"{self._shown(base, n - 1, ('1',), None)} for Nielsen's {spelled}_1, or ({letter})^{n} with {letter} "
+                "defined", text, name.start)
+        nielsen = self._lookup(self._key(base, n - 1, subscripts), names) if n >= 1 else None
+        brackets = self._lookup(self._key(base, n, subscripts), names)
+        readings, writes = [], []
+        for symbol, layer, how in ((nielsen, n - 1, "in Nielsen's numbering (he numbers the input layer 1)"),
+                                   (brackets, n, "counting the input as layer 0")):
+            shown = self._shown(base, layer, subscripts, symbol)
+            if symbol is None:
+                readings.append(f"{how} it would be {shown}, which this network does not have")
+            else:
+                readings.append(f"{how} it is {shown}")
+                writes.append(shown.split(" (= ")[0])
+        if not self.parameter and n > 1:
+            readings.append(f"as a power it is ({inner})^{n}" + ("" if power is not None else f", but {inner} is not a name here"))
+            writes.append(f"({inner})^{n} for a power")
+        if nielsen is None and brackets is None:
+            if power is not None:
+                return power
+            raise FormulaError(f"unknown name {spelled}: {'; '.join(readings)}", text, name.start)
+        problem = f"{spelled} is ambiguous: {'; '.join(readings)}; write {' or '.join(writes)}"
+        if power is not None or nielsen is None:
+            raise AmbiguousName(problem, text, name.start)
+        self.read.append(f"{spelled} = {self.latex_names.get(nielsen, str(nielsen))}")
+        if brackets is None:
+            self.nielsen = True
+        else:
+            whole, offset = self.whole or (text, 0)
+            self.pending.append((whole, offset + name.start, problem))
+        return nielsen
+
+    def settle(self) -> None:
+        """Refuse a name still ambiguous between the two layer numberings, unless another name of
+        the input can be read only in Nielsen's (then all are his)."""
+        if self.pending and not self.nielsen:
+            text, position, problem = self.pending[0]
+            raise AmbiguousName(problem, text, position)
+        self.pending.clear()
+
+    def name(self, text: str, names: Mapping[str, sympy.Symbol]) -> sympy.Symbol:
+        """The symbol one name stands for (``--param``, ``--only``), in the textbooks' spellings too."""
+        parser = _Parser(text, tokenize(text, MATH_ALLOWED), _Grammar(True, {}, MATH_ALLOWED), names, {},
+                         textbook=self)
+        if parser.peek().kind not in ("word", "macro"):
+            parser.fail(parser.peek(), "expected a name")
+        found = parser.resolve(parser.read_name())
+        parser.expect_end()
+        return found
+
+
 # -- the parser --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Literal:
@@ -297,6 +471,7 @@ class _Parser:
     state: _State = field(default_factory=_State)
     index: int = 0
     literals: Optional[list] = None  # the numbers read, as ``Literal``s, when asked for
+    textbook: Optional["Textbook"] = None  # Nielsen's and Ng's spellings (column notation), when accepted
 
     # -- token helpers -------------------------------------------------------------------------
     def peek(self, ahead: int = 0) -> Token:
@@ -348,7 +523,7 @@ class _Parser:
         """A parser for the tokens inside a pair of braces, sharing names, limits and counters."""
         closing = Token("end", "", end.position, end.position)
         return _Parser(self.text, tokens + [closing], self.grammar, self.names, self.definitions, self.state,
-                       literals=self.literals)
+                       literals=self.literals, textbook=self.textbook)
 
     def parse(self) -> sympy.Expr:
         result = self.expression()
@@ -639,16 +814,34 @@ class _Parser:
             base = [first.text[1:]]
         else:
             self.fail(first, "expected a name")
-        superscripts, subscripts = [], []
+        superscripts, subscripts, bare = [], [], None
         while self.grammar.latex:
             if self.at("_"):
                 subscripts += self.subscript()
             elif self.at("^") and (self.peek(1).text == "[" or (self.peek(1).text == "{" and self.peek(2).text == "[")):
                 superscripts.append(self.bracket_superscript())
+            elif (self.textbook is not None and bare is None and not superscripts and "_".join(base) in LAYERED
+                  and self.at("^") and self.bare_layer()):
+                bare = self.bare_superscript()  # Nielsen's a^2_1, or a power: ``Textbook.resolve`` decides
             else:
                 break
         end = self.tokens[self.index - 1].end
-        return _Name(tuple(base), tuple(superscripts), tuple(subscripts), first.position, end)
+        return _Name(tuple(base), tuple(superscripts), tuple(subscripts), first.position, end, bare)
+
+    def bare_layer(self) -> bool:
+        """Whether ``^`` is followed by a whole number, bare (``^2``) or braced (``^{2}``)."""
+        whole = lambda token: token.kind == "number" and token.text.isdigit()  # noqa: E731
+        return whole(self.peek(1)) or (self.peek(1).text == "{" and whole(self.peek(2)) and self.peek(3).text == "}")
+
+    def bare_superscript(self) -> str:
+        self.take()
+        braced = self.at("{")
+        if braced:
+            self.take()
+        number = self.take().text
+        if braced:
+            self.expect("}")
+        return number
 
     def glued(self, previous: Token, kind: str) -> bool:
         token = self.peek()
@@ -708,6 +901,10 @@ class _Parser:
 
     def resolve(self, name: _Name) -> sympy.Expr:
         """The symbol a name stands for; ``e`` is Euler's number; ``xy`` is x·y when both are names."""
+        if self.textbook is not None:
+            found = self.textbook.resolve(name, self.names, self.text)
+            if found is not None:
+                return found
         for key in (name.key, _loose(name.key)):
             if key in self.names:
                 return self.names[key]
@@ -829,6 +1026,7 @@ def parse_math(
     variables: Iterable[str] = (),
     definitions: Optional[Mapping[sympy.Symbol, sympy.Expr]] = None,
     literals: Optional[list] = None,
+    textbook: Optional[Textbook] = None,
 ) -> sympy.Expr:
     """A formula in LaTeX or plain text over ``names`` (from ``name_table``) and the free
     ``variables`` (real symbols). Derivatives are evaluated; a defined symbol (``definitions``:
@@ -843,11 +1041,12 @@ def parse_math(
     table = dict(names)
     for variable in variables:
         table[name_key(variable)] = sympy.Symbol(variable, real=True)
-    parser = _Parser(text, tokenize(text, MATH_ALLOWED), grammar, table, dict(definitions or {}), literals=literals)
+    parser = _Parser(text, tokenize(text, MATH_ALLOWED), grammar, table, dict(definitions or {}), literals=literals,
+                     textbook=textbook)
     return _run(parser)
 
 
 __all__ = [
-    "FormulaError", "Function", "Literal", "ACTIVATION_FUNCTIONS", "MATH_FUNCTIONS", "sigmoid", "tokenize",
-    "name_key", "name_table", "expand_dependents", "parse_activation", "parse_math",
+    "FormulaError", "AmbiguousName", "Function", "Literal", "ACTIVATION_FUNCTIONS", "MATH_FUNCTIONS", "sigmoid", "tokenize",
+    "name_key", "name_table", "expand_dependents", "parse_activation", "parse_math", "Textbook", "LAYERED",
 ]

@@ -49,7 +49,7 @@ from sympy.core.evalf import PrecisionExhausted
 from ..algebra.evaluate import evaluate
 from ..algebra.exact import are_equal
 from ..algebra.expressions import ordered_sum
-from ..algebra.grammar import FormulaError, Literal, name_key, name_table, parse_math
+from ..algebra.grammar import FormulaError, Literal, Textbook, name_key, name_table, parse_math
 from ..algebra.limits import time_limit
 from ..derivation.chainrule import Gradient, Path, find_parameter
 from ..handout.latex import to_latex
@@ -110,6 +110,8 @@ class GradientVerdict:
     terms: tuple[TermCheck, ...] = ()
     note: str = ""
     tolerance: float = 0.0  # relative: the sides need only agree this closely
+    readings: tuple[str, ...] = ()  # names read in Nielsen's numbering: "w^3_{12} = W^{[2]}_{1,2}"
+    loss: str = "E"  # the loss's short name in the notation (E, or L in layer and column notation)
 
     @property
     def diagnosis(self) -> list[str]:
@@ -149,6 +151,7 @@ class StepsVerdict:
     expressions: tuple[sympy.Expr, ...]
     steps: tuple[Step, ...]
     ends_agree: Optional[bool]
+    readings: tuple[str, ...] = ()  # names read in Nielsen's numbering: "a^2_1 = a^{[1]}_{1}"
 
     @property
     def correct(self) -> Optional[bool]:
@@ -319,6 +322,7 @@ class _Workspace:
         self.one_level: dict[sympy.Symbol, sympy.Expr] = {}  # in evaluation order
         self.delta_definitions: dict[sympy.Symbol, sympy.Expr] = {}
         self.inputs: list[sympy.Symbol] = []
+        self.textbook: Optional[Textbook] = None  # column notation: Nielsen's and Ng's spellings too
         if derivation is not None:
             m = self.model
             self.delta_definitions = {d.symbol: d.definition for d in derivation.chain.deltas}  # output first
@@ -326,6 +330,8 @@ class _Workspace:
             self.latex_names = dict(m.latex_names)
             self.one_level = {**m.definitions, m.loss_symbol: m.loss, **self.delta_definitions}
             self.inputs = list(m.primary)
+            if m.notation.columns:
+                self.textbook = Textbook(m.spec.depth, self.latex_names)
         self.variables = [sympy.Symbol(v, real=True) for v in variables]
         for spelling, symbol in zip(variables, self.variables):
             self.names[name_key(spelling)] = symbol
@@ -358,10 +364,14 @@ class _Workspace:
             self.samples.clear()
 
     def parse(self, text: str, literals: Optional[list] = None) -> sympy.Expr:
-        return parse_math(text, self.names, definitions=self.one_level, literals=literals)
+        return parse_math(text, self.names, definitions=self.one_level, literals=literals, textbook=self.textbook)
 
     def latex(self, expr: sympy.Basic) -> str:
         return to_latex(expr, self.latex_names)
+
+    def readings(self) -> tuple[str, ...]:
+        """The names read in Nielsen's numbering, each once, in the order written."""
+        return tuple(dict.fromkeys(self.textbook.read)) if self.textbook is not None else ()
 
     @cached_property
     def full(self) -> dict[sympy.Symbol, sympy.Expr]:
@@ -762,7 +772,16 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     gradient = chain.gradient(p, with_paths=chain.count_paths(p) <= MAX_DIAGNOSED_PATHS)
     ws = _Workspace(derivation)
     ws.sides = ("your formula", "the true gradient", "your formula and the true gradient")
+    if ws.textbook is not None:  # a parameter named in Nielsen's numbering settles how the formula's names read
+        named = Textbook(model.spec.depth, ws.latex_names, parameter=True)
+        try:
+            named.name(parameter, ws.names)
+        except FormulaError:
+            pass  # find_parameter found it under another spelling
+        ws.textbook.nielsen, ws.textbook.read = named.nielsen, list(named.read)
     written = ws.parse(text)
+    if ws.textbook is not None:
+        ws.textbook.settle()
     delta_form = gradient.delta_value
     # the handout's cross-entropy results (g = ŷ - y) hold when the targets sum to 1: say so
     assumption = (f"correct when {ASSUMED_DISTRIBUTION}; for targets that do not, it is not the gradient")
@@ -773,6 +792,7 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     return GradientVerdict(
         model.latex_names[p.symbol], result.equal, result.method, written, ws.latex(written), gradient.chain_rule,
         ws.latex(shown), result.point, result.left_value, result.right_value, terms, result.note, tolerance,
+        ws.readings(), model.loss_symbol.name.split("_")[0],
     )
 
 
@@ -860,12 +880,16 @@ def check_steps(text: str, derivation: Optional[Derivation] = None, points: int 
     expressions, numbers = [], []
     for offset, side in sides:
         literals: list[Literal] = []
+        if ws.textbook is not None:
+            ws.textbook.whole = (text, offset)
         try:
             expressions.append(ws.parse(side, literals))
         except FormulaError as error:
             position = None if error.position is None else offset + error.position
-            raise FormulaError(error.problem, text, position, error.allowed) from None
+            raise type(error)(error.problem, text, position, error.allowed) from None
         numbers.append(literals)
+    if ws.textbook is not None:
+        ws.textbook.settle()
 
     def same(i: int, j: int) -> tuple[_Comparison, float]:
         left, right = expressions[i], expressions[j]
@@ -899,7 +923,7 @@ def check_steps(text: str, derivation: Optional[Derivation] = None, points: int 
             result.equal, result.method, result.point, result.left_value, result.right_value, note, relation, allowed,
         ))
     ends = same(0, len(expressions) - 1)[0].equal if len(expressions) > 2 else None
-    return StepsVerdict(tuple(expressions), tuple(steps), ends)
+    return StepsVerdict(tuple(expressions), tuple(steps), ends, ws.readings())
 
 
 __all__ = [

@@ -33,8 +33,11 @@ def _tolerance(ctx, param, value):
 @click.argument("spec", required=False)
 @model_options
 @click.option("--param", nargs=2, metavar="NAME EXPR",
-              help="Check EXPR, your formula for dE_total/dNAME, in LaTeX or plain text "
-                   "(e.g. --param 'w_{31}' '(out_{d_1} - target_{d_1}) out_{d_1}(1 - out_{d_1}) out_{c_1}').")
+              help="Check EXPR, your formula for the loss's gradient dE_total/dNAME (dL/dNAME in layer and column "
+                   "notation), in LaTeX or plain text (e.g. --param 'w_{31}' '(out_{d_1} - target_{d_1}) out_{d_1}"
+                   "(1 - out_{d_1}) out_{c_1}'). In column notation Nielsen's and Ng's names are understood too "
+                   "(w^3_{24} = W^{[2]}_{2,4}: Nielsen numbers the input layer 1; dW^{[2]}_{1,3}, dZ^{[2]}_1, A^{[1]}_3, "
+                   "x_1); a bare superscript that reads two ways (a^2_1: a^{[1]}_1, a^{[2]}_1 or (a_1)^2) is refused.")
 @click.option("--steps", metavar="'A = B = ...'",
               help=r"Check every '=' (or \approx, ≈) of a chain of derivation steps; may use d/dz and the "
                    "network's names. Numbers with decimals count as rounded to their last digit.")
@@ -128,18 +131,27 @@ def _witness(point: Optional[dict], left, right, names: tuple[str, str] = ("left
     return f"at {_values(point)}: {values}" if point else values
 
 
+def _readings(readings) -> None:
+    """Say how bare superscripts were read (Nielsen's numbering), so no reading is silent."""
+    if readings:
+        click.echo(f"  read in Nielsen's numbering (he numbers the input layer 1): {', '.join(readings)}")
+
+
 def _print_gradient_verdict(verdict) -> None:
     how = "proven symbolically" if verdict.method == "symbolic" else "checked numerically"
+    of = f"d{verdict.loss}/d{verdict.parameter}"
     if verdict.correct is None:
-        click.echo(f"not checked: your formula for dE/d{verdict.parameter} could not be compared with the true "
-                   f"gradient: {verdict.note}")
+        click.echo(f"not checked: your formula for {of} could not be compared with the true gradient: {verdict.note}")
+        _readings(verdict.readings)
         return
     if verdict.correct:
-        click.echo(f"correct: your formula for dE/d{verdict.parameter} equals the true gradient ({how})")
+        click.echo(f"correct: your formula for {of} equals the true gradient ({how})")
+        _readings(verdict.readings)
         if verdict.note:
             click.echo(f"  note: {verdict.note}")
         return
-    click.echo(f"incorrect: your formula for dE/d{verdict.parameter} is not the gradient ({how})")
+    click.echo(f"incorrect: your formula for {of} is not the gradient ({how})")
+    _readings(verdict.readings)
     if verdict.point is not None:
         yours, true = _pair(verdict.written_value, verdict.expected_value)
         click.echo(f"  at {_values(verdict.point)}:" if verdict.point else "  everywhere:")
@@ -152,6 +164,7 @@ def _print_gradient_verdict(verdict) -> None:
 
 
 def _print_steps_verdict(verdict) -> None:
+    _readings(verdict.readings)
     for step in verdict.steps:
         click.echo(f"step {step.number}: {step.left_text} {step.relation} {step.right_text}")
         how = "proven symbolically" if step.method == "symbolic" else "checked numerically"
@@ -173,6 +186,9 @@ def _print_steps_verdict(verdict) -> None:
             click.echo(f"  not checked: step {skipped}")
     elif unchecked:
         right = len(verdict.steps) - len(unchecked)
-        click.echo(f"not checked: step {skipped}" + (f"; the other {right} are right" if right else ""))
+        others = "the other step is right" if right == 1 else f"the other {right} are right"
+        click.echo(f"not checked: step {skipped}" + (f"; {others}" if right else ""))
+    elif len(verdict.steps) == 1:
+        click.echo("the one step is right")
     else:
         click.echo(f"all {len(verdict.steps)} steps are right")

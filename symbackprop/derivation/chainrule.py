@@ -31,6 +31,7 @@ import sympy
 
 from ..algebra.exact import are_equal
 from ..algebra.expressions import Chain, Partial, ordered_sum, tidy
+from ..algebra.grammar import AmbiguousName, FormulaError, Textbook
 from ..network.model import Model, Neuron
 from ..network.spec import SpecError
 
@@ -383,14 +384,15 @@ def _normalize(name: str) -> str:
     >>> _normalize("W_{1,1}^{[3]}") == _normalize("W^{[3]}_{1,1}")
     True
     """
-    name = name.replace(r"\mathrm", "").replace("\\", "").replace(" ", "")
+    name = name.replace(r"\mathrm", "").replace("\\", "").replace(" ", "").replace("^{[", "^[").replace("]}", "]")
     name = re.sub(r"^([A-Za-z]+)((?:_\{[^{}]*\}|_[0-9A-Za-z,]+)+)(\^\{?\[[0-9]+\]\}?)$", r"\1\3\2", name)
     name = re.sub(r"[{},\s]+", "_", name)
     return re.sub(r"_+", "_", name).strip("_")
 
 
 def find_parameter(chain: ChainRule, name: str) -> Parameter:
-    """The parameter named ``name`` in the model's notation (symbol or LaTeX name).
+    """The parameter named ``name`` in the model's notation (symbol or LaTeX name); in column
+    notation also in Nielsen's and Ng's spellings (``grammar.Textbook``: w^3_{24}, dW^{[2]}_{1,3}).
 
     >>> from symbackprop.network.spec import NetworkSpec
     >>> from symbackprop.network.model import Model
@@ -408,6 +410,23 @@ def find_parameter(chain: ChainRule, name: str) -> Parameter:
     loose = [p for p in chain.parameters if wanted.replace("_", "") in {s.replace("_", "") for s in spellings(p)}]
     if len(loose) == 1:
         return loose[0]
+    if chain.model.notation.columns:  # Nielsen's w^3_{24}, Ng's dW^{[2]}_{1,3}, lowercase w^{[2]}_{1,3}
+        class Spelled(dict):  # parameters by normalized spelling, looked up by the grammar's keys (W^[2]_1_3)
+            def get(self, key, default=None):
+                return super().get(_normalize(key), default)
+
+        by_symbol = {p.symbol: p for p in chain.parameters}
+        book = Textbook(chain.model.spec.depth, names, parameter=True)
+        table = Spelled((spelling, p.symbol) for p in chain.parameters for spelling in spellings(p))
+        try:
+            symbol = book.name(name, table)
+            book.settle()
+        except AmbiguousName as error:
+            raise SpecError(f"parameter {error.problem}") from None
+        except FormulaError:
+            symbol = None
+        if symbol in by_symbol:
+            return by_symbol[symbol]
     in_order = sorted(chain.parameters, key=lambda p: (p.layer, p.kind != "weight"))  # stable: target-major
     known = [names[p.symbol] for p in in_order]
     shown = ", ".join(known[:8]) + (f", … ({len(known)} in all)" if len(known) > 8 else "")

@@ -39,6 +39,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from ..network.activations import ACTIVATIONS, Activation, resolve_activation
 from ..network.losses import LOSSES
+from ..network.notation import layer_letter
 from ..network.spec import NetworkSpec
 
 # Stable NumPy forms of activations, used instead of printing the formula (the helper functions
@@ -115,6 +116,89 @@ class _Code:
 _z, _a, _y = (sympy.Symbol(n, real=True) for n in "zay")
 
 
+@dataclass(frozen=True)
+class Words:
+    """The names the generated code's comments use, in the notation of the spec (plain text):
+    layer notation's g^[kz], letter notation's δ_c, column notation's δ^[l] with BP1-BP4. The
+    code itself keeps symbackprop's row-major arrays in every notation.
+
+    >>> [Words("neurons", 3).delta(2), Words("layers", 3).delta(2), Words("columns", 3).delta(2)]
+    ['δ_c', 'g^[2z]', 'δ^[2]']
+    """
+
+    notation: str
+    depth: int
+
+    @property
+    def columns(self) -> bool:
+        return self.notation == "columns"
+
+    def _letter(self, k: int) -> str:
+        return layer_letter(k)
+
+    @property
+    def loss(self) -> str:
+        return "E_total" if self.notation == "neurons" else "L"
+
+    @property
+    def out_target(self) -> tuple[str, str]:
+        """The letters of an output and a target in the loss formulas."""
+        return ("out", "target") if self.notation == "neurons" else ("a", "y")
+
+    def a(self, k: int) -> str:
+        return f"out_{self._letter(k)}" if self.notation == "neurons" else f"a^[{k}]"
+
+    def z(self, k: int) -> str:
+        return f"net_{self._letter(k)}" if self.notation == "neurons" else f"z^[{k}]"
+
+    def b(self, k: int) -> str:
+        return f"b_{self._letter(k)}" if self.notation == "neurons" else f"b^[{k}]"
+
+    def delta(self, k: int) -> str:
+        return {"neurons": f"δ_{self._letter(k)}", "layers": f"g^[{k}z]"}.get(self.notation, f"δ^[{k}]")
+
+    def d_out(self, k: int) -> str:
+        """∂loss/∂a of layer k, as the notation names it."""
+        return {"neurons": f"∂E_total/∂out_{self._letter(k)}", "layers": f"g^[{k}a]"}.get(
+            self.notation, f"∂L/∂a^[{k}]")
+
+    def dW(self, k: int) -> str:
+        return {"neurons": f"∂E_total/∂W^[{k}]", "layers": f"g^[{k}W]"}.get(self.notation, f"dW^[{k}]")
+
+    def db(self, k: int) -> str:
+        return {"neurons": f"∂E_total/∂{self.b(k)}", "layers": f"g^[{k}b]"}.get(self.notation, f"db^[{k}]")
+
+    def forward(self, k: int, bias: bool) -> str:
+        plus = f" + {self.b(k)}" if bias else ""
+        if self.columns:
+            return f"{self.z(k)} = W^[{k}] {self.a(k - 1)}{plus} (as rows here: a{k - 1} @ W[{k - 1}], W[{k - 1}] = (W^[{k}])^T)"
+        return f"{self.z(k)} = {self.a(k - 1)} W^[{k}]{plus}"
+
+    def delta_equation(self, k: int) -> str:
+        """δ of layer k from ∂loss/∂a: BP1 at the output, BP2 below it, in column notation."""
+        if not self.columns:
+            return f"{self.delta(k)} = g'({self.z(k)}) ∘ {self.d_out(k)}"
+        if k == self.depth:
+            return f"{self.delta(k)} = ∇_a L ⊙ g'({self.z(k)}) (BP1)"
+        return f"{self.delta(k)} = ((W^[{k + 1}])^T δ^[{k + 1}]) ⊙ g'({self.z(k)}) (BP2)"
+
+    def back(self, k: int) -> str:
+        """∂loss/∂a of layer k from the deltas of layer k + 1 (the code's g_a = g_z @ W[k].T)."""
+        if self.columns:
+            return (f"(W^[{k + 1}])^T δ^[{k + 1}], BP2's first factor; as rows: δ^T W^[{k + 1}] = g_z @ W[{k}].T, "
+                    f"W[{k}] being (W^[{k + 1}])^T")
+        return f"{self.d_out(k)} = {self.delta(k + 1)} (W^[{k + 1}])^T"
+
+    def weight_gradient(self, k: int) -> str:
+        if self.columns:
+            return (f"dW^[{k}] = δ^[{k}] (a^[{k - 1}])^T (BP4); gW[{k - 1}] holds its transpose a^[{k - 1}] (δ^[{k}])^T "
+                    f"(the params layout),\n# a{k - 1}.T @ g_z: the matrix product sums over the samples")
+        return f"{self.dW(k)} = ({self.a(k - 1)})^T {self.delta(k)}: the matrix product sums over the samples"
+
+    def bias_gradient(self, k: int) -> str:
+        return f"{self.db(k)} = {self.delta(k)}" + (" (BP3)" if self.columns else "")
+
+
 def one_line(text: str) -> str:
     """User text (a custom activation's formula) as it may stand in a comment or a docstring of
     the generated code: every run of whitespace, newlines included, one space.
@@ -137,39 +221,40 @@ def _derivative(activation: Activation) -> tuple[sympy.Expr, str]:
     return activation.derivative(_z), "z"
 
 
-def _forward_lines(code: _Code, k: int, activation: Activation, bias: bool) -> list[str]:
+def _forward_lines(code: _Code, k: int, activation: Activation, bias: bool, words: Words) -> list[str]:
     z, a = f"z{k}", f"a{k}"
     linear = f"a{k - 1} @ W[{k - 1}]" + (f" + b[{k - 1}]" if bias else "")
     form = STABLE_FORWARD.get(activation.name)
     value = form.format(z=z) if form else code.math(activation.formula(_z), {_z: z})
     shown = "e^{z_j}/Σ_i e^{z_i}" if activation.mixes else _text(activation.formula(_z))
     return [
-        f"# layer {k}: z^[{k}] = a^[{k - 1}] W^[{k}]" + (f" + b^[{k}]" if bias else "")
-        + f", a^[{k}] = g(z^[{k}]) with g(z) = {shown} ({one_line(activation.name)})",
+        f"# layer {k}: {words.forward(k, bias)}, {words.a(k)} = g({words.z(k)}) with g(z) = {shown} "
+        f"({one_line(activation.name)})",
         f"{z} = {linear}",
         f"{a} = {value}",
     ]
 
 
-def _delta_lines(code: _Code, k: int, activation: Activation) -> list[str]:
-    """g^[kz] from g^[ka]: the activation's derivative (hidden layers and outputs without a cancellation)."""
+def _delta_lines(code: _Code, k: int, activation: Activation, words: Words) -> list[str]:
+    """The deltas from ∂loss/∂a: the activation's derivative (hidden layers and outputs without a cancellation)."""
     a, z = f"a{k}", f"z{k}"
-    if activation.mixes:  # softmax: g^[kz] = g^[ka] J, J_ij = a_i (δ_ij - a_j)
+    delta, d_out = words.delta(k), words.d_out(k)
+    if activation.mixes:  # softmax: δ = ∂loss/∂a J, J_ij = a_i (δ_ij - a_j)
         return [
-            f"# g^[{k}z] = g^[{k}a] J with the softmax Jacobian J_ij = a_i (δ_ij - a_j):",
-            f"#   g^[{k}z]_j = a_j (g^[{k}a]_j - Σ_i g^[{k}a]_i a_i)",
+            f"# {delta} = {d_out} J with the softmax Jacobian J_ij = a_i (δ_ij - a_j):",
+            f"#   ({delta})_j = a_j (({d_out})_j - Σ_i ({d_out})_i a_i)",
             f"g_z = {a} * (g_a - np.sum(g_a * {a}, axis=1, keepdims=True))",
         ]
     if activation.name in STABLE_DERIVATIVE:
         form, shown = STABLE_DERIVATIVE[activation.name]
         derivative, _ = _derivative(activation)
-        return [f"# g^[{k}z] = g'(z^[{k}]) ∘ g^[{k}a], with {activation.name}'(z) = {_text(derivative)} = {shown}",
+        return [f"# {words.delta_equation(k)}, with {activation.name}'(z) = {_text(derivative)} = {shown}",
                 "# from the net input, which keeps every digit where the output has rounded to ±1",
                 f"g_z = {form.format(z=z)} * g_a"]
     derivative, variable = _derivative(activation)
     name = {"a": a, "z": z}[variable]
     g = activation.name if activation.name in ACTIVATIONS else "g"
-    comment = f"# g^[{k}z] = g'(z^[{k}]) ∘ g^[{k}a], with {g}'(z) = {_text(derivative)}"
+    comment = f"# {words.delta_equation(k)}, with {g}'(z) = {_text(derivative)}"
     if derivative == 1:
         return [comment + ": nothing to multiply", "g_z = g_a"]
     if variable == "a":
@@ -178,56 +263,66 @@ def _delta_lines(code: _Code, k: int, activation: Activation) -> list[str]:
     return [comment, f"g_z = ({value}) * g_a"]
 
 
-def _output_lines(code: _Code, spec: NetworkSpec, activation: Activation) -> tuple[list[str], list[str]]:
-    """The loss per sample, and g^[Lz] of the batch mean (the backward pass's first step)."""
+def _output_lines(code: _Code, spec: NetworkSpec, activation: Activation, words: Words) -> tuple[list[str], list[str]]:
+    """The loss per sample, and the output deltas of the batch mean (the backward pass's first step)."""
     L, loss = spec.depth, LOSSES[spec.loss]
     a, z = f"a{L}", f"z{L}"
+    E, (o, t), delta = words.loss, words.out_target, words.delta(L)
     term = loss.term(_a, _y)
     if (activation.name, spec.loss) == ("sigmoid", "bce"):
         loss_lines = [
-            "# E = -Σ_j [y_j log a_j + (1 - y_j) log(1 - a_j)] with a = sigmoid(z); since log sigmoid(z) =",
-            "# z - log(1 + e^z) and log(1 - sigmoid(z)) = -log(1 + e^z), E = Σ_j [log(1 + e^{z_j}) - y_j z_j],",
-            "# written max(z, 0) - y z + log(1 + e^{-|z|}): no overflow, and no cancellation when E is tiny",
+            f"# {E} = -Σ_j [{t}_j log {o}_j + (1 - {t}_j) log(1 - {o}_j)] with {o} = sigmoid(z); since log sigmoid(z) =",
+            f"# z - log(1 + e^z) and log(1 - sigmoid(z)) = -log(1 + e^z), {E} = Σ_j [log(1 + e^{{z_j}}) - {t}_j z_j],",
+            f"# written max(z, 0) - {t} z + log(1 + e^{{-|z|}}): no overflow, and no cancellation when {E} is tiny",
             f"return np.sum(np.maximum({z}, 0.0) - y * {z} + np.log1p(np.exp(-np.abs({z}))), axis=1)",
         ]
         backward = [
-            f"# output layer {L}, sigmoid + bce: ∂E/∂a · ∂a/∂z = (a - y)/(a (1 - a)) · a (1 - a) = a - y,",
-            "# so g^[Lz] = a - y (divided by n: the gradient of the mean over the batch)",
+            f"# output layer {L}, sigmoid + bce: ∂{E}/∂{o} · ∂{o}/∂z = ({o} - {t})/({o} (1 - {o})) · {o} (1 - {o}) = {o} - {t},",
+            f"# so {delta} = {o} - {t}" + (" (BP1)" if words.columns else "")
+            + " (divided by n: the gradient of the mean over the batch)",
             f"g_z = ({a} - y) / n",
         ]
     elif (activation.name, spec.loss) == ("softmax", "ce"):
         loss_lines = [
-            "# E = -Σ_j y_j log a_j with a = softmax(z), from log a = log_softmax(z) (never log of 0)",
+            f"# {E} = -Σ_j {t}_j log {o}_j with {o} = softmax(z), from log {o} = log_softmax(z) (never log of 0)",
             f"return -np.sum(y * log_softmax({z}), axis=1)",
         ]
         backward = [
-            f"# output layer {L}, softmax + ce: Σ_k ∂E/∂a_k ∂a_k/∂z_j = Σ_k (-y_k/a_k) a_k (δ_kj - a_j)",
-            "# = a_j Σ_k y_k - y_j (which is a_j - y_j when the targets sum to 1); divided by n for the mean",
+            f"# output layer {L}, softmax + ce: ({delta})_j = Σ_k ∂{E}/∂{o}_k ∂{o}_k/∂z_j = Σ_k (-{t}_k/{o}_k) {o}_k (δ_kj - {o}_j)",
+            f"# = {o}_j Σ_k {t}_k - {t}_j (which is {o}_j - {t}_j when the targets sum to 1); divided by n for the mean",
             f"g_z = ({a} * np.sum(y, axis=1, keepdims=True) - y) / n",
         ]
     else:
         d_term = sympy.diff(term, _a)
         names = {_a: a, _y: "y"}
         loss_lines = [
-            f"# E = {loss.formula_text}, i.e. Σ_j {_text(loss.term(sympy.Symbol('a_j'), sympy.Symbol('y_j')))}",
+            f"# {E} = {loss.formula_text}, i.e. Σ_j {_text(loss.term(sympy.Symbol(o + '_j'), sympy.Symbol(t + '_j')))}",
             f"return np.sum({code.math(term, names)}, axis=1)",
         ]
         backward = [
-            f"# output layer {L}: g^[{L}a] = ∂E/∂a^[{L}] = {_text(d_term)} (sympy.diff of the loss term),",
+            f"# output layer {L}: {_d_out_named(words, L)} = {_text(d_term.subs({_a: sympy.Symbol(o), _y: sympy.Symbol(t)}))} "
+            "(sympy.diff of the loss term),",
             "# divided by n: the gradient of the mean over the batch",
             f"g_a = ({code.math(d_term, names)}) / n",
-        ] + _delta_lines(code, L, activation)
+        ] + _delta_lines(code, L, activation, words)
     return loss_lines, backward
 
 
-def _parameter_lines(k: int, bias: bool, shared: bool = False) -> list[str]:
-    lines = [f"# g^[{k}W] = (a^[{k - 1}])^T g^[{k}z]: the matrix product sums over the samples",
-             f"gW[{k - 1}] = a{k - 1}.T @ g_z"]
+def _d_out_named(words: Words, k: int) -> str:
+    """∂loss/∂a of layer k, with what it is when the notation's name does not say (g^[2a] = ∂L/∂a^[2])."""
+    name = words.d_out(k)
+    return name if name.startswith("∂") else f"{name} = ∂{words.loss}/∂{words.a(k)}"
+
+
+def _parameter_lines(k: int, bias: bool, shared: bool = False, words: Words = None) -> list[str]:
+    words = words or Words("layers", k)
+    lines = [f"# {line}" if not line.startswith("#") else line for line in words.weight_gradient(k).split("\n")]
+    lines.append(f"gW[{k - 1}] = a{k - 1}.T @ g_z")
     if shared:
-        lines += [f"gb[{k - 1}] = np.sum(g_z).reshape(1)  # the shared bias: g^[{k}z] summed over the samples "
+        lines += [f"gb[{k - 1}] = np.sum(g_z).reshape(1)  # the shared bias: {words.delta(k)} summed over the samples "
                   "and the layer's neurons"]
     elif bias:
-        lines += [f"gb[{k - 1}] = np.sum(g_z, axis=0)  # g^[{k}b] = g^[{k}z], summed over the samples"]
+        lines += [f"gb[{k - 1}] = np.sum(g_z, axis=0)  # {words.bias_gradient(k)}, summed over the samples"]
     return lines
 
 
@@ -251,6 +346,8 @@ def command_line(spec: NetworkSpec) -> str:
         parts.append("--shared-bias")
     elif spec.bias:
         parts.append("--bias")
+    if spec.notation != "neurons":  # the names of the comments
+        parts += ["--notation", spec.notation]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -260,17 +357,18 @@ def module_context(spec: NetworkSpec) -> dict:
     from ..version import __version__
 
     code, depth = _Code(), spec.depth
+    words = Words(spec.notation, depth)
     w_shapes = [(spec.layers[k - 1], spec.layers[k]) for k in range(1, depth + 1)]
     activations = [resolve_activation(name) for name in spec.activations]
     forward = []
     for k in range(1, depth + 1):
-        forward += _forward_lines(code, k, activations[k - 1], spec.bias)
-    loss_lines, backward = _output_lines(code, spec, activations[-1])
-    backward += _parameter_lines(depth, spec.bias, spec.shared_bias)
+        forward += _forward_lines(code, k, activations[k - 1], spec.bias, words)
+    loss_lines, backward = _output_lines(code, spec, activations[-1], words)
+    backward += _parameter_lines(depth, spec.bias, spec.shared_bias, words)
     for k in range(depth - 1, 0, -1):
-        backward += [f"# layer {k}: g^[{k}a] = g^[{k + 1}z] (W^[{k + 1}])^T", f"g_a = g_z @ W[{k}].T"]
-        backward += _delta_lines(code, k, activations[k - 1])
-        backward += _parameter_lines(k, spec.bias, spec.shared_bias)
+        backward += [f"# layer {k}: {words.back(k)}", f"g_a = g_z @ W[{k}].T"]
+        backward += _delta_lines(code, k, activations[k - 1], words)
+        backward += _parameter_lines(k, spec.bias, spec.shared_bias, words)
     helpers = {"sigmoid": "sigmoid(" in "\n".join(forward + backward),
                "sigmoid_prime": "sigmoid_prime(" in "\n".join(backward),
                "tanh_prime": "tanh_prime(" in "\n".join(backward),
@@ -288,6 +386,8 @@ def module_context(spec: NetworkSpec) -> dict:
         "loss_title": LOSSES[spec.loss].title,
         "bias": spec.bias,
         "shared_bias": spec.shared_bias,
+        "notation": spec.notation,
+        "loss_name": words.loss,
         "literals": {  # Python literals, written into the module as they are
             "layers": repr(tuple(spec.layers)),
             "activations": repr(tuple(spec.activations)),
