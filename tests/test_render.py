@@ -37,8 +37,12 @@ def test_markdown_math_is_github_safe(seed000):
 
 
 def test_markdown_says_how_each_gradient_was_checked(seed000):
+    full = render_markdown(seed000, detail="full")
+    assert full.count("*Checked:* symbolic") == 26
+    # concise: the parameter worked out in each layer has its line; every parameter its mark in the layer's block
     md = render_markdown(seed000)
-    assert md.count("*Checked:* symbolic") == 26
+    assert md.count("*Checked:* symbolic") == 3
+    assert len(re.findall(r"\\text\{\((?:worked above; )?symbolic\)\}", md)) == 26
 
 
 def compile_latex(tex: str, directory) -> str:

@@ -67,9 +67,10 @@ def test_seed_000s_typos_are_not_copied(seed000):
     definition = seed000.model.definitions[net("d_1")]
     assert definition == S("w_31") * out("c_1") + S("w_32") * out("c_2") + S("w_33") * out("c_3")
     # the prose calls w_34 "the connection between c_1 and d_1"; it connects c_1 to d_2
-    md = render_markdown(seed000)
+    md = render_markdown(seed000, detail="full")
     assert "### $w_{34}$ (from $c_1$ to $d_2$)" in md
     assert "### $w_{31}$ (from $c_1$ to $d_1$)" in md
+    assert r"$w_{34}$ ($c_1 \to d_2$)" in render_markdown(seed000)  # the concise handout's wiring line
 
 
 def test_handouts_contain_eq_15_23_and_25(seed000):

@@ -73,7 +73,7 @@ def test_the_walkthrough_command_line(tmp_path):
 
 def test_the_handout_says_the_bias_is_shared_and_sums_the_deltas():
     d = derive("2-2-2", shared_bias=True)
-    md = render_markdown(d)
+    md = render_markdown(d, detail="full")
     assert r"### $b_{c}$ (bias shared by $c_1$, $c_2$)" in md
     assert r"\frac{\partial E_{\mathrm{total}}}{\partial b_{c}} = \delta_{c_1} \cdot 1 + \delta_{c_2} \cdot 1" in md
     layers = derive("2-2-2", shared_bias=True, notation="columns")

@@ -33,6 +33,7 @@ NETWORKS = {
     "1-1-bias-bce-1-point": ("1-1", dict(bias=True, loss="bce", notation="layers", points=1)),
 }
 SINGLE_OUTPUT = {"2-2-1", "2-2-2-2-1", "4-3-2-1-layers-bce-bias", "1-1", "1-1-bias-bce-1-point"}
+HANDOUTS = [*NETWORKS, *(f"{name}:full" for name in NETWORKS)]  # concise (the default) and --detail full
 
 # Counts written as numbers where the word needs the other number, and internal names.
 FORBIDDEN = [
@@ -49,6 +50,7 @@ def handouts():
     for name, (spec, options) in NETWORKS.items():
         derivation = derive(spec, **options)
         texts[name] = (derivation, render_markdown(derivation), render_latex(derivation))
+        texts[f"{name}:full"] = (derivation, render_markdown(derivation, detail="full"), render_latex(derivation, detail="full"))
     return texts
 
 
@@ -57,7 +59,7 @@ def sections(md: str) -> list[str]:
     return re.split(r"(?m)^## ", md)
 
 
-@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("name", HANDOUTS)
 def test_no_count_or_plural_is_wrong_and_no_internal_name(handouts, name):
     _, md, tex = handouts[name]
     for text in (md, tex):
@@ -66,7 +68,7 @@ def test_no_count_or_plural_is_wrong_and_no_internal_name(handouts, name):
             assert not found, f"{name}: {pattern!r} in …{text[max(0, found.start() - 80):found.end() + 80]}…"
 
 
-@pytest.mark.parametrize("name", sorted(SINGLE_OUTPUT))
+@pytest.mark.parametrize("name", sorted([*SINGLE_OUTPUT, *(f"{name}:full" for name in SINGLE_OUTPUT)]))
 def test_a_single_output_network_has_no_other_outputs(handouts, name):
     _, md, tex = handouts[name]
     for text in (md, tex):
@@ -75,7 +77,7 @@ def test_a_single_output_network_has_no_other_outputs(handouts, name):
         assert "the outputs" not in text.replace("the output layer", "")
 
 
-@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("name", HANDOUTS)
 def test_several_paths_only_where_a_parameter_has_several(handouts, name):
     derivation, md, _ = handouts[name]
     paths = {g.parameter.layer: g.n_paths for g in derivation.gradients}
@@ -94,10 +96,13 @@ def test_several_paths_only_where_a_parameter_has_several(handouts, name):
 
 
 def test_the_sentences_of_a_layer_follow_its_sizes(handouts):
+    _, md, tex = handouts["4-3-2-1-layers-bce-bias:full"]
+    for text in (md, tex):  # the output layer's neuron is worked step by step in the full handout only
+        assert "The neuron of this layer, step by step." in text
     _, md, tex = handouts["4-3-2-1-layers-bce-bias"]
     for text in (md, tex):
         # layer 3 is one neuron; layer 2 feeds it alone; layer 1 feeds the two of layer 2
-        assert "The neuron of this layer, step by step." in text
+        assert "The neuron of this layer, step by step." not in text
         assert "Its output feeds the one neuron of layer 3, so the gradient flows back from that neuron alone:" in text
         assert "feeds both neurons of layer 2, so the weight reaches the error along 2 paths" in text
         assert "2 paths, both ending at the output $\\hat{y}_{1}$" in text
@@ -120,10 +125,11 @@ def test_the_sentences_of_a_layer_follow_its_sizes(handouts):
     assert "for the one local factor" in md and "1 of 1 gradient proven" in md
     _, md, _ = handouts["1-1-bias-bce-1-point"]
     assert "all 2 (1 weight, 1 bias)" in md and "at 1 random point " in md
+    _, md, _ = handouts["1-1-bias-bce-1-point:full"]
     assert "Then the weight into this neuron, and its bias, take the same gradient" in md
 
 
-@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("name", HANDOUTS)
 def test_the_conventions_are_named_by_what_they_are(handouts, name):
     derivation, md, tex = handouts[name]
     notation = "layer notation ($a^{[k]}$, $W^{[k]}_{i,j}$)" if derivation.spec.notation == "layers" else "letter notation ($"

@@ -33,6 +33,9 @@ from .options import (
 @click.option("--batch", default=1, show_default=True, type=click.IntRange(1, 16), metavar="M",
               help="Add the mini-batch equations for M samples (the loss their mean), e.g. Ng's "
                    "dW = (1/m) dZ A^T, proven equal to the mean of the per-sample gradients.")
+@click.option("--detail", type=click.Choice(["concise", "full"]), default="concise", show_default=True,
+              help="concise: per layer one parameter worked in full, then every parameter in one block; "
+                   "full: a section with its own drawing for every parameter.")
 @click.option("--title", default=None, metavar="TEXT", help="Title of the handout (printed literally).")
 @click.option("--exercise", is_flag=True,
               help="Write an exercise sheet and its answer key (exercise.*, solutions.*) on numbers drawn with --seed.")
@@ -45,7 +48,8 @@ from .options import (
 @points_option("Random points for the numeric check.")
 @seed_option("Seed of the random points.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def derive(spec, activation, loss, bias, shared_bias, notation, batch, formats, title, exercise, output, only, proof, points, seed, quiet):
+def derive(spec, activation, loss, bias, shared_bias, notation, batch, formats, detail, title, exercise, output, only, proof, points,
+           seed, quiet):
     """Derive the gradient of the total error for every weight and bias of the network SPEC.
 
     SPEC is the layer sizes joined by '-', input first, e.g. 2-4-3-2. Writes derivation.md,
@@ -74,14 +78,14 @@ def derive(spec, activation, loss, bias, shared_bias, notation, batch, formats, 
     progress = ProgressBar()
     try:
         derivation, written = _derive_and_write(network, directory, formats, only, proof, points, seed, title, exercise,
-                                                progress)
+                                                progress, detail)
     finally:
         progress.close()  # before any message: the bar shares the line
     if not quiet:
         _summary(derivation, written, time.perf_counter() - started)
 
 
-def _derive_and_write(network, directory, formats, only, proof, points, seed, title, exercise, progress):
+def _derive_and_write(network, directory, formats, only, proof, points, seed, title, exercise, progress, detail="concise"):
     """``derive``'s work: the derivation and the files, each failure turned into its exit status."""
     from ..api import derive as run_derive
     from ..handout.exercise import ExerciseError
@@ -102,7 +106,7 @@ def _derive_and_write(network, directory, formats, only, proof, points, seed, ti
         if exercise:
             written = write_exercise(derivation, directory, formats, seed=seed)
         else:
-            written = write_outputs(derivation, directory, formats, title=title, progress=progress)
+            written = write_outputs(derivation, directory, formats, title=title, progress=progress, detail=detail)
     except OSError as error:
         raise fail(f"cannot write to {str(directory)!r}: {error.strerror or error}")
     except (ExerciseError, TexMissing) as error:

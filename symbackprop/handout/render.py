@@ -5,6 +5,12 @@ and LaTeX strings printed by SymPy (``symbackprop.handout.latex``). The Jinja2 t
 ``templates/`` lay that data out and hold no mathematics. User-supplied text reaches a
 template only through the ``latex_escape`` / ``md_escape`` filters.
 
+How much is worked out is the ``detail``: "concise" (the default) works one parameter per layer
+in full and gives every parameter of the layer in one block, its path sum in values and its delta
+form; "full" gives every parameter its own section and drawing. The steps a handout adds between
+proven forms (∂E/∂out from the next layer's deltas, a path sum with its shared factors taken out)
+are proven here, with the exact zero test, before they are printed.
+
 A gallery entry that reproduces a published-style derivation adds an "About the source" note
 (``source_note``): a one-sentence summary and the places where that source is wrong, each with its
 corrected form. Its text may hold LaTeX math between ``$`` signs; the rest is escaped like any text.
@@ -14,7 +20,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tempfile
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Optional
 
@@ -24,7 +32,8 @@ import sympy
 from ..algebra.expressions import Chain, Partial, Total, ordered_sum, tidy
 from ..derivation.chainrule import Delta, Gradient
 from ..derivation.matrixform import LayerForm
-from ..proof.prove import UNPROVEN, Progress
+from ..network.model import expand_definitions
+from ..proof.prove import UNPROVEN, Progress, VerificationError
 from ..version import __version__
 from .diagram import TIKZ_LIBRARIES, to_svg, to_tikz
 from .escape import latex_escape, md_escape
@@ -45,6 +54,7 @@ TEMPLATE_DIRS = (_PACKAGE / "templates", _PACKAGE.parent / "templates")  # insta
 HANDOUT_PARAMETER_LIMIT = 120
 # Forward-pass equations shown per layer before the handout says "and so on" (every delta is shown).
 HANDOUT_NEURON_LIMIT = 8
+UPSTREAM_PATHS = 512  # paths from an output to E written out to check ∂E/∂out; past it, summed node by node
 MAX_TERMS = 6  # longer sums are printed first two terms, ⋯, last term
 DOTS = sympy.Symbol("dots")
 # What a handout calls each notation, and, for the letters, which of the network's names show it
@@ -53,7 +63,153 @@ NOTATION_NAMES = {"neurons": "letter notation", "layers": "layer notation", "col
 NOTATION_EXAMPLES = {"layers": (r"a^{[k]}", r"W^{[k]}_{i,j}"), "columns": (r"a^{[l]}", r"W^{[l]}_{j,k}")}
 
 
-# -- templates ------------------------------------------------------------------------------
+# How much of each layer a handout works out: "concise" works one parameter of each layer in full
+# (Leibniz form, values, the factoring into its delta, its drawing) and gives every parameter of the
+# layer in one block (its path sum in values and its delta form); "full" works every parameter in
+# its own section.
+DETAILS = ("concise", "full")
+DEFAULT_DETAIL = "concise"
+# Display equations are broken into lines no wider than this many letter widths (``printed_width``):
+# the text of the PDF handout (17 cm at 11 pt); a \small block holds 10 % more.
+LINE_WIDTH = 82.0
+SMALL_LINE_WIDTH = 91.0
+
+
+def _check_detail(detail: str) -> str:
+    if detail not in DETAILS:
+        raise ValueError(f"unknown detail {detail!r}: choose from {', '.join(DETAILS)}")
+    return detail
+
+
+# -- breaking long equations ----------------------------------------------------------------
+_WIDTHS = {"cdot": 1.6, "partial": 1.0, "quad": 2.0, "qquad": 4.0, "cdots": 3.0, "circ": 1.6, "odot": 1.6,
+           "log": 2.4, "exp": 2.4, "tanh": 3.6, "sigma": 1.1, ",": 0.3, ";": 0.5, " ": 0.5}
+_INVISIBLE = {"left", "right", "bigl", "bigr", "Bigl", "Bigr", "mathrm", "mathbf", "hat", "text", "nonumber",
+              "displaystyle", "small", "itshape"}
+
+
+def _group(tex: str, i: int) -> tuple[str, int]:
+    """The braced group (or single token) at ``tex[i]`` and the index after it."""
+    while i < len(tex) and tex[i] == " ":
+        i += 1
+    if i >= len(tex):
+        return "", i
+    if tex[i] != "{":
+        token = re.match(r"\\[A-Za-z]+|\\.|.", tex[i:]).group(0)
+        return token, i + len(token)
+    depth = 0
+    for j in range(i, len(tex)):
+        depth += {"{": 1, "}": -1}.get(tex[j], 0)
+        if depth == 0:
+            return tex[i + 1 : j], j + 1
+    return tex[i + 1 :], len(tex)
+
+
+def printed_width(tex: str) -> float:
+    """A rough printed width of LaTeX math, in widths of a letter: enough to break a long sum into
+    lines that fit the page (a fraction is as wide as its wider part, an index 0.7 of a letter).
+
+    >>> printed_width(r"x + y") < printed_width(r"\\frac{\\partial E}{\\partial w_{31}} \\cdot x")
+    True
+    """
+    total, i, script = 0.0, 0, None  # script: the width of the index just set, which a second one stacks on
+    while i < len(tex):
+        c = tex[i]
+        if c in "_^":
+            inner, i = _group(tex, i + 1)
+            width = 0.7 * printed_width(inner)
+            total += width if script is None else max(0.0, width - script)
+            script = width if script is None else max(width, script)
+            continue
+        script = None
+        if c == "\\":
+            name = re.match(r"\\([A-Za-z]+|.)", tex[i:]).group(1)
+            i += len(name) + 1
+            if name == "frac":
+                top, i = _group(tex, i)
+                bottom, i = _group(tex, i)
+                total += max(printed_width(top), printed_width(bottom)) + 0.4
+            elif name == "text":
+                words, i = _group(tex, i)
+                total += 0.9 * len(words)
+            elif name not in _INVISIBLE:
+                total += _WIDTHS.get(name, 1.0)
+        elif c in "{} &":
+            i += 1
+        elif c in "+-=<>":
+            total += 2.2
+            i += 1
+        else:
+            total += 1.0
+            i += 1
+    return total
+
+
+def split_top(tex: str, separator: str = r" \cdot ") -> list[str]:
+    """``tex`` cut at each ``separator`` outside braces and \\left...\\right pairs: the factors of a
+    printed product.
+
+    >>> split_top(r"a \\cdot \\left(b \\cdot c\\right) \\cdot \\frac{d}{e \\cdot f}")
+    ['a', '\\\\left(b \\\\cdot c\\\\right)', '\\\\frac{d}{e \\\\cdot f}']
+    """
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(tex):
+        if tex.startswith(r"\left", i) and not tex[i + 5 : i + 6].isalpha():
+            depth, i = depth + 1, i + 5
+        elif tex.startswith(r"\right", i) and not tex[i + 6 : i + 7].isalpha():
+            depth, i = depth - 1, i + 6
+        elif tex[i] in "{}":
+            depth += 1 if tex[i] == "{" else -1
+            i += 1
+        elif depth == 0 and tex.startswith(separator, i):
+            parts.append(tex[start:i])
+            i = start = i + len(separator)
+        else:
+            i += 1
+    return parts + [tex[start:]]
+
+
+def broken(lhs: str, chunks: list[tuple[str, list[str]]], width: float = LINE_WIDTH) -> list[str]:
+    """An equation ``lhs = ...`` as the rows of an align block: ``chunks`` are (operator, factors)
+    with the operator "" (the first), "+", "-", "=" or r"\\cdot"; a row is cut before a chunk
+    (a new term, or the next "="), or, for a product too wide for a row, between its factors.
+    Every row starts at the left (``&`` in the template): row 0 is ``lhs = `` and its text, each
+    later row its indent and text, so no row is wider than ``width`` with the left-hand side.
+
+    >>> broken("E", [("", ["a"]), ("+", ["b"]), ("=", ["c"])])
+    ['a + b = c']
+    >>> broken("E", [("", ["a" * 50]), ("+", ["b" * 50])])
+    ['aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', '\\\\quad + bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb']
+    """
+    rows: list[str] = []
+    current, used = "", printed_width(lhs) + 2.2  # "lhs =" before the first row
+    indent = {"+": printed_width(r"\quad"), "-": printed_width(r"\quad"), "=": printed_width(r"\quad"),
+              r"\cdot": printed_width(r"\qquad")}
+    lead = {"+": r"\quad + ", "-": r"\quad - ", "=": r"\quad = ", r"\cdot": r"\qquad \cdot "}
+    for op, factors in chunks:
+        whole = printed_width(f"{op} " + r" \cdot ".join(factors))
+        if not (current or rows) and used + whole > width and indent["+"] + whole <= width:
+            rows.append("")  # "lhs =" alone: the first term fits the next row whole
+            current, used = r"\quad", indent["+"]
+        elif current and used + whole > width and indent.get(op, 0.0) + whole <= width:
+            rows.append(current)  # a term that fits a row of its own is not cut
+            current, used = lead[op].rstrip(), indent[op] + printed_width(lead[op])
+        for n, factor in enumerate(factors):
+            joint = (op if n == 0 else r"\cdot") if (current or rows) else ""
+            piece = factor if not joint else (f"{joint} {factor}" if n == 0 else rf"\cdot {factor}")
+            piece_width = printed_width(piece) + (0.0 if not joint else 0.0)
+            if current and current != lead.get(op, "").rstrip() and used + piece_width > width:
+                rows.append(current)
+                cont = joint or r"\cdot"
+                current, used = lead[cont] + factor, indent[cont] + printed_width(lead[cont] + factor)
+            elif current == lead.get(op, "").rstrip() and current:  # the row just started for this term
+                current, used = current + " " + factor, used + printed_width(factor)
+            else:
+                current, used = (f"{current} {piece}" if current else piece), used + piece_width
+    rows.append(current)
+    return rows
+
+
 def _template_dir() -> Path:
     for directory in TEMPLATE_DIRS:
         if (directory / "derivation.md.j2").is_file():
@@ -176,14 +332,69 @@ def source_note_context(note: Optional[dict]) -> Optional[dict]:
     }
 
 
+def layer_parameters(derivation: Derivation, layer: int, detail: str = DEFAULT_DETAIL) -> tuple[list, list, list]:
+    """The gradients of ``layer``: all, those the handout shows (all up to HANDOUT_PARAMETER_LIMIT
+    parameters, else those whose paths are written out), and those it works out in full, each with
+    its drawing: every one shown with ``detail`` "full", else the first whose paths are written out."""
+    gradients = [g for g in derivation.gradients if g.parameter.layer == layer]
+    everything = derivation.selected or derivation.spec.n_parameters <= HANDOUT_PARAMETER_LIMIT
+    shown = gradients if everything else [g for g in gradients if g.paths is not None]
+    if _check_detail(detail) == "full" or len(shown) < 2:
+        return gradients, shown, shown
+    return gradients, shown, [next((g for g in shown if g.paths is not None), shown[0])]
+
+
 class _Context:
     """Builds the template context of one derivation."""
 
-    def __init__(self, derivation: Derivation, figures: bool = False):
+    def __init__(self, derivation: Derivation, figures: bool = False, detail: str = DEFAULT_DETAIL):
         self.d = derivation
         self.model = derivation.model
         self.names = {**derivation.model.latex_names, DOTS: r"\cdots"}
         self.figures = figures  # SVG files are written beside derivation.md, so link them
+        self.detail = _check_detail(detail)
+        self.steps_proven = {"upstream": 0, "factoring": 0}  # the steps a handout adds to the proven forms, by kind
+
+    # -- the steps a handout shows between proven forms, each proven before it is printed ------
+    @cached_property
+    def expanded_deltas(self) -> dict:
+        """Every delta symbol as its definition with the deltas of later layers substituted: an
+        expression in outputs, targets and weights (``chain.deltas`` runs from the output back)."""
+        return expand_definitions({delta.symbol: delta.definition for delta in self.d.chain.deltas})
+
+    def prove(self, ours: sympy.Expr, truth: sympy.Expr, what: str, kind: str = "factoring") -> None:
+        """Raise ``VerificationError`` unless ``ours`` is identically ``truth`` (exact zero test);
+        count it as a step of ``kind``: "upstream" (∂E/∂out from the next layer) or "factoring"."""
+        from ..algebra.exact import are_equal
+
+        if ours != truth and not are_equal(ours, truth):
+            raise VerificationError(f"{what}: the handout's step gives {ours}, the chain rule {truth}")
+        self.steps_proven[kind] += 1
+
+    def upstream_truth(self, out: sympy.Symbol) -> sympy.Expr:
+        """∂E/∂out by the scalar chain rule, every path from ``out`` to E its product of local
+        factor values (no delta in it), so it checks the sum over the next layer's deltas."""
+        m, chain, total = self.model, self.d.chain, []
+
+        def walk(node, product):
+            for user in chain.consumers[node]:
+                value = product * chain.factor(user, node).value
+                if user == m.loss_symbol:
+                    total.append(value)
+                else:
+                    walk(user, value)
+
+        if math.prod(m.spec.layers[m.neuron_of[out].layer + 1:]) > UPSTREAM_PATHS:  # a deep, wide net: node by node
+            memo = {m.loss_symbol: sympy.Integer(1)}
+
+            def through(node):
+                if node not in memo:
+                    memo[node] = sympy.Add(*(chain.factor(user, node).value * through(user) for user in chain.consumers[node]))
+                return memo[node]
+
+            return through(out)
+        walk(out, sympy.Integer(1))
+        return sympy.Add(*total)
 
     def tex(self, expr) -> str:
         return to_latex(expr, self.names)
@@ -287,9 +498,20 @@ class _Context:
         if paths:  # how many paths end at each output, when that is the same number for all
             counts = {sum(1 for p in paths if p["output"] == o) for o in outputs}
             per_output = counts.pop() if len(counts) == 1 else None
+        rows = factoring = None
+        if gradient.paths is not None:
+            gradient_tex = self.tex(Partial(m.loss_symbol, parameter.symbol))
+            rows = {
+                "leibniz": broken(gradient_tex, self.chunks([path.leibniz for path in gradient.paths])),
+                "product": broken(gradient_tex, self.chunks([path.product for path in gradient.paths])),
+            }
+            factoring = self.factoring(gradient)
         return {
             "symbol": parameter.symbol.name,
             "latex": self.tex(parameter.symbol),
+            "rows": rows,
+            "factoring": factoring,
+            "compact": self.compact(gradient),
             "kind": parameter.kind,
             "source": self.label(parameter.source) if parameter.source else None,
             "target": self.label(parameter.target),
@@ -307,6 +529,71 @@ class _Context:
             "tikz": to_tikz(parameter_diagram(self.d, gradient)) if paths else None,
             "svg": svg_name(gradient) if paths and self.figures else None,
         }
+
+    def chunks(self, terms) -> list[tuple[str, list[str]]]:
+        """A sum of products as ``broken``'s chunks: one per term, its factors printed one by one."""
+        chunks = []
+        for n, term in enumerate(terms):
+            printed, op = self.tex(term), "+" if n else ""
+            if n and printed.startswith("- "):  # a + (-b) is written a - b; a leading minus stays
+                op, printed = "-", printed[2:]
+            chunks.append((op, split_top(printed)))
+        return chunks
+
+    def factors(self, factors) -> list[str]:
+        """Factors printed as they stand after a \\cdot (a negative one in parentheses)."""
+        return split_top(self.tex(Chain(DOTS, *factors)))[1:]
+
+    def factoring(self, gradient: Gradient) -> Optional[dict]:
+        """The path sum with the factors every path ends in taken out of the sum, and that the
+        bracket times them (all but ∂net/∂w) is the target neuron's delta: both steps proven here."""
+        paths = gradient.paths
+        if not paths or len(paths) < 2 or gradient.shared:
+            return None
+        common = 0  # how many factors, counted from the parameter's end, every path shares
+        while common < min(len(p.factors) for p in paths) and len({p.factors[-1 - common] for p in paths}) == 1:
+            common += 1
+        shared = paths[0].factors[len(paths[0].factors) - common:]
+        prefixes = [path.factors[: len(path.factors) - common] for path in paths]
+        bracket = sympy.Add(*(sympy.Mul(*(f.value for f in prefix)) for prefix in prefixes))
+        in_delta = shared[:-1]  # all but ∂net/∂w = out: with the bracket, they make the delta
+        self.prove(bracket * sympy.Mul(*(f.value for f in shared)), gradient.path_sum,
+                   f"the factored path sum of {gradient.parameter.symbol}")
+        self.prove((bracket * sympy.Mul(*(f.value for f in in_delta))).xreplace(self.expanded_deltas),
+                   gradient.delta.symbol.xreplace(self.expanded_deltas), f"the delta in the path sum of {gradient.parameter.symbol}")
+        m = self.model
+        upstream = len(in_delta) == 1 and in_delta[0].of in m.computed_outs  # the bracket is ∂E/∂out of the target
+        if upstream:
+            self.prove(bracket, self.upstream_truth(in_delta[0].of), f"the bracket in the path sum of {gradient.parameter.symbol}")
+        gradient_tex = self.tex(Partial(m.loss_symbol, gradient.parameter.symbol))
+        chunks = self.chunks([Chain(*(f.shown for f in prefix)) for prefix in prefixes])
+        first_op, first_factors = chunks[0]
+        chunks[0] = (first_op, ["[" + first_factors[0], *first_factors[1:]])
+        last_op, last_factors = chunks[-1]
+        chunks[-1] = (last_op, [*last_factors[:-1], last_factors[-1] + "]"])
+        chunks += [(r"\cdot", [factor]) for factor in self.factors([f.shown for f in shared])]
+        chunks.append(("=", split_top(self.tex(gradient.delta_form))))
+        return {
+            "shared": self.tex(Chain(*(f.partial for f in shared))),
+            "n_shared": len(shared),
+            "in_delta": self.tex(Chain(*(f.shown for f in in_delta))) if in_delta else None,
+            "upstream": self.tex(Partial(m.loss_symbol, in_delta[0].of)) if upstream else None,
+            "rows": broken(gradient_tex, chunks),
+        }
+
+    def compact(self, gradient: Gradient, worked: bool = False) -> dict:
+        """One parameter in the layer's block: its path sum in values (the chain rule) and its
+        delta form, as rows of a \\small align block, with how it was checked; the parameter
+        ``worked`` out above gets its delta form, its path sum being just above."""
+        m, parameter = self.model, gradient.parameter
+        gradient_tex = self.tex(Partial(m.loss_symbol, parameter.symbol))
+        verified = self.verified(gradient)
+        written = gradient.paths is not None and not worked
+        chunks = self.chunks([path.product for path in gradient.paths]) if written else []
+        check = verified["method"]  # "symbolic" or "numeric", as the block's introduction explains
+        mark = r"\quad \text{(%s)}" % (f"worked above; {check}" if worked else check)
+        chunks.append(("=" if chunks else "", split_top(self.tex(gradient.delta_form) + " " + mark)))
+        return {"rows": broken(gradient_tex, chunks, SMALL_LINE_WIDTH), "lhs": gradient_tex}
 
     def matrix(self, form: LayerForm) -> dict:
         """The layer's vectorized results with shapes; in column notation labelled BP1-BP4."""
@@ -361,18 +648,24 @@ class _Context:
         }
 
     def first_neuron(self, k: int) -> dict:
-        """Seed 001's scalar derivation for the first neuron of layer k (layers notation)."""
+        """The scalar derivation for the first neuron of layer k: ∂E/∂out from the next layer's
+        deltas (proven here), then its delta and the gradient of a weight into it."""
         m, chain = self.model, self.d.chain
         delta = next(dl for dl in self.d.deltas if dl.neuron.layer == k and dl.neuron.index == 0)
         out, net = m.out[k][0], m.net[k][0]
         (term,) = delta.terms if len(delta.terms) == 1 else (delta.terms[0],)
         if delta.is_output:
-            d_a = {"leibniz": self.tex(Partial(m.loss_symbol, out)), "value": self.tex(chain.factor(m.loss_symbol, out).shown)}
+            d_a = {"leibniz": self.tex(Partial(m.loss_symbol, out)), "value": self.tex(chain.factor(m.loss_symbol, out).shown),
+                   "n_terms": 1}
         else:
             users = [user for user in chain.consumers[out]]
+            upstream = sympy.Add(*(chain.factor(u, out).value * chain.delta(m.neuron_of[u]).symbol for u in users))
+            self.prove(upstream.xreplace(self.expanded_deltas), self.upstream_truth(out),
+                       f"∂{m.loss_symbol}/∂{out} as the sum over the next layer's deltas", "upstream")
             d_a = {
-                "leibniz": self.tex(ordered_sum(Chain(Partial(u, out), Partial(m.loss_symbol, u)) for u in users)),
-                "value": self.tex(ordered_sum(Chain(chain.factor(u, out).shown, chain.delta(m.neuron_of[u]).symbol) for u in users)),
+                "leibniz": self.tex(abbreviated(ordered_sum(Chain(Partial(u, out), Partial(m.loss_symbol, u)) for u in users))),
+                "value": self.tex(abbreviated(ordered_sum(Chain(chain.factor(u, out).shown, chain.delta(m.neuron_of[u]).symbol) for u in users))),
+                "n_terms": len(users),
             }
         weight = m.weights[k][0][0]
         return {
@@ -401,9 +694,8 @@ class _Context:
 
     def layer(self, k: int) -> dict:
         m, d = self.model, self.d
-        gradients = [g for g in d.gradients if g.parameter.layer == k]
-        full = d.selected or m.spec.n_parameters <= HANDOUT_PARAMETER_LIMIT
-        shown = gradients if full else [g for g in gradients if g.paths is not None]
+        gradients, shown, worked = layer_parameters(d, k, self.detail)
+        concise = worked != shown
         deltas = [self.delta(delta) for delta in d.deltas if delta.neuron.layer == k]
         form = next(f for f in d.layers if f.layer == k)
         return {
@@ -418,7 +710,14 @@ class _Context:
             "deltas": {"items": deltas, "omitted": 0},
             "first_neuron": self.first_neuron(k),
             "matrix": self.matrix(form),
-            "parameters": [self.parameter(g) for g in shown],
+            "parameters": [self.parameter(g) for g in worked],
+            "concise": concise,
+            "summary": [dict(self.compact(g, g in worked), latex=self.tex(g.parameter.symbol),
+                             source=self.label(g.parameter.source) if g.parameter.source else None,
+                             target=self.label(g.parameter.target)) for g in shown] if concise else None,
+            "summary_paths": sum(1 for g in shown if g.paths is not None),
+            # the marks are explained in the first block, the next layer's unless that one has none
+            "summary_explained": k < m.spec.depth and layer_parameters(d, k + 1, self.detail)[1] != layer_parameters(d, k + 1, self.detail)[2],
             "n_parameters": len(gradients),
             "n_omitted": len(gradients) - len(shown),
         }
@@ -487,6 +786,7 @@ class _Context:
             "loss_name": spec.loss,
             "loss_title": m.loss_function.title,
             "bias": spec.bias,
+            "detail": self.detail,
             "notation": NOTATION_NAMES.get(spec.notation, spec.notation),
             "notation_examples": self.notation_examples(),
             "n_outputs": spec.layers[-1],
@@ -530,6 +830,9 @@ class _Context:
                 "simplified_deltas": sum(1 for delta in d.deltas if delta.simplification is not None),
                 "n_symbolic": sum(1 for g in gradients if verification.method(g.parameter.symbol) == "symbolic"),
                 "n_unproven": len(verification.unproven),
+                "steps_proven": sum(self.steps_proven.values()),  # counted while the layers above were built
+                "steps_upstream": self.steps_proven["upstream"],
+                "steps_factoring": self.steps_proven["factoring"],
                 "unproven_reasons": sorted({UNPROVEN[r] for r in verification.unproven.values()}),
             },
             "batch": self.batch(),
@@ -539,20 +842,23 @@ class _Context:
 
 
 def context(derivation: Derivation, title: Optional[str] = None, figures: bool = False,
-            source_note: Optional[dict] = None) -> dict:
+            source_note: Optional[dict] = None, detail: str = DEFAULT_DETAIL) -> dict:
     """The data the templates lay out (all mathematics already printed as LaTeX); with
     ``figures`` the Markdown links the SVG diagrams that ``write_outputs`` writes beside it; with
-    ``source_note`` (see ``source_note_context``) the handout ends with "About the source"."""
-    return _Context(derivation, figures).build(title, source_note)
+    ``source_note`` (see ``source_note_context``) the handout ends with "About the source";
+    ``detail`` is "concise" (one parameter per layer worked in full) or "full" (every one)."""
+    return _Context(derivation, figures, detail).build(title, source_note)
 
 
 def _render(kind: str, data: dict) -> str:
     return environment(kind).get_template(f"derivation.{kind}.j2").render(data)
 
 
-def render_markdown(derivation: Derivation, title: Optional[str] = None, source_note: Optional[dict] = None) -> str:
-    """derivation.md: the handout for GitHub (math in $$ blocks, MathJax macros only)."""
-    return _render("md", context(derivation, title, source_note=source_note))
+def render_markdown(derivation: Derivation, title: Optional[str] = None, source_note: Optional[dict] = None,
+                    detail: str = DEFAULT_DETAIL) -> str:
+    """derivation.md: the handout for GitHub (math in $$ blocks, MathJax macros only); ``detail``
+    "full" works every parameter in its own section."""
+    return _render("md", context(derivation, title, source_note=source_note, detail=detail))
 
 
 def render_notebook_latex(derivation: Derivation) -> str:
@@ -564,9 +870,10 @@ def _render_template(name: str, kind: str, data: dict) -> str:
     return environment(kind).get_template(name).render(data)
 
 
-def render_latex(derivation: Derivation, title: Optional[str] = None, source_note: Optional[dict] = None) -> str:
-    """derivation.tex: the handout as a standalone amsmath article for pdflatex."""
-    return _render("tex", context(derivation, title, source_note=source_note))
+def render_latex(derivation: Derivation, title: Optional[str] = None, source_note: Optional[dict] = None,
+                 detail: str = DEFAULT_DETAIL) -> str:
+    """derivation.tex: the handout as a standalone amsmath article for pdflatex (``detail`` as for Markdown)."""
+    return _render("tex", context(derivation, title, source_note=source_note, detail=detail))
 
 
 # -- JSON -----------------------------------------------------------------------------------
@@ -747,18 +1054,19 @@ def write_documents(directory: Path, stem: str, formats: list[str], render, batc
 
 def write_outputs(
     derivation: Derivation, directory: Path, formats: Iterable[str], title: Optional[str] = None,
-    progress: Progress = None, source_note: Optional[dict] = None,
+    progress: Progress = None, source_note: Optional[dict] = None, detail: str = DEFAULT_DETAIL,
 ) -> list[Path]:
     """Write derivation.<format> for each format (md, tex, pdf, json) into ``directory``, and the
     SVG diagrams beside derivation.md, all or none; ``progress(stage, done, total)`` hears of long
-    JSON writing; ``source_note`` adds "About the source" (see ``source_note_context``)."""
+    JSON writing; ``source_note`` adds "About the source" (see ``source_note_context``); ``detail``
+    "full" works every parameter in its own section (default "concise": one per layer)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     formats = list(formats)
-    data = (context(derivation, title, figures="md" in formats, source_note=source_note)
+    data = (context(derivation, title, figures="md" in formats, source_note=source_note, detail=detail)
             if {"md", "tex", "pdf"} & set(formats) else None)
     with Batch(directory) as batch:
-        figures = write_svgs(derivation, directory, batch) if "md" in formats else []  # renamed before the md
+        figures = write_svgs(derivation, directory, batch, detail) if "md" in formats else []  # renamed before the md
         written = write_documents(directory, "derivation", formats, lambda kind: _render(kind, data), batch)
         if "json" in formats:
             written.append(batch.add("derivation.json", render_json(derivation, progress)))
@@ -788,12 +1096,15 @@ def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[st
     return written
 
 
-def write_svgs(derivation: Derivation, directory: Path, batch: Optional[Batch] = None) -> list[Path]:
-    """network.svg and, per parameter whose paths are written out, network-<name>.svg (in
-    ``batch``, a ``Batch`` in ``directory``, or all or none on their own)."""
+def write_svgs(derivation: Derivation, directory: Path, batch: Optional[Batch] = None,
+               detail: str = DEFAULT_DETAIL) -> list[Path]:
+    """network.svg and, per parameter the handout works out (``layer_parameters``) whose paths
+    are written out, network-<name>.svg (in ``batch``, a ``Batch`` in ``directory``, or all or
+    none on their own)."""
     if batch is None:
         with Batch(directory) as own:
-            return write_svgs(derivation, directory, own)
+            return write_svgs(derivation, directory, own, detail)
+    worked = [g for k in range(derivation.spec.depth, 0, -1) for g in layer_parameters(derivation, k, detail)[2]]
     figures = [(NETWORK_SVG, network_diagram(derivation))]
-    figures += [(svg_name(g), parameter_diagram(derivation, g)) for g in derivation.gradients if g.paths is not None]
+    figures += [(svg_name(g), parameter_diagram(derivation, g)) for g in worked if g.paths is not None]
     return [batch.add(name, to_svg(diagram)) for name, diagram in figures]
