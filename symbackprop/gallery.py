@@ -172,7 +172,8 @@ def index(entries=GALLERY) -> str:
 
 
 def build_gallery(root: Path, entries=GALLERY, progress=None) -> list[Path]:
-    """Regenerate every entry under ``root`` and the index; returns the files written."""
+    """Regenerate every entry under ``root`` and the index; returns the files written. A file left in
+    an entry's folder from an earlier build that this build does not write is removed."""
     from .handout.files import write_atomic
 
     root = Path(root)
@@ -183,6 +184,10 @@ def build_gallery(root: Path, entries=GALLERY, progress=None) -> list[Path]:
             progress(entry, n, len(entries))
         directory = root / entry.folder
         directory.mkdir(exist_ok=True)
-        written += entry.build(directory)
+        built = entry.build(directory)
+        for stale in set(directory.iterdir()) - {Path(path) for path in built}:  # e.g. a drawing no longer linked
+            if stale.is_file() and not stale.is_symlink():
+                stale.unlink()
+        written += built
     write_atomic(root / "README.md", index(entries))
     return written + [root / "README.md"]
