@@ -95,8 +95,9 @@ def agree_numerically(a: sympy.Expr, b: sympy.Expr, points: int = 4, digits: int
     """a and b agree to 30 significant digits at random points (mpmath, 40-digit arithmetic)."""
     rng = random.Random(seed)
     symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
-    fa = sympy.lambdify(symbols, a, "mpmath")
-    fb = sympy.lambdify(symbols, b, "mpmath")
+    # cse: the expanded expressions repeat each layer's net inputs many times over
+    fa = sympy.lambdify(symbols, a, "mpmath", cse=True)
+    fb = sympy.lambdify(symbols, b, "mpmath", cse=True)
     with mpmath.workdps(digits):
         for _ in range(points):
             values = [mpmath.mpf(rng.uniform(-1, 1)) for _ in symbols]
