@@ -103,8 +103,6 @@ def test_a_device_as_codegen_output_is_refused_before_any_heavy_import(tmp_path)
     assert code == 2 and "not a regular file" in err and heavy == [], (err, heavy)
 
 
-@pytest.mark.xfail(reason="handout/exercise.py imports NumPy and SymPy at module level, and derive reads its "
-                          "MAX_PARAMETERS from there before refusing", strict=False)
 def test_an_exercise_too_large_is_refused_before_any_heavy_import(tmp_path):
     code, heavy, _, err = probe(["derive", "20-20-20", "--exercise"], tmp_path)
     assert code == 2 and "worked by hand" in err

@@ -69,7 +69,7 @@ def derive(spec, activation, loss, bias, shared_bias, notation, batch, formats, 
         if engine() is None:
             raise fail(str(TexMissing()))
     if exercise:
-        from ..handout.exercise import MAX_PARAMETERS
+        from ..network.spec import MAX_EXERCISE_PARAMETERS as MAX_PARAMETERS  # light: no SymPy before refusing
 
         if network.n_parameters > MAX_PARAMETERS:
             raise fail(f"an exercise sheet is worked by hand: give a network of at most {MAX_PARAMETERS} "

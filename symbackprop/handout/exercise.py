@@ -27,6 +27,7 @@ import sympy
 
 from ..algebra.evaluate import evaluate
 from ..algebra.expressions import Chain, Partial, tidy
+from ..network.spec import MAX_EXERCISE_PARAMETERS
 from ..proof import numeric
 from .diagram import TIKZ_LIBRARIES, to_svg, to_tikz
 from .figures import network_diagram
@@ -35,7 +36,7 @@ from .latex import to_latex
 if TYPE_CHECKING:  # for annotations only: this stage takes the data it is given, it does not run the pipeline
     from ..api import Derivation
 
-MAX_PARAMETERS = 40  # an exercise sheet is worked by hand
+MAX_PARAMETERS = MAX_EXERCISE_PARAMETERS  # an exercise sheet is worked by hand
 LEARNING_RATE = 0.5
 BLANK = r"\boxed{\phantom{0000}}"
 NETWORK_SVG = "network.svg"  # the drawing exercise.md shows, written beside it

@@ -33,6 +33,7 @@ SPEC_FORM = "layer sizes joined by '-', input first, at least two positive integ
 # symbolic stages have their own, lower limit (``model.MAX_SYMBOLIC_PARAMETERS``).
 MAX_PARAMETERS = 2_000_000
 MAX_LAYER_DIGITS = 7  # a layer of 10 million neurons is already far beyond MAX_PARAMETERS
+MAX_EXERCISE_PARAMETERS = 40  # an exercise sheet is worked by hand (checked here, before any heavy import)
 MAX_BATCH = 16  # samples in --batch: the batch equations have explicit entries for each
 MAX_BATCH_ENTRIES = 20_000  # parameters × samples: the batch proof compares every entry exactly
 MAX_DEPTH = 64  # computed layers; SymPy's recursion (and a reader's patience) ends well before hundreds
