@@ -91,10 +91,9 @@ def prove_entries(model: Model, chain: ChainRule, form: BatchForm) -> int:
             for j, neuron in enumerate(model.neurons(k)):
                 entry = dz[j, s] if form.columns else dz[s, j]
                 same(entry, deltas[neuron].definition.xreplace(copy), f"dZ^[{k}] sample {s + 1} neuron {j + 1}", condition)
+    parameters = {p.symbol: p for p in chain.parameters}
     for parameter, entry in _parameter_entries(model, form):
-        p = next(q for q in chain.parameters if q.symbol == parameter)
-        scalar = sympy.Add(*(deltas[n].symbol * chain.factor(model.net[n.layer][n.index], parameter).value
-                             for n in p.feeds))
+        scalar = chain.gradient(parameters[parameter], with_paths=False).delta_value  # δ_j · out_i, Σ_j δ_j if shared
         same(entry, mean * sympy.Add(*(scalar.xreplace(copy) for copy in form.samples)), f"batch gradient of {parameter}")
     return proven
 

@@ -133,10 +133,8 @@ def prove_matrix_forms(model: Model, chain: ChainRule, forms: Iterable[LayerForm
     by_symbol = {g.parameter.symbol: g for g in gradients}
 
     def expected(parameter) -> sympy.Expr:  # the scalar chain rule's δ_j · out_i
-        if parameter.symbol in by_symbol:
-            return by_symbol[parameter.symbol].delta_value
-        return sympy.Add(*(deltas[n].symbol * chain.factor(model.net[n.layer][n.index], parameter.symbol).value
-                           for n in parameter.feeds))
+        gradient = by_symbol.get(parameter.symbol) or chain.gradient(parameter, with_paths=False)
+        return gradient.delta_value
 
     parameters = {p.symbol: p for p in chain.parameters}
     proven = 0
