@@ -65,17 +65,32 @@ def central_differences(loss: sympy.Expr, point: dict, h: float = 1e-6):
 
 
 def substitute_definitions(expr: sympy.Expr, definitions: dict[str, str]) -> sympy.Expr:
-    """Replace every defined name in ``expr`` by its definition until only primary symbols remain."""
+    """Replace every defined name in ``expr`` by its definition until only primary symbols remain.
+
+    Each definition is written out once, over the primary symbols (memoized, depth first), and
+    ``expr`` is then substituted in one pass: re-substituting the whole expression once per layer
+    rebuilt every Max (relu) node many times over, which SymPy makes slow.
+    """
     parsed = {
         sympy.Symbol(name, real=True): sympy.sympify(text, locals=_locals(text, definitions))
         for name, text in definitions.items()
     }
-    for _ in range(len(parsed) + 1):
-        new = expr.xreplace(parsed)
-        if new == expr:
-            return expr
-        expr = new
-    raise AssertionError("definitions are circular")
+    written_out: dict[sympy.Symbol, sympy.Expr] = {}
+    visiting: set[sympy.Symbol] = set()
+
+    def write_out(symbol: sympy.Symbol) -> sympy.Expr:
+        if symbol not in written_out:
+            if symbol in visiting:
+                raise AssertionError("definitions are circular")
+            visiting.add(symbol)
+            definition = parsed[symbol]
+            written_out[symbol] = definition.xreplace(
+                {s: write_out(s) for s in definition.free_symbols if s in parsed}
+            )
+            visiting.discard(symbol)
+        return written_out[symbol]
+
+    return expr.xreplace({s: write_out(s) for s in expr.free_symbols if s in parsed})
 
 
 def _locals(text: str, definitions: dict[str, str]) -> dict:
@@ -95,13 +110,55 @@ def agree_numerically(a: sympy.Expr, b: sympy.Expr, points: int = 4, digits: int
     """a and b agree to 30 significant digits at random points (mpmath, 40-digit arithmetic)."""
     rng = random.Random(seed)
     symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
-    # cse: the expanded expressions repeat each layer's net inputs many times over
-    fa = sympy.lambdify(symbols, a, "mpmath", cse=True)
-    fb = sympy.lambdify(symbols, b, "mpmath", cse=True)
     with mpmath.workdps(digits):
         for _ in range(points):
-            values = [mpmath.mpf(rng.uniform(-1, 1)) for _ in symbols]
-            va, vb = fa(*values), fb(*values)
+            values = {s: mpmath.mpf(rng.uniform(-1, 1)) for s in symbols}
+            memo: dict = {}  # the expanded expressions repeat each layer's net inputs many times over
+            va, vb = mp_value(a, values, memo), mp_value(b, values, memo)
             if abs(va - vb) > mpmath.mpf(10) ** -30 * max(1, abs(vb)):
                 return False
     return True
+
+
+_MP_FUNCTIONS = {
+    sympy.exp: mpmath.exp,
+    sympy.log: mpmath.log,
+    sympy.tanh: mpmath.tanh,
+    sympy.Abs: abs,
+    sympy.sqrt: mpmath.sqrt,
+    sympy.sign: mpmath.sign,
+    sympy.sin: mpmath.sin,
+    sympy.cos: mpmath.cos,
+}
+
+
+def mp_value(expr: sympy.Expr, values: dict, memo: dict):
+    """``expr`` at ``values`` (symbol -> mpf) in mpmath at the working precision, each distinct
+    subexpression once (``memo``). Written here, independently of symbackprop's evaluator."""
+    if expr in memo:
+        return memo[expr]
+    if expr.is_Symbol:
+        value = values[expr]
+    elif expr.is_Rational:
+        value = mpmath.mpf(expr.p) / expr.q
+    elif expr.is_Number or expr.is_NumberSymbol:
+        value = mpmath.mpf(sympy.Float(expr, mpmath.mp.dps + 5))
+    else:
+        args = [mp_value(arg, values, memo) for arg in expr.args]
+        if expr.is_Add:
+            value = mpmath.fsum(args)
+        elif expr.is_Mul:
+            value = mpmath.fprod(args)
+        elif expr.is_Pow:
+            value = mpmath.power(*args)
+        elif isinstance(expr, (sympy.Max, sympy.Min)):
+            value = (max if isinstance(expr, sympy.Max) else min)(args)
+        elif isinstance(expr, sympy.Heaviside):  # H(0) is the second argument when given
+            (x, *h0) = args
+            value = mpmath.mpf(1) if x > 0 else mpmath.mpf(0) if x < 0 else (h0[0] if h0 else mpmath.mpf(0.5))
+        elif expr.func in _MP_FUNCTIONS:
+            value = _MP_FUNCTIONS[expr.func](*args)
+        else:
+            raise TypeError(f"the reference evaluator has no rule for {expr.func.__name__}")
+    memo[expr] = value
+    return value

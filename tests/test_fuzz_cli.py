@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shlex
-import signal
 import stat
 import subprocess
 import sys
@@ -218,12 +216,21 @@ def plant(case: Path) -> Path:
     return cwd
 
 
-def limit_memory():  # in the child, before exec
-    os.setsid()
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+@pytest.fixture(scope="module")
+def forkserver():
+    from forkserver import ForkServer
+
+    server = ForkServer()
+    yield server
+    server.close()
+
+
+_SERVER = []  # the module's fork server, set by the fuzz tests' fixture
 
 
 def invoke(argv: list[str], case: Path):
+    """Run one invocation in a fresh child process of the fork server (tests/forkserver.py: its own
+    process group, memory limit, working directory and environment, its imports already done)."""
     cwd = plant(case)
     argv = [token.replace("@ABS", str(case)) for token in argv]
     env = dict(os.environ, HOME=str(case / "home"), TMPDIR=str(case / "tmp"), PYTHONDONTWRITEBYTECODE="1",
@@ -231,20 +238,13 @@ def invoke(argv: list[str], case: Path):
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     shown = "symbackprop " + shlex.join(a.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")[:200]
                                         for a in argv)
-    process = subprocess.Popen([sys.executable, "-m", "symbackprop", *argv], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit_memory)
-    try:
-        out, err = process.communicate(timeout=HANG)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # its own process group: forked proofs and pdflatex too
-        process.communicate()
+    stdout, stderr = case.parent / f"{case.name}.stdout", case.parent / f"{case.name}.stderr"  # outside the case
+    code, timed_out = _SERVER[0].run(argv, cwd=cwd, env=env, stdout=stdout, stderr=stderr, timeout=HANG,
+                                     memory=MEMORY)
+    if timed_out:
         pytest.fail(f"hang: no answer within {HANG} s from {shown}")
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # anything the command left running
-        except (ProcessLookupError, PermissionError):
-            pass
-    return process.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), shown, cwd
+    out, err = stdout.read_bytes(), stderr.read_bytes()
+    return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), shown, cwd
 
 
 def check_invocation(argv: list[str], case: Path) -> tuple[int, str, str]:
@@ -281,7 +281,8 @@ def repository_files() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def repository_unchanged():
+def repository_unchanged(forkserver):
+    _SERVER[:] = [forkserver]
     before = repository_files()
     yield
     appeared = sorted(repository_files() - before)

@@ -5,13 +5,14 @@ Kept apart from cli.py so that commands.py can use it without importing the CLI 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 import click
 
-FORMAT_CHOICES = ("md", "tex", "pdf", "json")
+FORMAT_CHOICES = ("md", "tex", "pdf", "json", "html")
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 
@@ -81,7 +82,8 @@ def check_output_dir(directory: Path) -> None:
 
 
 class ProgressBar:
-    """Progress of long runs on stderr: a bar on a terminal (after the first second), nothing otherwise."""
+    """Progress of long runs on stderr: a bar on a terminal (after the first second, or after
+    ``$SYMBACKPROP_PROGRESS_AFTER`` seconds), nothing otherwise."""
 
     WIDTH = 30
 
@@ -89,9 +91,13 @@ class ProgressBar:
         self.live = sys.stderr.isatty()
         self.started = time.perf_counter()
         self.shown = False
+        try:
+            self.after = float(os.environ.get("SYMBACKPROP_PROGRESS_AFTER", "1"))
+        except ValueError:
+            self.after = 1.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.live or time.perf_counter() - self.started < 1.0:
+        if not self.live or time.perf_counter() - self.started < self.after:
             return
         filled = self.WIDTH * done // max(total, 1)
         bar = "#" * filled + "-" * (self.WIDTH - filled)
