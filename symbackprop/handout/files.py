@@ -1,9 +1,10 @@
 """Writing output files, in one place: whole files, all the files of a run or none, and only where
 the user pointed.
 
-Every file is first written to a temporary beside its target, created by ``tempfile.mkstemp``
-(a unique name opened with ``O_EXCL``, so a symlink planted in the output directory is never
-followed), then renamed over the target. A ``Batch`` writes every file of a run before it renames
+Every file is first written to a temporary beside its target, then renamed over the target. The
+temporary is unnamed (``O_TMPFILE``) until it is complete, so a run killed at any moment leaves no
+partial file behind; where the file system cannot do that, it is made by ``tempfile.mkstemp`` (a
+unique name opened with ``O_EXCL``, so a symlink planted in the output directory is never followed). A ``Batch`` writes every file of a run before it renames
 the first, so a full disk leaves the previous files as they were and no temporary behind; a
 derivation.md never links SVGs that were not written. Only a regular file is ever replaced: a
 symlink, a device, a FIFO or a directory at the target's path is refused (``NotRegularFile``), and
@@ -110,7 +111,7 @@ class Batch:
 
     def __init__(self, directory: Union[str, Path]):
         self.directory = Path(directory)
-        self.pending: dict[Path, str] = {}  # target -> its temporary, in the order added
+        self.pending: dict[Path, Union[str, int]] = {}  # target -> its temporary (a name, or an unnamed file's descriptor)
 
     def __enter__(self) -> "Batch":
         return self
@@ -126,18 +127,21 @@ class Batch:
         ``name`` in the directory; returns the target's path. Refuses at once (``NotRegularFile``)
         when the target exists and is not a regular file."""
         path = self.directory / name
+        if Path(name).parent != Path("."):  # a file in a subdirectory (katex/fonts/...), made here
+            _make_directories(self.directory, Path(name).parent)
         if path in self.pending:
             raise ValueError(f"{str(path)!r} is written twice in one run")
         replaced = check_target(path)  # refuse at once, before writing anything
-        handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
-        self.pending[path] = temporary
-        with os.fdopen(handle, "wb") as stream:  # on an error, the temporary is removed by discard
+        handle, temporary = _temporary(path)
+        self.pending[path] = handle if temporary is None else temporary
+        stream = os.fdopen(handle, "wb", closefd=temporary is not None)  # on an error, discard removes it
+        with stream:
             if replaced is None:
-                os.fchmod(stream.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+                os.fchmod(handle, 0o666 & ~_umask())  # temporaries are made 0600; give the usual permissions
             else:
-                _keep_owner_and_mode(stream.fileno(), replaced)
+                _keep_owner_and_mode(handle, replaced)
             stream.write(data.encode("utf-8") if isinstance(data, str) else data)
-        return path
+        return path  # an unnamed temporary gets its name when the run commits
 
     def commit(self) -> list[Path]:
         """Rename every temporary over its target and return the targets; on any error remove the
@@ -148,6 +152,10 @@ class Batch:
                 check_target(path)  # a link or a device may have been planted while we wrote
             while self.pending:
                 path, temporary = next(iter(self.pending.items()))
+                if isinstance(temporary, int):  # name the complete unnamed file only now
+                    named = _name_unnamed(temporary, path)
+                    os.close(temporary)
+                    self.pending[path] = temporary = named
                 os.replace(temporary, path)
                 del self.pending[path]
                 renamed.append(path)
@@ -157,13 +165,64 @@ class Batch:
         return renamed
 
     def discard(self) -> None:
-        """Remove every temporary not yet renamed; the targets stay as they were."""
+        """Remove every temporary not yet renamed (an unnamed one is closed, and vanishes); the
+        targets stay as they were."""
         for temporary in self.pending.values():
             try:
-                os.unlink(temporary)
-            except FileNotFoundError:
+                if isinstance(temporary, int):
+                    os.close(temporary)
+                else:
+                    os.unlink(temporary)
+            except (FileNotFoundError, OSError):
                 pass
         self.pending.clear()
+
+
+def _temporary(path: Path) -> tuple[int, Optional[str]]:
+    """A file to write ``path``'s new contents into: unnamed (``O_TMPFILE``, Linux) where the file
+    system allows, so that a run killed while it writes leaves nothing behind; else a unique name
+    from ``tempfile.mkstemp`` (``O_EXCL``: a planted symlink is never followed). Returns the open
+    descriptor and the name (None while unnamed)."""
+    if hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd"):
+        try:
+            return os.open(path.parent, os.O_TMPFILE | os.O_WRONLY, 0o600), None
+        except OSError:  # the file system cannot (EOPNOTSUPP, EISDIR on old kernels): a named temporary
+            pass
+    return tempfile.mkstemp(prefix=_temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
+
+
+def _name_unnamed(handle: int, path: Path) -> str:
+    """Give the complete unnamed file ``handle`` a unique name beside ``path`` (linking never
+    follows or replaces what is at the new name: an existing name is an error, and another is tried)."""
+    descriptors = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(100):
+            name = os.path.join(path.parent, f"{_temporary_prefix(path.name)}{os.urandom(6).hex()}.tmp")
+            try:  # linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd/N: the open file itself gets the name
+                os.link(str(handle), name, src_dir_fd=descriptors, follow_symlinks=True)
+                return name
+            except FileExistsError:
+                continue
+    finally:
+        os.close(descriptors)
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
+
+
+def _make_directories(directory: Path, relative: Path) -> None:
+    """Create ``directory``/``relative`` step by step, refusing a step that is a symlink or not a
+    directory (``NotRegularFile``), so that no file of a run is written outside ``directory``."""
+    if relative.is_absolute() or ".." in relative.parts:
+        raise ValueError(f"{str(relative)!r} is not a name inside the output directory")
+    current = directory
+    for part in relative.parts:
+        current = current / part
+        try:
+            status = os.lstat(current)
+        except FileNotFoundError:
+            os.mkdir(current)
+            continue
+        if not stat.S_ISDIR(status.st_mode):
+            raise NotRegularFile(current, file_kind(status.st_mode))
 
 
 def _keep_owner_and_mode(handle: int, replaced: os.stat_result) -> None:
