@@ -180,10 +180,14 @@ def test_unknown_names_list_close_matches_and_the_known_names(names):
         parse_math(r"out_{d_1} + out_{d_3}", names)
     message = str(caught.value)
     assert "at position 13: unknown name 'out_{d_3}'" in message
-    assert "(did you mean out_d_2 or out_d_1 or out_c_3 or out_b_3?)" in message
-    assert "known names: E_total, delta_b_1" in message and "(58 in all)" in message
-    with pytest.raises(FormulaError, match="unknown name 'x'"):
+    # in the handout's own spelling, and all of the kind (layer d's outputs) when they are few
+    assert r"(did you mean \mathrm{out}_{d_2} or \mathrm{out}_{d_1} or \mathrm{out}_{c_3} or \mathrm{out}_{b_3}?)" in message
+    assert r"the names of that kind are \mathrm{out}_{d_1}, \mathrm{out}_{d_2}" in message
+    assert "out_d_2" not in message and "outd2" not in message
+    with pytest.raises(FormulaError) as caught:
         parse_math("2x", names)
+    assert "unknown name 'x'" in str(caught.value) and r"known names: E_{\mathrm{total}}" in str(caught.value)
+    assert "(58 in all)" in str(caught.value)
 
 
 def test_free_variables_and_euler_e():
@@ -315,6 +319,12 @@ HOSTILE = [
     ("1e123456", "exponent too long"),
     ("1" * 21 + "e-3", "number too long"),
     ("(1e400)^{11}", "too large"),
+    (r"\sum_{k=1}^{100000} 1", "a sum of more than 10000 terms"),
+    (r"\sum_{i=1}^{9000} \sum_{j=1}^{9000} 1", "the sums write out more than 20000 terms"),
+    (r"\sum_k 1", "the index k appears in no name of the sum"),
+    (r"\frac{d}{dz}" * 5 + r"\sum_{k=1}^{5} \frac{d}{dz} z", "more than 8 derivatives"),
+    ("(z > 0) > 1", "unexpected '>'"),
+    (r"\delta^{[2]}", "unknown name"),
 ]
 
 

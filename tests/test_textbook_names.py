@@ -185,7 +185,7 @@ def test_derive_only_refuses_an_ambiguous_name_in_one_line():
 def test_unknown_names_stay_unknown(net, capsys):
     code, _, err = run(["verify", "3-3-2", "--notation", "columns", "--steps", r"\delta^3_3 = 1"], capsys)
     assert code == 2 and r"unknown name \delta^3_3" in err and "which this network does not have" in err
-    with pytest.raises(FormulaError, match=r"unknown name 'Q\^\{\[2\]\}_1' \(did you mean z\^\[2\]_1"):
+    with pytest.raises(FormulaError, match=r"unknown name 'Q\^\{\[2\]\}_1' \(did you mean z\^\{\[2\]\}_\{1\}"):
         check_steps(r"Q^{[2]}_1 = 1", net)
     with pytest.raises(SpecError, match=r"unknown parameter 'dW\^\{\[3\]\}_\{1,1\}'"):
         check_gradient(net, r"dW^{[3]}_{1,1}", "1")

@@ -22,6 +22,36 @@ Euler's number (``e^{-z}``, ``2e``), and so is an ``e`` glued to a name (``w1e3`
 With ``literals``, ``parse_math`` lists the numbers as written, each with its rounding (half a
 unit in its last written digit), for judging rounded arithmetic.
 
+What students type is read too:
+
+* LaTeX habits: ``$…$``, ``$$…$$``, ``\\(…\\)``, ``\\[…\\]``, ``\\begin{aligned} … & … \\\\ … \\end{aligned}``,
+  ``\\displaystyle``, ``\\, \\; \\! \\quad ~``, ``\\text{}``, ``{\\rm out}``, ``\\hat y_1`` without braces,
+  ``\\ast``, ``\\bigl( \\bigr)``; Unicode σ δ ŷ ∂ ∇ ⊙ ∘ Σ · × − ² ³ ᵀ ′ 𝟙 ≥ ≤ and the Greek letters.
+* Derivatives of activations: ``\\sigma'(z)``, ``\\tanh'(z)``, ``\\sigma^{\\prime}``, ``\\operatorname{sech}^2``,
+  ``\\frac{d\\sigma}{dz}``; ``g``/``f``/``\\phi`` (and ``g'``, ``g_h``, ``g_o``, ``g^{[l]\\prime}``) are the
+  activation of the layer whose net input is the argument, learnt from ``definitions`` (each
+  out symbol defined as g(net)); the relu gate as ``\\mathbb{1}[z > 0]``, ``[z > 0]`` (Iverson's
+  bracket) or ``H(z)`` (step, H(0) = 0); Kronecker's ``\\delta_{ij}`` for concrete indices.
+* Derivatives with a slash: ``\\partial E/\\partial out_{c_1}``, ``dE/dout_c1``; the loss as ``E``,
+  ``E_{total}``, ``L``, ``\\mathcal{L}``, ``C`` or ``J`` (``name_table`` adds these spellings).
+* Sums over a layer's neurons: ``\\sum_k w_{3k}``, ``\\sum_{j=1}^{n_2} \\delta_{d_j} w_{3j}``: the summand (the
+  product that follows) once per value, the index put into its names' subscripts; without an
+  upper limit (or ``n_l`` when ``sizes`` is not given) the index runs while the names exist.
+* Vectors and matrices (``matrices=True``): a layer's names without the index (``\\delta^{[2]}``,
+  ``a^{[1]}``, ``W^{[2]}``, ``\\hat{y}``, ``y``, ``\\mathbf{out}_c``; in column notation ``A^{[1]}``, ``dZ^{[2]}``,
+  ``x``) are ``sympy.ImmutableMatrix`` values, columns n×1 in column notation, rows 1×n otherwise;
+  ``W a`` is a matrix product, ``\\odot``/``\\circ`` elementwise, ``^T``/``^\\top``/``a^{[1]T}`` a
+  transpose, functions apply entrywise, ``\\nabla_a C`` and ``\\frac{\\partial L}{\\partial W^{[2]}}`` are the
+  vector or matrix of derivatives. Shapes that do not fit are a one-line ``FormulaError``.
+
+API: ``parse_math(text, names, *, definitions, textbook, matrices=False, columns=None, sizes=None)``
+returns a SymPy expression, or an ``ImmutableMatrix`` when ``matrices`` (else a vector result
+is a ``FormulaError``); ``name_value(text, names, *, textbook, columns)`` is the symbol or the
+layer's matrix one name stands for (``--param 'W^{[2]}'``); ``split_claim(text)`` splits
+``\\frac{\\partial E}{\\partial w} = …`` into (``"w"``, the right side); ``name_table`` returns a
+``NameTable`` whose ``latex`` maps each symbol to its handout spelling, used by the messages
+for unknown names (``\\hat{y}_{1}``, not ``hat_y_1``).
+
 >>> parse_activation("z/(1+abs(z))")
 z/(Abs(z) + 1)
 >>> out, target = sympy.symbols("out_d_1 target_d_1", real=True)
@@ -38,10 +68,11 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable, Iterable, Mapping, Optional
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 import sympy
 
+from . import shapes
 from .limits import time_limit
 
 MAX_LENGTH = 4000  # characters of one formula
@@ -51,6 +82,8 @@ MAX_EXPONENT_DIGITS = 5  # digits of the exponent of a number in scientific nota
 MAX_NUMBER_BITS = 4096  # a constant power may produce about this many bits (some 1200 digits)
 MAX_EXPONENT = 16  # |numerator| and denominator of a rational exponent of a non-constant base
 MAX_DERIVATIVES = 8  # \frac{d}{dz} operators in one formula
+MAX_SUM_TERMS = 20_000  # terms that the \sum signs of one formula may write out, in all
+MAX_AUTO_RANGE = 10_000  # \sum_k without limits: k runs while the summand's names exist, at most this far
 PARSE_SECONDS = 5.0  # SymPy can be slow on absurd input (nested functions differentiated): stop it
 
 
@@ -87,17 +120,43 @@ class Token:
 
 
 _TOKEN = re.compile(
-    r"(?P<space>\s+|\\[,;:! ])"
-    r"|(?P<unicode>[δσ]|ŷ|y\u0302)"
+    r"(?P<space>\s+|~|\$|&|\\\\|\\[,;:! ()\[\]]|\\(?:begin|end)\{[A-Za-z]+\*?\}(?:\{[a-z]*\})?)"
+    r"|(?P<unicode>y\u0302|[^\x00-\x7f])"
     r"|(?P<number>(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?P<exponent>[eE][-+]?[0-9]+)?)"
     r"|(?P<word>[A-Za-z]+)"
     r"|(?P<macro>\\[A-Za-z]+)"
-    r"|(?P<op>\*\*|\\[{}]|[-+*/^()\[\]{}_,=])"
+    r"|(?P<op>\*\*|\\[{}|]|>=|<=|[-+*/^()\[\]{}_,=<>'|])"
 )
-_SAME_WIDTH = str.maketrans({"−": "-", "·": "*", "⋅": "*", "×": "*"})  # one character each way
-_SPACING = {r"\quad", r"\qquad"}
-_UNICODE = {"δ": ("macro", r"\delta"), "σ": ("macro", r"\sigma"), "ŷ": ("word", "yhat"), "y\u0302": ("word", "yhat")}
-_PLAIN_OPS = {"+", "-", "*", "/", "^", "**", "(", ")", ","}
+_SAME_WIDTH = str.maketrans({"−": "-", "·": "*", "⋅": "*", "×": "*", "∗": "*", "′": "'", "’": "'"})  # one character each
+_SPACING = {r"\quad", r"\qquad", r"\displaystyle", r"\textstyle", r"\scriptstyle", r"\limits", r"\nolimits",
+            r"\nonumber", r"\notag", r"\middle"}
+_GREEK_LETTERS = dict(zip(
+    "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ",
+    r"\alpha \beta \gamma \delta \epsilon \zeta \eta \theta \iota \kappa \lambda \mu \nu \xi \pi \rho \sigma \tau "
+    r"\upsilon \phi \chi \psi \omega \Gamma \Delta \Theta \Lambda \Xi \Pi \sum \Phi \Psi \Omega".split()))
+_UNICODE: dict[str, tuple[tuple[str, str], ...]] = {  # a character as the tokens it stands for
+    **{char: (("macro", macro),) for char, macro in _GREEK_LETTERS.items()},
+    "ϕ": (("macro", r"\phi"),), "ϵ": (("macro", r"\epsilon"),), "ς": (("macro", r"\sigma"),),
+    "ŷ": (("word", "yhat"),), "y\u0302": (("word", "yhat"),),
+    "∂": (("macro", r"\partial"),), "∇": (("macro", r"\nabla"),), "∑": (("macro", r"\sum"),),
+    "⊙": (("macro", r"\odot"),), "∘": (("macro", r"\circ"),), "⊤": (("macro", r"\top"),),
+    "≥": (("macro", r"\geq"),), "≤": (("macro", r"\leq"),), "𝟙": (("macro", r"\one"),),
+    "²": (("op", "^"), ("number", "2")), "³": (("op", "^"), ("number", "3")), "ᵀ": (("op", "^"), ("word", "T")),
+    "ℒ": (("word", "L"),), "√": (("macro", r"\sqrt"),), "″": (("op", "'"), ("op", "'")),
+    "\u00a0": (), "\u2009": (), "\u200a": (), "\u202f": (), "\u2002": (), "\u2003": (), "\u2061": (), "\u2062": (),
+}
+_PLAIN_OPS = {"+", "-", "*", "/", "^", "**", "(", ")", ",", "'"}
+_OLD_FONTS = {r"\rm": r"\mathrm", r"\bf": r"\mathbf", r"\it": r"\mathit", r"\sf": r"\mathsf", r"\cal": r"\mathcal",
+              r"\tt": r"\mathrm", r"\bm": r"\boldsymbol"}
+
+
+def _old_fonts(tokens: list[Token]) -> list[Token]:
+    """``{\\rm out}`` as ``\\mathrm{out}``: the font switch moved before its group."""
+    for i in range(len(tokens) - 1):
+        if tokens[i].text == "{" and tokens[i + 1].text in _OLD_FONTS:
+            switch = tokens[i + 1]
+            tokens[i], tokens[i + 1] = Token("macro", _OLD_FONTS[switch.text], switch.position, switch.end), tokens[i]
+    return tokens
 
 
 def tokenize(text: str, allowed: str = "", plain: bool = False) -> list[Token]:
@@ -114,23 +173,29 @@ def tokenize(text: str, allowed: str = "", plain: bool = False) -> list[Token]:
     source, tokens, position = text.translate(_SAME_WIDTH), [], 0
     while position < len(source):
         match = _TOKEN.match(source, position)
-        if match is None:
+        if match is None or (match.lastgroup == "unicode" and match.group() not in _UNICODE):
             raise FormulaError(f"unexpected {text[position]!r}", text, position, allowed)
         kind, word, end = match.lastgroup, match.group(), match.end()
-        if kind == "unicode":  # δ is \delta, σ is \sigma, ŷ is yhat (the symbol name of \hat{y})
-            kind, word = _UNICODE[word]
+        if kind == "unicode":  # δ is \delta, σ is \sigma, ŷ is yhat (the symbol name of \hat{y}), ² is ^2
+            for kind, word in _UNICODE[word]:
+                if plain and kind == "macro":
+                    raise FormulaError(f"unexpected {text[position]!r}", text, position, allowed)
+                tokens.append(Token(kind, word, position, end))
+            position = end
+            continue
         after = tokens[-1] if tokens and tokens[-1].end == position else None
         glued = after is not None and (after.kind == "word" or after.text == "_")
         if match.group("exponent") and glued:  # w1e3, x_1e2: the e is a letter of a name, not an exponent
             end = match.start("exponent")
             word = source[position:end]
-        if plain and (kind == "macro" or (kind == "op" and word not in _PLAIN_OPS)):
+        if plain and (kind == "macro" or (kind == "op" and word not in _PLAIN_OPS)
+                      or (kind == "space" and not word.isspace())):
             raise FormulaError(f"unexpected {text[position]!r}", text, position, allowed)
         if kind != "space" and word not in _SPACING:
             tokens.append(Token(kind, word, position, end))
         position = end
     tokens.append(Token("end", "", len(text), len(text)))
-    return tokens
+    return _old_fonts(tokens)
 
 
 # -- grammars -----------------------------------------------------------------------------------
@@ -166,6 +231,13 @@ MATH_FUNCTIONS: dict[str, Function] = {
     "sigma": Function(1, sigmoid),
     "sig": Function(1, sigmoid),
     "sigmoid": Function(1, sigmoid),
+    "sech": Function(1, lambda x: 1 / sympy.cosh(x)),
+    "cosh": Function(1, sympy.cosh),
+    "sinh": Function(1, sympy.sinh),
+    "H": Function(1, lambda x: sympy.Heaviside(x, 0)),  # the step, H(0) = 0 as for relu's derivative
+    "Heaviside": Function(1, lambda x: sympy.Heaviside(x, 0)),
+    "relu": Function(1, lambda x: sympy.Max(0, x)),
+    "ReLU": Function(1, lambda x: sympy.Max(0, x)),
 }
 
 _WRAPPERS = {r"\mathrm", r"\operatorname", r"\text", r"\textrm", r"\mathit", r"\mathbf", r"\mathsf",
@@ -175,11 +247,22 @@ _GREEK = {"\\" + g for g in (
     "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi "
     "rho varrho tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon "
     "Phi Psi Omega").split()}
-_FUNCTION_MACROS = {r"\exp", r"\log", r"\ln", r"\tanh", r"\sin", r"\cos", r"\sigma", r"\max", r"\min"}
+_FUNCTION_MACROS = {r"\exp", r"\log", r"\ln", r"\tanh", r"\sin", r"\cos", r"\sigma", r"\max", r"\min",
+                    r"\cosh", r"\sinh", r"\sech"}
+_ACTIVATION_NAMES = {"g", "f", "phi", "varphi", "act"}  # g'(z): the derivative of the layer's activation
+_PRIME = {"'", r"\prime"}
+_HADAMARD = {r"\odot", r"\circ"}
+_COMPARISONS = {">": ">", "<": "<", ">=": ">=", "<=": "<=", r"\gt": ">", r"\lt": "<", r"\geq": ">=",
+                r"\ge": ">=", r"\geqslant": ">=", r"\leq": "<=", r"\le": "<=", r"\leqslant": "<="}
+_TRANSPOSE = {"T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathrm{T}", r"\mathbf{T}", "{T}", r"{\top}",
+              r"{\intercal}"}
+_INDICATOR = {r"\mathbb", r"\mathbf", r"\mathds", r"\mathbbm", r"\boldsymbol"}  # \mathbb{1}[z > 0]
+LOSS_SPELLINGS = ("E", "E_total", "L", "C", "J", "Loss")  # \mathcal{L}, C, E, E_{total}: the loss
 _FRACTIONS = {r"\frac", r"\dfrac", r"\tfrac"}
-_TIMES = {"*", r"\cdot", r"\times"}
+_TIMES = {"*", r"\cdot", r"\times", r"\ast", r"\star"}
 _OPENING = {"(": ")", "[": "]", "{": "}", r"\{": r"\}"}  # \{ \}: braces that print
-_IGNORED = {r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr"}
+_IGNORED = {r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\biggl",
+            r"\biggr", r"\Biggl", r"\Biggr", r"\bigm", r"\Bigm"}
 
 ACTIVATION_ALLOWED = ("numbers, the variable z, + - * / ^ **, parentheses, exp log sqrt tanh abs sin cos, "
                       "max/min of an expression and a number such as max(0, z); "
@@ -187,7 +270,8 @@ ACTIVATION_ALLOWED = ("numbers, the variable z, + - * / ^ **, parentheses, exp l
 MATH_ALLOWED = (r"numbers (2, 0.5, 1e-3, 2.5E+4; e alone is Euler's number), "
                 r"the network's names (out_{d_1}, w_{31}, \delta_{c_1}, ...), + - * / ^ **, "
                 r"\cdot \times, implicit products, ( ) [ ] { } \left( \right), \frac \sqrt, e^{...}, "
-                r"\exp \log \ln \tanh \sigma \sin \cos, \frac{d}{dz} and \frac{\partial}{\partial w}")
+                r"\exp \log \ln \tanh \sigma \sin \cos, \frac{d}{dz} and \frac{\partial}{\partial w}, \partial E/\partial w, "
+                r"\sigma'(z) g'(z), [z > 0], \sum_k, \odot ^T")
 
 
 @dataclass(frozen=True)
@@ -211,6 +295,7 @@ class _Name:
     start: int
     end: int
     bare: Optional[str] = None  # an unbracketed superscript read with the name (Nielsen's a^2_1), textbook names only
+    primes: int = 0  # g^{[2]\prime}: primes written inside the layer superscript
 
     @property
     def key(self) -> str:
@@ -245,17 +330,29 @@ def name_key(spelling: str) -> str:
     return name.key
 
 
-def name_table(latex_names: Mapping[sympy.Symbol, str]) -> dict[str, sympy.Symbol]:
-    """The lookup ``parse_math`` needs: every normalized spelling of every symbol's LaTeX name
+class NameTable(dict):
+    """Normalized spelling → symbol (what ``name_table`` returns), with ``latex``: each symbol's
+    name as the handout prints it, for messages that list names in the reader's own spelling."""
+
+    latex: dict
+
+    def __init__(self, *args, latex: Optional[Mapping[sympy.Symbol, str]] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.latex = dict(latex or {})
+
+
+def name_table(latex_names: Mapping[sympy.Symbol, str]) -> NameTable:
+    r"""The lookup ``parse_math`` needs: every normalized spelling of every symbol's LaTeX name
     and SymPy name (LaTeX names first, so each always parses back to its symbol), plus the
-    separator-free spellings that are unambiguous.
+    separator-free spellings that are unambiguous. The loss (E_total or L) may also be written
+    E, E_{total}, L, \mathcal{L}, C or J, when no other name is spelled so.
 
     >>> w = sympy.Symbol("w_2_12", real=True)
     >>> table = name_table({w: "w_{2,12}"})
     >>> table["w_2_12"] is w, table["w212"] is w
     (True, True)
     """
-    table: dict[str, sympy.Symbol] = {}
+    table = NameTable(latex=latex_names)
     loose: dict[str, set] = {}
     for spellings in ([latex for latex in latex_names.values()], [s.name for s in latex_names]):
         for symbol, spelling in zip(latex_names, spellings):
@@ -268,6 +365,10 @@ def name_table(latex_names: Mapping[sympy.Symbol, str]) -> dict[str, sympy.Symbo
     for key, symbols in loose.items():
         if len(symbols) == 1 and key not in table:
             table[key] = next(iter(symbols))
+    losses = [s for s in latex_names if s.name in ("E_total", "L")]
+    if len(losses) == 1:
+        for spelling in LOSS_SPELLINGS:
+            table.setdefault(spelling, losses[0])
     return table
 
 
@@ -454,11 +555,49 @@ class Literal:
 
 
 @dataclass
+class _Layers:
+    """What the definitions say of the layers: each net input's activation (a formula in ``x``)
+    and which net inputs belong to the output layer (their outputs feed no other net input)."""
+
+    x: sympy.Dummy
+    activation: dict  # net symbol → its layer's activation g(x)
+    output: set  # the output layer's net symbols
+    defined: set  # every defined symbol (a net of a softmax layer is defined but has no g of its own)
+
+    @classmethod
+    def of(cls, definitions: Mapping[sympy.Symbol, sympy.Expr]) -> "_Layers":
+        x = sympy.Dummy("x", real=True)
+        activation, outs = {}, {}
+        for symbol, definition in definitions.items():
+            free = getattr(definition, "free_symbols", set())
+            if len(free) == 1:
+                net = next(iter(free))
+                if net in definitions and len(getattr(definitions[net], "free_symbols", ())) > 1:
+                    activation[net], outs[net] = definition.xreplace({net: x}), symbol
+        used = set()
+        for net in activation:
+            used |= definitions[net].free_symbols
+        output = {net for net, out in outs.items() if out not in used}
+        return cls(x, activation, output, set(definitions))
+
+
+@dataclass
 class _State:
-    """Shared by a parser and the sub-parsers of its braces: the limits' counters."""
+    r"""Shared by a parser and the sub-parsers of its braces: the limits' counters, the indices a
+    \sum has bound, and what the parse knows of the network (layers, sizes, vector layout)."""
 
     depth: int = 0
     derivatives: int = 0
+    terms: int = 0  # terms written out by \sum
+    bindings: dict = field(default_factory=dict)  # summation index → its value now
+    columns: bool = False  # a layer's vector is a column (column notation) or a row
+    sizes: Optional[tuple] = None  # neurons per layer, for \sum_{k=1}^{n_2}
+    latex: Mapping = field(default_factory=dict)  # symbol → its name as the handout prints it
+    layers: Optional[_Layers] = None  # from the definitions, when g' asks
+    vectors: Optional[dict] = None  # shapes.index_names of the names, when a vector is asked for
+    transposed: int = 0  # transposes written inside a layer superscript (a^{[1]T}), not yet applied
+    used: set = field(default_factory=set)  # summation indices put into a name or read as a number
+    probing: bool = False  # a \sum without limit tries the next index: an unknown name ends it, no message needed
 
 
 @dataclass
@@ -534,22 +673,33 @@ class _Parser:
     def expression(self) -> sympy.Expr:
         result = self.term()
         while self.at("+", "-"):
-            sign = self.take().text
+            sign = self.take()
             right = self.term()
-            result = result + right if sign == "+" else result - right
+            result = self.shaped(shapes.add, sign, result, right, 1 if sign.text == "+" else -1)
         return result
+
+    def shaped(self, operation, token: Token, *operands):
+        """``operation`` (from ``shapes``) on the operands; a shape mismatch is a ``FormulaError`` here."""
+        try:
+            return operation(*operands)
+        except shapes.ShapeMismatch as error:
+            raise FormulaError(str(error), self.text, token.position) from None
 
     def term(self) -> sympy.Expr:
         result = self.unary()
         while True:
+            token = self.peek()
             if self.at(*_TIMES):
                 self.take()
-                result = result * self.unary()
+                result = self.shaped(shapes.multiply, token, result, self.unary())
+            elif self.at(*_HADAMARD):
+                self.take()
+                result = self.shaped(shapes.hadamard, token, result, self.unary())
             elif self.at("/"):
                 self.take()
-                result = result / self.unary()
-            elif self.starts_atom(self.peek()):
-                result = result * self.power()
+                result = self.shaped(shapes.divide, token, result, self.unary())
+            elif self.starts_atom(token):
+                result = self.shaped(shapes.multiply, token, result, self.power())
             else:
                 return result
 
@@ -561,7 +711,13 @@ class _Parser:
             return False
         if token.kind == "op":
             return token.text in ("[", "{", r"\{")
-        return token.kind == "macro" and token.text not in _TIMES and token.text != r"\right"
+        if token.text in _IGNORED:  # \bigr) ends a group, \bigl( starts one
+            ahead = 1
+            while self.peek(ahead).text in _IGNORED:
+                ahead += 1
+            return self.starts_atom(self.peek(ahead))
+        return (token.kind == "macro" and token.text not in _TIMES | _HADAMARD | set(_COMPARISONS)
+                and token.text not in (r"\right", r"\prime", r"\top"))
 
     def unary(self) -> sympy.Expr:
         if self.at("-", "+"):
@@ -573,10 +729,24 @@ class _Parser:
 
     def power(self) -> sympy.Expr:
         base = self.atom()
-        if self.at("^", "**"):
+        while self.at("^", "**"):
+            if self.grammar.latex and self.transpose_mark():
+                base = shapes.transpose(base)
+                continue
             caret = self.take()
             return self.raise_to(base, self.exponent(caret), caret)
         return base
+
+    def transpose_mark(self) -> bool:
+        r"""Take ``^T``, ``^\top``, ``^{T}``, ``^\intercal``, ``^{\mathsf{T}}`` when next; say whether it was there."""
+        for length in (1, 3, 4, 6):
+            texts = [self.peek(i).text for i in range(1, length + 1)]
+            spelled = "".join(texts)
+            if spelled in _TRANSPOSE or spelled in {"{" + t + "}" for t in _TRANSPOSE}:
+                for _ in range(length + 1):
+                    self.take()
+                return True
+        return False
 
     def exponent(self, caret: Token) -> sympy.Expr:
         with self.nested(caret):
@@ -586,6 +756,10 @@ class _Parser:
 
     def raise_to(self, base: sympy.Expr, exponent: sympy.Expr, token: Token) -> sympy.Expr:
         """base^exponent, refusing constant powers too large to compute and huge symbolic exponents."""
+        base, exponent = shapes.simplest(base), shapes.simplest(exponent)
+        if shapes.is_matrix(base) or shapes.is_matrix(exponent):
+            self.fail(token, f"a power of {shapes.describe(base)}: write an elementwise product with \\odot, "
+                             "or ^T for a transpose")
         if exponent.is_Rational:
             p, q = abs(int(exponent.p)), int(exponent.q)
             if base.is_Rational:
@@ -604,6 +778,11 @@ class _Parser:
         while self.grammar.latex and self.at(*_IGNORED):
             self.take()
         token = self.peek()
+        if self.grammar.latex and (token.text == r"\partial" or token.kind == "word" and token.text.startswith("d")
+                                   or token.text == r"\mathrm" and self.peek(2).text == "d"):
+            derivative = self.slash_derivative()  # \partial E/\partial out_{c_1}, dE/dout_c1
+            if derivative is not None:
+                return derivative
         if token.kind == "number":
             return self.number()
         if token.kind == "op" and (token.text == "(" or (self.grammar.latex and token.text in ("[", "{", r"\{"))):
@@ -623,6 +802,13 @@ class _Parser:
             return self.call(token.text[1:], token)
         if token.text == r"\partial":
             self.fail(token, r"\partial belongs in a derivative such as \frac{\partial}{\partial w_{31}}")
+        if token.text == r"\sum":
+            return self.summation()
+        if token.text == r"\nabla":
+            return self.gradient()
+        if token.text == r"\one" or (token.text in _INDICATOR and self.peek(1).text == "{"
+                                      and self.peek(2).text in ("1", "I") and self.peek(3).text == "}"):
+            return self.indicator()
         self.unexpected(token)
 
     def number(self) -> sympy.Expr:
@@ -654,14 +840,45 @@ class _Parser:
                 self.fail(opening, r"expected (, [ or \{ after \left")
         closing = _OPENING[opening.text]
         with self.nested(opening):
-            items = [self.expression()]
+            items = [self.condition()]
             while allow_commas and self.at(","):
                 self.take()
-                items.append(self.expression())
+                items.append(self.condition())
+        while self.grammar.latex and self.at(*_IGNORED):
+            self.take()
         if left:
             self.expect(r"\right")
         self.expect(closing)
         return items if allow_commas else items[0]
+
+    def condition(self) -> sympy.Expr:
+        """An expression, or a comparison read as Iverson's bracket: [z > 0] is 1 where z > 0, else 0."""
+        left = self.expression()
+        if not (self.grammar.latex and self.peek().text in _COMPARISONS):
+            return left
+        relation = _COMPARISONS[self.take().text]
+        right = self.expression()
+        difference = self.shaped(shapes.add, self.peek(), *((left, right) if ">" in relation else (right, left)), -1)
+        at_zero = 1 if "=" in relation else 0
+        return shapes.elementwise(lambda d: sympy.Heaviside(d, at_zero), difference)
+
+    def indicator(self) -> sympy.Expr:
+        r"""\mathbb{1}[z > 0], \mathbb{1}_{z > 0}, \mathbf{1}\{z > 0\}, 𝟙(z > 0): the step of the condition."""
+        token = self.take()
+        if token.text != r"\one":
+            for _ in range(3):
+                self.take()
+        if self.at("_"):
+            self.take()
+            tokens, end = self.group_tokens() if self.at("{") else ([self.take()], self.peek())
+            with self.nested(token):
+                sub = self.sub(tokens, end)
+                result = sub.condition()
+                sub.expect_end()
+            return result
+        if not self.starts_group():
+            self.fail(self.peek(), r"expected the condition of \mathbb{1}, e.g. \mathbb{1}[z > 0]")
+        return self.bracketed()
 
     def group_tokens(self) -> tuple[list[Token], Token]:
         """The tokens between ``{`` and its ``}`` (not parsed yet), and the closing token."""
@@ -710,6 +927,9 @@ class _Parser:
         derivative = self.derivative_form(numerator, denominator, den_end)
         if derivative is not None:
             variable, operand = derivative
+            function = self.lone_function(operand) if operand else None
+            if function is not None:  # \frac{d\sigma}{dz}: the function's derivative at the variable
+                return self.shaped(shapes.elementwise, frac, lambda v: self.derived(function, 1, v, frac), variable)
             if operand is None:  # \frac{d}{dz} applied to what follows
                 with self.nested(frac):
                     operand = self.power() if self.starts_group() else self.term()
@@ -743,15 +963,280 @@ class _Parser:
             self.fail(token, "expected the variable of the derivative")
         symbol = self.resolve(self.read_name())
         self.expect_end()
-        if not isinstance(symbol, sympy.Symbol):
+        entries = symbol.values() if shapes.is_matrix(symbol) else [symbol]
+        if not all(isinstance(entry, sympy.Symbol) for entry in entries):
             self.fail(token, f"cannot differentiate with respect to {symbol}")
         return symbol
 
     def differentiate(self, operand: sympy.Expr, variable: sympy.Symbol, token: Token) -> sympy.Expr:
+        """d operand / d variable; a vector or matrix of derivatives when one of them is (∂L/∂W^{[2]})."""
         self.state.derivatives += 1
         if self.state.derivatives > MAX_DERIVATIVES:
             self.fail(token, f"more than {MAX_DERIVATIVES} derivatives")
+        if shapes.is_matrix(operand) and shapes.is_matrix(variable):
+            self.fail(token, f"cannot differentiate {shapes.describe(operand)} by {shapes.describe(variable)}: "
+                             "one of them must be a single quantity")
+        if shapes.is_matrix(variable):
+            return shapes.elementwise(lambda v: self.differentiate_one(operand, v), variable)
+        return shapes.elementwise(lambda entry: self.differentiate_one(entry, variable), operand)
+
+    def differentiate_one(self, operand: sympy.Expr, variable: sympy.Symbol) -> sympy.Expr:
         return sympy.Derivative(expand_dependents(operand, variable, self.definitions), variable).doit()
+
+    def slash_derivative(self) -> Optional[sympy.Expr]:
+        r"""``\partial E/\partial out_{c_1}``, ``dE/dout_c1``, ``d/dz (...)``: a derivative written
+        with a slash; None (nothing taken) when what follows is not one."""
+        token, tail = self.peek(), self.tokens[self.index:]
+        top = _strip_d(tail)
+        if top is None:
+            return None
+        length = 0 if top and top[0].text == "/" else self.name_length(top)
+        if length is None or len(top) <= length or top[length].text != "/":
+            return None
+        below = _strip_d(top[length + 1:])
+        variable_length = self.name_length(below) if below else None
+        if not variable_length:
+            return None
+        end = below[variable_length]
+        try:
+            variable = self.sub(below[:variable_length], end).variable()
+        except FormulaError:
+            if length == 0:  # clearly d/d(something): report the unknown variable
+                raise
+            return None
+        self.index += len(tail) - len(below) + variable_length
+        if length == 0:  # d/dz applied to what follows
+            with self.nested(token):
+                operand = self.power() if self.starts_group() else self.term()
+        else:
+            function = self.lone_function(top[:length])
+            if function is not None:
+                return self.shaped(shapes.elementwise, token, lambda v: self.derived(function, 1, v, token), variable)
+            operand = self.parse_inside(top[:length], end)
+        return self.differentiate(operand, variable, token)
+
+    def name_length(self, tokens: list[Token]) -> Optional[int]:
+        """How many of ``tokens`` one name takes (``out_{c_1}``: 6), or None when they do not start with a name."""
+        if not tokens or not (tokens[0].kind == "word" or tokens[0].text in _WRAPPERS | _ACCENTS | _GREEK):
+            return None
+        probe = _Parser(self.text, list(tokens) + [Token("end", "", tokens[-1].end, tokens[-1].end)], self.grammar,
+                        self.names, {}, _State(bindings=dict(self.state.bindings)))
+        try:
+            probe.read_name()
+        except FormulaError:
+            return None
+        return probe.index
+
+    def lone_function(self, tokens: Optional[list[Token]]):
+        r"""The function a derivative's numerator names alone (\sigma in \frac{d\sigma}{dz}, g in dg/dz), else None:
+        (kind, name) with kind "function" or "activation"."""
+        if not tokens or len(tokens) > 3:
+            return None
+        if len(tokens) == 1 and tokens[0].text in _FUNCTION_MACROS:
+            return ("function", tokens[0].text[1:])
+        if len(tokens) == 1 and tokens[0].kind == "word" and tokens[0].text not in self.names:
+            word = tokens[0].text
+            if word in self.grammar.functions:
+                return ("function", word)
+            if word in _ACTIVATION_NAMES:
+                return ("activation", (word, ()))
+        if tokens[0].kind == "word" and tokens[0].text in _ACTIVATION_NAMES and len(tokens) == 3 and tokens[1].text == "_":
+            return ("activation", (tokens[0].text, (tokens[2].text,)))
+        return None
+
+    def derived(self, function, primes: int, argument: sympy.Expr, token: Token) -> sympy.Expr:
+        """The ``primes``-th derivative of ``function`` (from ``lone_function``) at ``argument``."""
+        kind, name = function
+        if kind == "activation":
+            return self.activation(name[0], name[1], primes, argument, token)
+        entry = self.grammar.functions.get(name)
+        if entry is None or entry.arity != 1:
+            self.fail(token, f"{name} has no derivative of one variable here")
+        x = sympy.Dummy("x", real=True)
+        return sympy.diff(entry.build(x), x, primes).xreplace({x: argument})
+
+    def activation(self, word: str, role: tuple, primes: int, argument: sympy.Expr, token: Token) -> sympy.Expr:
+        """g(argument) or its derivative g'(argument), g being the activation of the layer whose
+        net input the argument is (g'(net_{c_1}) is layer c's), or the one activation of the
+        network (g_h: of its hidden layers, g_o: of its output layer)."""
+        if self.state.layers is None:
+            self.state.layers = _Layers.of(self.definitions)
+        layers = self.state.layers
+        spelled = word + (f"_{role[0]}" if role else "") + "'" * primes
+        if not layers.activation:
+            self.fail(token, f"{spelled} needs the network: no layer's activation is known here")
+        wanted = {"h": lambda net: net not in layers.output, "o": lambda net: net in layers.output}.get(
+            role[0] if role else "", lambda net: True)
+        nets = [s for s in argument.free_symbols if s in layers.defined]
+        if nets and not all(net in layers.activation for net in nets):
+            self.fail(token, f"{spelled} of a layer whose neurons are mixed (softmax) is not one function: "
+                             "write its derivative out")
+        candidates = {layers.activation[net] for net in (nets or layers.activation) if wanted(net)}
+        if not candidates:
+            self.fail(token, f"{spelled}: no layer of that kind here")
+        if len(candidates) > 1:
+            self.fail(token, f"{spelled}({argument}) is ambiguous: the layers have different activations "
+                             f"({', '.join(sorted(str(c.xreplace({layers.x: sympy.Symbol('z')})) for c in candidates))}); "
+                             "apply it to a net input of one layer, or write the function")
+        formula = next(iter(candidates))
+        return sympy.diff(formula, layers.x, primes).xreplace({layers.x: argument}) if primes else (
+            formula.xreplace({layers.x: argument}))
+
+    def at_prime(self) -> bool:
+        return self.at("'") or (self.at("^") and (self.peek(1).text == r"\prime" or (
+            self.peek(1).text == "{" and self.peek(2).text == r"\prime")))
+
+    def primes(self) -> int:
+        r"""How many primes follow: ', '', ^\prime, ^{\prime\prime}."""
+        count = 0
+        while True:
+            if self.at("'"):
+                self.take()
+                count += 1
+            elif self.at("^") and self.peek(1).text == r"\prime":
+                self.take(), self.take()
+                count += 1
+            elif self.at("^") and self.peek(1).text == "{" and self.peek(2).text == r"\prime":
+                self.take(), self.take()
+                while self.at(r"\prime"):
+                    self.take()
+                    count += 1
+                self.expect("}")
+            else:
+                return count
+
+    def summation(self) -> sympy.Expr:
+        r"""``\sum_k …``, ``\sum_{k=1}^{n_2} …``, ``\sum_{j} w_{jk} \delta_j``: the summand (the product
+        that follows) written out for each value of the index, substituted into the subscripts of
+        its names; without an upper limit, k runs from its start while the summand's names exist."""
+        token = self.take()
+        index, start, stop = None, 1, None
+        for _ in range(2):
+            if self.at("_") and index is None:
+                underscore = self.take()
+                tokens, end = self.group_tokens() if self.at("{") else ([self.take()], self.peek())
+                if not tokens or tokens[0].kind != "word" or len(tokens[0].text) != 1:
+                    self.fail(underscore, r"expected the summation index after \sum_, e.g. \sum_k or \sum_{k=1}^{n_2}")
+                index = tokens[0].text
+                if len(tokens) > 1:
+                    if tokens[1].text != "=" or len(tokens) < 3:
+                        self.fail(tokens[1], r"expected '=' and the first value, e.g. \sum_{k=1}^{n_2}")
+                    start = self.limit(tokens[2:], end)
+            elif self.at("^") and stop is None:
+                caret = self.take()
+                tokens, end = self.group_tokens() if self.at("{") else ([self.take()], self.peek())
+                if not tokens:
+                    self.fail(caret, r"expected the last value of the sum")
+                stop = self.limit(tokens, end, upper=True)
+        if index is None:
+            self.fail(token, r"expected the summation index, e.g. \sum_k or \sum_{k=1}^{n_2}")
+        if index in self.state.bindings:
+            self.fail(token, f"the index {index} is already summed over")
+        if stop is not None and stop - start + 1 > MAX_AUTO_RANGE:
+            self.fail(token, f"a sum of more than {MAX_AUTO_RANGE} terms")
+        begin = self.index
+        self.state.used.discard(index)
+        recorded = len(self.literals) if self.literals is not None else 0
+        terms, end_index, value = [], None, start
+        try:
+            while stop is None or value <= stop:
+                self.index = begin
+                self.state.bindings[index] = value
+                self.state.terms += 1
+                if self.state.terms > MAX_SUM_TERMS:
+                    self.fail(token, f"the sums write out more than {MAX_SUM_TERMS} terms")
+                self.state.probing = stop is None and bool(terms)
+                try:
+                    with self.nested(token):
+                        terms.append(self.term())
+                except FormulaError as error:
+                    if self.state.probing and error.problem.startswith("unknown name"):
+                        break  # the names of this layer end here
+                    raise
+                finally:
+                    self.state.probing = False
+                if end_index is None:
+                    end_index = self.index
+                    if stop is None and index not in self.state.used:
+                        self.fail(token, f"the index {index} appears in no name of the sum: write its limits, "
+                                         f"e.g. \\sum_{{{index}=1}}^{{n_2}}")
+                    if self.literals is not None:
+                        recorded = len(self.literals)
+                value += 1
+                if stop is None and value - start >= MAX_AUTO_RANGE:
+                    break
+        finally:
+            del self.state.bindings[index]
+        if self.literals is not None:
+            del self.literals[recorded:]  # each number once, as written
+        self.index = end_index if end_index is not None else begin
+        if not terms:
+            return sympy.Integer(0)
+        if not any(shapes.is_matrix(term) for term in terms):
+            return sympy.Add(*terms)
+        total = terms[0]
+        for term in terms[1:]:
+            total = self.shaped(shapes.add, token, total, term, 1)
+        return total
+
+    def limit(self, tokens: list[Token], end: Token, upper: bool = False) -> Optional[int]:
+        """A limit of a sum: a whole number, or n_l / n^{[l]} (the size of layer l); None for n_l when
+        the sizes are not known (then the index runs while the names exist)."""
+        if len(tokens) == 1 and tokens[0].kind == "number" and tokens[0].text.isdigit():
+            return int(tokens[0].text)
+        if upper and tokens[0].kind == "word" and tokens[0].text in ("n", "N", "m"):
+            probe = self.sub(tokens, end)
+            name = probe.read_name()
+            probe.expect_end()
+            layer = (name.subscripts or name.superscripts or (None,))[0]
+            if layer is not None and layer.isdigit():
+                if self.state.sizes is None:
+                    return None
+                if int(layer) >= len(self.state.sizes):
+                    self.fail(tokens[0], f"the network has no layer {layer} (layers 0 to {len(self.state.sizes) - 1})")
+                return self.state.sizes[int(layer)]
+            if layer is None and tokens[0].text in ("n", "N"):
+                return None
+        self.fail(tokens[0], "a limit of a sum is a whole number or n_l, the size of layer l")
+
+    def gradient(self) -> sympy.Expr:
+        """``\nabla_{a^{[2]}} L``, ``\nabla_a C``: the vector of derivatives of what follows by the
+        entries of the subscript (``a`` alone: the output layer's)."""
+        token = self.take()
+        if not self.at("_"):
+            self.fail(self.peek(), r"expected the variables of \nabla, e.g. \nabla_a C")
+        self.take()
+        tokens, end = self.group_tokens() if self.at("{") else ([self.take()], self.peek())
+        if len(tokens) == 1 and tokens[0].text in ("a", "yhat") and not self.known(tokens[0].text):
+            variable = self.output_vector(tokens[0])
+        else:
+            variable = self.sub(tokens, end).variable()
+        with self.nested(token):
+            operand = self.power()
+        return self.differentiate(operand, variable, token)
+
+    def known(self, word: str) -> bool:
+        return word in self.names
+
+    def output_vector(self, token: Token) -> sympy.ImmutableMatrix:
+        """The output layer's outputs as one vector (Nielsen's ∇_a C)."""
+        for prefix in ("hat_y", "yhat"):
+            found = self.layer_vector(prefix)
+            if found is not None:
+                return found
+        if self.state.layers is None:
+            self.state.layers = _Layers.of(self.definitions)
+        outs = sorted((out for out, definition in self.definitions.items()
+                       if definition.free_symbols & self.state.layers.output and out not in self.state.layers.output
+                       and len(definition.free_symbols) == 1), key=lambda s: sympy.default_sort_key(s))
+        if not outs:
+            self.fail(token, "the output layer's vector is not known here")
+        return sympy.ImmutableMatrix(outs) if self.state.columns else sympy.ImmutableMatrix([outs])
+
+    def layer_vector(self, prefix: str) -> Optional[sympy.ImmutableMatrix]:
+        if self.state.vectors is None:
+            self.state.vectors = shapes.index_names(self.names)
+        return shapes.layer_value(prefix, self.state.vectors, self.state.columns)
 
     def square_root(self) -> sympy.Expr:
         sqrt = self.take()
@@ -770,19 +1255,46 @@ class _Parser:
     # -- names and functions -------------------------------------------------------------------
     def name_or_call(self) -> sympy.Expr:
         token = self.peek()
+        self.state.transposed = 0
         name = self.read_name()
+        transposed, self.state.transposed = self.state.transposed, 0
         if name.word in self.grammar.functions and name.word not in self.names:
-            return self.call(name.word, token)
-        return self.resolve(name)
+            return self.call(name.word, token, name.primes)
+        role = self.activation_role(name)
+        if role is not None and (name.primes or self.at_prime() or self.starts_group()):
+            return self.call(name.base[0], token, name.primes, role=role)
+        if name.primes:
+            self.fail(token, f"a prime marks a derivative of a function, such as g'(z) or \\sigma'(z), "
+                             f"not of {self.text[name.start:name.end]}")
+        value = self.resolve(name)
+        return shapes.transpose(value) if transposed % 2 else value
 
-    def call(self, function_name: str, token: Token) -> sympy.Expr:
-        function = self.grammar.functions.get(function_name)
+    def activation_role(self, name: "_Name") -> Optional[tuple]:
+        """For g, f, φ (g_h, g_o, g^{[2]}): () or the role subscript; None for any other name."""
+        if len(name.base) != 1 or name.base[0] not in _ACTIVATION_NAMES or name.key in self.names:
+            return None
+        if len(name.subscripts) > 1 or (name.subscripts and name.subscripts[0] not in ("h", "o")):
+            return None
+        if len(name.superscripts) > 1 or (name.superscripts and not name.superscripts[0].isdigit()):
+            return None
+        return name.subscripts
+
+    def call(self, function_name: str, token: Token, primes: int = 0, role: Optional[tuple] = None) -> sympy.Expr:
+        function = self.grammar.functions.get(function_name) if role is None else Function(1, None)
         if function is None:
             self.fail(token, f"unknown function {function_name}")
         power = None
-        if self.grammar.latex and self.at("^"):  # \tanh^2(z)
-            caret = self.take()
-            power = (caret, self.exponent(caret))
+        if self.grammar.latex:
+            primes += self.primes()
+            if role is not None and not role and self.at("_") and self.peek(1).text in ("h", "o"):
+                self.take()
+                role = (self.take().text,)  # g'_h(z)
+            if self.at("^") and not self.transpose_mark():  # \tanh^2(z)
+                caret = self.take()
+                power = (caret, self.exponent(caret))
+            primes += self.primes()  # \sigma^2'(z) is rare, but harmless
+        elif self.at("'"):
+            self.fail(self.peek(), f"write the derivative of {function_name} out, e.g. with d/dz")
         if self.starts_group():
             arguments = self.bracketed(allow_commas=True)
         elif self.grammar.latex and function.arity == 1:  # \ln x
@@ -792,9 +1304,19 @@ class _Parser:
             self.fail(self.peek(), f"expected '(' after {function_name}")
         if len(arguments) != function.arity:
             self.fail(token, f"{function_name} takes {function.arity} argument{'s' * (function.arity > 1)}")
+        if function.arity > 1 and any(shapes.is_matrix(a) for a in arguments):
+            self.fail(token, f"{function_name} of a vector or matrix: apply it to one entry")
         if function.needs_number and not any(a.is_Number for a in arguments):
             self.fail(token, f"{function_name} needs a number as one argument, e.g. {function_name}(0, z)")
-        result = function.build(*arguments)
+        if role is not None:
+            build = lambda x: self.activation(function_name, role, primes, x, token)  # noqa: E731
+        elif primes:
+            if function.arity != 1:
+                self.fail(token, f"{function_name} has no derivative of one variable")
+            build = lambda x: self.derived(("function", function_name), primes, x, token)  # noqa: E731
+        else:
+            build = function.build
+        result = shapes.elementwise(build, arguments[0]) if function.arity == 1 else build(*arguments)
         return self.raise_to(result, power[1], power[0]) if power else result
 
     def read_name(self) -> _Name:
@@ -806,7 +1328,7 @@ class _Parser:
             if first.text not in self.grammar.functions and self.glued(first, "number"):
                 base.append(self.take().text)  # w31, out1
         elif first.text in _WRAPPERS | _ACCENTS:
-            tokens, _ = self.group_tokens()
+            tokens, _ = self.group_tokens() if self.at("{") or first.text in _WRAPPERS else self.argument_tokens()
             base = ([first.text[1:]] if first.text in _ACCENTS else []) + self.name_parts(tokens)
             if not base:
                 self.fail(first, f"empty {first.text}{{}}")
@@ -814,19 +1336,35 @@ class _Parser:
             base = [first.text[1:]]
         else:
             self.fail(first, "expected a name")
-        superscripts, subscripts, bare = [], [], None
+        superscripts, subscripts, bare, primes = [], [], None, 0
         while self.grammar.latex:
             if self.at("_"):
-                subscripts += self.subscript()
+                subscripts += self.bound(self.subscript())
             elif self.at("^") and (self.peek(1).text == "[" or (self.peek(1).text == "{" and self.peek(2).text == "[")):
-                superscripts.append(self.bracket_superscript())
+                superscript, marks = self.bracket_superscript()
+                superscripts.append(superscript)
+                primes += marks
             elif (self.textbook is not None and bare is None and not superscripts and "_".join(base) in LAYERED
                   and self.at("^") and self.bare_layer()):
                 bare = self.bare_superscript()  # Nielsen's a^2_1, or a power: ``Textbook.resolve`` decides
             else:
                 break
         end = self.tokens[self.index - 1].end
-        return _Name(tuple(base), tuple(superscripts), tuple(subscripts), first.position, end, bare)
+        return _Name(tuple(base), tuple(superscripts), tuple(subscripts), first.position, end, bare, primes)
+
+    def bound(self, parts: list[str]) -> list[str]:
+        r"""Subscripts with the indices a \sum has bound replaced by their values: w_{jk} → w_{12}."""
+        bindings = self.state.bindings
+        if not bindings:
+            return parts
+        result = []
+        for part in parts:
+            if part.isalpha() and all(letter in bindings for letter in part):
+                result.append("".join(str(bindings[letter]) for letter in part))
+                self.state.used.update(part)
+            else:
+                result.append(part)
+        return result
 
     def bare_layer(self) -> bool:
         """Whether ``^`` is followed by a whole number, bare (``^2``) or braced (``^{2}``)."""
@@ -883,9 +1421,14 @@ class _Parser:
             elif not (token.kind == "op" and token.text in ",_"):
                 self.fail(token if token.kind != "end" else start, "expected ']' to close the layer superscript")
         self.take()
+        marks = 0
         if braced:
+            while self.at(r"\prime", "'") or self.at(r"\top", r"\intercal") or (self.peek().text == "T"):
+                token = self.take()  # g^{[2]\prime}: Ng's derivative of layer 2's activation; a^{[1]T}: transposed
+                marks += 1 if token.text in (r"\prime", "'") else 0
+                self.state.transposed += token.text not in (r"\prime", "'")
             self.expect("}")
-        return "_".join(parts)
+        return "_".join(parts), marks
 
     def name_parts(self, tokens: list[Token]) -> list[str]:
         """The words and numbers of a name's braces (``{d_1}``, ``{2,12}``, ``{\\mathrm{total}}``)."""
@@ -909,11 +1452,68 @@ class _Parser:
             if key in self.names:
                 return self.names[key]
         word = name.word
+        if word is not None and word in self.state.bindings:  # \sum_k k x_k
+            self.state.used.add(word)
+            return sympy.Integer(self.state.bindings[word])
         if word == "e" and self.grammar.latex:
             return sympy.E
         if word and len(word) > 1 and self.grammar.latex and all(letter in self.names for letter in word):
             return sympy.Mul(*(self.names[letter] for letter in word))
+        if self.state.probing:  # the end of a layer, not a typo: no message, no vector
+            raise FormulaError("unknown name", self.text, name.start)
+        kronecker = self.kronecker(name)
+        if kronecker is not None:
+            return kronecker
+        if self.grammar.latex and name.bare is None:
+            vector = self.vector(name)
+            if vector is not None:
+                return vector
+        if self.state.probing:
+            raise FormulaError("unknown name", self.text, name.start)
         raise FormulaError(self.unknown_name(name), self.text, name.start)
+
+    def kronecker(self, name: _Name) -> Optional[sympy.Integer]:
+        r"""Kronecker's δ_{ij} for concrete indices (δ_{11} = 1, δ_{12} = 0; after \sum_j, δ_{jk}), when
+        no name is spelled so."""
+        if name.base != ("delta",) or name.superscripts or name.bare is not None:
+            return None
+        parts = name.subscripts
+        if len(parts) == 1 and len(parts[0]) == 2 and parts[0].isdigit():
+            parts = tuple(parts[0])
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            return None
+        return sympy.Integer(int(parts[0]) == int(parts[1]))
+
+    def vector(self, name: _Name) -> Optional[sympy.ImmutableMatrix]:
+        r"""A layer's names without their index, as one vector or matrix: \delta^{[2]}, a^{[1]},
+        W^{[2]}, \hat{y}, y; in column notation A^{[1]}, Z^{[2]}, dZ^{[2]}, x too."""
+        base = "_".join(name.base)
+        supers = "".join(f"^[{s}]" for s in name.superscripts)
+        subs = "".join("_" + s for s in name.subscripts)
+        prefixes = [name.key]
+        if self.textbook is not None:
+            same = _SAME_NAME.get(base, base)
+            layer = name.superscripts[0] if len(name.superscripts) == 1 and name.superscripts[0].isdigit() else None
+            if same == "a" and layer is not None and int(layer) == self.textbook.output_layer:
+                prefixes.append("hat_y" + subs)
+            if base in ("x", "X") and not supers:
+                prefixes.append("a^[0]" + subs)
+            prefixes.append(same + supers + subs)
+        if base == "yhat" and not supers:
+            prefixes.append("hat_y" + subs)
+        for prefix in prefixes:
+            found = self.layer_vector(prefix)
+            if found is not None:
+                return found
+        if not name.subscripts and not supers:  # \mathbf{target}: the one layer that has targets (target_{d_j})
+            layered = [p for p in self.state.vectors if re.fullmatch(re.escape(base) + r"_[a-z]+", p)]
+            if len(layered) == 1:
+                return self.layer_vector(layered[0])
+        return None
+
+    def spelling(self, symbol: sympy.Symbol, key: str) -> str:
+        r"""A symbol's name as the handout prints it (\hat{y}_{1}), else its key."""
+        return self.state.latex.get(symbol, key)
 
     def unknown_name(self, name: _Name) -> str:
         spelled = self.text[name.start : name.end]
@@ -922,10 +1522,20 @@ class _Parser:
         canonical: dict[sympy.Symbol, str] = {}
         for key, symbol in self.names.items():
             canonical.setdefault(symbol, key)
-        known = sorted(set(canonical.values()))
-        close = difflib.get_close_matches(name.key, list(self.names), n=4, cutoff=0.6)
-        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-        listed = ", ".join(known[:12]) + (f", … ({len(known)} in all)" if len(known) > 12 else "")
+        shown = lambda symbol: self.spelling(symbol, canonical[symbol])  # noqa: E731
+        close = []
+        for key in difflib.get_close_matches(name.key, list(self.names), n=12, cutoff=0.6):
+            if self.names[key] not in close:
+                close.append(self.names[key])
+        hint = f" (did you mean {' or '.join(shown(s) for s in close[:4])}?)" if close else ""
+        stem = "_".join(name.base) + "".join(f"^[{s}]" for s in name.superscripts)
+        stems = ([stem + "_" + name.subscripts[0]] if len(name.subscripts) > 1 else []) + [stem]
+        for stem in stems if name.subscripts else ():  # out_{d_3}: the outputs of layer d, else all outputs
+            kind = sorted({s for key, s in self.names.items() if key.startswith(stem + "_")}, key=lambda s: canonical[s])
+            if 0 < len(kind) <= 16:
+                return f"unknown name {spelled!r}{hint}; the names of that kind are {', '.join(shown(s) for s in kind)}"
+        known = sorted(canonical, key=lambda s: canonical[s])
+        listed = ", ".join(shown(s) for s in known[:12]) + (f", … ({len(known)} in all)" if len(known) > 12 else "")
         return f"unknown name {spelled!r}{hint}; known names: {listed or 'none'}"
 
 
@@ -936,6 +1546,8 @@ def _strip_d(tokens: list[Token]) -> Optional[list[Token]]:
     first = tokens[0]
     if first.text == r"\partial" or (first.kind == "word" and first.text == "d"):
         return tokens[1:]
+    if first.text in (r"\mathrm", r"\operatorname", r"\text") and [t.text for t in tokens[1:4]] == ["{", "d", "}"]:
+        return tokens[4:]  # \mathrm{d}E
     if first.kind == "word" and first.text.startswith("d"):
         return [Token("word", first.text[1:], first.position + 1, first.end)] + tokens[1:]
     return None
@@ -979,6 +1591,9 @@ _UNDEFINED = (sympy.zoo, sympy.nan, sympy.oo, sympy.S.NegativeInfinity, sympy.I)
 
 def _check_result(expr: sympy.Expr, text: str, allowed: str) -> sympy.Expr:
     """Refuse results that are not finite real formulas or whose powers grew too large."""
+    expr = shapes.simplest(expr)
+    if shapes.is_matrix(expr):
+        return sympy.ImmutableMatrix(expr.applyfunc(lambda entry: _check_result(entry, text, allowed)))
     if expr.has(*_UNDEFINED):
         raise FormulaError("the formula is undefined or not real (division by zero, log of a negative ...)",
                            text, None, allowed)
@@ -1027,11 +1642,20 @@ def parse_math(
     definitions: Optional[Mapping[sympy.Symbol, sympy.Expr]] = None,
     literals: Optional[list] = None,
     textbook: Optional[Textbook] = None,
+    matrices: bool = False,
+    columns: Optional[bool] = None,
+    sizes: Optional[Sequence[int]] = None,
 ) -> sympy.Expr:
     """A formula in LaTeX or plain text over ``names`` (from ``name_table``) and the free
     ``variables`` (real symbols). Derivatives are evaluated; a defined symbol (``definitions``:
-    symbol → its one-level definition) is expanded where the derivative's variable is inside it.
+    symbol → its one-level definition) is expanded where the derivative's variable is inside it;
+    g'(net) is the derivative of the activation the definitions give that net's layer.
     ``literals``, a list, receives every number as written (``Literal``).
+
+    With ``matrices`` a vector or matrix formula (``\\delta^{[2]} a^{[1]T}``) gives a
+    ``sympy.ImmutableMatrix``; without it, such a result is a ``FormulaError``. Layer vectors
+    are columns when ``columns`` (default: when ``textbook`` is given, i.e. column notation),
+    else rows. ``sizes`` (neurons per layer, input first) gives the n_l of ``\\sum_{k=1}^{n_l}``.
 
     >>> z = sympy.Symbol("z", real=True)
     >>> parse_math(r"\\frac{d}{dz} \\left(\\frac{1}{1 - e^{-z}}\\right)", {}, variables=["z"])
@@ -1041,12 +1665,95 @@ def parse_math(
     table = dict(names)
     for variable in variables:
         table[name_key(variable)] = sympy.Symbol(variable, real=True)
-    parser = _Parser(text, tokenize(text, MATH_ALLOWED), grammar, table, dict(definitions or {}), literals=literals,
+    state = _State(columns=textbook is not None if columns is None else bool(columns),
+                   sizes=None if sizes is None else tuple(int(n) for n in sizes),
+                   latex=getattr(names, "latex", {}))
+    parser = _Parser(text, tokenize(text, MATH_ALLOWED), grammar, table, dict(definitions or {}), state,
+                     literals=literals, textbook=textbook)
+    result = _run(parser)
+    if shapes.is_matrix(result) and not matrices:
+        raise FormulaError(f"the formula is {shapes.describe(result)}, not a single value: name one entry, "
+                           "e.g. with a subscript", text, None)
+    return result
+
+
+def name_value(text: str, names: Mapping[str, sympy.Symbol], *, textbook: Optional[Textbook] = None,
+               columns: Optional[bool] = None):
+    """What one name stands for: a symbol, or a layer's vector or matrix (``W^{[2]}``,
+    ``\\delta^{[2]}``) as a ``sympy.ImmutableMatrix`` of symbols, for checking a whole layer at once.
+
+    >>> a1, a2 = sympy.symbols("a_1_1 a_1_2", real=True)
+    >>> name_value("a^{[1]}", name_table({a1: "a^{[1]}_{1}", a2: "a^{[1]}_{2}"}), columns=True)
+    Matrix([
+    [a_1_1],
+    [a_1_2]])
+    """
+    state = _State(columns=textbook is not None if columns is None else bool(columns), latex=getattr(names, "latex", {}))
+    parser = _Parser(text, tokenize(text, MATH_ALLOWED), _Grammar(True, {}, MATH_ALLOWED), names, {}, state,
                      textbook=textbook)
-    return _run(parser)
+    if parser.peek().kind not in ("word", "macro"):
+        parser.fail(parser.peek(), "expected a name")
+    found = parser.resolve(parser.read_name())
+    parser.expect_end()
+    return found
+
+
+_DERIVATIVE_OF_LOSS = re.compile(
+    r"^\s*(?:\\(?:d|t)?frac\s*\{\s*(?:\\partial|d|\\mathrm\{d\}|∂)\s*(?P<loss>[^{}]*(?:\{[^{}]*\}[^{}]*)*)\}\s*"
+    r"\{\s*(?:\\partial|d|\\mathrm\{d\}|∂)\s*(?P<parameter>.+)\}"
+    r"|(?:\\partial|∂|d)\s*(?P<loss2>[A-Za-z\\{}_ ]+?)\s*/\s*(?:\\partial|∂|d)\s*(?P<parameter2>.+))\s*$",
+    re.DOTALL,
+)
+_DELIMITERS = re.compile(r"^\s*(\$\$|\$|\\\(|\\\[)(?P<inside>.*)(\$\$|\$|\\\)|\\\])\s*$", re.DOTALL)
+
+
+def split_claim(text: str) -> tuple[Optional[str], str]:
+    """A formula with a left-hand side that names the derivative it claims to be, split:
+    (the parameter's name as written, e.g. ``w_{31}``) and the rest after the first ``=`` (or
+    ``\\approx``) at the top level, ``&`` and math delimiters removed. When there is no ``=``, or
+    the left side is not ∂(loss)/∂(a name) (E, E_{total}, L, \\mathcal{L}, C, J), (None, text)
+    unchanged: the caller judges it.
+
+    >>> split_claim(r"$\\frac{\\partial E}{\\partial w_{31}} = \\delta_{d_1} out_{c_1}$")
+    ('w_{31}', ' \\\\delta_{d_1} out_{c_1}')
+    >>> split_claim("dE/dw31 = delta_d1*out_c1"), split_claim("out_d1 - target_d1")
+    (('w31', ' delta_d1*out_c1'), (None, 'out_d1 - target_d1'))
+    """
+    if not isinstance(text, str):
+        return None, text
+    inner = text
+    delimited = _DELIMITERS.match(inner)
+    if delimited:
+        inner = delimited.group("inside")
+    inner = re.sub(r"\\(?:begin|end)\{[A-Za-z]+\*?\}", " ", inner)
+    depth, cut, relation = 0, None, 0
+    for index, char in enumerate(inner):
+        depth += (char in "([{") - (char in ")]}")
+        if depth == 0 and char in "=≈":
+            cut, relation = index, 1
+            break
+        if depth == 0 and inner.startswith(r"\approx", index):
+            cut, relation = index, len(r"\approx")
+            break
+    if cut is None:
+        return None, text
+    left, right = inner[:cut].replace("&", " "), inner[cut + relation:].replace("&", " ")
+    match = _DERIVATIVE_OF_LOSS.match(left)
+    if match is None:  # a left side that is not ∂(loss)/∂(something): left for the caller to judge
+        return None, text
+    loss = (match.group("loss") if match.group("loss") is not None else match.group("loss2")).strip()
+    parameter = (match.group("parameter") or match.group("parameter2") or "").strip()
+    try:
+        loss_key = name_key(loss)
+    except FormulaError:
+        return None, text
+    if loss_key not in LOSS_SPELLINGS + ("E_tot",):
+        return None, text
+    return (parameter or None), right
 
 
 __all__ = [
     "FormulaError", "AmbiguousName", "Function", "Literal", "ACTIVATION_FUNCTIONS", "MATH_FUNCTIONS", "sigmoid", "tokenize",
     "name_key", "name_table", "expand_dependents", "parse_activation", "parse_math", "Textbook", "LAYERED",
+    "NameTable", "name_value", "split_claim", "LOSS_SPELLINGS",
 ]
