@@ -29,7 +29,8 @@ from .options import (
 @click.argument("spec")
 @model_options
 @click.option("--format", "formats", default="md,tex,json", show_default=True, callback=parse_formats,
-              metavar="LIST", help="Comma list of files to write: md (with SVG diagrams), tex, pdf (needs pdflatex), json.")
+              metavar="LIST", help="Comma list of files to write: md (with SVG diagrams), tex, pdf (needs pdflatex), json, "
+                   "html (an interactive page that opens offline, KaTeX beside it).")
 @click.option("--batch", default=1, show_default=True, type=click.IntRange(1, 16), metavar="M",
               help="Add the mini-batch equations for M samples (the loss their mean), e.g. Ng's "
                    "dW = (1/m) dZ A^T, proven equal to the mean of the per-sample gradients.")
@@ -53,7 +54,8 @@ def derive(spec, activation, loss, bias, shared_bias, notation, batch, formats, 
     """Derive the gradient of the total error for every weight and bias of the network SPEC.
 
     SPEC is the layer sizes joined by '-', input first, e.g. 2-4-3-2. Writes derivation.md,
-    derivation.tex and derivation.json to output/SPEC (or -o DIR) and prints a summary.
+    derivation.tex and derivation.json to output/SPEC (or -o DIR) and prints a summary;
+    --format html adds derivation.html, an interactive page.
     """
     started = time.perf_counter()
     network = network_spec(spec, activation, loss, bias, notation, batch, shared_bias)
@@ -68,6 +70,8 @@ def derive(spec, activation, loss, bias, shared_bias, notation, batch, formats, 
 
         if engine() is None:
             raise fail(str(TexMissing()))
+    if exercise and "html" in formats:
+        raise fail("an exercise sheet is written as md, tex, pdf and json: leave html out of --format with --exercise")
     if exercise:
         from ..network.spec import MAX_EXERCISE_PARAMETERS as MAX_PARAMETERS  # light: no SymPy before refusing
 
@@ -140,9 +144,12 @@ def _summary(derivation, written, seconds: float) -> None:
     agree = f"all {len(gradients)} agree" if len(gradients) > 1 else "it agrees"
     click.echo(f"  numeric check:  {agree} at {_count(v.points, 'random point')} "
                f"(max relative error {v.max_rel_error:.1e}, tolerance {v.tolerance:.0e})")
-    shown = [p for p in written if p.suffix != ".svg"]
+    assets = [p for p in written if p.parent.name == "katex" or p.parent.name == "fonts" or p.name in ("page.js", "page.css")]
+    shown = [p for p in written if p.suffix != ".svg" and p not in assets]
     for n, path in enumerate(shown):
         click.echo(f"  {'wrote' if n == 0 else '     '} {path}")
-    figures = len(written) - len(shown)
+    figures = len(written) - len(shown) - len(assets)
     if figures:
         click.echo(f"        and {figures} SVG diagram{'s' if figures > 1 else ''} beside {shown[0].name}")
+    if assets:
+        click.echo("        and KaTeX (katex/), page.js and page.css beside derivation.html")

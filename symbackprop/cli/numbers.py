@@ -37,7 +37,8 @@ from .options import (
 @click.option("--lr", type=float, default=0.5, show_default=True, help="Learning rate of the gradient-descent step.")
 @click.option("--freeze-bias", is_flag=True, help="Leave the biases as they are in the gradient-descent step.")
 @click.option("--format", "formats", default="md,tex", show_default=True, callback=parse_formats, metavar="LIST",
-              help="Comma list of files to write: md, tex, pdf (needs pdflatex), json (every number, full precision).")
+              help="Comma list of files to write: md, tex, pdf (needs pdflatex), json (every number, full precision), "
+                   "html (an interactive page that steps gradient descent in the browser).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print every number as JSON on stdout (full precision) and nothing else; the files "
                    "are then written only if -o is given.")
@@ -51,6 +52,7 @@ def example(spec, activation, loss, bias, shared_bias, notation, params_file, se
     Examples:
       symbackprop example 2-4-3-2
       symbackprop example 2-2-2 --format md,tex,pdf,json -o handouts
+      symbackprop example 2-2-2 --format html -o handouts
       symbackprop example 2-4-3-2 --params params.json --lr 0.1 --json
     """
     # no SymPy until the usage checks are done: --help and every usage error stay fast
@@ -102,8 +104,11 @@ def example(spec, activation, loss, bias, shared_bias, notation, params_file, se
                f"after one step with lr {lr:g}: {result.loss_after:.6g}")
     click.echo(f"  cross-check: the generated code and the symbolic chain rule agree on {result.checked} numbers "
                f"(max relative difference {result.cross_check:.1e})")
-    for n, path in enumerate(written):
+    assets = [p for p in written if p.parent.name in ("katex", "fonts") or p.name in ("page.js", "page.css")]
+    for n, path in enumerate(p for p in written if p not in assets):
         click.echo(f"  {'wrote' if n == 0 else '     '} {path}")
+    if assets:
+        click.echo("        and KaTeX (katex/), page.js and page.css beside example.html")
 
 
 @click.command()

@@ -678,8 +678,11 @@ def svg_math(latex: str, font_px: float) -> str:
     return "".join(out)
 
 
-def to_svg(diagram: Diagram) -> str:
-    """The diagram as a standalone SVG 1.1 document (white background, no fonts or scripts).
+def to_svg(diagram: Diagram, interactive: bool = False) -> str:
+    """The diagram as a standalone SVG 1.1 document (white background, no fonts or scripts); with
+    ``interactive``, an <svg> element for an HTML page (no XML declaration) whose weights, biases
+    and neurons carry ``data-weight="k,i,j"`` / ``data-neuron="k,i"`` and are focusable, for the
+    page's script to light up (the drawing itself is the same).
 
     >>> svg = to_svg(Diagram((1, 1), ((Label("a_1", "a_1"),), (Label("b_1", "b_1"),)), None))
     >>> svg.count("<circle"), 'class="edge plain"' in svg
@@ -692,14 +695,17 @@ def to_svg(diagram: Diagram) -> str:
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="\'Latin Modern Roman\', \'Times New Roman\', Times, serif">',
+        f'viewBox="0 0 {width} {height}" font-family="\'Latin Modern Roman\', \'Times New Roman\', Times, serif"'
+        + (' class="network" role="group" aria-label="The network: choose a weight or a neuron">' if interactive else ">"),
         f"<title>{title}</title>",
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
     ]
-    out += [_svg_edge(edge, px) for edge in box.edges]
+    if interactive:
+        out.pop(0)
+    out += [_svg_edge(edge, px, interactive) for edge in box.edges]
     out += [_svg_ellipsis(x, y, px) for x, y in box.ellipses]
-    out += [_svg_node(node, px) for node in box.nodes]
-    out += [_svg_weight_label(edge, px) for edge in box.edges if edge.label is not None]
+    out += [_svg_node(node, px, interactive) for node in box.nodes]
+    out += [_svg_weight_label(edge, px, interactive) for edge in box.edges if edge.label is not None]
     if diagram.title:
         out.append(
             f'<text class="title" x="{px(box.width / 2)}" y="{px(box.title_y)}" text-anchor="middle" '
@@ -709,7 +715,14 @@ def to_svg(diagram: Diagram) -> str:
     return "\n".join(out) + "\n"
 
 
-def _svg_edge(edge: Edge, px) -> str:
+def _data(kind: str, key: tuple, label: Optional[Label], focusable: bool) -> str:
+    """The attributes by which an HTML page's script finds a drawn weight or neuron."""
+    name = f' aria-label="{xml_escape(label.text)}"' if label is not None else ""
+    focus = f' tabindex="0" role="button"{name}' if focusable else ""
+    return f' data-{kind}="{",".join(map(str, key))}"{focus}'
+
+
+def _svg_edge(edge: Edge, px, interactive: bool = False) -> str:
     """A line from border to border, and an arrow tip that ends on the target's border."""
     (x1, y1), (x2, y2) = (edge.source.x, edge.source.y), (edge.target.x, edge.target.y)
     length = ((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5
@@ -724,13 +737,18 @@ def _svg_edge(edge: Edge, px) -> str:
     start = (x1 + ux * edge.source.r, y1 + uy * edge.source.r)
     end = (tip[0] - ux * arrow * 0.8, tip[1] - uy * arrow * 0.8) if edge.tip else tip  # the line stops inside the tip
     polygon = f'<polygon points="{" ".join(f"{px(x)},{px(y)}" for x, y in points)}" fill="{colour}"/>'
+    data = hit = ""
+    if interactive:  # a wide transparent line over the thin one, so that a finger can hit it
+        data = _data("weight", edge.weight, edge.label, edge.label is None)
+        hit = (f'<line class="hit" x1="{px(start[0])}" y1="{px(start[1])}" x2="{px(end[0])}" y2="{px(end[1])}" '
+               f'stroke="transparent" stroke-width="12"/>')
     return (
-        f'<g class="edge {edge.style}"><line x1="{px(start[0])}" y1="{px(start[1])}" x2="{px(end[0])}" '
-        f'y2="{px(end[1])}" stroke="{colour}" stroke-width="{stroke}"/>{polygon if edge.tip else ""}</g>'
+        f'<g class="edge {edge.style}"{data}><line x1="{px(start[0])}" y1="{px(start[1])}" x2="{px(end[0])}" '
+        f'y2="{px(end[1])}" stroke="{colour}" stroke-width="{stroke}"/>{polygon if edge.tip else ""}{hit}</g>'
     )
 
 
-def _svg_node(node: Node, px) -> str:
+def _svg_node(node: Node, px, interactive: bool = False) -> str:
     stroke, fill, text = "#000000", "#ffffff", "#000000"
     width = 0.6
     if node.style == "path":
@@ -741,23 +759,25 @@ def _svg_node(node: Node, px) -> str:
     if kind == "bias" and node.style == "plain":
         fill = COLOURS["bias_fill"]
     font = BIAS_FONT if kind == "bias" else NEURON_FONT
+    data = _data("neuron", node.key, node.label, kind == "neuron") if interactive else ""
     return (
-        f'<g class="{kind} {node.style}"><circle cx="{px(node.x)}" cy="{px(node.y)}" r="{px(node.r)}" '
+        f'<g class="{kind} {node.style}"{data}><circle cx="{px(node.x)}" cy="{px(node.y)}" r="{px(node.r)}" '
         f'fill="{fill}" stroke="{stroke}" stroke-width="{_pt(width)}"/>'
         f'<text x="{px(node.x)}" y="{px(node.y + _baseline(node.label.latex) * font)}" text-anchor="middle" font-size="{px(font)}" '
         f'fill="{text}">{svg_math(node.label.latex, font * PX_PER_CM)}</text></g>'
     )
 
 
-def _svg_weight_label(edge: Edge, px) -> str:
+def _svg_weight_label(edge: Edge, px, interactive: bool = False) -> str:
     """The label on a white box (a framed one for the highlighted weight)."""
     x, y = edge.label_at
     w, h = text_width(edge.label.latex, LABEL_FONT) + 2 * LABEL_PAD, text_height(edge.label.latex, LABEL_FONT) + 2 * LABEL_PAD
     baseline = y + _baseline(edge.label.latex) * LABEL_FONT
     colour = {"dim": COLOURS["dim_text"], "path": COLOURS["path"], "weight": COLOURS["weight"]}.get(edge.style, "#000")
     frame = f' stroke="{colour}" stroke-width="1.2" rx="2"' if edge.style == "weight" else ""
+    data = _data("weight", edge.weight, edge.label, True) if interactive else ""
     return (
-        f'<g class="label {edge.style}"><rect x="{px(x - w / 2)}" y="{px(y - h / 2)}" width="{px(w)}" '
+        f'<g class="label {edge.style}"{data}><rect x="{px(x - w / 2)}" y="{px(y - h / 2)}" width="{px(w)}" '
         f'height="{px(h)}" fill="#ffffff"{frame}/>'
         f'<text x="{px(x)}" y="{px(baseline)}" text-anchor="middle" font-size="{px(LABEL_FONT)}" '
         f'fill="{colour}">{svg_math(edge.label.latex, LABEL_FONT * PX_PER_CM)}</text></g>'

@@ -44,7 +44,7 @@ from .latex import to_latex
 if TYPE_CHECKING:  # for annotations only: this stage takes the data it is given, it does not run the pipeline
     from ..api import Derivation
 
-FORMATS = ("md", "tex", "pdf", "json")
+FORMATS = ("md", "tex", "pdf", "json", "html")
 NETWORK_SVG = "network.svg"
 _PACKAGE = Path(__file__).resolve().parents[1]  # symbackprop/: templates ship in it as package data
 TEMPLATE_DIRS = (_PACKAGE / "templates", _PACKAGE.parent / "templates")  # installed wheel, then checkout
@@ -208,6 +208,11 @@ def broken(lhs: str, chunks: list[tuple[str, list[str]]], width: float = LINE_WI
                 current, used = (f"{current} {piece}" if current else piece), used + piece_width
     rows.append(current)
     return rows
+
+
+def template_dir() -> Path:
+    """The directory of symbackprop's Jinja2 templates (in the installed wheel, or the checkout)."""
+    return _template_dir()
 
 
 def _template_dir() -> Path:
@@ -712,7 +717,7 @@ class _Context:
             "matrix": self.matrix(form),
             "parameters": [self.parameter(g) for g in worked],
             "concise": concise,
-            "summary": [dict(self.compact(g, g in worked), latex=self.tex(g.parameter.symbol),
+            "summary": [dict(self.compact(g, g in worked), latex=self.tex(g.parameter.symbol), symbol=g.parameter.symbol.name,
                              source=self.label(g.parameter.source) if g.parameter.source else None,
                              target=self.label(g.parameter.target)) for g in shown] if concise else None,
             "summary_paths": sum(1 for g in shown if g.paths is not None),
@@ -841,6 +846,12 @@ class _Context:
         }
 
 
+def sum_chunks(derivation: Derivation, terms) -> list[tuple[str, list[str]]]:
+    """A sum of products (e.g. a gradient's path products) as ``broken``'s chunks, printed in the
+    derivation's notation: one per term, its factors one by one (for rows of another width)."""
+    return _Context(derivation).chunks(terms)
+
+
 def context(derivation: Derivation, title: Optional[str] = None, figures: bool = False,
             source_note: Optional[dict] = None, detail: str = DEFAULT_DETAIL) -> dict:
     """The data the templates lay out (all mathematics already printed as LaTeX); with
@@ -874,6 +885,83 @@ def render_latex(derivation: Derivation, title: Optional[str] = None, source_not
                  detail: str = DEFAULT_DETAIL) -> str:
     """derivation.tex: the handout as a standalone amsmath article for pdflatex (``detail`` as for Markdown)."""
     return _render("tex", context(derivation, title, source_note=source_note, detail=detail))
+
+
+# -- HTML: the handout's content with the interactive drawing (see symbackprop.handout.html) -----
+PANEL_WIDTH = 46.0  # letter widths of a row in the page's side panel (``printed_width``), half the text's
+
+
+def _route(model, gradient) -> str:
+    p = gradient.parameter
+    paths = "one path" if gradient.n_paths == 1 else f"{gradient.n_paths} paths"
+    if p.source is not None:
+        return f"Weight from ${model.label(p.source)}$ to ${model.label(p.target)}$; {paths} to the outputs"
+    owners = ", ".join(f"${model.label(n)}$" for n in p.shared) if p.shared else f"${model.label(p.target)}$"
+    return f"Bias {'shared by' if p.shared else 'of'} {owners}; {paths} to the outputs"
+
+
+def aligned(lhs: str, rows: list[str]) -> str:
+    r"""``lhs = `` and the rows of ``render.broken`` as one aligned display.
+
+    >>> print(aligned("E", ["a", "+ b"]))
+    \begin{aligned}&E = a \\
+    &+ b\end{aligned}
+    """
+    return r"\begin{aligned}&" + lhs + " = " + " \\\\\n&".join(rows) + r"\end{aligned}"
+
+
+def page_data(derivation: Derivation, data: dict) -> dict:
+    """What the page's script needs: per parameter shown, its gradient (path sum and delta form,
+    printed by SymPy) and its paths; per neuron, its net input, output and delta."""
+    from .html import caption_parts, parameter_entry
+
+    d, m = derivation, derivation.model
+    names = {**m.latex_names, DOTS: r"\cdots"}
+    tex = lambda expr: to_latex(expr, names)  # noqa: E731
+    worked = {p["symbol"] for layer in data["layers_back"] for p in layer["parameters"]}
+    checks = {"symbolic": "proven symbolically and checked numerically", "numeric": "checked numerically"}
+    parameters = []
+    for k in range(d.spec.depth, 0, -1):
+        for g in layer_parameters(d, k, data["detail"])[1]:
+            symbol, lhs = g.parameter.symbol, tex(Partial(m.loss_symbol, g.parameter.symbol))
+            rows = [] if g.paths is None else [aligned(lhs, broken(lhs, sum_chunks(d, [path.product for path in g.paths]),
+                                                                   PANEL_WIDTH))]
+            rows.append(f"{lhs} = {tex(g.delta_form)}")
+            section = f"p-{symbol.name}" if symbol.name in worked else f"s-{symbol.name}"
+            caption = f"{_route(m, g)}; {checks[d.verification.method(symbol)]}."
+            parameters.append(parameter_entry(d, g, rows, section, caption))
+    neurons = {}
+    deltas = {(delta.neuron.layer, delta.neuron.index): delta for delta in d.deltas}
+    for k, size in enumerate(d.spec.layers):
+        for j in range(size):
+            rows = []
+            if k > 0:
+                net, out = m.net[k][j], m.out[k][j]
+                rows = [f"{tex(net)} = {tex(abbreviated(ordered_sum(m.net_terms(k, j))))}",
+                        f"{tex(out)} = {tex(abbreviated(m.definitions[out]))}"]
+                if (k, j) in deltas:
+                    rows.append(f"{tex(deltas[(k, j)].symbol)} = {tex(abbreviated(deltas[(k, j)].recursion))}")
+            neuron = m.neurons(k)[j]
+            caption = f"Input {j + 1}: its output is the input itself." if k == 0 else \
+                f"Neuron {j + 1} of layer {k}: its net input, output and delta."
+            neurons[f"{k},{j}"] = {"label": m.label(neuron), "rows": rows, "caption": caption_parts(caption),
+                                   "section": f"layer-{k}" if k else "network"}
+    return {"page": "derivation", "spec": d.spec.text, "parameters": parameters, "neurons": neurons}
+
+
+def render_html(derivation: Derivation, title: Optional[str] = None, source_note: Optional[dict] = None,
+                detail: str = DEFAULT_DETAIL, data: Optional[dict] = None) -> str:
+    """derivation.html: the handout's content (``context``, or ``data`` already built) with the
+    interactive network (``symbackprop.handout.html``); it needs ``html.page_files()`` beside it."""
+    from .html import render_page
+
+    data = data if data is not None else context(derivation, title, source_note=source_note, detail=detail)
+    drawing = to_svg(network_diagram(derivation), interactive=True)
+    payload = page_data(derivation, data)
+    shown = payload["parameters"]  # the search box's example: a hidden weight, as the text names it
+    hint = next((p["latex"] for p in shown if p["key"].startswith(f"{max(1, derivation.spec.depth - 1)},")),
+                shown[0]["latex"] if shown else "")
+    return render_page(template_dir(), "derivation.html.j2", data, payload, drawing, hint)
 
 
 # -- JSON -----------------------------------------------------------------------------------
@@ -1056,20 +1144,26 @@ def write_outputs(
     derivation: Derivation, directory: Path, formats: Iterable[str], title: Optional[str] = None,
     progress: Progress = None, source_note: Optional[dict] = None, detail: str = DEFAULT_DETAIL,
 ) -> list[Path]:
-    """Write derivation.<format> for each format (md, tex, pdf, json) into ``directory``, and the
-    SVG diagrams beside derivation.md, all or none; ``progress(stage, done, total)`` hears of long
+    """Write derivation.<format> for each format (md, tex, pdf, json, html) into ``directory``, the
+    SVG diagrams beside derivation.md and KaTeX beside derivation.html, all or none; ``progress(stage, done, total)`` hears of long
     JSON writing; ``source_note`` adds "About the source" (see ``source_note_context``); ``detail``
     "full" works every parameter in its own section (default "concise": one per layer)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     formats = list(formats)
     data = (context(derivation, title, figures="md" in formats, source_note=source_note, detail=detail)
-            if {"md", "tex", "pdf"} & set(formats) else None)
+            if {"md", "tex", "pdf", "html"} & set(formats) else None)
     with Batch(directory) as batch:
         figures = write_svgs(derivation, directory, batch, detail) if "md" in formats else []  # renamed before the md
         written = write_documents(directory, "derivation", formats, lambda kind: _render(kind, data), batch)
         if "json" in formats:
             written.append(batch.add("derivation.json", render_json(derivation, progress)))
+        if "html" in formats:  # the page and, beside it, KaTeX and its script (see handout.html)
+            from .html import add_page
+
+            page, *assets = add_page(batch, "derivation.html", render_html(derivation, data=data))
+            written.append(page)
+            figures += assets
     return written + figures
 
 

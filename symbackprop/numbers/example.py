@@ -746,6 +746,7 @@ class _Handout:
         new = self._parameter(self.ex.updated, parameter)
         return {
             "symbol": self.tex(parameter.symbol),
+            "name": parameter.symbol.name,  # the HTML page's anchor (#g-w_21)
             "kind": parameter.kind,
             "partial": self.tex(Partial(m.loss_symbol, parameter.symbol)),
             "leibniz": self.tex(ordered_sum(leibniz_terms)),
@@ -833,9 +834,80 @@ def render_example(example: Example, kind: str, figures: bool = False) -> str:
     return environment(kind).get_template(f"example.{kind}.j2").render(_Handout(example, figures).build())
 
 
+# Activations and losses the HTML page's script computes a descent step with (static/page.js
+# holds each one's value and derivative, in the generated code's stable forms).
+PAGE_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softplus", "softmax")
+PAGE_LOSSES = ("mse", "bce", "ce")
+
+
+def page_data(example: Example, data: dict) -> dict:
+    """What example.html's script needs (``data`` is the handout's context): per shown parameter
+    its gradient's factors with their values and its paths; per neuron its numbers; and, when the
+    script knows every activation, the parameters after the step, to step again in the browser."""
+    from ..handout.html import caption_parts, parameter_entry
+
+    m, spec = example.model, example.spec
+    parameters = []
+    for g, shown in zip(example.shown, data["gradients"]):
+        lines = [("= " if n == 0 else r"\quad + ") + term for terms in (shown["leibniz_terms"], shown["numbers_terms"])
+                 for n, term in enumerate(terms)] + ["= " + shown["value"]]  # one term a line: the panel is narrow
+        row = r"\begin{aligned}" + shown["partial"] + " &" + r" \\ &".join(lines) + r"\end{aligned}"
+        after = f"{shown['symbol']} = {shown['old']} \\to {shown['new']}"
+        caption = (f"Value {'kept (frozen)' if shown['frozen'] else 'before and after the step'}, and its gradient "
+                   f"as the product of its chain-rule factors:")
+        parameters.append(parameter_entry(example, g, [after, row], f"g-{shown['name']}", caption))
+    neurons = {}
+    deltas = {d["layer"]: d["deltas"] for d in data["deltas"]}
+    for k in range(len(spec.layers)):
+        for j, neuron in enumerate(m.neurons(k)):
+            rows = []
+            if k == 0:
+                rows = [f"{data['inputs'][j]['symbol']} = {data['inputs'][j]['value']}"] if j < len(data["inputs"]) else []
+            elif j < len(data["forward"][k - 1]["neurons"]):
+                n = data["forward"][k - 1]["neurons"][j]
+                rows = [f"{n['net']} = {n['net_value']}", f"{n['out']} = {n['out_value']}"]
+                if j < len(deltas[k]):
+                    rows.append(f"{deltas[k][j]['symbol']} = {deltas[k][j]['numbers']} = {deltas[k][j]['value']}")
+            caption = "An input." if k == 0 else f"Neuron {j + 1} of layer {k}: net input, output and delta, in numbers."
+            neurons[f"{k},{j}"] = {"label": m.label(neuron), "rows": rows, "caption": caption_parts(caption),
+                                   "section": "forward" if k else "start"}
+    steppable = all(a in PAGE_ACTIVATIONS for a in spec.activations) and spec.loss in PAGE_LOSSES
+    descent = None
+    if steppable:
+        as_lists = lambda arrays: None if arrays is None else [np.asarray(a, dtype=float).tolist() for a in arrays]  # noqa: E731
+        descent = {
+            "model": {"activations": list(spec.activations), "loss": spec.loss, "lr": example.lr,
+                      "freeze_bias": example.freeze_bias, "shared_bias": spec.shared_bias},
+            "params": {"x": example.params["x"].tolist(), "y": example.params["y"].tolist(),
+                       "W": as_lists(example.updated["W"]), "b": as_lists(example.updated["b"])},
+            "steps": 1,
+            "shown": [{"latex": m.latex_names[g.parameter.symbol], "bias": g.parameter.kind == "bias",
+                       "k": g.parameter.target.layer - 1, "i": g.parameter.source.index if g.parameter.source else None,
+                       "j": 0 if spec.shared_bias and g.parameter.kind == "bias" else g.parameter.target.index}
+                      for g in example.shown],
+        }
+    return {"page": "example", "spec": spec.text, "parameters": parameters, "neurons": neurons, "descent": descent}
+
+
+def render_example_html(example: Example) -> str:
+    """example.html: the worked example's handout (the Markdown's context) with the interactive
+    network and, for the built-in activations, a button that steps gradient descent once more in
+    the browser; it needs ``handout.html.page_files()`` beside it."""
+    from ..handout.diagram import to_svg
+    from ..handout.html import render_page
+    from ..handout.render import template_dir
+
+    data = _Handout(example, False).build()
+    payload = page_data(example, data)
+    hint = payload["parameters"][0]["latex"] if payload["parameters"] else "w_{11}"
+    custom = [a for a in example.spec.activations if a not in PAGE_ACTIVATIONS]
+    return render_page(template_dir(), "example.html.j2", dict(data, custom_activations=custom), payload,
+                       to_svg(network_drawing(example.model), interactive=True), hint)
+
+
 def write_example(example: Example, directory: Union[str, Path], formats=("md", "tex")) -> list[Path]:
-    """Write example.md / example.tex / example.pdf (and example.json when asked) into
-    ``directory``, with example.md the drawing network.svg: all of them, or none
+    """Write example.md / example.tex / example.pdf (and example.json, example.html when asked)
+    into ``directory``, with example.md the drawing network.svg: all of them, or none
     (``symbackprop.handout.files.Batch``)."""
     from ..handout.diagram import to_svg
     from ..handout.files import Batch
@@ -851,7 +923,14 @@ def write_example(example: Example, directory: Union[str, Path], formats=("md", 
                                   lambda kind: render_example(example, kind, figures), batch)
         if "json" in formats:
             written.append(batch.add("example.json", render_json(example)))
+        if "html" in formats:  # the page and, beside it, KaTeX and its script
+            from ..handout.html import add_page
+
+            page, *assets = add_page(batch, "example.html", render_example_html(example))
+            written.append(page)
+            drawing += assets
     return written + drawing
 
 __all__ = ["worked_example", "Example", "check_params", "load_params", "random_params", "ParamsError",
-           "ExampleError", "NumbersError", "example_json", "render_json", "render_example", "write_example"]
+           "ExampleError", "NumbersError", "example_json", "render_json", "render_example", "write_example",
+           "render_example_html", "page_data"]
