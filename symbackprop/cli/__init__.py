@@ -18,6 +18,7 @@ import click
 
 from .derive import derive
 from .gallery import gallery
+from .lint import lint
 from .numbers import check, codegen, example
 from .options import EXIT_USAGE
 from .verify import verify
@@ -61,7 +62,7 @@ def cli() -> None:
     """
 
 
-for _command in (derive, verify, example, codegen, check, gallery):
+for _command in (derive, verify, lint, example, codegen, check, gallery):
     cli.add_command(_command)
 
 

@@ -1,0 +1,285 @@
+"""``symbackprop lint``: every equation of a document checked, and no false alarm on correct work.
+
+The independent truth here is twofold: symbackprop's own handouts in the gallery (each formula in
+them proven against ``sympy.diff`` when it was written) must lint clean, and the two source
+documents (tests/lint_documents/seed_000.txt and seed_001.md, copies of ../shared/seeds) must be
+reported wrong exactly where a derivation by hand shows they are wrong:
+
+* seed 000, eq. (18), line 110: ∂net_{d_1}/∂w_{21} of w_{31} out_{c_1} + w_{3x} out_{c_2} + w_{3x} out_{c_1}
+  is (w_{31} + w_{3x}) ∂out_{c_1}/∂w_{21}, not w_{31} ∂out_{c_1}/∂w_{21}: out_{c_1} is written twice, out_{c_3} never.
+* seed 001, lines 32, 34, 36, 54, 56, 74: a = g(z) = 1/(1 - e^{-z}) is not the sigmoid 1/(1 + e^{-z}).
+* seed 001, line 48: "b^{[1]} has the shape 1×2" (b^{[1]} is 1×3; it means b^{[2]}).
+* seed 001, line 110: d/dz (1 - e^{-z})^{-1} = -(1 - e^{-z})^{-2} e^{-z}, not -1 × (…)^{-2} · (-e^{-z});
+  and 1/(1-e^{-z}) · e^{-z}/(1-e^{-z}) is not a(1 - a) (nor da/dz the derivative of its formula, for
+  the sigmoid a is).
+Corrected copies (those slips fixed, nothing else) report 0 wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from symbackprop.checking.document import read_document
+from symbackprop.checking.lint import infer_network, lint_document, rewrite
+from symbackprop.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = Path(__file__).resolve().parent / "lint_documents"
+GALLERY = sorted(p for p in (ROOT / "output" / "gallery").glob("*/*") if p.suffix in (".md", ".tex"))
+SEED_000 = DOCUMENTS / "seed_000.txt"
+SEED_001 = DOCUMENTS / "seed_001.md"
+SEED_001_OPTIONS = dict(notation="layers", loss="bce", bias=True)
+
+
+@lru_cache(maxsize=None)
+def derivation(spec: str, **options):
+    from symbackprop import derive
+
+    return derive(spec, proof="numeric", **options)
+
+
+def lint_text(text: str, name: str = "doc.md", spec: str | None = None, **options):
+    inferred = infer_network(text)
+    chosen = {k: v for k, v in inferred.options.items() if k != "spec"}
+    chosen.update(options)
+    return lint_document(read_document(text, name), derivation(spec or inferred.spec, **chosen))
+
+
+def wrong_lines(report) -> set[int]:
+    return {r.line for r in report.wrong}
+
+
+# -- the gallery: symbackprop's own handouts lint clean --------------------------------------------
+MINIMUM_CHECKED = {"exercise": 5, "solutions": 7, "example": 25, "derivation": 40}
+
+
+@pytest.mark.parametrize("path", GALLERY, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_gallery_lints_clean(path):
+    report = lint_text(path.read_text(), path.name)
+    assert report.wrong == (), [(r.where, r.text, r.reason) for r in report.wrong]
+    summary = report.summary
+    assert summary["checked"] >= MINIMUM_CHECKED[path.stem], summary
+    assert summary["checked"] >= summary["found"] // 4, summary  # a reasonable fraction (exercises have blanks)
+
+
+def test_gallery_network_is_inferred():
+    inferred = infer_network((ROOT / "output/gallery/4-3-2-1-layers-bce-bias/derivation.md").read_text())
+    assert inferred.options == {"spec": "4-3-2-1", "notation": "layers", "loss": "bce", "bias": True}
+
+
+# -- the seeds: their known errors, and nothing else ----------------------------------------------
+def test_seed_000_reports_eq_18_only():
+    report = lint_text(SEED_000.read_text(), SEED_000.name, spec="2-4-3-2")
+    assert wrong_lines(report) == {110}
+    (eq18,) = report.wrong
+    assert eq18.number == "18" and "out_{c_1} appears twice in the sum and out_{c_3} not at all" in " ".join(eq18.diagnosis)
+    assert report.summary["checked"] >= 20
+
+
+def test_seed_000_corrected_is_clean():
+    text = SEED_000.read_text().replace(r"w_{3x} * out_{c_1}}{\partial w_{21}}", r"w_{3x} * out_{c_3}}{\partial w_{21}}")
+    report = lint_text(text, SEED_000.name, spec="2-4-3-2")
+    assert report.wrong == ()
+    eq18 = next(r for r in report.reports if r.number == "18")
+    assert eq18.verdict == "right"
+
+
+def test_seed_001_reports_its_errors_only():
+    report = lint_text(SEED_001.read_text(), SEED_001.name, spec="4-3-2-1", **SEED_001_OPTIONS)
+    assert wrong_lines(report) == {32, 34, 36, 48, 54, 56, 74, 110}
+    sigmoid = next(r for r in report.wrong if r.line == 32)
+    assert sigmoid.correction.endswith(r"\frac{1}{1 + e^{- z^{[1]}_{1}}}")
+    shape = next(r for r in report.wrong if r.line == 48)
+    assert shape.kind == "shape" and "1×3" in shape.reason
+    steps = next(r for r in report.wrong if r.line == 110).steps
+    assert [s.right for s in steps if s.verdict == "wrong"][1].startswith(r"-1 \times")
+    assert report.summary["checked"] >= 60
+
+
+def test_seed_001_corrected_is_clean():
+    text = SEED_001.read_text().replace("1 - e^{-z", "1 + e^{-z").replace(
+        "$b^{[1]}$ has the shape 1×2", "$b^{[2]}$ has the shape 1×2")
+    report = lint_text(text, SEED_001.name, spec="4-3-2-1", **SEED_001_OPTIONS)
+    assert report.wrong == (), [(r.where, r.reason) for r in report.wrong]
+
+
+# -- hand-written documents in the styles people use ------------------------------------------------
+@pytest.mark.parametrize("name, spec, options, checked", [
+    ("letter_star.md", None, {}, 10),
+    ("seed_style.txt", None, {}, 7),
+    ("layers_rows.md", None, {}, 12),
+    ("columns_bp.tex", None, {}, 6),
+    ("walkthrough.md", "2-2-2", {"shared_bias": True}, 3),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_correct_documents_report_nothing_wrong(name, spec, options, checked):
+    path = DOCUMENTS / name
+    report = lint_text(path.read_text(), name, spec=spec, **options)
+    assert report.wrong == (), [(r.where, r.text, r.reason) for r in report.wrong]
+    assert report.summary["checked"] >= checked, report.summary
+
+
+def test_a_wrong_number_is_found():
+    text = (DOCUMENTS / "walkthrough.md").read_text().replace("= 0.593269992$$", "= 0.598269992$$")
+    report = lint_text(text, spec="2-2-2", shared_bias=True)
+    assert wrong_lines(report) == {7}
+    assert "rounding of the numbers written" in report.wrong[0].reason
+    assert report.wrong[0].correction == r"\frac{1}{1 + e^{-0.3775}} = 0.59327"
+
+
+def test_planted_errors_are_diagnosed():
+    text = "\n".join([
+        "A 2-4-3-2 network.",
+        r"$$\frac{\partial E_{total}}{\partial w_{31}} = (out_{d_1} - target_{d_1}) out_{d_1} (1 - out_{d_1}) out_{c_2}$$",
+        r"$$\frac{\partial E_{total}}{\partial w_{31}} = (target_{d_1} - out_{d_1}) out_{d_1} (1 - out_{d_1}) out_{c_1}$$",
+        r"$$\frac{\partial out_{d_1}}{\partial net_{d_1}} = out_{d_1}(1 + out_{d_1})$$",
+        r"$$net_{d_1} = w_{31} out_{c_1} + w_{32} out_{c_2} + w_{34} out_{c_3}$$",
+    ])
+    report = lint_text(text)
+    assert wrong_lines(report) == {2, 3, 4, 5}
+    by_line = {r.line: r for r in report.wrong}
+    assert any("w_{32}" in d or "wrong factor" in d for d in by_line[2].diagnosis)  # verify's diagnosis
+    assert any("sign" in d for d in by_line[3].diagnosis)
+    assert by_line[4].correction  # the corrected equation in the document's notation
+    assert by_line[5].correction == (r"net_{d_1} = \mathrm{out}_{c_1} w_{31} + \mathrm{out}_{c_2} w_{32} "
+                                     r"+ \mathrm{out}_{c_3} w_{33}")
+
+
+def test_unreadable_formulas_are_not_checked_never_wrong():
+    text = "\n".join([
+        "A 2-4-3-2 network.",
+        r"$$out_{d_1} = \input{/etc/passwd}$$",
+        r"$$out_{d_1} = 10^{10^{10}}$$",
+        "$$out_{d_1} = " + "{" * 10000 + "x" + "}" * 10000 + "$$",
+        r"$$E_{total} = \mathrm{foo}(out_{d_1}) = \bar{q}$$",
+        r"$$\frac{\partial E_{total}}{\partial w_{31}} = \delta_{d_1} \cdot out_{c_1}$$",
+    ])
+    started = time.perf_counter()
+    report = lint_text(text)
+    assert time.perf_counter() - started < 30
+    assert report.wrong == ()
+    assert [r.verdict for r in report.reports][-1] == "right"  # the rest goes on
+
+
+# -- reading documents --------------------------------------------------------------------------------
+def test_equation_numbers_lines_and_rows():
+    text = "\n".join([
+        r"Prose with $x$ and $a = b$ inline.",  # 1
+        r"\begin{align}",  # 2
+        r"E &= \frac{1}{2} \\",  # 3
+        r"  &= 0.5 \tag{7}",  # 4
+        r"\end{align}",  # 5
+        r"$$net = 1$$",  # 6
+        " (12)",  # 7
+        r"\[ p = 1, \qquad q = 2 \]",  # 8
+    ])
+    doc = read_document(text, "x.tex")
+    assert [(e.line, e.number, e.text) for e in doc.equations] == [
+        (1, None, "a = b"), (3, "7", r"E = \frac{1}{2} = 0.5"), (6, "12", "net = 1"), (8, None, "p = 1"), (8, None, "q = 2")]
+
+
+def test_rewrites_reach_the_grammar():
+    assert rewrite(r"sig(net_{d_1})") == r"\sigma(net_{d_1})"
+    model = derivation("4-3-2-1", **SEED_001_OPTIONS).model
+    assert rewrite(r"\mathcal{L}(\hat{y}, y) = a_1^{[3]}", model) == r"\mathcal{L} = \hat{y}_{1}"
+
+
+def test_spec_inferred_from_names():
+    text = r"$out_{a_2}$, $net_{b_3}$, $out_{c_1} = 1$ and $target_{c_2}$"
+    assert infer_network(text).options["spec"] == "2-3-2"
+
+
+# -- the command ------------------------------------------------------------------------------------
+def run(*args):
+    return CliRunner().invoke(cli, ["lint", *map(str, args)])
+
+
+def test_cli_wrong_gradient_exit_1_with_line():
+    result = run(DOCUMENTS / "wrong_gradient.md")
+    assert result.exit_code == 1, result.output
+    assert "assuming 2-4-3-2, sigmoid, squared error; say --spec to change" in result.output
+    assert "line 9: WRONG" in result.output and "the term through d_2 is missing" in result.output
+    assert result.output.strip().endswith("2 equations found, 2 checked: 1 right, 1 wrong; 0 not checked")
+
+
+def test_cli_json_parses_back():
+    result = run(DOCUMENTS / "wrong_gradient.md", "--format", "json", "--spec", "2-4-3-2")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["summary"] == {"found": 2, "checked": 2, "right": 1, "wrong": 1, "not checked": 0}
+    wrong = [e for e in data["equations"] if e["verdict"] == "wrong"]
+    assert [e["line"] for e in wrong] == [9] and wrong[0]["correction"].startswith(r"\frac{\partial E_{total}}")
+
+
+def test_cli_markdown_quotes_wrong_beside_correct():
+    result = run(DOCUMENTS / "wrong_gradient.md", "--format", "md")
+    assert result.exit_code == 1
+    row = next(line for line in result.output.splitlines() if line.startswith("| line 9"))
+    cells = row.split(" | ")
+    assert r"w_{31} \, out_{c_1}" in cells[1] and r"w_{34}" in cells[2]
+
+
+def test_cli_clean_document_exit_0():
+    result = run(DOCUMENTS / "letter_star.md", "--wrong-only")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("10 equations found, 10 checked: 10 right, 0 wrong; 0 not checked")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["no-such-file.md"], "cannot read 'no-such-file.md'"),
+    ([DOCUMENTS], "not a regular file"),
+    ([DOCUMENTS / "walkthrough.md"], "cannot tell the network"),
+    ([DOCUMENTS / "letter_star.md", "--spec", "2-0-3"], "every layer needs at least one neuron"),
+    ([DOCUMENTS / "letter_star.md", "--format", "xml"], "xml"),
+])
+def test_cli_usage_errors_exit_2(args, message, tmp_path):
+    from symbackprop.cli import main
+
+    probe = subprocess.run([sys.executable, "-c", "import sys; from symbackprop.cli import main; main(sys.argv[1:])",
+                            "lint", *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert probe.returncode == 2, probe.stderr
+    assert message in probe.stderr and "Traceback" not in probe.stderr
+    assert len(probe.stderr.strip().splitlines()) == 1
+
+
+def test_cli_binary_file_exit_2(tmp_path):
+    path = tmp_path / "binary.md"
+    path.write_bytes(b"\xff\xfe\x00$x = 1$")
+    result = run(path)
+    assert result.exit_code == 2
+
+
+def test_help_imports_nothing_heavy():
+    code = ("import sys; from symbackprop.cli import main\n"
+            "try:\n    main(['lint', '--help'])\nexcept SystemExit: pass\n"
+            "print([m for m in ('sympy', 'numpy', 'jinja2') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+# -- fuzzing: no document makes lint raise --------------------------------------------------------------
+def test_fuzzed_documents_never_raise():
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    pieces = st.sampled_from(["$", "$$", "=", r"\frac{", "}", "{", r"\partial", "out_{b_1}", "w_{11}", "0.5", "\\\\",
+                              r"\begin{aligned}", r"\end{aligned}", "&", "(3)", r"\tag{2}", "\n", " ", "x", r"\quad",
+                              "has the shape 1×2", "W^{[1]}", "|", r"\leftarrow", "w_{1x}", "sig(", ")", "'"])
+    d = derivation("2-2-1")
+
+    @hypothesis.settings(max_examples=40, deadline=None, database=None)
+    @hypothesis.given(st.lists(pieces, max_size=40).map("".join))
+    def check(text):
+        report = lint_document(read_document(text, "fuzz.md"), d)
+        assert report.summary["found"] == len(report.reports)
+
+    check()
