@@ -7,6 +7,8 @@ Measures, on this machine:
 * ``symbackprop derive 784-30-10 --format json``: median time and peak memory;
 * ``symbackprop derive 784-128-64-10 --format json``: time and peak memory (one run);
 * ``symbackprop derive 8-8-8-8`` (md, tex, json), whole process;
+* ``symbackprop verify`` of one gradient (right and wrong) on 2-4-3-2 and 784-30-10, as a ratio to
+  ``python -c "import sympy"``;
 * the largest network whose ``--proof symbolic`` finishes within the limit (60 s);
 * scaling: ``derive --format json --proof numeric`` on growing networks, against the naive
   approach (``sympy.diff`` of the fully expanded E_total for every weight, measured until one
@@ -270,6 +272,19 @@ def main() -> None:
         largest = (spec, seconds)
     report(f"largest network whose symbolic proof finishes within {options.limit:g} s",
            f"{largest[0]} ({parameters(largest[0])} weights, {largest[1]:.1f} s)" if largest else "none")
+
+    # verify: a verdict on one gradient, whole process, as a ratio to `import sympy` (issue 14: within 1.3×
+    # on 2-4-3-2 and 5× on 784-30-10); a right formula (exit 0) and a wrong one with its diagnosis (exit 1).
+    for spec, parameter, right, wrong, target in [
+        ("2-4-3-2", "w_{21}", r"\delta_{c_1} out_{b_1}", r"\delta_{d_1} w_{31} out_{c_1}(1 - out_{c_1}) out_{b_1}", "≤ 1.3×"),
+        ("784-30-10", "w_{1,1}", r"\delta_{b_1} out_{a_1}", r"\delta_{b_2} out_{a_1}", "≤ 5×"),
+    ]:
+        if options.quick and spec != "2-4-3-2":
+            continue
+        for verdict, formula, status in (("right", right, 0), ("wrong", wrong, 1)):
+            seconds, _ = timed(symbackprop("verify", spec, "--param", parameter, formula), runs, work, status)
+            report(f"verify {spec} --param (a {verdict} formula), whole process",
+                   f"{seconds:.2f} s (median of {runs}), {ratio(seconds)}", target)
 
     seconds, text = hostile_input()
     report("symbackprop verify refusing hostile formulas (huge powers, deep nesting, \\input, 5000 characters)",

@@ -91,11 +91,12 @@ class Derivation:
         if self.selected:
             derived += f" (of {spec.n_parameters} parameters)"
         symbols = [g.parameter.symbol for g in self.gradients]
-        proven = sum(1 for s in symbols if verification.method(s) == "symbolic")
-        unproven = f" ({len(verification.unproven)} not proven)" if verification.unproven else ""
         activations = spec.activations[0] if len(set(spec.activations)) == 1 else ",".join(spec.activations)
         notation = "" if spec.notation == "neurons" else f", {spec.notation} notation"
-        return (f"<Derivation {spec.text} {activations}/{spec.loss}{notation}: {derived}; {proven} proven symbolically"
+        head = f"<Derivation {spec.text} {activations}/{spec.loss}{notation}: {derived}; "
+        proven = sum(1 for s in symbols if verification.method(s) == "symbolic")
+        unproven = f" ({len(verification.unproven)} not proven)" if verification.unproven else ""
+        return (head + f"{proven} proven symbolically"
                 f"{unproven}, {len(symbols)} checked numerically at {count(verification.points, 'point', 'points')}>")
 
     def _repr_markdown_(self) -> str:
@@ -141,7 +142,8 @@ def derive(
 
     ``shared_bias`` gives each computed layer one bias shared by its neurons. ``batch`` > 1 adds the mini-batch equations for that many samples (the loss their mean), proven
     equal to the mean of the per-sample gradients. ``only`` names parameters to derive (default: all); ``proof`` is "auto" (symbolic proofs up
-    to 50 parameters), "symbolic" or "numeric"; ``points`` and ``seed`` set the numeric check.
+    to 50 parameters), "symbolic", "numeric" or "gradients" (what ``verify`` needs: the derived parameters'
+    forms checked numerically, no matrix forms or batch equations built); ``points`` and ``seed`` set the numeric check.
     Raises ``SpecError`` for bad input and ``VerificationError`` if a form fails its proof.
     """
     started = time.perf_counter()
@@ -160,10 +162,14 @@ def derive(
         if progress and (done % 500 == 0 or done == len(parameters)):
             progress("chain rule", done, len(parameters))
     gradients = tuple(gradients)
-    layers = tuple(layer_forms(chain))
-    verification = verify(model, chain, gradients, layers, proof=proof, points=points, seed=seed, progress=progress)
+    if proof == "gradients":  # `verify`: the forms it prints are checked, and it builds nothing else
+        layers = ()
+        verification = verify(model, chain, gradients, layers, proof="numeric", points=points, seed=seed, progress=progress)
+    else:
+        layers = tuple(layer_forms(chain))
+        verification = verify(model, chain, gradients, layers, proof=proof, points=points, seed=seed, progress=progress)
     form = check = None
-    if spec.batch > 1:
+    if spec.batch > 1 and proof != "gradients":
         form = batch_form(chain)
         check = verify_batch(model, chain, form, points=points, seed=seed,
                              symbolic=None if proof == "auto" else proof == "symbolic")

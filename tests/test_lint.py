@@ -235,8 +235,9 @@ def test_cli_clean_document_exit_0():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["no-such-file.md"], "cannot read 'no-such-file.md'"),
-    ([DOCUMENTS], "not a regular file"),
+    (["no-such-file.md"], "cannot read 'no-such-file.md': No such file or directory"),
+    ([DOCUMENTS], "a directory"),
+    (["/dev/null"], "not a regular file"),
     ([DOCUMENTS / "walkthrough.md"], "cannot tell the network"),
     ([DOCUMENTS / "letter_star.md", "--spec", "2-0-3"], "every layer needs at least one neuron"),
     ([DOCUMENTS / "letter_star.md", "--format", "xml"], "xml"),

@@ -82,7 +82,7 @@ def test_sigmoid_written_out_is_accepted(seed000):
 def test_eq_25_with_w31_instead_of_w34_is_rejected_with_the_right_diagnosis(seed000):
     verdict = check_gradient(seed000, "w_21", f"{EQ23} + {EQ25.replace('w_{34}', 'w_{31}')}")
     assert not verdict.correct
-    assert verdict.diagnosis == ["the term through d_2 has a wrong factor: w_{31} instead of w_{34}"]
+    assert verdict.diagnosis == ["the term through d_2 has a wrong weight: w_{31} where it needs w_{34}"]
     kinds = {term.route: term.kind for term in verdict.terms}
     assert kinds == {("d_1",): "matched", ("d_2",): "wrong"}
     # the point is a real witness: the true gradient there is the expected value, and differs from the written one
@@ -101,13 +101,16 @@ def test_the_d2_term_missing_is_named(seed000):
 def test_wrong_factor_in_eq_15(seed000):
     verdict = check_gradient(seed000, "w_31", EQ15.replace("out_{c_1}", "out_{c_2}"))
     assert not verdict.correct
-    assert verdict.diagnosis == [r"the term through d_1 has a wrong factor: \mathrm{out}_{c_2} instead of \mathrm{out}_{c_1}"]
+    assert verdict.diagnosis == ["your formula is the gradient of w_{32}, not of w_{31}"]
+    assert [t.message for t in verdict.terms] == [
+        r"the term through d_1 has a wrong factor: \mathrm{out}_{c_2} instead of \mathrm{out}_{c_1}"]
     assert math.isclose(truth_at(seed000, "w_31", verdict.point), verdict.expected_value, rel_tol=1e-9)
 
 
 def test_sign_slip_extra_term_and_missing_factor(seed000):
     flipped = check_gradient(seed000, "w_31", EQ15.replace("(out_{d_1} - target_{d_1})", "(target_{d_1} - out_{d_1})"))
-    assert flipped.diagnosis == ["the term through d_1 has the wrong sign"]
+    assert flipped.diagnosis[0].startswith("the sign is flipped: your formula is the negative of the gradient")
+    assert [t.message for t in flipped.terms] == ["the term through d_1 has the wrong sign"]
     assert math.isclose(flipped.written_value, -flipped.expected_value, rel_tol=1e-9)
 
     extra = check_gradient(seed000, "w_21", f"{EQ23} + {EQ25} + w_{{11}} out_{{a_1}}")
@@ -117,7 +120,8 @@ def test_sign_slip_extra_term_and_missing_factor(seed000):
     assert short.diagnosis == [r"the term through d_2 has no factor \mathrm{out}_{b_1}"]
 
     doubled = check_gradient(seed000, "w_21", f"2 {EQ23} + {EQ25}")
-    assert doubled.diagnosis == ["the term through d_1 has the coefficient 2 instead of 1"]
+    assert doubled.diagnosis == [r"∂E/∂\mathrm{out}_{d_1} is twice what it should be: the ½ in E cancels the 2 from the square"]
+    assert "the term through d_1 has the coefficient 2 instead of 1" in [t.message for t in doubled.terms]
 
 
 def test_a_difference_below_float_tolerance_is_still_found_exactly(seed000):

@@ -40,7 +40,7 @@ def test_a_wrong_factor_is_named(capsys):
     code, out, _ = run(["verify", "2-4-3-2", "--param", "w_{21}", EQ23 + " + " + EQ25.replace("w_{34}", "w_{31}")], capsys)
     assert code == 1
     assert out.startswith("incorrect:")
-    assert "the term through d_2 has a wrong factor: w_{31} instead of w_{34}" in out
+    assert "the term through d_2 has a wrong weight: w_{31} where it needs w_{34}" in out
     assert "yours = " in out and "true = " in out and "the correct formula:" in out
 
 
@@ -264,3 +264,25 @@ def test_the_count_of_right_steps_follows_the_data(capsys):
     assert code == 0 and out.splitlines()[-1] == "all 2 steps are right"
     code, out, _ = run(["verify", "--steps", "2 z = z + z"], capsys)
     assert code == 0 and out.splitlines()[-1] == "the one step is right"
+
+
+# -- diagnoses whatever the form (issue 14.2) ------------------------------------------------------------
+def test_a_factored_recursion_with_a_wrong_weight_is_named(capsys):
+    formula = r"(\delta_{d_1} w_{31} + \delta_{d_2} w_{33}) out_{c_1}(1 - out_{c_1}) out_{b_1}"
+    code, out, _ = run(["verify", "2-4-3-2", "--param", "w_{21}", formula], capsys)
+    assert code == 1
+    assert "  the term through d_2 has a wrong weight: w_{33} where it needs w_{34}" in out.splitlines()
+
+
+def test_the_sigmoid_style_softmax_delta_is_named_and_the_simplest_form_shown(capsys):
+    formula = r"(out_{c_1} - target_{c_1}) out_{c_1} (1 - out_{c_1}) out_{b_1}"
+    code, out, _ = run(["verify", "2-2-2", "--loss", "ce", "--param", "w_{21}", formula], capsys)
+    assert code == 1 and "sigmoid-style" in out and "softmax + cross-entropy" in out
+    assert out.rstrip().endswith(r"the correct formula: \left(\mathrm{out}_{c_1} - \mathrm{target}_{c_1}\right) \cdot \mathrm{out}_{b_1}")
+
+
+def test_an_unrecognised_mistake_prints_no_diagnosis(capsys):
+    code, out, _ = run(["verify", "2-2-2", "--param", "w_{21}", r"w_{11}^3 + 1"], capsys)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[-1].startswith("  the correct formula:") and lines[-2].startswith("    yours = ")

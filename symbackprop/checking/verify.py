@@ -20,9 +20,14 @@ never "right". Numbers with decimals in ``--steps`` count as rounded (0.74136507
 a tolerance given; for the cross-entropy, steps and gradients are judged, like the handout, with
 targets that sum to 1, and the verdict says so.
 
-For a wrong gradient written as a sum of path products (seed 000's eqs (23) + (25)), each term
-is matched to a path of the chain rule and the differences are put in words ("the term through
-d_2 is missing", "the term through d_2 has a wrong factor: w_{31} instead of w_{34}").
+For a wrong gradient, ``checking.diagnose`` names the mistake whatever the form it was written in
+(a path sum, a factored delta recursion, δ · out): a mutation of the true delta recursion (a term
+dropped, a wrong weight, σ for σ', a sign, the ½ dropped, another parameter's gradient, ...)
+that equals the formula at every random point ("the term through d_2 is missing", "the term
+through d_2 has a wrong weight: w_{31} where it needs w_{34}"); when none does, a sum of path
+products (seed 000's eqs (23) + (25)) is still compared term by term, and otherwise nothing is
+said. The correct formula shown is the simplest proven form (ŷ − y where the output factors
+cancel), the delta recursion, shortened, where the path sum would be long.
 
 >>> from symbackprop import derive
 >>> d = derive("2-4-3-2", only=["w_31"])
@@ -36,10 +41,12 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Union
 
 import mpmath
 import numpy as np
@@ -48,14 +55,23 @@ from sympy.core.evalf import PrecisionExhausted
 
 from ..algebra.evaluate import evaluate
 from ..algebra.exact import are_equal
-from ..algebra.expressions import ordered_sum
-from ..algebra.grammar import FormulaError, Literal, Textbook, name_key, name_table, parse_math
+from ..algebra.expressions import Chain, ordered_sum
+from ..algebra.grammar import (
+    FormulaError,
+    Literal,
+    Textbook,
+    name_key,
+    name_table,
+    parse_math,
+)
 from ..algebra.limits import time_limit
 from ..derivation.chainrule import Gradient, Path, find_parameter
 from ..handout.latex import to_latex
 from ..network.model import expand_definitions
+from ..network.spec import SpecError
 from ..proof import numeric
 from ..proof.prove import SYMBOLIC_LIMIT, TOLERANCE
+from .diagnose import diagnose
 
 if TYPE_CHECKING:  # for annotations only: this stage takes the data it is given, it does not run the pipeline
     from ..api import Derivation
@@ -70,6 +86,7 @@ CERTIFIED_DIGITS = 1300  # a difference is told from zero down to this many digi
 MAX_PRECISE_POINTS = 3  # points of a sample evaluated at DIGITS digits where float64 cannot decide
 HUGE_BITS = 100_000  # a value beyond 2^±HUGE_BITS is too large to evaluate (or to print)
 MAX_DIAGNOSED_PATHS = 64
+CLEAR_DIFFERENCE = 1e-6  # relative: in float64 a difference this large needs no confirmation at DIGITS digits
 
 Number = Union[float, sympy.Float]  # a witness value: a SymPy Float where float64 cannot show it
 
@@ -81,8 +98,8 @@ class TermCheck:
 
     kind: str
     route: tuple[str, ...]
-    written: Optional[sympy.Expr]  # the user's term (None when missing)
-    expected: Optional[sympy.Expr]  # the path's product of factor values (None when extra)
+    written: sympy.Expr | None  # the user's term (None when missing)
+    expected: sympy.Expr | None  # the path's product of factor values (None when extra)
     message: str
 
 
@@ -98,25 +115,27 @@ class GradientVerdict:
     """
 
     parameter: str  # LaTeX name, e.g. w_{31}
-    correct: Optional[bool]
+    correct: bool | None
     method: str
     written: sympy.Expr
     written_latex: str
     expected: sympy.Expr  # the chain-rule form: the path sum, or δ_j · out_i
     expected_latex: str
-    point: Optional[dict[str, float]] = None
-    written_value: Optional[Number] = None
-    expected_value: Optional[Number] = None
+    point: dict[str, float] | None = None
+    written_value: Number | None = None
+    expected_value: Number | None = None
     terms: tuple[TermCheck, ...] = ()
     note: str = ""
     tolerance: float = 0.0  # relative: the sides need only agree this closely
     readings: tuple[str, ...] = ()  # names read in Nielsen's numbering: "w^3_{12} = W^{[2]}_{1,2}"
     loss: str = "E"  # the loss's short name in the notation (E, or L in layer and column notation)
+    mistakes: tuple[str, ...] = ()  # the mistake named whatever the formula's form (``checking.diagnose``)
 
     @property
     def diagnosis(self) -> list[str]:
-        """What is wrong with the path terms, in words."""
-        return [term.message for term in self.terms if term.kind != "matched"]
+        """What is wrong, in words: the named mistake whatever the formula's form
+        (``checking.diagnose``), else, for a path sum, its terms' differences (empty when nothing is certain)."""
+        return list(self.mistakes) or [term.message for term in self.terms if term.kind != "matched"]
 
 
 @dataclass(frozen=True)
@@ -133,11 +152,11 @@ class Step:
     right: sympy.Expr
     left_latex: str
     right_latex: str
-    correct: Optional[bool]
+    correct: bool | None
     method: str
-    point: Optional[dict[str, float]] = None
-    left_value: Optional[Number] = None
-    right_value: Optional[Number] = None
+    point: dict[str, float] | None = None
+    left_value: Number | None = None
+    right_value: Number | None = None
     note: str = ""
     relation: str = "="
     tolerance: float = 0.0
@@ -150,18 +169,18 @@ class StepsVerdict:
 
     expressions: tuple[sympy.Expr, ...]
     steps: tuple[Step, ...]
-    ends_agree: Optional[bool]
+    ends_agree: bool | None
     readings: tuple[str, ...] = ()  # names read in Nielsen's numbering: "a^2_1 = a^{[1]}_{1}"
 
     @property
-    def correct(self) -> Optional[bool]:
+    def correct(self) -> bool | None:
         """True when every step is right, False when one is wrong, None when some could not be checked."""
         if any(step.correct is False for step in self.steps):
             return False
         return None if self.unchecked else True
 
     @property
-    def first_wrong(self) -> Optional[Step]:
+    def first_wrong(self) -> Step | None:
         return next((step for step in self.steps if step.correct is False), None)
 
     @property
@@ -172,15 +191,15 @@ class StepsVerdict:
 # -- comparing two expressions -----------------------------------------------------------------
 @dataclass(frozen=True)
 class _Comparison:
-    equal: Optional[bool]  # None: not checked (``note`` says why)
+    equal: bool | None  # None: not checked (``note`` says why)
     method: str
-    point: Optional[dict[str, float]] = None
-    left_value: Optional[Number] = None
-    right_value: Optional[Number] = None
+    point: dict[str, float] | None = None
+    left_value: Number | None = None
+    right_value: Number | None = None
     note: str = ""
 
 
-def _disagreement(a: np.ndarray, b: np.ndarray, tolerance: float = TOLERANCE) -> Optional[int]:
+def _disagreement(a: np.ndarray, b: np.ndarray, tolerance: float = TOLERANCE) -> int | None:
     """The first point where ``a`` and ``b`` differ by more than ``tolerance`` (relative); a value
     undefined (nan) on one side only is a difference, on both sides no evidence either way."""
     with np.errstate(all="ignore"):
@@ -199,7 +218,7 @@ def _relative(x, y):
     return abs(x - y) / scale if scale else 0 * scale
 
 
-def _real(value: sympy.Expr) -> Optional[sympy.Float]:
+def _real(value: sympy.Expr) -> sympy.Float | None:
     """A number SymPy computed, as a real Float; None when it is not a real number (complex,
     infinite, undefined). Raises ``ValueError`` when it is not a number or too large to handle.
 
@@ -261,6 +280,22 @@ def _digits_needed(expr: sympy.Expr) -> int:
     return digits
 
 
+def _clear_gap(a: sympy.Expr, b: sympy.Expr, point: dict, digits: int) -> tuple[sympy.Float | None, tuple]:
+    """a - b at an exact point, evaluated at ``digits`` + 30 working digits (fast, unlike a
+    certified evaluation of the whole difference), when the gap is beyond doubt: over 10^{-digits}
+    relative to both sides; else (None, ())."""
+    work = digits + 30
+    at = {s: sympy.Float(v, work) for s, v in point.items()}
+    pair = tuple(_real(sympy.N(side.xreplace(at), work)) for side in (a, b))
+    if None in pair:
+        return None, ()
+    gap = pair[0] - pair[1]
+    scale = max(abs(pair[0]), abs(pair[1]))
+    if scale == 0 or abs(gap) <= scale * sympy.Float(10, work) ** -digits:
+        return None, ()
+    return gap, tuple(sympy.Float(v, DIGITS) for v in pair)
+
+
 def _unrelated(expr: sympy.Expr) -> list[str]:
     """What the exact test treats as independent variables besides the symbols (functions,
     powers with a symbolic or fractional exponent, constants such as e); none for a rational
@@ -281,6 +316,36 @@ def _unrelated(expr: sympy.Expr) -> list[str]:
     return sorted(found)
 
 
+_NAME_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _names(model) -> dict[str, sympy.Symbol]:
+    """The grammar's name table of a model, built once per model (a wide network has 24,000 names,
+    and ``lint`` checks many formulas against one derivation)."""
+    if model not in _NAME_TABLES:
+        _NAME_TABLES[model] = name_table(model.latex_names)
+    return _NAME_TABLES[model]
+
+
+class _Derived:
+    """The parameters a derivation was asked for (``derive(only=...)``), for looking a name up
+    among those few first rather than among every parameter of a wide network."""
+
+    def __init__(self, derivation: Derivation):
+        self.model = derivation.model
+        self.parameters = [g.parameter for g in derivation.gradients]
+
+
+def _parameter(derivation: Derivation, name: str):
+    """``find_parameter``, trying the derived parameters first when only some were derived."""
+    if derivation.selected and len(derivation.gradients) < len(derivation.chain.parameters):
+        try:
+            return find_parameter(_Derived(derivation), name)
+        except (SpecError, FormulaError):
+            pass
+    return find_parameter(derivation.chain, name)
+
+
 @dataclass
 class _Tally:
     """What the random points showed: how many compared two real values, and why the others did not."""
@@ -290,7 +355,7 @@ class _Tally:
     undefined: int = 0  # neither side is a real number there
     unknown: int = 0  # a side float64 cannot evaluate, too large or too slow at DIGITS digits too
 
-    def add(self, other: "_Tally") -> None:
+    def add(self, other: _Tally) -> None:
         self.tried += other.tried
         self.compared += other.compared
         self.undefined += other.undefined
@@ -314,19 +379,19 @@ class _Workspace:
     """What a check knows: the network's names and definitions (when a derivation is given), free
     variables such as z, and the user's own definitions (``a`` = 1/(1 - e^{-z}))."""
 
-    def __init__(self, derivation: Optional[Derivation] = None, variables: Iterable[str] = (),
-                 definitions: Optional[Mapping[str, str]] = None):
+    def __init__(self, derivation: Derivation | None = None, variables: Iterable[str] = (),
+                 definitions: Mapping[str, str] | None = None):
         self.model = derivation.model if derivation is not None else None
         self.names: dict[str, sympy.Symbol] = {}
         self.latex_names: dict[sympy.Symbol, str] = {}
         self.one_level: dict[sympy.Symbol, sympy.Expr] = {}  # in evaluation order
         self.delta_definitions: dict[sympy.Symbol, sympy.Expr] = {}
         self.inputs: list[sympy.Symbol] = []
-        self.textbook: Optional[Textbook] = None  # column notation: Nielsen's and Ng's spellings too
+        self.textbook: Textbook | None = None  # column notation: Nielsen's and Ng's spellings too
         if derivation is not None:
             m = self.model
             self.delta_definitions = {d.symbol: d.definition for d in derivation.chain.deltas}  # output first
-            self.names = name_table(m.latex_names)
+            self.names = dict(_names(m))
             self.latex_names = dict(m.latex_names)
             self.one_level = {**m.definitions, m.loss_symbol: m.loss, **self.delta_definitions}
             self.inputs = list(m.primary)
@@ -363,7 +428,7 @@ class _Workspace:
             self.given = {}
             self.samples.clear()
 
-    def parse(self, text: str, literals: Optional[list] = None) -> sympy.Expr:
+    def parse(self, text: str, literals: list | None = None) -> sympy.Expr:
         return parse_math(text, self.names, definitions=self.one_level, literals=literals, textbook=self.textbook)
 
     def latex(self, expr: sympy.Basic) -> str:
@@ -381,6 +446,25 @@ class _Workspace:
             known = expand_definitions(self.delta_definitions, known=self.model.expansions)
             known[self.model.loss_symbol] = self.model.expanded_loss
         return expand_definitions(self.user_definitions, known=known)
+
+    def expand(self, expr: sympy.Expr) -> sympy.Expr:
+        """``expr`` over the primary symbols and free variables, expanding only the definitions it
+        uses (a formula for one gradient needs a few deltas, not every one of a wide network)."""
+        if self.model is None or "full" in self.__dict__:
+            return expr.xreplace(self.full)
+        needed, stack = set(), list(expr.free_symbols)
+        while stack:
+            symbol = stack.pop()
+            if symbol in self.one_level and symbol not in needed:
+                needed.add(symbol)
+                stack.extend(self.one_level[symbol].free_symbols)
+        known = dict(self.model.expansions)
+        if self.model.loss_symbol in needed:
+            known[self.model.loss_symbol] = self.model.expanded_loss
+        deltas = {s: d for s, d in self.delta_definitions.items() if s in needed}
+        known = expand_definitions(deltas, known=known)  # output layer first: each uses only earlier ones
+        known = expand_definitions({s: d for s, d in self.user_definitions.items()}, known=known)
+        return expr.xreplace(known)
 
     @cached_property
     def deltas_over_outputs(self) -> dict[sympy.Symbol, sympy.Expr]:
@@ -423,7 +507,7 @@ class _Workspace:
         return values
 
     @staticmethod
-    def evaluate(expr: sympy.Expr, values, memo: Optional[dict] = None) -> np.ndarray:
+    def evaluate(expr: sympy.Expr, values, memo: dict | None = None) -> np.ndarray:
         """``expr`` at every point, as real numbers; nan where it is undefined or not real."""
         n = len(next(iter(values.values()))) if values else 1
         try:
@@ -449,7 +533,7 @@ class _Workspace:
                 point[symbol] = sympy.N(definition.xreplace(point), DIGITS)
         return point
 
-    def precise(self, a: sympy.Expr, b: sympy.Expr, values, index: int) -> Optional[tuple]:
+    def precise(self, a: sympy.Expr, b: sympy.Expr, values, index: int) -> tuple | None:
         """(a, b) at point ``index`` at DIGITS digits, each a real Float or None where it is not a
         real number; None when they cannot be evaluated that precisely (too large, or too slow)."""
         if self.slow:
@@ -472,7 +556,7 @@ class _Workspace:
         return _Comparison(False, method, point, left, right, note)
 
     def numbers(self, a: sympy.Expr, b: sympy.Expr, values, tolerance: float,
-                depends: set) -> tuple[Optional[_Comparison], _Tally]:
+                depends: set) -> tuple[_Comparison | None, _Tally]:
         """A point where a and b differ (a difference in float64 confirmed at DIGITS digits, or one
         side a real number and the other not), and the tally of what the points showed. Where
         float64 cannot evaluate a side (overflow, nan), the point is evaluated at DIGITS digits."""
@@ -487,6 +571,8 @@ class _Workspace:
         if 0 < tolerance < 100 * TOLERANCE:  # float64 cannot decide so fine a tolerance
             suspects += [i for i in np.flatnonzero(finite)[:MAX_PRECISE_POINTS] if i not in suspects]
         for index in suspects:
+            if not self.symbolic and relative[index] > CLEAR_DIFFERENCE:  # a wide network: 50 digits of every
+                return self.witness(values, index, (fa[index], fb[index]), "numeric", depends), tally  # net is slow
             pair = self.precise(a, b, values, index)
             if pair is None:  # cannot confirm: the float64 values, both finite, stand
                 if relative[index] > max(tolerance, TOLERANCE):
@@ -512,21 +598,21 @@ class _Workspace:
         return None, tally
 
     # -- the check -----------------------------------------------------------------------------
-    def exact(self, a: sympy.Expr, b_exact: Callable[[], sympy.Expr]) -> tuple[Optional[bool], str, tuple]:
+    def exact(self, a: sympy.Expr, b_exact: Callable[[], sympy.Expr]) -> tuple[bool | None, str, tuple]:
         """The exact test of a = b over the primary symbols: True, False, or None with the reason;
         and the two sides written over the primary symbols (empty when not computed)."""
         if not self.symbolic:
             return None, f"the network has over {SYMBOLIC_LIMIT} parameters, too many for the exact test", ()
         try:
             with time_limit(EXACT_SECONDS):
-                sides = a.xreplace(self.full).xreplace(self.given), b_exact().xreplace(self.given)
+                sides = self.expand(a).xreplace(self.given), b_exact().xreplace(self.given)
                 return are_equal(*sides), "", sides
         except TimeoutError:
             return None, f"the exact test took over {EXACT_SECONDS} s", ()
         except ZeroDivisionError:
             return None, "a denominator is identically zero once the definitions are substituted", ()
 
-    def disprove(self, sides: tuple, values, depends: set) -> tuple[Optional[_Comparison], bool]:
+    def disprove(self, sides: tuple, values, depends: set) -> tuple[_Comparison | None, bool]:
         """A proof that the sides differ, when the exact test says they do: their difference at an
         exact (rational) sample point, evaluated to a certified accuracy, is a nonzero real number,
         however small (10^{-40}, below float64's resolution). Else None, and whether the difference
@@ -541,6 +627,9 @@ class _Workspace:
                 break
             try:
                 with time_limit(PRECISE_SECONDS):
+                    gap, pair = _clear_gap(a, b, point, digits)
+                    if gap is not None:  # far above the working precision's error: no certified evaluation needed
+                        return self._differ(values, index, pair, gap, depends), False
                     gap = _real(difference.xreplace(point).evalf(15, strict=True, maxn=digits))
                     if gap is None:  # not a real number here: another point
                         continue
@@ -554,13 +643,16 @@ class _Workspace:
                 break
             except (TypeError, ValueError, ArithmeticError, RecursionError):
                 continue
-            note = ""
-            if None not in pair and _relative(*pair) < 100 * TOLERANCE:
-                relative = abs(gap) / max(abs(pair[0]), abs(pair[1]))
-                note = (f"{self.sides[2]} differ by {_short(gap)} there (relative {_short(relative, 1)}), "
-                        "below float64's resolution: shown by exact evaluation")
-            return self.witness(values, index, pair, "symbolic", depends, note), False
+            return self._differ(values, index, pair, gap, depends), False
         return None, False
+
+    def _differ(self, values, index: int, pair: tuple, gap, depends: set) -> _Comparison:
+        note = ""
+        if None not in pair and _relative(*pair) < 100 * TOLERANCE:
+            relative = abs(gap) / max(abs(pair[0]), abs(pair[1]))
+            note = (f"{self.sides[2]} differ by {_short(gap)} there (relative {_short(relative, 1)}), "
+                    "below float64's resolution: shown by exact evaluation")
+        return self.witness(values, index, pair, "symbolic", depends, note)
 
     def compare(self, a: sympy.Expr, b: sympy.Expr, b_exact: Callable[[], sympy.Expr], points: int,
                 seed: int, tolerance: float = 0.0) -> _Comparison:
@@ -613,14 +705,26 @@ class _Workspace:
                 assumed = self.compare(a, b, b_exact, points, seed, tolerance)
             if assumed.equal:
                 result = replace(assumed, note="; ".join(filter(None, (assumption, assumed.note))))
+            elif assumed.equal is False:  # wrong either way: the witness respects the handout's assumption
+                result = assumed
         return result
 
 
 # -- one gradient --------------------------------------------------------------------------------
 def _route(derivation: Derivation, path: Path) -> tuple[str, ...]:
-    """The neurons a path goes through after the parameter's own (d_2 for w_{21} → c_1 → d_2)."""
-    after = path.neurons[1:] if len(path.neurons) > 1 else path.neurons
-    return tuple(derivation.model.label(neuron) for neuron in after)
+    """The neurons a path goes through after the parameter's own (d_2 for w_{21} → c_1 → d_2);
+    where a softmax takes net_{c_1} to out_{c_2}, both: "c_1→c_2", so no two paths share a label."""
+    m = derivation.model
+    labels, previous = [], None
+    for node in path.nodes:
+        neuron = m.neuron_of.get(node)
+        if node in m.computed_outs:
+            label = m.label(neuron)
+            if previous is not None and previous != neuron:
+                label = f"{m.label(previous)}→{label}"
+            labels.append(label)
+        previous = neuron
+    return tuple(labels[1:] if len(labels) > 1 else labels)
 
 
 def _words(labels: tuple[str, ...]) -> str:
@@ -665,7 +769,7 @@ def _term_difference(ws: _Workspace, values, written: sympy.Expr, expected: symp
             remaining.pop(same)
     missing = [shown for _, shown in remaining]
     shared = len(mine) - len(extra)
-    latex = lambda factors: ", ".join(ws.latex(f) for f in factors)  # noqa: E731
+    latex = lambda factors: ", ".join(ws.latex(f) for f in factors)
     clauses = []
     if extra and missing:
         plural = len(extra) > 1 or len(missing) > 1
@@ -741,7 +845,7 @@ def _diagnose(ws: _Workspace, derivation: Derivation, gradient: Gradient, writte
     return tuple(checks)
 
 
-def _tolerance(tolerance: Optional[float]) -> Optional[float]:
+def _tolerance(tolerance: float | None) -> float | None:
     if tolerance is not None and not (isinstance(tolerance, (int, float)) and 0 <= tolerance < 1):
         raise ValueError(f"the tolerance is a relative difference from 0 to below 1, not {tolerance!r}")
     return None if tolerance is None else float(tolerance)
@@ -751,7 +855,7 @@ ASSUMED_DISTRIBUTION = "the targets sum to 1, as the handout assumes for the cro
 
 
 def check_gradient(derivation: Derivation, parameter: str, text: str, points: int = 3,
-                   seed: int = 0, tolerance: Optional[float] = None) -> GradientVerdict:
+                   seed: int = 0, tolerance: float | None = None) -> GradientVerdict:
     """Is ``text`` a correct formula for ∂E_total/∂``parameter``? (``verify --param``)
 
     ``tolerance`` (relative) lets the two agree only that closely (default: exactly). Raises
@@ -768,7 +872,7 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
         raise ValueError("the numeric check needs at least one point")
     tolerance = _tolerance(tolerance) or 0.0
     model, chain = derivation.model, derivation.chain
-    p = find_parameter(chain, parameter)
+    p = _parameter(derivation, parameter)
     gradient = chain.gradient(p, with_paths=chain.count_paths(p) <= MAX_DIAGNOSED_PATHS)
     ws = _Workspace(derivation)
     ws.sides = ("your formula", "the true gradient", "your formula and the true gradient")
@@ -787,13 +891,65 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     assumption = (f"correct when {ASSUMED_DISTRIBUTION}; for targets that do not, it is not the gradient")
     result = ws.judge(written, delta_form, lambda: sympy.diff(model.expanded_loss, p.symbol), points, seed,
                       tolerance, assumption)
-    shown = ordered_sum(path.product for path in gradient.paths) if gradient.paths else gradient.delta_form
-    terms = _diagnose(ws, derivation, gradient, written, points, seed) if result.equal is False else ()
+    terms, mistakes = (), ()
+    if result.equal is False:
+        terms = _diagnose(ws, derivation, gradient, written, points, seed)
+        mistakes = tuple(_mistakes(ws, derivation, gradient, written, seed))
     return GradientVerdict(
         model.latex_names[p.symbol], result.equal, result.method, written, ws.latex(written), gradient.chain_rule,
-        ws.latex(shown), result.point, result.left_value, result.right_value, terms, result.note, tolerance,
-        ws.readings(), model.loss_symbol.name.split("_")[0],
+        correct_formula(derivation, gradient, ws.latex), result.point, result.left_value, result.right_value, terms,
+        result.note, tolerance, ws.readings(), model.loss_symbol.name.split("_")[0], mistakes,
     )
+
+
+DIAGNOSIS_POINTS = 7  # random points at which a mutation must equal the formula
+
+
+def _mistakes(ws: _Workspace, derivation: Derivation, gradient: Gradient, written: sympy.Expr, seed: int) -> list[str]:
+    """The named mistake (``checking.diagnose``), at points that respect the handout's assumptions."""
+    def run():
+        values = ws.sample(DIAGNOSIS_POINTS, seed + 7)
+        return diagnose(derivation, gradient, written, values, ws.evaluate, ws.latex)
+
+    try:
+        if derivation.model.loss_function.targets_sum_to_one:
+            with ws.assuming_targets_sum_to_one():
+                return run()
+        return run()
+    except (ArithmeticError, ValueError, TypeError, RecursionError):  # no words rather than a traceback
+        return []
+
+
+MAX_SHOWN_PATHS = 8  # a correct formula with more path terms is shown as the delta recursion
+MAX_SHOWN_TERMS = 4  # ... and a recursion with more terms is shortened with \dots
+
+
+def correct_formula(derivation: Derivation, gradient: Gradient, latex: Callable[[sympy.Basic], str]) -> str:
+    """The simplest proven form of the gradient, in the handout's notation: the path sum when it
+    has at most MAX_SHOWN_PATHS terms, else δ_j · out_i with δ_j's recursion (shortened); the
+    output delta as ŷ − y where its factors cancel (sigmoid + bce, softmax + ce)."""
+    model = derivation.model
+    delta = gradient.delta
+    simplest = delta.simplification.steps[-1] if delta.simplification is not None else None
+    if simplest is not None and not gradient.shared:
+        factor = gradient.input_factor.value
+        return latex(Chain(simplest, factor) if factor != 1 else simplest)
+    if gradient.paths and len(gradient.paths) <= MAX_SHOWN_PATHS:
+        return latex(ordered_sum(path.product for path in gradient.paths))
+    if gradient.shared or delta.is_output:
+        return latex(gradient.delta_form)
+    recursion = delta.recursion
+    parts = list(sympy.Add.make_args(recursion)) if not isinstance(recursion, Chain) else [recursion]
+    shown = latex(recursion)
+    if len(delta.terms) == 1 and len(delta.terms[0].upstream) > MAX_SHOWN_TERMS:
+        term = delta.terms[0]
+        upstream = [Chain(user, f.shown) for f, user in term.upstream if user is not None]
+        dots = sympy.Symbol("dots")
+        names = {**model.latex_names, dots: r"\dots"}
+        kept = ordered_sum(upstream[:2] + [dots] + upstream[-1:])
+        shown = to_latex(Chain(kept, term.activation.shown), names)
+    del parts
+    return f"{latex(gradient.delta_form)}, where {latex(delta.symbol)} = {shown}"
 
 
 # -- a chain of steps ----------------------------------------------------------------------------
@@ -834,7 +990,7 @@ def split_steps(text: str) -> list[tuple[int, str]]:
     return split_chain(text)[0]
 
 
-def rounding(literals: Iterable[Literal]) -> tuple[float, Optional[Literal]]:
+def rounding(literals: Iterable[Literal]) -> tuple[float, Literal | None]:
     """The relative tolerance that rounded numbers allow, and the least precise of them: each
     number with decimals may be off by half a unit in its last digit (0.74136507 ± 5e-9), and
     relative errors add up in a product (to first order), so the tolerance is the sum of each
@@ -853,9 +1009,9 @@ def rounding(literals: Iterable[Literal]) -> tuple[float, Optional[Literal]]:
     return sum(relative), rounded[relative.index(max(relative))]
 
 
-def check_steps(text: str, derivation: Optional[Derivation] = None, points: int = 3, seed: int = 0,
-                variables: Iterable[str] = ("z",), definitions: Optional[Mapping[str, str]] = None,
-                tolerance: Optional[float] = None) -> StepsVerdict:
+def check_steps(text: str, derivation: Derivation | None = None, points: int = 3, seed: int = 0,
+                variables: Iterable[str] = ("z",), definitions: Mapping[str, str] | None = None,
+                tolerance: float | None = None) -> StepsVerdict:
     """Check every ``=`` of a derivation chain (``verify --steps``). ``variables`` are free
     (real) variables; ``definitions`` names shorthands, e.g. ``{"a": "1/(1-e^{-z})"}``; with a
     ``derivation`` the network's names may be used too, under the handout's assumptions (for
@@ -894,7 +1050,7 @@ def check_steps(text: str, derivation: Optional[Derivation] = None, points: int 
     def same(i: int, j: int) -> tuple[_Comparison, float]:
         left, right = expressions[i], expressions[j]
         allowed, least = (given, None) if given is not None else rounding(numbers[i] + numbers[j])
-        result = ws.judge(left, right, lambda: right.xreplace(ws.full), points, seed, allowed,
+        result = ws.judge(left, right, lambda: ws.expand(right), points, seed, allowed,
                           f"right when {ASSUMED_DISTRIBUTION}; for targets that do not, the sides differ")
         notes = [result.note]
         if allowed and result.equal is not None:
@@ -927,6 +1083,14 @@ def check_steps(text: str, derivation: Optional[Derivation] = None, points: int 
 
 
 __all__ = [
-    "TermCheck", "GradientVerdict", "Step", "StepsVerdict", "check_gradient", "check_steps",
-    "diagnose_paths", "rounding", "split_chain", "split_steps",
+    "GradientVerdict",
+    "Step",
+    "StepsVerdict",
+    "TermCheck",
+    "check_gradient",
+    "check_steps",
+    "diagnose_paths",
+    "rounding",
+    "split_chain",
+    "split_steps",
 ]

@@ -5,8 +5,6 @@ The judging is ``symbackprop.checking.verify``; this module parses options and p
 
 from __future__ import annotations
 
-from typing import Optional
-
 import click
 
 from .options import (
@@ -79,7 +77,7 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, steps, de
         if network is not None:
             from ..api import derive as run_derive
 
-            derivation = run_derive(network, only=[param[0]] if param else (), proof="numeric")
+            derivation = run_derive(network, only=[param[0]] if param else (), proof="gradients")
         if param:
             from ..checking.verify import check_gradient
 
@@ -124,7 +122,7 @@ def _pair(left, right) -> tuple[str, str]:
     return _number(left), _number(right)
 
 
-def _witness(point: Optional[dict], left, right, names: tuple[str, str] = ("left", "right")) -> str:
+def _witness(point: dict | None, left, right, names: tuple[str, str] = ("left", "right")) -> str:
     """'at z = 1.559: left = ..., right = ...', naming only the variables the formula depends on."""
     shown = _pair(left, right)
     values = f"{names[0]} = {shown[0]}, {names[1]} = {shown[1]}"

@@ -858,7 +858,15 @@ def context(derivation: Derivation, title: Optional[str] = None, figures: bool =
     ``figures`` the Markdown links the SVG diagrams that ``write_outputs`` writes beside it; with
     ``source_note`` (see ``source_note_context``) the handout ends with "About the source";
     ``detail`` is "concise" (one parameter per layer worked in full) or "full" (every one)."""
+    _require_verified(derivation)
     return _Context(derivation, figures, detail).build(title, source_note)
+
+
+def _require_verified(derivation: Derivation) -> None:
+    """Refuse a derivation made with ``proof="gradients"`` (verify's): it has no matrix forms to show."""
+    if not derivation.layers:
+        raise ValueError("this derivation was made with proof='gradients' (no matrix forms were built): "
+                         "derive it with proof='auto', 'symbolic' or 'numeric' to write a handout")
 
 
 def _render(kind: str, data: dict) -> str:
@@ -982,6 +990,7 @@ def _position(neuron) -> Optional[list[int]]:
 
 def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
     """The machine-readable result (the schema is documented in the README)."""
+    _require_verified(derivation)
     d, m, spec = derivation, derivation.model, derivation.spec
     names = lambda symbols: [s.name for s in symbols]  # noqa: E731
     definitions = {symbol.name: text(expr) for symbol, expr in m.definitions.items()}
