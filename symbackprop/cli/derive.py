@@ -70,8 +70,6 @@ def derive(spec, activation, loss, bias, shared_bias, notation, batch, formats, 
 
         if engine() is None:
             raise fail(str(TexMissing()))
-    if exercise and "html" in formats:
-        raise fail("an exercise sheet is written as md, tex, pdf and json: leave html out of --format with --exercise")
     if exercise:
         from ..network.spec import MAX_EXERCISE_PARAMETERS as MAX_PARAMETERS  # light: no SymPy before refusing
 
@@ -94,7 +92,7 @@ def _derive_and_write(network, directory, formats, only, proof, points, seed, ti
     from ..api import derive as run_derive
     from ..handout.exercise import ExerciseError
     from ..handout.pdf import LatexError, TexMissing
-    from ..handout.render import write_exercise, write_outputs
+    from ..handout.render import template_dir, write_exercise, write_outputs
     from ..network.spec import SpecError
     from ..proof.prove import VerificationError
 
@@ -107,7 +105,13 @@ def _derive_and_write(network, directory, formats, only, proof, points, seed, ti
         click.echo(f"symbackprop: verification failed: {error}", err=True)
         raise click.exceptions.Exit(EXIT_FAILED)
     try:
-        if exercise:
+        if exercise and "html" in formats:  # exercise.html, solutions.html, put in place after the other formats
+            from ..handout.exercise import write_exercise_pages
+
+            others = [f for f in formats if f != "html"]
+            written = write_exercise_pages(derivation, directory, template_dir(), seed=seed, title=title,
+                                           then=lambda: write_exercise(derivation, directory, others, seed=seed))
+        elif exercise:
             written = write_exercise(derivation, directory, formats, seed=seed)
         else:
             written = write_outputs(derivation, directory, formats, title=title, progress=progress, detail=detail)
@@ -152,4 +156,5 @@ def _summary(derivation, written, seconds: float) -> None:
     if figures:
         click.echo(f"        and {figures} SVG diagram{'s' if figures > 1 else ''} beside {shown[0].name}")
     if assets:
-        click.echo("        and KaTeX (katex/), page.js and page.css beside derivation.html")
+        pages = " and ".join(p.name for p in shown if p.suffix == ".html")
+        click.echo(f"        and KaTeX (katex/), page.js and page.css beside {pages}")

@@ -126,17 +126,16 @@ def _text(document, report, assumption, show_all) -> str:
 
 
 def _markdown(document, report, assumption, show_all) -> str:
-    lines = [f"# symbackprop lint: `{document}`", "", f"Network: {report.network}."]
-    if assumption:
-        lines += ["", f"*{assumption}*"]
+    lines = [f"# symbackprop lint: `{document}`", "", f"*{assumption}*" if assumption else f"Network: {report.network}."]
     lines += ["", f"**{_summary(report)}**", ""]
     wrong = report.wrong
     if wrong:
         lines += ["## Wrong", "", "| where | written | correct | why |", "| --- | --- | --- | --- |"]
         for r in wrong:
-            why = "; ".join([r.reason, *r.diagnosis]).replace("|", "\\|")
+            why = "; ".join(filter(None, [r.reason, *r.diagnosis]))
             correct = f"${r.correction}$" if r.correction else ""
-            lines.append(f"| {r.where} | ${r.text}$ | {correct} | {why} |".replace("\n", " "))
+            cells = [r.where, f"${r.text}$", correct, why]
+            lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
         lines.append("")
     if show_all:
         lines += ["## Every equation", ""]

@@ -11,6 +11,11 @@ The sheet says how the network is wired: the drawing with every weight labelled 
 .tex, ``network.svg`` beside the .md, written by ``exercise_svgs``), the net input of every neuron
 written out, and the given values in the order the notation numbers the weights.
 
+As HTML (``render_exercise_html``, ``templates/exercise.html.j2``) the same sheet is exercise.html
+and solutions.html, typeset by KaTeX from the files beside them (``html.page_files``), the drawing
+inline; on solutions.html each task's answer is under a "Show the answer" toggle (``<details>``).
+The page's formulas are the Markdown's, put together here (``page_displays``), never in the template.
+
 >>> from symbackprop import derive
 >>> sheet = exercise_context(derive("2-2-1"), seed=3)
 >>> [task["kind"] for task in sheet["tasks"]]
@@ -20,7 +25,8 @@ written out, and the given values in the order the notation numbers the weights.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 import sympy
@@ -29,8 +35,11 @@ from ..algebra.evaluate import evaluate
 from ..algebra.expressions import Chain, Partial, tidy
 from ..network.spec import MAX_EXERCISE_PARAMETERS
 from ..proof import numeric
+from ..version import __version__
 from .diagram import TIKZ_LIBRARIES, to_svg, to_tikz
 from .figures import network_diagram
+from .files import Batch
+from .html import add_pages, render_page
 from .latex import to_latex
 
 if TYPE_CHECKING:  # for annotations only: this stage takes the data it is given, it does not run the pipeline
@@ -39,7 +48,9 @@ if TYPE_CHECKING:  # for annotations only: this stage takes the data it is given
 MAX_PARAMETERS = MAX_EXERCISE_PARAMETERS  # an exercise sheet is worked by hand
 LEARNING_RATE = 0.5
 BLANK = r"\boxed{\phantom{0000}}"
+LONG_BLANK = r"\boxed{\phantom{0000000000}}"  # for a formula (the delta's recursion)
 NETWORK_SVG = "network.svg"  # the drawing exercise.md shows, written beside it
+PAGES = ("exercise.html", "solutions.html")  # the sheet and its key as HTML, KaTeX beside them
 
 
 
@@ -213,3 +224,113 @@ def _weights_first(terms, parameters) -> sympy.Expr:
 def exercise_svgs(derivation: Derivation) -> dict:
     """The SVG files the Markdown sheet links, by name: the network with every weight labelled."""
     return {NETWORK_SVG: to_svg(network_diagram(derivation))}
+
+
+# -- the sheet as HTML: exercise.html and solutions.html ------------------------------------
+def sheet_title(data: dict, title: Optional[str] = None) -> str:
+    """The sheet's title: ``title`` as given (``--title``, printed literally), or the Markdown's.
+
+    >>> sheet_title({"spec": "2-2-1"})
+    'Backpropagation by hand — a 2-2-1 network'
+    """
+    return title or f"Backpropagation by hand — a {data['spec']} network"
+
+
+def _boxed(tex: str) -> str:
+    return rf"\boxed{{ {tex} }}"
+
+
+def _wrapping(lhs: str, rhs: str) -> str:
+    r"""``lhs = rhs`` for the page to set as inline math in a paragraph of its own, which KaTeX
+    breaks after an ``=`` or a ``\cdot`` where the column is too narrow (display math never
+    breaks); its fractions set at display size (``\dfrac``).
+
+    >>> print(_wrapping(r"\frac{a}{b}", r"c \cdot d"))
+    \dfrac{a}{b} = c \cdot d
+    """
+    return f"{lhs} = {rhs}".replace(r"\frac{", r"\dfrac{")
+
+
+def page_displays(data: dict) -> dict:
+    r"""The formulas of the HTML sheet, from ``exercise_context``'s LaTeX, as exercise.md writes
+    them: per layer the net inputs (one aligned display), the total error, the activation's
+    derivative, and per task the equations of its question (with blanks) and of its answer (as
+    solutions.md has them), set to wrap in a narrow column (``_wrapping``).
+
+    >>> shown = page_displays(exercise_context(__import__("symbackprop").derive("1-1"), seed=0))
+    >>> shown["tasks"][-1]["question"][0].endswith(BLANK), shown["tasks"][-1]["answer"][0].count(r"\boxed")
+    (True, 1)
+    """
+    loss = data["loss_symbol"]
+    tasks = []
+    for task in data["tasks"]:
+        shown = {"question": [], "answer": [], "missing": []}
+        if task["kind"] == "chain":
+            for path in task["paths"]:
+                shown["question"].append(_wrapping(path["leibniz"], path["question"]))
+                shown["answer"].append(_wrapping(path["leibniz"], path["answer"]))
+                shown["missing"].append(f"{path['blank']} = {path['blank_value']}")
+            shown["question"].append(_wrapping(task["gradient"], BLANK))
+            shown["answer"].append(_wrapping(task["gradient"], _boxed(task["value"])))
+        elif task["kind"] == "delta":
+            lhs = f"{task['delta']} = {task['leibniz']}"
+            shown["question"].append(_wrapping(lhs, LONG_BLANK))
+            shown["answer"].append(_wrapping(lhs, f"{_boxed(task['answer'])} = {task['value']}"))
+        elif task["kind"] == "step":
+            p = task["parameter"]
+            lhs = rf"{p} \leftarrow {p} - \alpha \, \frac{{\partial {loss}}}{{\partial {p}}}"
+            shown["question"].append(_wrapping(lhs, BLANK))
+            shown["answer"].append(_wrapping(lhs, f"{task['old']} - {task['rate']} \\cdot ({task['gradient_value']}) = "
+                                                  f"{_boxed(task['new'])}"))
+            shown["rate"] = rf"\alpha = {task['rate']}"
+        tasks.append(shown)
+    return {
+        "network": ["\\begin{aligned}\n" + " \\\\\n".join(f"{eq['net']} &= {eq['sum']}" for eq in layer["equations"])
+                    + "\n\\end{aligned}" for layer in data["network"]],
+        "loss": _wrapping(loss, data["loss"]),  # a sum of one term per output
+        "local": f"{data['local_partial']} = {data['local']}",
+        "tasks": tasks,
+    }
+
+
+def _inline_svg(svg: str) -> str:
+    """A standalone SVG document as an element for an HTML page: without its XML declaration."""
+    return svg.split("\n", 1)[1] if svg.startswith("<?xml") else svg
+
+
+def render_exercise_html(derivation: Derivation, templates: Path, solutions: bool, seed: int = 0,
+                         title: Optional[str] = None, data: Optional[dict] = None) -> str:
+    """exercise.html (``solutions`` False) or solutions.html: the sheet of ``exercise_context``
+    (or ``data`` already built) through ``templates/exercise.html.j2`` in the directory
+    ``templates`` (``render.template_dir()``), with the drawing of network.svg inline; it needs
+    ``html.page_files()`` beside it. ``title`` (``--title``) is HTML-escaped by the template."""
+    data = data if data is not None else exercise_context(derivation, seed)
+    page = "solutions" if solutions else "exercise"
+    context = dict(data, solutions=solutions, title=sheet_title(data, title), version=__version__,
+                   shown=page_displays(data), other_page=PAGES[0 if solutions else 1])
+    payload = {"page": page, "spec": data["spec"], "seed": data["seed"]}  # the script needs no answers
+    drawing = _inline_svg(exercise_svgs(derivation)[NETWORK_SVG])
+    return render_page(templates, "exercise.html.j2", context, payload, drawing, search_hint="")
+
+
+def add_exercise_pages(batch: Batch, derivation: Derivation, templates: Path, seed: int = 0,
+                       title: Optional[str] = None) -> list[Path]:
+    """exercise.html and solutions.html, with KaTeX and the page's files beside them, into
+    ``batch`` (a ``files.Batch``); the pages first in the list returned."""
+    data = exercise_context(derivation, seed)
+    pages = {name: render_exercise_html(derivation, templates, name == PAGES[1], seed, title, data) for name in PAGES}
+    return add_pages(batch, pages)
+
+
+def write_exercise_pages(derivation: Derivation, directory: Path, templates: Path, seed: int = 0,
+                         title: Optional[str] = None, then: Optional[Callable[[], list[Path]]] = None) -> list[Path]:
+    """Write exercise.html and solutions.html (and KaTeX beside them) into ``directory``, all or
+    none. ``then`` (e.g. ``render.write_exercise`` for the sheet's other formats) runs once the
+    pages are written to temporaries and before they are renamed into place, so that when it
+    fails no page is left; the files it returns come first."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with Batch(directory) as batch:
+        pages = add_exercise_pages(batch, derivation, templates, seed, title)
+        others = then() if then is not None else []
+    return others + pages

@@ -135,9 +135,16 @@ def parameter_entry(derivation, gradient, rows: list[str], section: str, caption
 def add_page(batch, name: str, html: str) -> list[Path]:
     """``name`` (e.g. "derivation.html") and the files it needs beside it, into ``batch`` (a
     ``files.Batch``); the page last, so it is never in place without its scripts."""
+    return add_pages(batch, {name: html})
+
+
+def add_pages(batch, pages: dict[str, str]) -> list[Path]:
+    """Pages that share one copy of the files beside them (e.g. exercise.html and
+    solutions.html), by name, into ``batch`` as ``add_page`` does: the pages last, and first in
+    the list returned."""
     written = [batch.add(relative, content) for relative, content in page_files().items()]
-    return [batch.add(name, html)] + written
+    return [batch.add(name, html) for name, html in pages.items()] + written
 
 
-__all__ = ["render_page", "page_files", "json_script", "katex_version", "add_page", "parameter_entry", "lit_paths",
+__all__ = ["render_page", "page_files", "json_script", "katex_version", "add_page", "add_pages", "parameter_entry", "lit_paths",
            "caption_parts", "STATIC", "KATEX"]
