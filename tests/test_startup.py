@@ -61,6 +61,7 @@ USAGE_ERRORS = [
     (["derive", "-2-3"], "invalid network spec starting '-2'"),
     (["derive", "1" * 5000 + "-2"], "more than 7 digits"),
     (["derive", "-".join(["1"] * 1000)], "computed layers"),
+    (["derive", "1414-1414"], "the symbolic derivation handles at most 500,000"),
     (["derive", "2-3", "--bogus"], "No such option"),
     (["derive", "2-3", "--format", "docx"], "unknown format 'docx'"),
     (["derive", "2-3", "--activation", "swish"], "unknown activation 'swish'"),

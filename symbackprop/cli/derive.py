@@ -59,6 +59,12 @@ def derive(spec, activation, loss, bias, shared_bias, notation, batch, formats, 
     """
     started = time.perf_counter()
     network = network_spec(spec, activation, loss, bias, notation, batch, shared_bias)
+    from ..network.spec import SpecError, check_symbolic_size  # light: refused before SymPy is imported
+
+    try:
+        check_symbolic_size(network)
+    except SpecError as error:
+        raise fail(str(error))
     directory = output if output is not None else Path("output") / network.text
     try:
         check_output_dir(directory)

@@ -30,8 +30,11 @@ LOSS_NEEDS_UNIT_INTERVAL = frozenset({"bce"})  # losses that take log(out) and l
 SPEC_FORM = "layer sizes joined by '-', input first, at least two positive integers, e.g. 2-4-3-2"
 
 # Beyond this even the generated NumPy code is impractical; refuse early with a clear line. The
-# symbolic stages have their own, lower limit (``model.MAX_SYMBOLIC_PARAMETERS``).
+# symbolic stages have their own, lower limit (``MAX_SYMBOLIC_PARAMETERS``).
 MAX_PARAMETERS = 2_000_000
+# One symbol, definition and gradient per parameter: about 9 KB each (784-128-64-10, 109,184
+# weights, peaks at 0.9 GB), so this keeps a derivation within about 5 GB of the machine's 24.
+MAX_SYMBOLIC_PARAMETERS = 500_000
 MAX_LAYER_DIGITS = 7  # a layer of 10 million neurons is already far beyond MAX_PARAMETERS
 MAX_EXERCISE_PARAMETERS = 40  # an exercise sheet is worked by hand (checked here, before any heavy import)
 MAX_BATCH = 16  # samples in --batch: the batch equations have explicit entries for each
@@ -232,3 +235,17 @@ class NetworkSpec:
     @property
     def n_parameters(self) -> int:
         return self.n_weights + self.n_biases
+
+
+def check_symbolic_size(spec: "NetworkSpec") -> None:
+    """Refuse a network too large for the symbolic stages, before any of them (or SymPy) starts.
+
+    >>> check_symbolic_size(NetworkSpec.parse("1414-1414"))
+    Traceback (most recent call last):
+    ...
+    symbackprop.network.spec.SpecError: network 1414-1414 has 1,999,396 parameters; the symbolic derivation handles at most 500,000 (about 9 KB of memory each): 'symbackprop codegen' writes NumPy code for larger networks
+    """
+    if spec.n_parameters > MAX_SYMBOLIC_PARAMETERS:
+        raise SpecError(f"network {spec.text} has {spec.n_parameters:,} parameters; the symbolic derivation "
+                        f"handles at most {MAX_SYMBOLIC_PARAMETERS:,} (about 9 KB of memory each): "
+                        "'symbackprop codegen' writes NumPy code for larger networks")
