@@ -286,3 +286,27 @@ def test_an_unrecognised_mistake_prints_no_diagnosis(capsys):
     assert code == 1
     lines = out.splitlines()
     assert lines[-1].startswith("  the correct formula:") and lines[-2].startswith("    yours = ")
+
+
+LAYER_EXAMPLES = [  # the whole-layer examples proposed for README's verify section, with their exact output
+    (["verify", "2-3-2", "--notation", "columns", "--param", "W^{[2]}", r"\delta^{[2]} (a^{[1]})^T"], 0,
+     ("correct: your formula for dL/dW^{[2]} equals the true gradient in all 6 entries of the 2×3 matrix "
+      "(proven symbolically)")),
+    (["verify", "2-3-2", "--notation", "columns", "--param", "W^{[2]}", r"a^{[1]} (\delta^{[2]})^T"], 1,
+     ("incorrect: your formula for dL/dW^{[2]} is the transpose of the gradient (proven symbolically)\n"
+      "  transposed, it is right in all 6 entries: entry (i, j) of the gradient is dL/dW^{[2]}_{i,j}, a 2×3 matrix")),
+]
+
+
+@pytest.mark.parametrize("argv, status, printed", LAYER_EXAMPLES)
+def test_a_whole_layer_is_checked_entry_by_entry(argv, status, printed, capsys):
+    code, out, err = run(argv, capsys)
+    assert code == status and (out + err).rstrip("\n") == printed
+
+
+def test_a_left_side_in_param_must_name_the_parameter(capsys):
+    code, out, _ = run(["verify", "2-4-3-2", "--param", "w_{31}", r"\frac{\partial E}{\partial w_{31}} = " + EQ15], capsys)
+    assert code == 0 and out.startswith("correct:")
+    code, _, err = run(["verify", "2-4-3-2", "--param", "w_{21}", r"\frac{\partial E}{\partial w_{31}} = " + EQ15], capsys)
+    assert code == 2 and "the left side is the derivative by w_{31}, but --param names w_{21}" in err
+    assert len(err.strip().splitlines()) == 1

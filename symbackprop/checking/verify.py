@@ -56,19 +56,24 @@ from sympy.core.evalf import PrecisionExhausted
 from ..algebra.evaluate import evaluate
 from ..algebra.exact import are_equal
 from ..algebra.expressions import Chain, ordered_sum
+from ..algebra import shapes
 from ..algebra.grammar import (
     FormulaError,
     Literal,
+    NameTable,
     Textbook,
     name_key,
     name_table,
+    name_value,
     parse_math,
+    split_claim,
 )
 from ..algebra.limits import time_limit
 from ..derivation.chainrule import Gradient, Path, find_parameter
 from ..handout.latex import to_latex
 from ..network.model import expand_definitions
-from ..network.spec import SpecError
+from ..network.notation import NOTATIONS
+from ..network.spec import NetworkSpec, SpecError
 from ..proof import numeric
 from ..proof.prove import SYMBOLIC_LIMIT, TOLERANCE
 from .diagnose import diagnose
@@ -382,7 +387,7 @@ class _Workspace:
     def __init__(self, derivation: Derivation | None = None, variables: Iterable[str] = (),
                  definitions: Mapping[str, str] | None = None):
         self.model = derivation.model if derivation is not None else None
-        self.names: dict[str, sympy.Symbol] = {}
+        self.names: NameTable = NameTable()
         self.latex_names: dict[sympy.Symbol, str] = {}
         self.one_level: dict[sympy.Symbol, sympy.Expr] = {}  # in evaluation order
         self.delta_definitions: dict[sympy.Symbol, sympy.Expr] = {}
@@ -391,7 +396,7 @@ class _Workspace:
         if derivation is not None:
             m = self.model
             self.delta_definitions = {d.symbol: d.definition for d in derivation.chain.deltas}  # output first
-            self.names = dict(_names(m))
+            self.names = NameTable(_names(m), latex=m.latex_names)  # messages list names as the handout spells them
             self.latex_names = dict(m.latex_names)
             self.one_level = {**m.definitions, m.loss_symbol: m.loss, **self.delta_definitions}
             self.inputs = list(m.primary)
@@ -400,6 +405,7 @@ class _Workspace:
         self.variables = [sympy.Symbol(v, real=True) for v in variables]
         for spelling, symbol in zip(variables, self.variables):
             self.names[name_key(spelling)] = symbol
+            self.names.latex[symbol] = spelling
             self.latex_names[symbol] = spelling
         self.inputs += self.variables
         self.user_definitions: dict[sympy.Symbol, sympy.Expr] = {}
@@ -408,12 +414,15 @@ class _Workspace:
             self.user_definitions[symbol] = self.parse(text)
             self.one_level[symbol] = self.user_definitions[symbol]
             self.names[name_key(spelling)] = symbol
+            self.names.latex[symbol] = spelling
             self.latex_names[symbol] = spelling
         self.symbolic = self.model is None or self.model.spec.n_parameters <= SYMBOLIC_LIMIT
         self.samples: dict[tuple[int, int], dict] = {}
         self.given: dict[sympy.Symbol, sympy.Expr] = {}  # an assumption (``assuming_targets_sum_to_one``)
         self.sides = ("the left side", "the right side", "the sides")  # how verdicts name the two sides
         self.slow = False  # a precise evaluation timed out in the current comparison
+        self._depends: dict[sympy.Symbol, frozenset] = {}  # a defined symbol → the primary symbols it depends on
+        self.diagnosed = 0  # wrong formulas diagnosed in words (a matrix's entries: at most MAX_DIAGNOSED_ENTRIES)
 
     @contextmanager
     def assuming_targets_sum_to_one(self):
@@ -428,8 +437,10 @@ class _Workspace:
             self.given = {}
             self.samples.clear()
 
-    def parse(self, text: str, literals: list | None = None) -> sympy.Expr:
-        return parse_math(text, self.names, definitions=self.one_level, literals=literals, textbook=self.textbook)
+    def parse(self, text: str, literals: list | None = None, matrices: bool = False) -> sympy.Expr:
+        """``text`` in the network's names; a vector or matrix formula only with ``matrices``."""
+        return parse_math(text, self.names, definitions=self.one_level, literals=literals, textbook=self.textbook,
+                          matrices=matrices, sizes=self.model.spec.layers if self.model is not None else None)
 
     def latex(self, expr: sympy.Basic) -> str:
         return to_latex(expr, self.latex_names)
@@ -472,17 +483,31 @@ class _Workspace:
         return expand_definitions(self.delta_definitions)
 
     def depends_on(self, exprs: Iterable[sympy.Expr]) -> set[sympy.Symbol]:
-        """The primary symbols and variables that ``exprs`` depend on, through every definition."""
-        found, seen, stack = set(), set(), [s for e in exprs for s in e.free_symbols]
-        while stack:
-            symbol = stack.pop()
-            if symbol not in seen:
-                seen.add(symbol)
-                if symbol in self.one_level:
-                    stack.extend(self.one_level[symbol].free_symbols)
-                else:
-                    found.add(symbol)
+        """The primary symbols and variables that ``exprs`` depend on, through every definition
+        (each defined symbol's, once per workspace: a layer's matrix asks for hundreds of entries)."""
+        found: set[sympy.Symbol] = set()
+        for symbol in {s for e in exprs for s in e.free_symbols}:
+            found |= self._primary(symbol)
         return found
+
+    def _primary(self, symbol: sympy.Symbol) -> frozenset:
+        """The primary symbols one symbol depends on, memoized for every definition on the way."""
+        if symbol not in self.one_level:
+            return frozenset((symbol,))
+        uses: dict[sympy.Symbol, set] = {}
+        stack = [(symbol, False)]
+        while stack:  # post-order: a definition after every definition it uses
+            current, done = stack.pop()
+            if current in self._depends:
+                continue
+            if done:
+                self._depends[current] = frozenset().union(
+                    *(self._depends[s] if s in self.one_level else (s,) for s in uses[current]))
+                continue
+            uses[current] = self.one_level[current].free_symbols
+            stack.append((current, True))
+            stack.extend((s, False) for s in uses[current] if s in self.one_level and s not in self._depends)
+        return self._depends[symbol]
 
     def targets_matter(self, exprs: Iterable[sympy.Expr]) -> bool:
         """Whether the cross-entropy's assumption on the targets can change a comparison of ``exprs``."""
@@ -710,6 +735,9 @@ class _Workspace:
         return result
 
 
+Workspace = _Workspace  # the public name, for other stages (``lint``) that parse and compare in a network's names
+
+
 # -- one gradient --------------------------------------------------------------------------------
 def _route(derivation: Derivation, path: Path) -> tuple[str, ...]:
     """The neurons a path goes through after the parameter's own (d_2 for w_{21} → c_1 → d_2);
@@ -854,13 +882,176 @@ def _tolerance(tolerance: float | None) -> float | None:
 ASSUMED_DISTRIBUTION = "the targets sum to 1, as the handout assumes for the cross-entropy (a probability distribution)"
 
 
+MAX_MATRIX_ENTRIES = 400  # a layer's matrix checked at once has at most this many entries
+MAX_DIAGNOSED_ENTRIES = 8  # wrong entries of a matrix diagnosed in words (the others: their values only)
+
+
+@dataclass(frozen=True)
+class MatrixVerdict:
+    """The verdict on a formula for a whole layer's gradient at once (``verify --param 'W^{[2]}'``):
+    ``entries`` holds the verdict on each entry (row-major), judged exactly as ``check_gradient``
+    judges one parameter. ``transposed`` when the formula is the gradient's transpose (every entry of
+    its transpose right): then ``entries`` are the verdicts on the transpose's entries.
+    ``correct`` is True when every entry is right, False when one is wrong (or ``transposed``),
+    None when some could not be checked and none is wrong."""
+
+    parameter: str  # the layer's LaTeX name, W^{[2]}
+    shape: tuple[int, int]
+    written: sympy.ImmutableMatrix
+    written_latex: str
+    entries: tuple[GradientVerdict, ...]
+    transposed: bool = False
+    readings: tuple[str, ...] = ()
+    loss: str = "E"
+    names: tuple[str, ...] = ()  # each entry's LaTeX name, W^{[2]}_{1,2}, row-major
+
+    @property
+    def correct(self) -> bool | None:
+        if self.transposed or any(e.correct is False for e in self.entries):
+            return False
+        return None if any(e.correct is None for e in self.entries) else True
+
+    @property
+    def method(self) -> str:
+        """"symbolic" when every entry's verdict is exact, else "numeric"."""
+        return "symbolic" if all(e.method == "symbolic" for e in self.entries) else "numeric"
+
+    @property
+    def wrong(self) -> tuple[GradientVerdict, ...]:
+        return () if self.transposed else tuple(e for e in self.entries if e.correct is False)
+
+    @property
+    def unchecked(self) -> tuple[GradientVerdict, ...]:
+        return tuple(e for e in self.entries if e.correct is None)
+
+    @property
+    def note(self) -> str:
+        """The entries' notes, each once (the cross-entropy's assumption, a numeric check)."""
+        return "; ".join(dict.fromkeys(e.note for e in self.entries if e.note))
+
+    @property
+    def pattern(self) -> str:
+        """What the wrong entries have in common, in words ("" when nothing is certain)."""
+        if self.transposed:
+            return f"your matrix is the transpose of the gradient of {self.parameter}"
+        wrong = self.wrong
+        said = [re.sub(r"\d+", "#", "; ".join(e.mistakes)) for e in wrong]
+        if len(wrong) > 1 and all(said) and len(set(said)) == 1:  # one mistake, told alike in every wrong entry
+            where = "every entry" if len(wrong) == len(self.entries) else f"each of the {len(wrong)} wrong entries"
+            return f"the same kind of mistake in {where}"
+        return ""
+
+    @property
+    def diagnosis(self) -> list[str]:
+        """The pattern, then each wrong entry by its name with its diagnosis: "W^{[2]}_{1,2}: ..."."""
+        lines = [self.pattern] if self.pattern else []
+        for entry in self.wrong:
+            lines.append(f"{entry.parameter}: " + ("; ".join(entry.diagnosis) or "a different value"))
+        return lines
+
+    @property
+    def expected_latex(self) -> str:
+        """The correct formula of every entry, as a matrix."""
+        rows, cols = self.shape
+        cells = [e.expected_latex for e in self.entries]  # the gradient's own entries, in its shape
+        body = r" \\ ".join(" & ".join(cells[r * cols:(r + 1) * cols]) for r in range(rows))
+        return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
+
+
+def _layer_name(entry_latex: str) -> str:
+    """W^{[2]} of W^{[2]}_{1,2}, b^{[2]} of b^{[2]}_{1}."""
+    return re.sub(r"_\{[^{}]*\}$", "", entry_latex)
+
+
+def _target(derivation: Derivation, ws: _Workspace, name: str):
+    """The parameter ``name`` names (``_parameter``), or else the layer's matrix or vector of
+    parameters it names (``W^{[2]}``, ``b^{[2]}``: ``name_value``) as a matrix of their symbols.
+    Raises ``SpecError`` when it names neither."""
+    try:
+        return _parameter(derivation, name)
+    except SpecError as error:
+        unknown = error
+    try:
+        book = Textbook(ws.textbook.output_layer, ws.latex_names, parameter=True) if ws.textbook is not None else None
+        value = name_value(name, ws.names, textbook=book)
+    except FormulaError:
+        raise unknown from None
+    symbols = {p.symbol for p in derivation.chain.parameters}
+    if not shapes.is_matrix(value) or not all(s in symbols for s in value):
+        raise unknown
+    if len(value) > MAX_MATRIX_ENTRIES:
+        raise SpecError(f"{name} has {len(value):,} entries; at most {MAX_MATRIX_ENTRIES} are checked at once: "
+                        "name one entry")
+    return value
+
+
+def _target_name(derivation: Derivation, target) -> str:
+    names = derivation.model.latex_names
+    return _layer_name(names[target[0]]) if shapes.is_matrix(target) else names[target.symbol]
+
+
+def claimed_parameter(parameter: str, text: str) -> str:
+    """``parameter``, or when it is empty the parameter the formula's left side names
+    (``\\frac{\\partial E}{\\partial w_{31}} = …``, ``split_claim``); ``FormulaError`` when neither names one.
+
+    >>> claimed_parameter("", r"dE/dw31 = delta_d1*out_c1"), claimed_parameter("w_{21}", "1")
+    ('w31', 'w_{21}')
+    """
+    name = (parameter or "").strip()
+    if name:
+        return parameter
+    claimed, _ = split_claim(text)
+    if claimed is None:
+        raise FormulaError(r"name the parameter, or write its derivative on the left: \frac{\partial E}{\partial "
+                           r"w_{31}} = ...", text if isinstance(text, str) else "", None)
+    return claimed
+
+
+def layer_entries(spec: NetworkSpec, parameter: str, text: str = "") -> list[str]:
+    """What ``derive(only=...)`` needs for ``check_gradient(parameter, text)`` (``verify``): the
+    LaTeX names of every entry of the layer's matrix or vector that ``parameter`` names
+    (``W^{[2]}``, ``b^{[2]}``), row-major; else ``[parameter]`` (one parameter, or a name
+    ``derive`` refuses). With no ``parameter`` (empty), the one the formula's left side names
+    (``\\frac{\\partial E}{\\partial w_{31}} = …``). Reads only the notation's names, no model.
+
+    >>> from symbackprop.network.spec import NetworkSpec
+    >>> layer_entries(NetworkSpec.parse("2-3-2", notation="columns", bias=True), "b^{[2]}")
+    ['b^{[2]}_{1}', 'b^{[2]}_{2}']
+    """
+    name = claimed_parameter(parameter, text).strip()
+    notation = NOTATIONS[spec.notation](spec.layers)
+    latex: dict[sympy.Symbol, str] = {}
+    for k in range(1, spec.depth + 1):
+        for i in range(spec.layers[k - 1]):
+            for j in range(spec.layers[k]):
+                spelled = notation.weight(k, i, j)
+                latex[sympy.Symbol(spelled.symbol, real=True)] = spelled.latex
+        if spec.bias and not spec.shared_bias:
+            for j in range(spec.layers[k]):
+                spelled = notation.bias(k, j)
+                latex[sympy.Symbol(spelled.symbol, real=True)] = spelled.latex
+    book = Textbook(spec.depth, latex, parameter=True) if notation.columns else None
+    try:
+        value = name_value(name, name_table(latex), textbook=book)
+    except FormulaError:
+        return [name]
+    if not shapes.is_matrix(value) or len(value) > MAX_MATRIX_ENTRIES:
+        return [name]
+    return [latex[s] for s in value]
+
+
 def check_gradient(derivation: Derivation, parameter: str, text: str, points: int = 3,
-                   seed: int = 0, tolerance: float | None = None) -> GradientVerdict:
+                   seed: int = 0, tolerance: float | None = None) -> GradientVerdict | MatrixVerdict:
     """Is ``text`` a correct formula for ∂E_total/∂``parameter``? (``verify --param``)
 
-    ``tolerance`` (relative) lets the two agree only that closely (default: exactly). Raises
-    ``SpecError`` for an unknown parameter and ``FormulaError`` for a formula that does not parse
-    or names something unknown.
+    ``text`` may have a left-hand side, ``\\frac{\\partial E}{\\partial w_{31}} = …``: it must
+    name ``parameter`` (an empty ``parameter`` takes it from there). When ``parameter`` names a
+    layer's whole matrix or vector (``W^{[2]}``, ``b^{[2]}``), ``text`` is a vector or matrix
+    formula of that shape (``\\delta^{[2]} (a^{[1]})^T``), every entry is judged against that
+    entry's gradient, and the verdict is a ``MatrixVerdict``. ``tolerance`` (relative) lets the
+    two agree only that closely (default: exactly). Raises ``SpecError`` for an unknown parameter
+    and ``FormulaError`` for a formula that does not parse, names something unknown, has the wrong
+    shape, or whose left side names another parameter.
 
     >>> from symbackprop import derive
     >>> d = derive("2-4-3-2", only=["w_21"])
@@ -871,28 +1062,46 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     if points < 1:
         raise ValueError("the numeric check needs at least one point")
     tolerance = _tolerance(tolerance) or 0.0
-    model, chain = derivation.model, derivation.chain
-    p = _parameter(derivation, parameter)
-    gradient = chain.gradient(p, with_paths=chain.count_paths(p) <= MAX_DIAGNOSED_PATHS)
+    whole = text
+    claimed, text = split_claim(text)
+    if not (parameter or "").strip() and claimed is not None:
+        parameter = claimed
     ws = _Workspace(derivation)
     ws.sides = ("your formula", "the true gradient", "your formula and the true gradient")
-    if ws.textbook is not None:  # a parameter named in Nielsen's numbering settles how the formula's names read
-        named = Textbook(model.spec.depth, ws.latex_names, parameter=True)
+    target = _target(derivation, ws, parameter)
+    if claimed is not None:
+        said = _target(derivation, ws, claimed)
+        if shapes.is_matrix(said) != shapes.is_matrix(target) or said != target:
+            raise FormulaError(f"the left side is the derivative by {_target_name(derivation, said)}, but --param names "
+                               f"{_target_name(derivation, target)}", whole if isinstance(whole, str) else "", None)
+    if ws.textbook is not None and not shapes.is_matrix(target):  # a parameter named in Nielsen's numbering
+        named = Textbook(derivation.model.spec.depth, ws.latex_names, parameter=True)  # settles how names read
         try:
             named.name(parameter, ws.names)
         except FormulaError:
             pass  # find_parameter found it under another spelling
         ws.textbook.nielsen, ws.textbook.read = named.nielsen, list(named.read)
+    if shapes.is_matrix(target):
+        return _check_matrix(ws, derivation, target, text, points, seed, tolerance)
     written = ws.parse(text)
     if ws.textbook is not None:
         ws.textbook.settle()
+    return _entry_verdict(ws, derivation, target, written, points, seed, tolerance)
+
+
+def _entry_verdict(ws: _Workspace, derivation: Derivation, p, written: sympy.Expr, points: int, seed: int,
+                   tolerance: float) -> GradientVerdict:
+    """The verdict on ``written`` as ∂E_total/∂``p`` (one parameter), with its diagnosis when wrong."""
+    model, chain = derivation.model, derivation.chain
+    gradient = chain.gradient(p, with_paths=chain.count_paths(p) <= MAX_DIAGNOSED_PATHS)
     delta_form = gradient.delta_value
     # the handout's cross-entropy results (g = ŷ - y) hold when the targets sum to 1: say so
     assumption = (f"correct when {ASSUMED_DISTRIBUTION}; for targets that do not, it is not the gradient")
     result = ws.judge(written, delta_form, lambda: sympy.diff(model.expanded_loss, p.symbol), points, seed,
                       tolerance, assumption)
     terms, mistakes = (), ()
-    if result.equal is False:
+    if result.equal is False and ws.diagnosed < MAX_DIAGNOSED_ENTRIES:
+        ws.diagnosed += 1
         terms = _diagnose(ws, derivation, gradient, written, points, seed)
         mistakes = tuple(_mistakes(ws, derivation, gradient, written, seed))
     return GradientVerdict(
@@ -900,6 +1109,63 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
         correct_formula(derivation, gradient, ws.latex), result.point, result.left_value, result.right_value, terms,
         result.note, tolerance, ws.readings(), model.loss_symbol.name.split("_")[0], mistakes,
     )
+
+
+def _numerically_close(ws: _Workspace, derivation: Derivation, written: sympy.ImmutableMatrix, parameters,
+                       points: int, seed: int) -> bool:
+    """Whether every entry of ``written`` equals its parameter's gradient at the random points
+    (under the cross-entropy's assumption too): a quick screen before judging each entry."""
+    chain = derivation.chain
+    expected = [chain.gradient(p, with_paths=False).delta_value for p in parameters]
+
+    def close() -> bool:
+        values = ws.sample(points, seed)
+        return all(_disagreement(ws.evaluate(w, values), ws.evaluate(e, values)) is None
+                   for w, e in zip(written, expected))
+
+    if close():
+        return True
+    if ws.targets_matter(list(written) + expected):
+        with ws.assuming_targets_sum_to_one():
+            return close()
+    return False
+
+
+def _check_matrix(ws: _Workspace, derivation: Derivation, target: sympy.ImmutableMatrix, text: str, points: int,
+                  seed: int, tolerance: float) -> MatrixVerdict:
+    """Every entry of a vector or matrix formula judged against its entry's gradient (``check_gradient``)."""
+    model = derivation.model
+    by_symbol = {p.symbol: p for p in derivation.chain.parameters}
+    layer = _layer_name(model.latex_names[target[0]])
+    written = ws.parse(text, matrices=True)
+    if ws.textbook is not None:
+        ws.textbook.settle()
+    described = shapes.describe(written)
+    if not shapes.is_matrix(written):
+        written = sympy.ImmutableMatrix([[written]])
+    loss = model.loss_symbol.name.split("_")[0]
+
+    def verdict(matrix: sympy.ImmutableMatrix, transposed: bool = False) -> MatrixVerdict:
+        entries = tuple(_entry_verdict(ws, derivation, by_symbol[s], w, points, seed, tolerance)
+                        for s, w in zip(target, matrix))
+        return MatrixVerdict(layer, target.shape, written, ws.latex(written), entries, transposed, ws.readings(), loss,
+                             tuple(model.latex_names[s] for s in target))
+
+    parameters = [by_symbol[s] for s in target]
+    if written.shape != target.shape:
+        if written.T.shape == target.shape and _numerically_close(ws, derivation, written.T, parameters, points, seed):
+            found = verdict(written.T, transposed=True)
+            if all(e.correct for e in found.entries):
+                return found
+        raise FormulaError(f"your formula is {described}, {layer} is {shapes.describe(target)}",
+                           text, None)
+    found = verdict(written)
+    if found.wrong and written.shape[0] == written.shape[1] and written != written.T and \
+            _numerically_close(ws, derivation, written.T, parameters, points, seed):
+        transposed = verdict(written.T, transposed=True)
+        if all(e.correct for e in transposed.entries):
+            return transposed
+    return found
 
 
 DIAGNOSIS_POINTS = 7  # random points at which a mutation must equal the formula
@@ -1084,12 +1350,16 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
 
 __all__ = [
     "GradientVerdict",
+    "MatrixVerdict",
     "Step",
     "StepsVerdict",
     "TermCheck",
+    "Workspace",
     "check_gradient",
     "check_steps",
     "diagnose_paths",
+    "claimed_parameter",
+    "layer_entries",
     "rounding",
     "split_chain",
     "split_steps",

@@ -17,6 +17,7 @@ from .options import (
     seed_option,
 )
 
+MAX_SHOWN_ENTRIES = 24  # wrong entries of a layer's matrix listed one per line
 EXIT_NOT_CHECKED = EXIT_USAGE  # 2, as for input that cannot be judged: no verdict, its reason printed
 
 
@@ -35,7 +36,11 @@ def _tolerance(ctx, param, value):
                    "notation), in LaTeX or plain text (e.g. --param 'w_{31}' '(out_{d_1} - target_{d_1}) out_{d_1}"
                    "(1 - out_{d_1}) out_{c_1}'). In column notation Nielsen's and Ng's names are understood too "
                    "(w^3_{24} = W^{[2]}_{2,4}: Nielsen numbers the input layer 1; dW^{[2]}_{1,3}, dZ^{[2]}_1, A^{[1]}_3, "
-                   "x_1); a bare superscript that reads two ways (a^2_1: a^{[1]}_1, a^{[2]}_1 or (a_1)^2) is refused.")
+                   "x_1); a bare superscript that reads two ways (a^2_1: a^{[1]}_1, a^{[2]}_1 or (a_1)^2) is refused. "
+                   r"EXPR may start with its left side, '\frac{\partial E}{\partial w_{31}} = ...', which must name NAME "
+                   "(an empty NAME, '', takes it from there). NAME may be a whole layer's matrix or vector "
+                   r"(W^{[2]}, b^{[2]}) with EXPR a matrix formula of its shape, e.g. '\delta^{[2]} (a^{[1]})^T' in "
+                   "column notation: every entry is checked.")
 @click.option("--steps", metavar="'A = B = ...'",
               help=r"Check every '=' (or \approx, ≈) of a chain of derivation steps; may use d/dz and the "
                    "network's names. Numbers with decimals count as rounded to their last digit.")
@@ -77,12 +82,27 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, steps, de
         if network is not None:
             from ..api import derive as run_derive
 
-            derivation = run_derive(network, only=[param[0]] if param else (), proof="gradients")
+            if param:
+                from ..checking.verify import claimed_parameter, layer_entries
+
+                name = claimed_parameter(param[0], param[1])  # NAME, or the one the formula's left side names
+                try:
+                    derivation = run_derive(network, only=[name], proof="gradients")
+                except SpecError:  # not one parameter: a layer's matrix or vector derives every entry
+                    only = layer_entries(network, name)
+                    if only == [name]:
+                        raise
+                    derivation = run_derive(network, only=only, proof="gradients")
+            else:
+                derivation = run_derive(network, proof="gradients")
         if param:
-            from ..checking.verify import check_gradient
+            from ..checking.verify import MatrixVerdict, check_gradient
 
             verdict = check_gradient(derivation, param[0], param[1], points=points, seed=seed, tolerance=tolerance)
-            _print_gradient_verdict(verdict)
+            if isinstance(verdict, MatrixVerdict):
+                _print_matrix_verdict(verdict)
+            else:
+                _print_gradient_verdict(verdict)
             raise click.exceptions.Exit(_status(verdict.correct))
         from ..checking.verify import check_steps
 
@@ -159,6 +179,52 @@ def _print_gradient_verdict(verdict) -> None:
     for message in verdict.diagnosis:
         click.echo(f"  {message}")
     click.echo(f"  the correct formula: {verdict.expected_latex}")
+
+
+def _print_matrix_verdict(verdict) -> None:
+    """A whole layer's verdict: one line per wrong entry, by its name, with its diagnosis and values."""
+    how = "proven symbolically" if verdict.method == "symbolic" else "checked numerically"
+    of = f"d{verdict.loss}/d{verdict.parameter}"
+    rows, cols = verdict.shape
+    size = f"{rows}×{cols}"
+    n = len(verdict.entries)
+    if verdict.correct:
+        click.echo(f"correct: your formula for {of} equals the true gradient in all {n} entries of the {size} "
+                   f"{'matrix' if min(rows, cols) > 1 else 'vector'} ({how})")
+        _readings(verdict.readings)
+        if verdict.note:
+            click.echo(f"  note: {verdict.note}")
+        return
+    if verdict.correct is None:
+        skipped = ", ".join(e.parameter for e in verdict.unchecked)
+        click.echo(f"not checked: your formula for {of} could not be compared with the true gradient at {skipped}; "
+                   f"the other entries are right")
+        _readings(verdict.readings)
+        for entry in verdict.unchecked[:1]:
+            click.echo(f"  note: {entry.note}")
+        return
+    if verdict.transposed:
+        click.echo(f"incorrect: your formula for {of} is the transpose of the gradient ({how})")
+        _readings(verdict.readings)
+        entry = "entry (i, j)" if min(rows, cols) > 1 else "entry i"
+        index = "{i,j}" if min(rows, cols) > 1 else "{i}"
+        click.echo(f"  transposed, it is right in all {n} entries: {entry} of the gradient is d{verdict.loss}/"
+                   f"d{verdict.parameter}_{index}, a {size} {'matrix' if min(rows, cols) > 1 else 'vector'}")
+        return
+    wrong = verdict.wrong
+    click.echo(f"incorrect: your formula for {of} is wrong in {len(wrong)} of its {n} entries ({how})")
+    _readings(verdict.readings)
+    if verdict.pattern:
+        click.echo(f"  {verdict.pattern}:")
+    for entry in wrong[:MAX_SHOWN_ENTRIES]:
+        said = "; ".join(entry.diagnosis)
+        values = "" if entry.point is None else "yours = {}, true = {}".format(*_pair(entry.written_value,
+                                                                                      entry.expected_value))
+        click.echo(f"  {entry.parameter}: " + (f"{said} ({values})" if said and values else said or values))
+    if len(wrong) > MAX_SHOWN_ENTRIES:
+        click.echo(f"  ... and {len(wrong) - MAX_SHOWN_ENTRIES} more wrong entries")
+    first = wrong[0]
+    click.echo(f"  the correct formula of {first.parameter}: {first.expected_latex}")
 
 
 def _print_steps_verdict(verdict) -> None:
