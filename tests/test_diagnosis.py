@@ -301,7 +301,7 @@ def test_zz_report_over_the_table(capsys):
     """The figures issue 14 asks for (run last in this module)."""
     right, wrong = OUTCOMES["right"], OUTCOMES["wrong"]
     if len(right) < len(RIGHT) or len(wrong) < len(WRONG):
-        pytest.skip("the table did not run whole (a -k selection)")
+        pytest.skip("the table ran in part here (a -k selection, or split across xdist workers): run `python -m pytest tests/test_diagnosis.py -p no:xdist` for its figures")
     with capsys.disabled():
         print(f"\nverify table: {sum(right)}/{len(right)} right formulas accepted, "
               f"{sum(wrong)}/{len(wrong)} wrong formulas usefully diagnosed, "
