@@ -9,9 +9,10 @@ reported wrong exactly where a derivation by hand shows they are wrong:
   is (w_{31} + w_{3x}) ∂out_{c_1}/∂w_{21}, not w_{31} ∂out_{c_1}/∂w_{21}: out_{c_1} is written twice, out_{c_3} never.
 * seed 001, lines 32, 34, 36, 54, 56, 74: a = g(z) = 1/(1 - e^{-z}) is not the sigmoid 1/(1 + e^{-z}).
 * seed 001, line 48: "b^{[1]} has the shape 1×2" (b^{[1]} is 1×3; it means b^{[2]}).
-* seed 001, line 110: d/dz (1 - e^{-z})^{-1} = -(1 - e^{-z})^{-2} e^{-z}, not -1 × (…)^{-2} · (-e^{-z});
-  and 1/(1-e^{-z}) · e^{-z}/(1-e^{-z}) is not a(1 - a) (nor da/dz the derivative of its formula, for
-  the sigmoid a is).
+* seed 001, line 110, judged with the document's own g = 1/(1 - e^{-z}):
+  d/dz (1 - e^{-z})^{-1} = -(1 - e^{-z})^{-2} e^{-z}, not -1 × (…)^{-2} · (-e^{-z}); and
+  1/(1-e^{-z}) · e^{-z}/(1-e^{-z}) is not a(1 - a) (the opposite slip: for their a,
+  a(1 - a) = -e^{-z}/(1 - e^{-z})^2).
 Corrected copies (those slips fixed, nothing else) report 0 wrong.
 """
 
@@ -60,7 +61,7 @@ def wrong_lines(report) -> set[int]:
 
 
 # -- the gallery: symbackprop's own handouts lint clean --------------------------------------------
-MINIMUM_CHECKED = {"exercise": 5, "solutions": 7, "example": 25, "derivation": 40}
+MINIMUM_CHECKED = {"exercise": 5, "solutions": 7, "example": 25, "derivation": 55}  # derivations: matrices too
 
 
 @pytest.mark.parametrize("path", GALLERY, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -102,8 +103,47 @@ def test_seed_001_reports_its_errors_only():
     shape = next(r for r in report.wrong if r.line == 48)
     assert shape.kind == "shape" and "1×3" in shape.reason
     steps = next(r for r in report.wrong if r.line == 110).steps
-    assert [s.right for s in steps if s.verdict == "wrong"][1].startswith(r"-1 \times")
-    assert report.summary["checked"] >= 60
+    assert [s.right for s in steps if s.verdict == "wrong"][0].startswith(r"-1 \times")
+    assert report.summary["checked"] >= 85
+    # its matrix summaries (g^{[3W]} = (a^{[2]})^T g^{[3z]}, …) are checked entry by entry, and right
+    for line in (132, 170, 204, 208, 280, 287):
+        matrix = next(r for r in report.reports if r.line == line)
+        assert matrix.verdict == "right" and "entry by entry" in matrix.reason, matrix
+
+
+def test_seed_001_own_activation_judges_its_derivative():
+    """Seed 001 defines g(z) = 1/(1 - e^{-z}). Checked by hand against that definition, a = 1/(1 - e^{-z}):
+    da/dz = d/dz (1 - e^{-z})^{-1} = -(1 - e^{-z})^{-2} · (+e^{-z}) = -e^{-z}/(1 - e^{-z})^2, and
+    1 - a = -e^{-z}/(1 - e^{-z}), so a(1 - a) = -e^{-z}/(1 - e^{-z})^2 = da/dz. So on line 110 the step
+    ``-1 × (1 - e^{-z})^{-2} · (-e^{-z})`` has a sign slip (the derivative of 1 - e^{-z} is +e^{-z}) and
+    ``1/(1-e^{-z}) · e^{-z}/(1-e^{-z}) = a(1 - a)`` the opposite one; every other step is right, and
+    g'_h(z) = da/dz = a(1 - a) (lines 150, 224) is right for their own g (no false alarm)."""
+    report = lint_text(SEED_001.read_text(), SEED_001.name, spec="4-3-2-1", **SEED_001_OPTIONS)
+    own = "with the document's g_o = 1/(1−e^{−z})"
+    chain = next(r for r in report.wrong if r.line == 110 and r.text.startswith("g'_o"))
+    assert own in chain.reason
+    verdicts = [s.verdict for s in chain.steps]
+    assert verdicts == ["right", "right", "right", "wrong", "right", "right", "wrong"], verdicts
+    wrong = [s for s in chain.steps if s.verdict == "wrong"]
+    assert wrong[0].left.startswith(r"\frac{d}{dz_1^{[3]}} (1 - e^{-z_1^{[3]}})^{-1}")
+    assert wrong[0].right.startswith(r"-1 \times") and own in wrong[0].note
+    assert wrong[1].right == "a_1^{[3]}(1 - a_1^{[3]})" and own in wrong[1].note
+    for line in (150, 224):
+        local = next(r for r in report.reports if r.line == line)
+        assert local.verdict == "right" and "with the document's g_h = 1/(1−e^{−z})" in local.reason, local
+    # the definitions themselves are still reported as not the sigmoid
+    assert {32, 34, 36, 54, 56, 74} <= wrong_lines(report)
+
+
+def test_own_activation_right_derivative_is_right():
+    text = (r"$$a_1^{[1]} = g_h(z_1^{[1]}) = \frac{1}{1 - e^{-z_1^{[1]}}}$$" "\n\n"
+            r"$$g'_h(z_1^{[1]}) = \frac{da_1^{[1]}}{dz_1^{[1]}} = -\frac{e^{-z_1^{[1]}}}{(1 - e^{-z_1^{[1]}})^2}"
+            r" = a_1^{[1]}(1 - a_1^{[1]})$$" "\n\n"
+            r"$$\frac{da_1^{[1]}}{dz_1^{[1]}} = \frac{e^{-z_1^{[1]}}}{(1 - e^{-z_1^{[1]}})^2}$$")
+    report = lint_text(text, spec="4-3-2-1", **SEED_001_OPTIONS)
+    assert wrong_lines(report) == {1, 5}, [(r.line, r.reason) for r in report.reports]
+    assert report.reports[1].verdict == "right" and "own definition" in report.reports[1].reason
+    assert "own definition" in report.reports[2].reason
 
 
 def test_seed_001_corrected_is_clean():
@@ -118,7 +158,7 @@ def test_seed_001_corrected_is_clean():
     ("letter_star.md", None, {}, 10),
     ("seed_style.txt", None, {}, 7),
     ("layers_rows.md", None, {}, 12),
-    ("columns_bp.tex", None, {}, 6),
+    ("columns_bp.tex", None, {}, 13),
     ("walkthrough.md", "2-2-2", {"shared_bias": True}, 3),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_correct_documents_report_nothing_wrong(name, spec, options, checked):
@@ -126,6 +166,78 @@ def test_correct_documents_report_nothing_wrong(name, spec, options, checked):
     report = lint_text(path.read_text(), name, spec=spec, **options)
     assert report.wrong == (), [(r.where, r.text, r.reason) for r in report.wrong]
     assert report.summary["checked"] >= checked, report.summary
+
+
+# -- vector and matrix equations, entry by entry --------------------------------------------------
+COLUMNS_HANDOUT = ROOT / "output/gallery/2-3-2-columns-bce-batch/derivation.md"
+COLUMNS_BP = DOCUMENTS / "columns_bp.tex"
+
+
+@pytest.mark.parametrize("suffix, lines", [(".md", (82, 83, 84, 85, 86, 163, 164, 165, 166, 167)),
+                                           (".tex", (172, 173, 174, 175, 176, 291, 292, 293, 294, 295))])
+def test_column_handout_bp_equations_are_checked(suffix, lines):
+    path = COLUMNS_HANDOUT.with_suffix(suffix)
+    report = lint_text(path.read_text(), path.name)
+    assert report.wrong == ()
+    for line in lines:
+        found = next(r for r in report.reports if r.line == line)
+        assert found.verdict == "right" and "entry by entry" in found.reason, found
+    batch = [r for r in report.reports if "a batch of samples" in r.reason]
+    assert len(batch) == 4 and all(r.verdict == "not checked" for r in batch)
+    assert report.summary["checked"] >= 57, report.summary
+
+
+@pytest.mark.parametrize("old, new, why", [
+    (r"\left(\left(W^{[2]}\right)^{T} \delta^{[2]}\right) \odot",  r"\left(W^{[2]} \delta^{[2]}\right) \odot",
+     "cannot multiply a 2×3 matrix by a 2×1 column vector"),
+    (r"\partial b^{[1]}} &= \delta^{[1]}", r"\partial b^{[1]}} &= \left(\delta^{[1]}\right)^{T}",
+     "the left side is a 3×1 column vector, the right side a 1×3 row vector"),
+    (r"\odot \sigma'\left(z^{[2]}\right) = \hat{y} - y", r"\odot \sigma'\left(z^{[2]}\right) = y - \hat{y}",
+     "entry (1, 1) differs"),
+    (r"\hat{y}_2 - y_2 \end{bmatrix}", r"y_2 - \hat{y}_2 \end{bmatrix}", "entry (2, 1) differs"),
+    (r"\delta^{[2]}_2 a^{[1]}_3 \end{bmatrix}", r"\delta^{[2]}_2 a^{[1]}_2 \end{bmatrix}", "entry (2, 3) differs"),
+], ids=["missing-transpose", "row-for-column", "sign", "written-vector", "written-matrix"])
+def test_matrix_errors_are_found(old, new, why):
+    text = COLUMNS_BP.read_text()
+    assert old in text
+    report = lint_text(text.replace(old, new), COLUMNS_BP.name)
+    (wrong,) = report.wrong
+    assert why in wrong.reason, wrong.reason
+    assert wrong.line == next(i for i, line in enumerate(text.splitlines(), 1) if old.split("\n")[0] in line)
+
+
+LAYERS_HANDOUT = ROOT / "output/gallery/4-3-2-1-layers-bce-bias/derivation.md"
+
+
+def test_layer_handout_matrix_summaries_are_checked():
+    report = lint_text(LAYERS_HANDOUT.read_text(), LAYERS_HANDOUT.name)
+    assert report.wrong == ()
+    for line in (76, 77, 78, 79, 80, 150, 151, 152, 153, 154, 231, 232, 233, 234, 235):
+        found = next(r for r in report.reports if r.line == line)
+        assert found.verdict == "right" and "entry by entry" in found.reason, found
+    assert report.summary["checked"] >= 86, report.summary
+
+
+@pytest.mark.parametrize("old, new, why", [
+    (r"g^{[3W]} &= \left(a^{[2]}\right)^{T} g^{[3z]}", r"g^{[3W]} &= g^{[3z]} a^{[2]}",
+     "the left side is a 2×1 column vector, the right side a 1×2 row vector"),
+    (r"g^{[2a]} &= g^{[3z]} \left(W^{[3]}\right)^{T}", r"g^{[2a]} &= g^{[3z]} W^{[3]}",
+     "the left side is a 1×2 row vector, the right side a 2×1 column vector"),
+    (r"g^{[1W]} &= \left(a^{[0]}\right)^{T} g^{[1z]}", r"g^{[1W]} &= \left(a^{[0]}\right)^{T} g^{[1a]}", "differs"),
+])
+def test_layer_matrix_errors_are_found(old, new, why):
+    text = LAYERS_HANDOUT.read_text()
+    assert old in text
+    report = lint_text(text.replace(old, new), LAYERS_HANDOUT.name)
+    (wrong,) = report.wrong
+    assert why in wrong.reason and wrong.line == next(i for i, line in enumerate(text.splitlines(), 1) if old in line)
+
+
+def test_matrix_written_inside_a_formula_is_not_guessed():
+    text = r"$$\delta^{[2]} = \begin{bmatrix} \hat{y}_1 \\ \hat{y}_2 \end{bmatrix} - y$$ in column notation"
+    report = lint_text(text, spec="2-3-2", notation="columns", loss="bce", bias=True)
+    assert report.wrong == ()
+    assert report.reports[0].verdict == "not checked"
 
 
 def test_a_wrong_number_is_found():

@@ -3,7 +3,8 @@
 Markdown, LaTeX or plain text: ``$…$``, ``$$…$$``, ``\\[…\\]``, ``\\(…\\)`` and the equation, align,
 aligned, gather and multline environments (starred too). Each display is cut into equations: the
 rows of an aligned block (a row that starts with ``&=`` goes on with the chain above it), and the
-pieces separated by ``\\quad``, ``\\qquad`` or ``\\text{…}``. An equation's number is its
+pieces separated by ``\\quad``, ``\\qquad`` or ``\\text{…}``; a last column after ``&&`` is a remark
+(``(\\text{BP1}; 2 \\times 1)``), and a matrix keeps its ``&``. An equation's number is its
 ``\\tag{15}``, or a ``(15)`` written just after the display (as a PDF converted to text puts it).
 Prose is never read as mathematics; two kinds of prose claim are picked up as they are written:
 shapes ("$W^{[2]}$ has the shape 3×2", ``W^{[1]} \\in \\mathbb{R}^{4 \\times 3}``) and table rows
@@ -125,7 +126,7 @@ def split_top(text: str, separator: re.Pattern) -> list[tuple[int, str]]:
     while index < len(text):
         matrix = _MATRIX.match(text, index)
         if matrix:
-            depth += 1 if "begin" in (matrix.group(1) or matrix.group(3) or "") else -1
+            depth += 1 if "begin" in (matrix.group(1) or matrix.group(2) or "") else -1
             index = matrix.end()
             continue
         found = separator.match(text, index) if depth <= 0 else None
@@ -147,6 +148,23 @@ def split_top(text: str, separator: re.Pattern) -> list[tuple[int, str]]:
 
 
 _ROW = re.compile(r"\\\\\*?(?:\[[^\]]*\])?")
+_COMMENT_COLUMN = re.compile(r"&\s*&")
+
+
+def _alignment_removed(text: str) -> str:
+    """``text`` without its alignment marks ``&``, those inside a matrix (its column separators) kept."""
+    out, depth, index = [], 0, 0
+    while index < len(text):
+        matrix = _MATRIX.match(text, index)
+        if matrix:
+            depth += 1 if "begin" in (matrix.group(1) or matrix.group(2) or "") else -1
+            out.append(matrix.group())
+            index = matrix.end()
+            continue
+        char = text[index]
+        out.append(" " if char == "&" and depth <= 0 else char)
+        index += 1
+    return "".join(out)
 
 
 def _equations(body: str, offset: int, source: str, display: bool, number: str | None) -> list[Equation]:
@@ -162,8 +180,9 @@ def _equations(body: str, offset: int, source: str, display: bool, number: str |
         indent = re.match(r"\s*&?\s*(?:\\q?quad(?![A-Za-z])\s*|\\[,;!]\s*)*", row).end()
         row_start, row = row_start + indent, row[indent:]
         continues = re.match(r"\s*&?\s*(=|\\approx|≈|\+|-|\\cdot|\\times)", row)
+        row = split_top(row, _COMMENT_COLUMN)[0][1]  # `a &= b && (2 \times 3)`: the last column is a remark
         for piece_start, piece in split_top(row, _SEPARATOR):
-            text = piece.replace("&", " ").strip().rstrip(",.;:").strip()
+            text = _alignment_removed(piece).strip().rstrip(",.;:").strip()
             if not text:
                 continue
             if continues and chains and piece_start == 0:

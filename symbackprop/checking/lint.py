@@ -11,6 +11,15 @@ sides the grammar cannot read (a matrix, a placeholder ``w_{xx}``) bridged (A = 
 names the document defines (``E_{d_1} = …``) usable from there on, numbers it gives (``w_{11} = 0.15``)
 used to check its numeric lines, and its claimed shapes compared with the network's.
 
+A vector or matrix equation (BP1–BP4, ``g^{[3W]} = (a^{[2]})^T g^{[3z]}``) is read with the grammar's
+``matrices=True`` (a matrix written out, ``\\begin{bmatrix}…`` or ``[a \\quad b]``, entry by entry) and
+checked entry by entry, each entry an ordinary scalar comparison; sides of different shapes are
+wrong, the shapes said in words. What cannot be read reliably stays "not checked": a matrix written
+out inside a longer formula, one column of a matrix (``W_1^{[2]}``), a batch (``dZ^{[2]}``, ``A^{[1]}``).
+A document that defines its own activation (``g_h(z) = \\frac{1}{1-e^{-z}}``, reported wrong when it is
+not the network's) has its later equations about that activation (``g'_h(z) = da/dz = a(1-a)``, the
+derivative worked out) judged against its own definition, as ``verify --where`` does, and says so.
+
 >>> from symbackprop import derive
 >>> from symbackprop.checking.document import read_document
 >>> d = derive("2-4-3-2", only=["w_31"], proof="numeric")
@@ -36,7 +45,14 @@ from ..handout.latex import to_latex
 from ..network.model import expand_definitions
 from ..network.spec import SpecError
 from .document import Document, Equation, ShapeClaim
-from .verify import check_gradient, check_steps, rounding, split_chain
+from .verify import (
+    ASSUMED_DISTRIBUTION,
+    Workspace,
+    check_gradient,
+    check_steps,
+    rounding,
+    split_chain,
+)
 
 if TYPE_CHECKING:  # for annotations only: this stage is handed the derivation, it does not run the pipeline
     from ..api import Derivation
@@ -306,6 +322,44 @@ def _reason(text: str) -> str:
     return ""
 
 
+def _plain(formula: str, variable: str) -> str:
+    """The document's own activation in plain words: ``\\frac{1}{1 - e^{-z_1^{[1]}}}`` → 1/(1−e^{−z})."""
+    text = formula.replace(variable, "z")
+    text = re.sub(r"\\frac\{([^{}]*)\}\{((?:[^{}]|\{[^{}]*\})*)\}", lambda m: f"{m.group(1)}/({m.group(2)})", text)
+    text = text.replace("\\left", "").replace("\\right", "").replace(" ", "").replace("-", "−")
+    return text
+
+
+_VECTOR_REASON = re.compile(r"vector or matrix|not a single value|cannot (?:multiply|add)|column vector|row vector")
+_MATRIX_SLICE = re.compile(r"(?<![A-Za-z\\])W_\{?\d+\}?\^\{\[\d+\]\}(?!\s*_)|(?<![A-Za-z\\])W\^\{\[\d+\]\}_\{?\d+\}?(?![\d,])")
+_SHAPE_ERROR = re.compile(r"cannot (?:multiply|add|subtract|compare)|a power of a")
+_SHAPE_NOTE = re.compile(r"_\{\s*\d+\s*\\times\s*\d+\s*\}")
+_MATRIX_LITERAL = re.compile(r"\\begin\{[a-zA-Z]*matrix\*?\}|\\q?quad(?![A-Za-z])|\\begin\{array\}|&|\\\\\\\\")
+_BATCH = re.compile(r"(?<![A-Za-z\\])(?:dZ|dW|db|dA|A\^|Z\^|Y(?![A-Za-z]))|\\mathbf\{1\}|\\frac\{1\}\{m\}|\^\{\(i\)\}")
+_ENVIRONMENT = re.compile(r"\A(?:\\left\s*[\[(]\s*)?\\begin\{(?P<name>[a-zA-Z]*matrix)\*?\}(?P<body>.*)\\end\{(?P=name)\*?\}"
+                          r"(?:\s*\\right\s*[\])])?\Z", re.DOTALL)
+
+
+def _written_matrix(text: str) -> list[list[str]] | None:
+    """The cells of a side that is one matrix written out (rows of cells), else None."""
+    found = _ENVIRONMENT.match(text.strip())
+    if found:
+        body = found.group("body")
+        if "\\begin{" in body:
+            return None
+        rows = [row for row in re.split(r"\\\\(?:\[[^\]]*\])?", body) if row.strip()]
+        return [[cell.strip() for cell in row.split("&")] for row in rows]
+    text = re.sub(r"\A\\left\s*\[", "[", text.strip())
+    text = re.sub(r"\\right\s*\]\Z", "]", text)
+    if text.startswith("[") and _group(text, 0) == len(text) and re.search(r"\\q?quad(?![A-Za-z])", text):
+        body = text[1:-1]
+        cells = [cell.strip() for cell in re.split(r"\\q?quad(?![A-Za-z])", body) if cell.strip()]
+        if any(cell.count("[") - cell.count("]") or cell.count("{") - cell.count("}") for cell in cells):
+            return None
+        return [cells]
+    return None
+
+
 def _short(problem: str) -> str:
     """The grammar's reason in one short line (without its list of every known name)."""
     return problem.split("; known names")[0].strip()
@@ -345,6 +399,16 @@ class _Context:
     shorthands: dict[str, str] = field(default_factory=dict)
     values: dict[sympy.Symbol, Fraction] = field(default_factory=dict)
     shorthand_values: dict[str, Fraction] = field(default_factory=dict)  # net_{h1} = … = 0.3775
+    # the document's own activation, when it is not the network's: g_h → (formula, its argument as written)
+    own_functions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    own_values: dict[str, str] = field(default_factory=dict)  # a_1^{[1]} (rewritten) → its own formula
+
+
+_OWN_DEFINITION = re.compile(r"\A\s*g_\{?(?P<which>[ho])\}?\s*\((?P<argument>[^()]*)\)\s*\Z")
+_OWN_DERIVATIVE = re.compile(r"(?<![A-Za-z\\])g(?:'_\{?([ho])\}?|_\{?([ho])\}?')\s*\(")
+_OWN_FUNCTION = re.compile(r"(?<![A-Za-z\\])g_\{?([ho])\}?\s*\(")
+_ACTIVATION_EQUATION = re.compile(r"(?<![A-Za-z\\])g(?:'_|_[ho]')|\\frac\{\s*d\s*a|\\frac\{\s*\\partial\s*a|\\frac\{\s*d\s*\}\{\s*d\s*z")
+_NOT_ACTIVATION = re.compile(r"\\mathcal\{L\}|(?<![A-Za-z\\])[LEW]_|(?<![A-Za-z\\])g\^\{\[|\\delta|\\hat\{y\}|(?<![A-Za-z\\])y(?![A-Za-z_])")
 
 
 class _Linter:
@@ -428,12 +492,238 @@ class _Linter:
             return EquationReport(equation.line, equation.number, equation.text, NOT_CHECKED,
                                   reason="quoted: the text reports it as written elsewhere")
         report = self.check_written(equation, trial)
+        if not trial:
+            own = self.own_activation(equation, report)
+            if own is not None:
+                return own
+        if not trial and report.verdict == NOT_CHECKED and (
+                _VECTOR_REASON.search(report.reason) or "unknown name" in report.reason and _MATRIX.search(equation.text)
+                or self.model.spec.notation == "layers" and re.search(r"g\^\{\[\d+[aWwb]\]\}", equation.text)):
+            report = self.matrices(equation) or report
         if not trial and report.verdict == NOT_CHECKED and report.reason.startswith("placeholder"):
             report = self.placeholders(equation) or report
         if not trial and missing_partial(equation.text) and report.verdict != NOT_CHECKED:
             report = replace(report, reason="; ".join(filter(None, [
                 report.reason, "note: a derivative lost a \\partial (read \\frac{\\partial x}{w} as \\frac{\\partial x}{\\partial w})"])))
         return report
+
+    # -- vectors and matrices -----------------------------------------------------------------
+    def workspace(self) -> Workspace:
+        key = ("workspace", tuple(self.context.shorthands.items()))
+        if key not in self.memo:
+            self.memo[key] = Workspace(self.derivation, ("z",), dict(self.context.shorthands))
+        return self.memo[key]
+
+    def matrix_side(self, ws: Workspace, text: str):
+        """One side as a SymPy value: a matrix written out (``\\begin{bmatrix}…``, ``[a \\quad b]``)
+        entry by entry, else the grammar with ``matrices=True``. A FormulaError when it cannot be read
+        reliably (a matrix written out inside a longer formula)."""
+        text = _SHAPE_NOTE.sub(" ", text).strip()
+        found = _MATRIX_SLICE.search(text)
+        if found:
+            raise FormulaError(f"{found.group()} is one column or row of a matrix, which lint does not read", text, None)
+        written = _written_matrix(text)
+        if written is not None:
+            rows = [[self.entry(ws, cell) for cell in row] for row in written]
+            if len({len(row) for row in rows}) != 1:
+                raise FormulaError("rows of different lengths", text, None)
+            return sympy.ImmutableMatrix(rows)
+        if _MATRIX_LITERAL.search(text):
+            raise FormulaError("a matrix written out inside a longer formula", text, None)
+        return ws.parse(rewrite(self.gradient_names(text), self.model), matrices=True)
+
+    def gradient_names(self, text: str) -> str:
+        """Layer notation's names for gradients, ``g^{[3W]}`` = ∂L/∂W^{[3]} (likewise a, b; the last layer's
+        a is ŷ), and ``g'_{o}(z^{[3]})`` = g'(z^{[3]}), in the grammar's spelling."""
+        text = re.sub(r"(?<![A-Za-z\\])g'_\{?[ho]\}?(?=\s*(?:\\left)?\s*\()", "g'", text)
+        if self.model.spec.notation != "layers":
+            return text
+        depth = self.model.spec.depth
+
+        def name(found: re.Match) -> str:
+            layer, letter = int(found.group(1)), found.group(2)
+            if letter == "a" and layer == depth:
+                return r"\frac{\partial \mathcal{L}}{\partial \hat{y}}"
+            return rf"\frac{{\partial \mathcal{{L}}}}{{\partial {'W' if letter in 'Ww' else letter}^{{[{layer}]}}}}"
+
+        text = re.sub(r"(?<![A-Za-z\\])a\^\{\[" + str(depth) + r"\]\}(?!\s*_)", r"\\hat{y}", text)
+        return re.sub(r"(?<![A-Za-z\\])g\^\{\[(\d+)([aWwb])\]\}(?!\s*_)", name, text)
+
+    def entry(self, ws: Workspace, text: str):
+        value = ws.parse(rewrite(self.gradient_names(_SHAPE_NOTE.sub(" ", text)), self.model), matrices=True)
+        if isinstance(value, sympy.MatrixBase):
+            if value.shape != (1, 1):
+                raise FormulaError("a matrix inside a matrix", text, None)
+            value = value[0, 0]
+        return value
+
+    def matrices(self, equation: Equation) -> EquationReport | None:
+        """A vector or matrix equation (BP1–BP4, ``g^{[kW]} = (a^{[k-1]})^T g^{[kz]}``) checked entry by
+        entry against the network, each entry an ordinary scalar comparison; sides of different
+        shapes are wrong. None when fewer than two sides can be read reliably."""
+        base = dict(line=equation.line, number=equation.number, text=equation.text)
+        if _BATCH.search(equation.text):
+            return EquationReport(**base, verdict=NOT_CHECKED,
+                                  reason="a batch of samples (matrices with one column per sample): lint checks one sample's equations")
+        # split_chain blanks a matrix's & and \\\\ (lengths kept): each side as written, from its offsets
+        sides = [equation.text[offset:offset + len(side)].strip() for offset, side in split_chain(equation.text)[0]]
+        if len(sides) < 2:
+            return None
+        ws = self.workspace()
+        values, skipped = {}, {}
+        for i, side in enumerate(sides):
+            try:
+                values[i] = self.matrix_side(ws, side)
+            except FormulaError as error:
+                skipped[i] = _short(error.problem)
+        defined = ""
+        if 0 in skipped and "unknown name" in skipped[0] and _BARE_NAME.match(sides[0]) and len(values) >= 2:
+            defined = sides[0]  # g^{[3W]} = …: the document names the matrix; the rest is checked
+            del skipped[0]
+        keep = sorted(values)
+        misfit = [i for i, why in skipped.items() if _SHAPE_ERROR.match(why)]
+        if misfit and self.model.spec.notation == "columns":  # names read as the layer's vectors: a real misfit
+            i = misfit[0]
+            return EquationReport(**base, verdict=WRONG, reason=f"the shapes do not fit in {sides[i]}: {skipped[i]}",
+                                  diagnosis=(skipped[i],))
+        if len(keep) < 2:
+            if not skipped:
+                return None
+            return EquationReport(**base, verdict=NOT_CHECKED,
+                                  reason=f"a vector or matrix equation, side not read: {next(iter(skipped.values()))}")
+        steps = []
+        for i, j in zip(keep, keep[1:]):
+            steps.append(self.compare_matrices(ws, sides[i], sides[j], values[i], values[j],
+                                               [sides[k] for k in range(i + 1, j)], skipped.get(i + 1, "")))
+        results = [s.verdict for s in steps]
+        if WRONG in results:
+            verdict, reason = WRONG, next(s.note for s in steps if s.verdict == WRONG)
+        elif RIGHT in results:
+            verdict = RIGHT
+            reason = ("proven" if {s.method for s in steps if s.verdict == RIGHT} == {"symbolic"} else "checked numerically")
+            reason += ", entry by entry"
+            unchecked = [s for s in steps if s.verdict == NOT_CHECKED]
+            if unchecked:
+                reason += f"; {len(unchecked)} of {len(steps)} steps not checked: {unchecked[0].note}"
+        else:
+            return EquationReport(**base, verdict=NOT_CHECKED, reason=next((s.note for s in steps if s.note), ""),
+                                  steps=tuple(steps))
+        if skipped and verdict != WRONG:
+            reason += f"; side not read: {next(iter(skipped.values()))}"
+        if defined:
+            reason = f"names {defined}; {reason}"
+        return EquationReport(**base, verdict=verdict, reason=reason, steps=tuple(steps))
+
+    def compare_matrices(self, ws, left_text, right_text, left, right, bridged, why) -> StepReport:
+        def shape(value) -> str:
+            if not isinstance(value, sympy.MatrixBase):
+                return "a single value"
+            rows, cols = value.shape
+            kind = "column vector" if cols == 1 and rows > 1 else "row vector" if rows == 1 and cols > 1 else "matrix"
+            return f"a {rows}×{cols} {kind}"
+
+        prefix = f"compared across {len(bridged)} side(s) lint cannot read ({why}); " if bridged else ""
+        a = left if isinstance(left, sympy.MatrixBase) else sympy.ImmutableMatrix([[left]])
+        b = right if isinstance(right, sympy.MatrixBase) else sympy.ImmutableMatrix([[right]])
+        if a.shape != b.shape:
+            if a.shape == (1, 1) or b.shape == (1, 1):  # a number against a vector: a reading lint cannot trust
+                return StepReport(left_text, right_text, NOT_CHECKED, "",
+                                  f"{prefix}{shape(left)} against {shape(right)}")
+            return StepReport(left_text, right_text, WRONG, "symbolic",
+                              f"{prefix}the left side is {shape(left)}, the right side {shape(right)}")
+        methods, unchecked = set(), ""
+        allowed = rounding([])[0]
+        for index in range(a.rows * a.cols):
+            x, y = a[index], b[index]
+            result = ws.judge(x, y, lambda y=y: ws.expand(y), self.points, self.seed, allowed,
+                              f"right when {ASSUMED_DISTRIBUTION}; for targets that do not, the sides differ")
+            where = f"entry ({index // a.cols + 1}, {index % a.cols + 1})" if a.shape != (1, 1) else "the entry"
+            if result.equal is False:
+                values = ""
+                if result.left_value is not None and result.right_value is not None:
+                    values = f": left = {float(result.left_value):.8g}, right = {float(result.right_value):.8g}"
+                return StepReport(left_text, right_text, WRONG, result.method,
+                                  f"{prefix}{where} differs{values}; {result.note}".rstrip("; "))
+            if result.equal is None:
+                unchecked = unchecked or f"{where} not checked: {result.note}"
+            else:
+                methods.add(result.method)
+        if unchecked:
+            return StepReport(left_text, right_text, NOT_CHECKED, "", prefix + unchecked)
+        method = "symbolic" if methods == {"symbolic"} else "numeric"
+        return StepReport(left_text, right_text, RIGHT, method, f"{prefix}{shape(left)}, entry by entry".strip())
+
+    # -- the document's own activation ------------------------------------------------------
+    def own_activation(self, equation: Equation, report: EquationReport) -> EquationReport | None:
+        """A document that defines its own activation (``a_1^{[1]} = g_h(z_1^{[1]}) = \\frac{1}{1-e^{-z_1^{[1]}}}``,
+        reported wrong when it is not the network's): that definition remembered, and from there on an
+        equation about the activation (its derivative, ``g'_h(z)``, ``a(1-a)``) judged against the
+        document's own function, as ``verify --where 'a=…' --steps`` does, the report saying so."""
+        sides = [side.strip() for _, side in split_chain(equation.text)[0]]
+        if report.verdict == WRONG and len(sides) >= 3 and _BARE_NAME.match(sides[0]):
+            found = _OWN_DEFINITION.match(sides[1])
+            formula = sides[-1]
+            if found and not _OWN_FUNCTION.search(formula) and found.group("argument").strip() in formula:
+                self.context.own_functions[found.group("which")] = (formula, found.group("argument").strip())
+                self.context.own_values[rewrite(sides[0], self.model)] = rewrite(formula, self.model)
+            return None
+        if not self.context.own_functions or not _ACTIVATION_EQUATION.search(equation.text) \
+                or _NOT_ACTIVATION.search(equation.text) or len(sides) < 2:
+            return None
+        used = set()
+
+        def function(which: str, derivative: bool, text: str) -> str:
+            pattern = _OWN_DERIVATIVE if derivative else _OWN_FUNCTION
+            index = 0
+            while True:
+                found = pattern.search(text, index)
+                if not found:
+                    return text
+                letter = next(g for g in found.groups() if g)
+                end = _group(text, found.end() - 1)
+                if letter != which or end < 0:
+                    index = found.end()
+                    continue
+                argument = text[found.end():end - 1].strip()
+                formula, variable = self.context.own_functions[which]
+                body = formula.replace(variable, argument)
+                if derivative:
+                    if not _BARE_NAME.match(argument):
+                        raise FormulaError("the derivative of the document's activation at a formula", text, None)
+                    replacement = rf"\frac{{d}}{{d{argument}}}\left({body}\right)"
+                else:
+                    replacement = rf"\left({body}\right)"
+                used.add(which)
+                text = text[:found.start()] + replacement + text[end:]
+                index = found.start() + len(replacement)
+
+        try:
+            own_sides = []
+            for side in sides:
+                for which in self.context.own_functions:
+                    side = function(which, False, function(which, True, side))
+                own_sides.append(side)
+        except FormulaError:
+            return None
+        mentioned = [name for name in self.context.own_values if name in rewrite(equation.text, self.model)]
+        if not used and not mentioned:
+            return None
+        saved = dict(self.context.shorthands)
+        self.context.shorthands.update(self.context.own_values)
+        try:
+            judged = self.check_written(replace(equation, text=" = ".join(own_sides)), trial=True)
+        finally:
+            self.context.shorthands = saved
+        if judged.verdict == NOT_CHECKED:
+            return None
+        which = sorted(used) or sorted(self.context.own_functions)
+        said = ", ".join(f"g_{w} = {_plain(*self.context.own_functions[w])}" for w in which)
+        words = f"with the document's {said} (its own definition, not the sigmoid)"
+        back = dict(zip(own_sides, sides))
+        steps = tuple(replace(step, left=back.get(step.left, step.left), right=back.get(step.right, step.right),
+                              note="; ".join(filter(None, [words, step.note])) if step.verdict == WRONG else step.note)
+                      for step in judged.steps)
+        return replace(judged, text=equation.text, steps=steps, reason="; ".join(filter(None, [words, judged.reason])))
 
     def placeholders(self, equation: Equation) -> EquationReport | None:
         """An equation with placeholder weights (w_{3x}: some weight of layer 3) checked for every

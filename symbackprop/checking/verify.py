@@ -380,7 +380,7 @@ class _Tally:
         return floats
 
 
-class _Workspace:
+class Workspace:
     """What a check knows: the network's names and definitions (when a derivation is given), free
     variables such as z, and the user's own definitions (``a`` = 1/(1 - e^{-z}))."""
 
@@ -735,7 +735,6 @@ class _Workspace:
         return result
 
 
-Workspace = _Workspace  # the public name, for other stages (``lint``) that parse and compare in a network's names
 
 
 # -- one gradient --------------------------------------------------------------------------------
@@ -781,7 +780,7 @@ def _factors(term: sympy.Expr) -> tuple[sympy.Expr, list[sympy.Expr], list[sympy
     return coefficient, normalized, written
 
 
-def _term_difference(ws: _Workspace, values, written: sympy.Expr, expected: sympy.Expr) -> tuple[int, list[str]]:
+def _term_difference(ws: Workspace, values, written: sympy.Expr, expected: sympy.Expr) -> tuple[int, list[str]]:
     """How many factors two terms share, and their differences in words."""
     def factor_values(term):
         coefficient, normalized, shown = _factors(term)
@@ -826,10 +825,10 @@ def diagnose_paths(derivation: Derivation, gradient: Gradient, written: sympy.Ex
     >>> [t.message for t in diagnose_paths(d, d.gradient("w_21"), written)]
     ['the term through d_1 is right', 'the term through d_2 is missing']
     """
-    return _diagnose(_Workspace(derivation), derivation, gradient, written, points, seed)
+    return _diagnose(Workspace(derivation), derivation, gradient, written, points, seed)
 
 
-def _diagnose(ws: _Workspace, derivation: Derivation, gradient: Gradient, written: sympy.Expr, points: int,
+def _diagnose(ws: Workspace, derivation: Derivation, gradient: Gradient, written: sympy.Expr, points: int,
               seed: int) -> tuple[TermCheck, ...]:
     paths = gradient.paths
     if paths is None and gradient.n_paths <= MAX_DIAGNOSED_PATHS:
@@ -963,7 +962,7 @@ def _layer_name(entry_latex: str) -> str:
     return re.sub(r"_\{[^{}]*\}$", "", entry_latex)
 
 
-def _target(derivation: Derivation, ws: _Workspace, name: str):
+def _target(derivation: Derivation, ws: Workspace, name: str):
     """The parameter ``name`` names (``_parameter``), or else the layer's matrix or vector of
     parameters it names (``W^{[2]}``, ``b^{[2]}``: ``name_value``) as a matrix of their symbols.
     Raises ``SpecError`` when it names neither."""
@@ -1066,7 +1065,7 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     claimed, text = split_claim(text)
     if not (parameter or "").strip() and claimed is not None:
         parameter = claimed
-    ws = _Workspace(derivation)
+    ws = Workspace(derivation)
     ws.sides = ("your formula", "the true gradient", "your formula and the true gradient")
     target = _target(derivation, ws, parameter)
     if claimed is not None:
@@ -1089,7 +1088,7 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     return _entry_verdict(ws, derivation, target, written, points, seed, tolerance)
 
 
-def _entry_verdict(ws: _Workspace, derivation: Derivation, p, written: sympy.Expr, points: int, seed: int,
+def _entry_verdict(ws: Workspace, derivation: Derivation, p, written: sympy.Expr, points: int, seed: int,
                    tolerance: float) -> GradientVerdict:
     """The verdict on ``written`` as ∂E_total/∂``p`` (one parameter), with its diagnosis when wrong."""
     model, chain = derivation.model, derivation.chain
@@ -1111,7 +1110,7 @@ def _entry_verdict(ws: _Workspace, derivation: Derivation, p, written: sympy.Exp
     )
 
 
-def _numerically_close(ws: _Workspace, derivation: Derivation, written: sympy.ImmutableMatrix, parameters,
+def _numerically_close(ws: Workspace, derivation: Derivation, written: sympy.ImmutableMatrix, parameters,
                        points: int, seed: int) -> bool:
     """Whether every entry of ``written`` equals its parameter's gradient at the random points
     (under the cross-entropy's assumption too): a quick screen before judging each entry."""
@@ -1131,7 +1130,7 @@ def _numerically_close(ws: _Workspace, derivation: Derivation, written: sympy.Im
     return False
 
 
-def _check_matrix(ws: _Workspace, derivation: Derivation, target: sympy.ImmutableMatrix, text: str, points: int,
+def _check_matrix(ws: Workspace, derivation: Derivation, target: sympy.ImmutableMatrix, text: str, points: int,
                   seed: int, tolerance: float) -> MatrixVerdict:
     """Every entry of a vector or matrix formula judged against its entry's gradient (``check_gradient``)."""
     model = derivation.model
@@ -1171,7 +1170,7 @@ def _check_matrix(ws: _Workspace, derivation: Derivation, target: sympy.Immutabl
 DIAGNOSIS_POINTS = 7  # random points at which a mutation must equal the formula
 
 
-def _mistakes(ws: _Workspace, derivation: Derivation, gradient: Gradient, written: sympy.Expr, seed: int) -> list[str]:
+def _mistakes(ws: Workspace, derivation: Derivation, gradient: Gradient, written: sympy.Expr, seed: int) -> list[str]:
     """The named mistake (``checking.diagnose``), at points that respect the handout's assumptions."""
     def run():
         values = ws.sample(DIAGNOSIS_POINTS, seed + 7)
@@ -1295,7 +1294,7 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
         raise ValueError("the numeric check needs at least one point")
     given = _tolerance(tolerance)
     variables = tuple(variables)
-    ws = _Workspace(derivation, variables, definitions)
+    ws = Workspace(derivation, variables, definitions)
     sides, relations = split_chain(text if isinstance(text, str) else "")
     if len(sides) < 2:
         raise FormulaError("a chain of steps needs at least one '=' (A = B = ...)", str(text), None)
