@@ -21,6 +21,7 @@ import sympy
 
 from .limits import time_limit
 
+_VECTOR_TERMS = 8  # a sum of at least this many products of symbols (a net input) is added up in NumPy
 CONSTANT_SECONDS = 0.5  # for one constant at full precision (e^{e^{10^6}} takes ~45 s): then float64
 
 
@@ -82,7 +83,12 @@ def _walk(node: sympy.Basic, values: Mapping, memo: dict, in_float64: bool = Fal
     elif node.is_number and (node.is_Atom or not in_float64):  # a constant: 2, pi, or nan/zoo
         result = constant(node)
     elif node.is_Add:
-        result = sum(walk(a) for a in node.args)
+        products = (_products([_factors_with_values(a, values) for a in node.args], values)
+                    if len(node.args) >= _VECTOR_TERMS else None)
+        if products is None:
+            result = sum(walk(a) for a in node.args)
+        else:  # left to right from 0, as sum() adds (np.sum would pair terms up and round differently)
+            result = np.add.accumulate(np.concatenate([np.zeros((1,) + products.shape[1:]), products]))[-1].copy()
     elif node.is_Mul:
         result = 1.0
         for a in node.args:
@@ -101,6 +107,65 @@ def _walk(node: sympy.Basic, values: Mapping, memo: dict, in_float64: bool = Fal
         free = sorted(node.free_symbols, key=lambda s: s.name)
         result = sympy.lambdify(free, node, modules=[COMPLEX_STEP_SAFE, "numpy"])(*(walk(s) for s in free))
     memo[node] = result
+    return result
+
+
+def evaluate_many(exprs: list[sympy.Expr], values: Mapping[sympy.Symbol, np.ndarray], memo: dict | None = None,
+                  points: int = 1) -> np.ndarray:
+    """Each of ``exprs`` at the points in ``values``: one row per expression, ``points`` columns
+    (each row the number ``evaluate`` gives, broadcast). Products of symbols with values, such as
+    every weight's δ_j·out_i in a big network, are multiplied as a few NumPy operations.
+
+    >>> x, y = sympy.symbols("x y")
+    >>> evaluate_many([x * y, x + 1, y], {x: np.array([1.0, 2.0]), y: np.array([3.0, 4.0])}, points=2)
+    array([[3., 8.],
+           [2., 3.],
+           [3., 4.]])
+    """
+    memo = {} if memo is None else memo
+    simple, other, factor_lists = [], [], []
+    for i, expr in enumerate(exprs):
+        factors = _factors_with_values(expr, values)
+        if factors is None:
+            other.append(i)
+        else:
+            simple.append(i)
+            factor_lists.append(factors)
+    computed = _products(factor_lists, values) if simple else np.zeros((0, points))
+    if computed.ndim == 1:  # values given as numbers, not arrays
+        computed = computed[:, None]
+    walked = [evaluate(exprs[i], values, memo) for i in other]
+    result = np.empty((len(exprs), points), dtype=np.result_type(computed, *walked, 1.0))
+    result[simple] = computed
+    for i, value in zip(other, walked):
+        result[i] = value
+    return result
+
+
+def _factors_with_values(expr: sympy.Basic, values: Mapping) -> tuple | None:
+    """The factors of ``expr`` when it is a symbol with a value or a product of such symbols, else None."""
+    factors = expr.args if expr.is_Mul else (expr,)
+    return factors if all(f.is_Symbol and f in values for f in factors) else None
+
+
+def _products(factor_lists: list, values: Mapping) -> np.ndarray | None:
+    """The products of each list of symbols with values, one row each, multiplied in argument
+    order from 1.0 as ``_walk`` does; None if a list is None (a term that is anything else)."""
+    if not factor_lists or any(f is None for f in factor_lists):
+        return None
+    symbols = list(dict.fromkeys(f for factors in factor_lists for f in factors))
+    row = {symbol: i for i, symbol in enumerate(symbols)}
+    table = np.stack(np.broadcast_arrays(*(np.asarray(values[s]) for s in symbols)))
+    result = np.empty((len(factor_lists),) + table.shape[1:], dtype=np.result_type(table, 1.0))
+    by_length: dict[int, list[int]] = {}
+    for i, factors in enumerate(factor_lists):
+        by_length.setdefault(len(factors), []).append(i)
+    for length, members in by_length.items():
+        index = np.array([[row[f] for f in factor_lists[i]] for i in members], dtype=np.intp).reshape(len(members), length)
+        product = 1.0 * table[index[:, 0]]
+        for column in range(1, length):
+            product = product * table[index[:, column]]
+        result[members] = product
     return result
 
 

@@ -23,7 +23,7 @@ out_c_1*out_d_1*(1 - out_d_1)*(out_d_1 - target_d_1)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Optional
 
@@ -32,7 +32,7 @@ import sympy
 from ..algebra.exact import are_equal
 from ..algebra.expressions import Chain, Partial, ordered_sum, tidy
 from ..algebra.grammar import AmbiguousName, FormulaError, Textbook
-from ..network.model import Model, Neuron
+from ..network.model import Model, Neuron, canonical_sum, product
 from ..network.spec import SpecError
 
 
@@ -152,7 +152,7 @@ class Delta:
         """The values: (Σ_k δ_k · ∂net_k/∂out_j) · ∂out_j/∂net_j, or (∂E/∂out_j) · ∂out_j/∂net_j at the output."""
         return ordered_sum(Chain(_upstream(t, ordered=True), t.activation.shown) for t in self.terms)
 
-    @property
+    @cached_property
     def definition(self) -> sympy.Expr:
         """The recursion as an ordinary SymPy expression over out, target, weight and delta symbols."""
         return sympy.Add(*(_upstream(t, ordered=False) * t.activation.value for t in self.terms))
@@ -167,10 +167,10 @@ def _upstream(term: DeltaTerm, ordered: bool) -> sympy.Expr:
     parts = [
         (factor.shown if ordered else factor.value)
         if delta is None
-        else (Chain(delta, factor.shown) if ordered else delta * factor.value)
+        else (Chain(delta, factor.shown) if ordered else product(delta, factor.value))
         for factor, delta in term.upstream
     ]
-    return ordered_sum(parts) if ordered else sympy.Add(*parts)
+    return ordered_sum(parts) if ordered else canonical_sum(parts)
 
 
 @dataclass(frozen=True)
@@ -183,6 +183,7 @@ class Gradient:
     delta: Delta
     input_factor: Factor  # ∂net_j/∂w = out_i (or 1 for a bias)
     shared: tuple[tuple[Delta, Factor], ...] = ()  # a shared bias: (δ_j, ∂net_j/∂b = 1) for every neuron j
+    built: Optional[sympy.Expr] = field(default=None, repr=False, compare=False)  # δ_j · out_i from ChainRule.delta_product
 
     @property
     def terms(self) -> tuple[tuple[Delta, Factor], ...]:
@@ -197,7 +198,10 @@ class Gradient:
     @cached_property
     def delta_value(self) -> sympy.Expr:
         """The delta form as an ordinary SymPy product (computed once: big networks have many)."""
-        return sympy.Add(*(sympy.Mul(delta.symbol, factor.value) for delta, factor in self.terms))
+        if self.built is not None:
+            return self.built
+        parts = [product(delta.symbol, factor.value) for delta, factor in self.terms]
+        return parts[0] if len(parts) == 1 else sympy.Add(*parts)
 
     @property
     def path_sum(self) -> Optional[sympy.Expr]:
@@ -218,6 +222,13 @@ def _coefficient(term: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
     >>> _coefficient(out * w, w), _coefficient(w, w), _coefficient(w**2, w)
     (out, 1, 2*w)
     """
+    if term.is_Mul and len(term.args) == 2:  # out_i·w_ij, the usual term, quickly: a product of two symbols
+        first, second = term.args
+        other = first if second == symbol else second if first == symbol else None
+        if other is not None and other.is_Symbol:
+            return other
+    if term == symbol:
+        return sympy.S.One
     coefficient, rest = term.as_independent(symbol, as_Add=False)
     return coefficient if rest == symbol else sympy.diff(term, symbol)
 
@@ -237,6 +248,7 @@ class ChainRule:
         self._net_terms: dict[sympy.Symbol, dict[sympy.Symbol, list[sympy.Expr]]] = {}
         self._deltas: dict[sympy.Symbol, Delta] = {}
         self._path_counts: dict[sympy.Symbol, int] = {}
+        self._delta_products: dict[tuple[sympy.Symbol, sympy.Expr], sympy.Expr] = {}
 
     # -- parameters ------------------------------------------------------------------------
     @cached_property
@@ -266,25 +278,35 @@ class ChainRule:
         """∂of/∂wrt with its value: the activation's output form for ∂out/∂net, else ``sympy.diff``
         of the (small) definition of ``of`` (∂net/∂w = out, ∂net/∂out = w, ∂E/∂out = out - target)."""
         key = (of, wrt)
-        if key not in self._factors:
-            m = self.model
-            neuron = m.neuron_of.get(of)
-            if of == m.loss_symbol:
-                value = sympy.diff(m.loss, wrt)
-            elif neuron is not None and of == m.out[neuron.layer][neuron.index]:
-                k = neuron.layer
-                value = m.activation(k).local_derivative(m.out[k], m.net[k], neuron.index, m.neuron_of[wrt].index)
-            else:  # a net input, linear in each weight, bias and input: ∂(c·w)/∂w = c
-                value = sympy.Add(*(_coefficient(term, wrt) for term in self._terms_of(of).get(wrt, ())))
-            self._factors[key] = Factor(of, wrt, value)
-        return self._factors[key]
+        known = self._factors.get(key)
+        if known is not None:
+            return known
+        m = self.model
+        neuron = m.neuron_of.get(of)
+        if neuron is not None and of is m.net[neuron.layer][neuron.index]:  # the usual case: ∂net/∂w, quickly
+            value = self._net_factor(of, wrt)
+        elif of == m.loss_symbol:
+            value = sympy.diff(m.loss, wrt)
+        elif neuron is not None and of == m.out[neuron.layer][neuron.index]:
+            k = neuron.layer
+            value = m.activation(k).local_derivative(m.out[k], m.net[k], neuron.index, m.neuron_of[wrt].index)
+        else:
+            value = self._net_factor(of, wrt)
+        factor = self._factors[key] = Factor(of, wrt, value)
+        return factor
+
+    def _net_factor(self, net: sympy.Symbol, wrt: sympy.Symbol) -> sympy.Expr:
+        """∂net/∂wrt: a net input is linear in each weight, bias and input, ∂(c·w)/∂w = c."""
+        coefficients = [_coefficient(term, wrt) for term in self._terms_of(net).get(wrt, ())]
+        return coefficients[0] if len(coefficients) == 1 else sympy.Add(*coefficients)
 
     def _terms_of(self, net: sympy.Symbol) -> dict[sympy.Symbol, list[sympy.Expr]]:
         """The terms of a net input's definition (w_ij out_i, b_j), indexed by the symbols in them."""
         if net not in self._net_terms:
             index: dict[sympy.Symbol, list[sympy.Expr]] = {}
             for term in sympy.Add.make_args(self.model.definitions[net]):
-                for symbol in term.free_symbols:
+                plain = term.is_Mul and all(a.is_Symbol for a in term.args)  # out_i·w_ij: its symbols are its factors
+                for symbol in term.args if plain else term.free_symbols:
                     index.setdefault(symbol, []).append(term)
             self._net_terms[net] = index
         return self._net_terms[net]
@@ -340,11 +362,12 @@ class ChainRule:
         return sum(self._count(self.model.net[n.layer][n.index]) for n in parameter.feeds)
 
     def _count(self, node: sympy.Symbol) -> int:
-        if node == self.model.loss_symbol:
-            return 1
-        if node not in self._path_counts:
-            self._path_counts[node] = sum(self._count(user) for user in self.consumers[node])
-        return self._path_counts[node]
+        count = self._path_counts.get(node)
+        if count is None:
+            if node == self.model.loss_symbol:
+                return 1
+            count = self._path_counts[node] = sum(self._count(user) for user in self.consumers[node])
+        return count
 
     def paths(self, parameter: Parameter) -> tuple[Path, ...]:
         """Every path from the parameter to E_total, each with its local factors (seed 000, eqs (22), (24))."""
@@ -374,7 +397,24 @@ class ChainRule:
             self.paths(parameter) if with_paths else None,
             *terms[0],
             shared=terms if parameter.shared else (),
+            built=None if parameter.shared else self.delta_product(terms[0][0].symbol, terms[0][1].value),
         )
+
+    def delta_product(self, delta: sympy.Symbol, value: sympy.Expr) -> sympy.Expr:
+        """δ_j · ∂net_j/∂p (δ_j · out_i for a weight), built once: a parameter's delta form and its
+        entry of the matrix form's g^[kW] are the same object.
+
+        >>> from symbackprop.network.spec import NetworkSpec
+        >>> chain = ChainRule(Model(NetworkSpec.parse("2-2")))
+        >>> d, out = chain.deltas[0].symbol, chain.model.out[0][0]
+        >>> chain.delta_product(d, out), chain.delta_product(d, out) is chain.delta_product(d, out)
+        (delta_b_1*out_a_1, True)
+        """
+        key = (delta, value)
+        known = self._delta_products.get(key)
+        if known is None:
+            known = self._delta_products[key] = product(delta, value)
+        return known
 
 
 def _normalize(name: str) -> str:

@@ -26,6 +26,7 @@ from typing import Optional
 
 import sympy
 
+from ..network.model import canonical_sum, product
 from .chainrule import ChainRule
 
 
@@ -138,7 +139,8 @@ def layer_forms(chain: ChainRule) -> list[LayerForm]:
             a_entries = vector([chain.factor(m.loss_symbol, out).value for out in m.out[k]])
         else:
             next_deltas = [deltas[neuron].symbol for neuron in m.neurons(k + 1)]
-            through = [sympy.Add(*(m.weights[k + 1][i][j] * d for j, d in enumerate(next_deltas))) for i in range(n)]
+            through = [canonical_sum([product(m.weights[k + 1][i][j], d) for j, d in enumerate(next_deltas)])
+                       for i in range(n)]
             a_entries = vector(through)
             if columns:
                 a_formula = names.weights(k + 1).T * names.gradient("z", k + 1)
@@ -165,10 +167,10 @@ def layer_forms(chain: ChainRule) -> list[LayerForm]:
         deltas_list = list(delta_vector)
         if columns:
             w_formula = g_z * names.activations(k - 1).T
-            w_entries = sympy.Matrix(n, n_before, lambda j, i: m.out[k - 1][i] * deltas_list[j])
+            w_entries = sympy.Matrix(n, n_before, lambda j, i: chain.delta_product(deltas_list[j], m.out[k - 1][i]))
         else:
             w_formula = names.activations(k - 1).T * g_z
-            w_entries = sympy.Matrix(n_before, n, lambda i, j: m.out[k - 1][i] * deltas_list[j])
+            w_entries = sympy.Matrix(n_before, n, lambda i, j: chain.delta_product(deltas_list[j], m.out[k - 1][i]))
         gradients = [
             VectorGradient("g_a", g_a, a_formula, a_entries, columns),
             VectorGradient("g_z", g_z, z_formula, z_entries, columns),

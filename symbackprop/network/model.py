@@ -25,11 +25,8 @@ import sympy
 from .activations import Activation, resolve_activation
 from .losses import LOSSES, Loss
 from .notation import NOTATIONS, Name
-from .spec import NetworkSpec, SpecError
+from .spec import MAX_SYMBOLIC_PARAMETERS, NetworkSpec, SpecError, check_symbolic_size  # noqa: F401 (re-exported)
 
-# One symbol, definition and gradient per parameter: about 9 KB each (784-128-64-10, 109,184
-# weights, peaks at 0.9 GB), so this keeps a derivation within about 5 GB of the machine's 24.
-MAX_SYMBOLIC_PARAMETERS = 500_000
 
 
 @dataclass(frozen=True, order=True)
@@ -49,10 +46,7 @@ class Model:
     """
 
     def __init__(self, spec: NetworkSpec):
-        if spec.n_parameters > MAX_SYMBOLIC_PARAMETERS:
-            raise SpecError(f"network {spec.text} has {spec.n_parameters:,} parameters; the symbolic derivation "
-                            f"handles at most {MAX_SYMBOLIC_PARAMETERS:,} (about 9 KB of memory each): "
-                            "'symbackprop codegen' writes NumPy code for larger networks")
+        check_symbolic_size(spec)
         self.spec = spec
         self.notation = NOTATIONS[spec.notation](spec.layers)
         self.loss_function: Loss = LOSSES[spec.loss]
@@ -78,7 +72,7 @@ class Model:
         self.definitions: dict[sympy.Symbol, sympy.Expr] = {}
         for k in range(1, depth + 1):
             for j in range(layers[k]):
-                self.definitions[self.net[k][j]] = sympy.Add(*self.net_terms(k, j))
+                self.definitions[self.net[k][j]] = canonical_sum(self.net_terms(k, j))
             for out, definition in zip(self.out[k], self.activation(k).outputs(self.net[k])):
                 self.definitions[out] = definition
         self.loss = self.loss_function.total(self.out[depth], self.targets)
@@ -93,7 +87,7 @@ class Model:
 
     def net_terms(self, k: int, j: int) -> list[sympy.Expr]:
         """The terms of net_j of layer k in reading order: out_1 w_1j, out_2 w_2j, ..., then the bias."""
-        terms = [self.out[k - 1][i] * self.weights[k][i][j] for i in range(self.spec.layers[k - 1])]
+        terms = [product(self.out[k - 1][i], self.weights[k][i][j]) for i in range(self.spec.layers[k - 1])]
         return terms + ([self.biases[k][j]] if self.biases is not None else [])
 
     def _symbol(self, name: Name) -> sympy.Symbol:
@@ -178,6 +172,43 @@ class Model:
     def expanded_loss(self) -> sympy.Expr:
         """E_total fully expanded: a function of inputs, targets, weights and biases only."""
         return self.loss.xreplace(self.expansions)
+
+
+def product(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    """``a * b`` as ``sympy.Mul`` builds it, built directly when both are distinct plain symbols
+    (out_i · w_ij, δ_j · out_i: one per weight, and ``Mul``'s general flattening is most of the
+    cost of a big network); anything else goes through ``sympy.Mul``.
+
+    >>> x, y = sympy.symbols("x y")
+    >>> product(y, x).args == (x * y).args, product(x, 2)
+    (True, 2*x)
+    """
+    if type(a) is sympy.Symbol and type(b) is sympy.Symbol and a != b and a.is_commutative and b.is_commutative:
+        return sympy.Mul._from_args((a, b) if a.compare(b) < 0 else (b, a), True)  # Mul's canonical order
+    return sympy.Mul(a, b)
+
+
+def _term_key(term: sympy.Expr) -> tuple:
+    """A sort key that puts symbols and products of symbols in SymPy's canonical order (checked by
+    ``canonical_sum``, which falls back to ``sympy.Add`` if it did not)."""
+    return (0, (term.name,)) if term.is_Symbol else (1, len(term.args), tuple(a.name for a in term.args))
+
+
+def canonical_sum(terms: list[sympy.Expr]) -> sympy.Expr:
+    """``sympy.Add(*terms)``, built directly when the terms are distinct symbols and products of
+    symbols (a net input's 784 terms out_i · w_ij): sorted by name, then checked term by term
+    against SymPy's canonical order; anything else goes through ``sympy.Add``.
+
+    >>> x, y, z = sympy.symbols("x y z")
+    >>> canonical_sum([y * z, x, x * y]).args == sympy.Add(y * z, x, x * y).args
+    True
+    """
+    plain = lambda e: type(e) is sympy.Symbol and e.is_commutative  # noqa: E731
+    if len(terms) > 1 and all(plain(t) or (t.is_Mul and all(plain(a) for a in t.args)) for t in terms):
+        ordered = sorted(terms, key=_term_key)
+        if all(a.compare(b) < 0 for a, b in zip(ordered, ordered[1:])):  # strictly: no two terms alike
+            return sympy.Add._from_args(ordered, True)
+    return sympy.Add(*terms)
 
 
 def expand_definitions(

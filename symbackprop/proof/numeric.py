@@ -49,9 +49,9 @@ def random_points(model: Model, n: int, seed: int = 0) -> dict[sympy.Symbol, np.
     for k in range(1, model.spec.depth + 1):
         sensitive = sensitive_scale(model.activation(k))
         scale = 2.0 * sensitive / np.sqrt(model.spec.layers[k - 1])
-        for row in model.weights[k]:
-            for symbol in row:
-                values[symbol] = rng.uniform(-scale, scale, n)
+        weights = [symbol for row in model.weights[k] for symbol in row]
+        drawn = rng.uniform(-scale, scale, (len(weights), n))  # the same numbers as one draw per weight, in order
+        values.update(zip(weights, drawn))
         if model.biases:
             for symbol in model.biases[k]:
                 values[symbol] = rng.uniform(-0.5 * sensitive, 0.5 * sensitive, n)
@@ -146,15 +146,25 @@ class ForwardPass:
         outs, targets, loss = model.out[-1], model.targets, model.loss
         self.loss = lambda A, y: evaluate(loss, {**dict(zip(outs, A)), **dict(zip(targets, y))})
 
-    def matrices(self, values: Mapping[sympy.Symbol, np.ndarray], point: int):
-        """(x, y, W, b) at one point, W[k] of shape n_{k-1} × n_k and b[k] of shape n_k (row-vector layout)."""
+    def matrices(self, values: Mapping[sympy.Symbol, np.ndarray], point: int, weights: list | None = None):
+        """(x, y, W, b) at one point, W[k] of shape n_{k-1} × n_k and b[k] of shape n_k (row-vector layout);
+        ``weights`` is ``self.weights(values)``, when it was gathered already for all points."""
         m = self.model
         take = lambda symbols: np.array([values[s][point] for s in symbols], dtype=float)  # noqa: E731
-        W = [None] + [np.array([take(row) for row in m.weights[k]]) for k in range(1, m.spec.depth + 1)]
+        weights = self.weights(values) if weights is None else weights
+        W = [None] + [weights[k][point] for k in range(1, m.spec.depth + 1)]
         b = [None] + [
             take(m.biases[k]) if m.biases else np.zeros(m.spec.layers[k]) for k in range(1, m.spec.depth + 1)
         ]
         return take(m.inputs), take(m.targets), W, b
+
+    def weights(self, values: Mapping[sympy.Symbol, np.ndarray]) -> list:
+        """W^[k] at every point, points × n_{k-1} × n_k (each point's matrix contiguous), for k = 1..L."""
+        gathered = [None]
+        for rows in self.model.weights[1:]:
+            stacked = np.array([[np.asarray(values[s], dtype=float) for s in row] for row in rows], dtype=float)
+            gathered.append(np.ascontiguousarray(stacked.reshape(len(rows), len(rows[0]), -1).transpose(2, 0, 1)))
+        return gathered
 
     def from_layer(self, z: np.ndarray, layer: int, y: np.ndarray, W, b) -> np.ndarray:
         """E_total for each row of ``z``, taken as the net input of ``layer``."""
@@ -173,29 +183,39 @@ def complex_step_gradient(model: Model, values: Mapping[sympy.Symbol, np.ndarray
     """
     forward = ForwardPass(model)
     n_points = len(next(iter(values.values())))
-    gradient = {p: np.zeros(n_points) for p in model.parameters}  # += : a shared bias sums its neurons' parts
+    depth = model.spec.depth
+    # per layer, one row per perturbed net input: every (source i, target j) of W^[k], then each bias's j
+    derivatives = [None] + [np.zeros((model.spec.layers[k - 1] * model.spec.layers[k]
+                                      + (model.spec.layers[k] if model.biases else 0), n_points)) for k in range(1, depth + 1)]
+    weights = forward.weights(values)
     for point in range(n_points):
-        x, y, W, b = forward.matrices(values, point)
+        x, y, W, b = forward.matrices(values, point, weights)
         a = [x]
-        for k in range(1, model.spec.depth + 1):
+        for k in range(1, depth + 1):
             a.append(np.asarray(forward.activations[k](a[k - 1] @ W[k] + b[k]), dtype=float))
-        for k in range(1, model.spec.depth + 1):
+        for k in range(1, depth + 1):
             z = a[k - 1] @ W[k] + b[k]
             n_in, n_out = W[k].shape
-            # one perturbed row per (source i, target j): z + ih·a_i·e_j
-            rows = [(i, j, a[k - 1][i]) for i in range(n_in) for j in range(n_out)]
+            # one perturbed row per (source i, target j): z + ih·a_i·e_j, source-major; then the biases
+            targets = np.tile(np.arange(n_out), n_in)
+            sizes = np.repeat(a[k - 1], n_out)
             if model.biases:
-                rows += [(None, j, 1.0) for j in range(n_out)]
+                targets, sizes = np.concatenate([targets, np.arange(n_out)]), np.concatenate([sizes, np.ones(n_out)])
             chunk = max(1, _CHUNK_ENTRIES // max(model.spec.layers[k:]))
-            for start in range(0, len(rows), chunk):
-                batch = rows[start : start + chunk]
-                Z = np.tile(z.astype(complex), (len(batch), 1))
-                Z[np.arange(len(batch)), [j for _, j, _ in batch]] += 1j * STEP * np.array([s for _, _, s in batch])
-                derivative = forward.from_layer(Z, k, y, W, b).imag / STEP
-                for (i, j, _), value in zip(batch, derivative):
-                    symbol = model.weights[k][i][j] if i is not None else model.biases[k][j]
-                    gradient[symbol][point] += value
-    return gradient
+            for start in range(0, len(targets), chunk):
+                stop = min(start + chunk, len(targets))
+                Z = np.tile(z.astype(complex), (stop - start, 1))
+                Z[np.arange(stop - start), targets[start:stop]] += 1j * STEP * sizes[start:stop]
+                derivatives[k][start:stop, point] += forward.from_layer(Z, k, y, W, b).imag / STEP
+    gradient: dict[sympy.Symbol, np.ndarray] = {}
+    for k in range(1, depth + 1):
+        n_in, n_out = model.spec.layers[k - 1], model.spec.layers[k]
+        gradient.update(zip((w for row in model.weights[k] for w in row), derivatives[k][: n_in * n_out]))
+        if model.biases:  # a shared bias sums its neurons' parts, in order
+            for j, bias in enumerate(model.biases[k]):
+                gradient[bias] = gradient[bias] + derivatives[k][n_in * n_out + j] if bias in gradient else \
+                    0.0 + derivatives[k][n_in * n_out + j]
+    return {p: gradient[p] for p in model.parameters}
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
@@ -209,3 +229,16 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     with np.errstate(invalid="ignore", divide="ignore"):
         error = np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1.0), 0.0)
     return float(np.max(error)) if error.size else 0.0
+
+
+def relative_errors(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``relative_error`` of each row of ``a`` against the same row of ``b`` (rows × points).
+
+    >>> relative_errors(np.array([[2.0, 0.0], [1.0, 1.0]]), np.array([[2.5, 0.0], [1.0, 1.0]])).tolist()
+    [0.2, 0.0]
+    """
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    scale = np.maximum(np.abs(a), np.abs(b))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        error = np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1.0), 0.0)
+    return error.max(axis=1) if error.shape[1] else np.zeros(error.shape[0])
