@@ -93,10 +93,9 @@ class Derivation:
         symbols = [g.parameter.symbol for g in self.gradients]
         activations = spec.activations[0] if len(set(spec.activations)) == 1 else ",".join(spec.activations)
         notation = "" if spec.notation == "neurons" else f", {spec.notation} notation"
-        head = f"<Derivation {spec.text} {activations}/{spec.loss}{notation}: {derived}; "
         proven = sum(1 for s in symbols if verification.method(s) == "symbolic")
         unproven = f" ({len(verification.unproven)} not proven)" if verification.unproven else ""
-        return (head + f"{proven} proven symbolically"
+        return (f"<Derivation {spec.text} {activations}/{spec.loss}{notation}: {derived}; {proven} proven symbolically"
                 f"{unproven}, {len(symbols)} checked numerically at {count(verification.points, 'point', 'points')}>")
 
     def _repr_markdown_(self) -> str:
@@ -162,14 +161,12 @@ def derive(
         if progress and (done % 500 == 0 or done == len(parameters)):
             progress("chain rule", done, len(parameters))
     gradients = tuple(gradients)
-    if proof == "gradients":  # `verify`: the forms it prints are checked, and it builds nothing else
-        layers = ()
-        verification = verify(model, chain, gradients, layers, proof="numeric", points=points, seed=seed, progress=progress)
-    else:
-        layers = tuple(layer_forms(chain))
-        verification = verify(model, chain, gradients, layers, proof=proof, points=points, seed=seed, progress=progress)
+    only_gradients = proof == "gradients"  # `verify`: the forms it prints are checked, and it builds nothing else
+    layers = () if only_gradients else tuple(layer_forms(chain))
+    verification = verify(model, chain, gradients, layers, proof="numeric" if only_gradients else proof,
+                          points=points, seed=seed, progress=progress)
     form = check = None
-    if spec.batch > 1 and proof != "gradients":
+    if spec.batch > 1 and not only_gradients:
         form = batch_form(chain)
         check = verify_batch(model, chain, form, points=points, seed=seed,
                              symbolic=None if proof == "auto" else proof == "symbolic")

@@ -119,12 +119,9 @@ def _derivation(spec: str, source_note: Optional[dict] = None, **options) -> Cal
 def _exercise(spec: str, seed: int) -> Callable[[Path], list[Path]]:
     def build(directory: Path) -> list[Path]:
         from .api import derive
-        from .handout.exercise import write_exercise_pages
-        from .handout.render import template_dir, write_exercise
+        from .handout.render import write_exercise
 
-        derivation = derive(spec)
-        return write_exercise_pages(derivation, directory, template_dir(), seed=seed,
-                                    then=lambda: write_exercise(derivation, directory, ["md", "tex", "pdf", "json"], seed=seed))
+        return write_exercise(derive(spec), directory, ["md", "tex", "pdf", "json", "html"], seed=seed)
 
     return build
 

@@ -14,8 +14,7 @@ from test_html import browser, distinct_colours, errors, open_page  # noqa: F401
 from symbackprop import derive
 from symbackprop.cli import cli
 from symbackprop.gallery import GALLERY, build_gallery
-from symbackprop.handout.exercise import PAGES, write_exercise_pages
-from symbackprop.handout.render import template_dir
+from symbackprop.handout.exercise import PAGES
 
 SHEETS = {  # name: derive's arguments
     "2-2-1": ["2-2-1", "--seed", "1"],  # the gallery's sheet
@@ -113,12 +112,15 @@ def test_html_alone_writes_the_pages_and_katex_beside_them(tmp_path):
     assert (tmp_path / "katex" / "katex.min.js").is_file()
 
 
-def test_the_pages_are_written_with_the_other_files_or_not_at_all(tmp_path):
-    def failing():
+def test_the_pages_are_written_with_the_other_files_or_not_at_all(tmp_path, monkeypatch):
+    from symbackprop.handout import render
+
+    def failing(*args, **kwargs):  # the sheet's other formats fail after the pages joined the batch
         raise OSError("the disk is full")
 
+    monkeypatch.setattr(render, "write_documents", failing)
     with pytest.raises(OSError, match="disk is full"):
-        write_exercise_pages(derive("1-1"), tmp_path, template_dir(), then=failing)
+        render.write_exercise(derive("1-1"), tmp_path, ["md", "html"])
     assert [p for p in tmp_path.rglob("*") if not p.is_dir()] == []  # no page, no KaTeX, no temporary
 
 

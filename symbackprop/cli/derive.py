@@ -98,7 +98,7 @@ def _derive_and_write(network, directory, formats, only, proof, points, seed, ti
     from ..api import derive as run_derive
     from ..handout.exercise import ExerciseError
     from ..handout.pdf import LatexError, TexMissing
-    from ..handout.render import template_dir, write_exercise, write_outputs
+    from ..handout.render import write_exercise, write_outputs
     from ..network.spec import SpecError
     from ..proof.prove import VerificationError
 
@@ -111,14 +111,8 @@ def _derive_and_write(network, directory, formats, only, proof, points, seed, ti
         click.echo(f"symbackprop: verification failed: {error}", err=True)
         raise click.exceptions.Exit(EXIT_FAILED)
     try:
-        if exercise and "html" in formats:  # exercise.html, solutions.html, put in place after the other formats
-            from ..handout.exercise import write_exercise_pages
-
-            others = [f for f in formats if f != "html"]
-            written = write_exercise_pages(derivation, directory, template_dir(), seed=seed, title=title,
-                                           then=lambda: write_exercise(derivation, directory, others, seed=seed))
-        elif exercise:
-            written = write_exercise(derivation, directory, formats, seed=seed)
+        if exercise:
+            written = write_exercise(derivation, directory, formats, seed=seed, title=title)
         else:
             written = write_outputs(derivation, directory, formats, title=title, progress=progress, detail=detail)
     except OSError as error:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 import sympy
@@ -320,17 +320,3 @@ def add_exercise_pages(batch: Batch, derivation: Derivation, templates: Path, se
     data = exercise_context(derivation, seed)
     pages = {name: render_exercise_html(derivation, templates, name == PAGES[1], seed, title, data) for name in PAGES}
     return add_pages(batch, pages)
-
-
-def write_exercise_pages(derivation: Derivation, directory: Path, templates: Path, seed: int = 0,
-                         title: Optional[str] = None, then: Optional[Callable[[], list[Path]]] = None) -> list[Path]:
-    """Write exercise.html and solutions.html (and KaTeX beside them) into ``directory``, all or
-    none. ``then`` (e.g. ``render.write_exercise`` for the sheet's other formats) runs once the
-    pages are written to temporaries and before they are renamed into place, so that when it
-    fails no page is left; the files it returns come first."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    with Batch(directory) as batch:
-        pages = add_exercise_pages(batch, derivation, templates, seed, title)
-        others = then() if then is not None else []
-    return others + pages

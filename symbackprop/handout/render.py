@@ -860,11 +860,11 @@ def context(derivation: Derivation, title: Optional[str] = None, figures: bool =
     ``figures`` the Markdown links the SVG diagrams that ``write_outputs`` writes beside it; with
     ``source_note`` (see ``source_note_context``) the handout ends with "About the source";
     ``detail`` is "concise" (one parameter per layer worked in full) or "full" (every one)."""
-    _require_verified(derivation)
+    _require_full_derivation(derivation)
     return _Context(derivation, figures, detail).build(title, source_note)
 
 
-def _require_verified(derivation: Derivation) -> None:
+def _require_full_derivation(derivation: Derivation) -> None:
     """Refuse a derivation made with ``proof="gradients"`` (verify's): it has no matrix forms to show."""
     if not derivation.layers:
         raise ValueError("this derivation was made with proof='gradients' (no matrix forms were built): "
@@ -1034,7 +1034,7 @@ def _position(neuron) -> Optional[list[int]]:
 
 def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
     """The machine-readable result (the schema is documented in the README)."""
-    _require_verified(derivation)
+    _require_full_derivation(derivation)
     d, m, spec = derivation, derivation.model, derivation.spec
     names = lambda symbols: [s.name for s in symbols]  # noqa: E731
     definitions = {symbol.name: text(expr) for symbol, expr in m.definitions.items()}
@@ -1310,16 +1310,19 @@ def write_outputs(
     return written + figures
 
 
-def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[str], seed: int = 0) -> list[Path]:
-    """An exercise sheet and its answer key (exercise.* and solutions.*) in md, tex and pdf, and
-    with json the answer key for programs (solutions.json: the tasks and every value); all or none."""
-    from .exercise import exercise_context, exercise_svgs
+def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[str], seed: int = 0,
+                   title: Optional[str] = None) -> list[Path]:
+    """An exercise sheet and its answer key (exercise.* and solutions.*) in md, tex and pdf, with
+    json the answer key for programs (solutions.json: the tasks and every value), with html the two
+    pages (``title`` on them) and KaTeX beside them; all or none."""
+    from .exercise import add_exercise_pages, exercise_context, exercise_svgs
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     data = exercise_context(derivation, seed)
     written = []
     with Batch(directory) as batch:
+        pages = add_exercise_pages(batch, derivation, template_dir(), seed, title) if "html" in formats else []
         if "md" in formats:  # the drawing exercise.md links, renamed before the md
             written += [batch.add(name, svg) for name, svg in exercise_svgs(derivation).items()]
         for stem, solutions in (("exercise", False), ("solutions", True)):
@@ -1330,7 +1333,7 @@ def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[st
         if "json" in formats:
             answers = {key: value for key, value in data.items() if key not in ("local", "local_partial", "figure")}
             written.append(batch.add("solutions.json", json.dumps(answers, indent=2, ensure_ascii=False) + "\n"))
-    return written
+    return written + pages
 
 
 def write_svgs(derivation: Derivation, directory: Path, batch: Optional[Batch] = None,
