@@ -9,12 +9,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symbackprop.algebra import grammar as formula
+from reference import agree_numerically
 from symbackprop.algebra.grammar import (
     FormulaError,
     Function,
     name_key,
     name_table,
+    expand_dependents,
     parse_activation,
+    total_derivative,
     parse_math,
 )
 from symbackprop.network.model import Model
@@ -256,9 +259,21 @@ def test_derivative_forms(names, seed000_model):
     # through the definitions: d out_{d_1} / d net_{d_1} is the sigmoid's derivative
     assert sympy.simplify(parse(r"\frac{\partial out_{d_1}}{\partial net_{d_1}}") - sympy.diff(sigma(net("d_1")), net("d_1"))) == 0
     # ∂E_total/∂w_{31}, expanded only as far as w_{31} reaches, equals seed 000's eq (15)
-    value = parse(r"\frac{\partial E_{total}}{\partial w_{31}}").xreplace({m.net[3][0]: m.definitions[m.net[3][0]]})
+    value = expand_dependents(parse(r"\frac{\partial E_{total}}{\partial w_{31}}"), w("31"), definitions)
     eq15 = EQ15.xreplace({o: sigma(m.definitions[m.net[3][0]])})
     assert sympy.simplify(value - eq15) == 0
+
+
+def test_total_derivative_is_the_derivative_of_the_expanded_loss(seed000_model):
+    """The chain rule through the definitions (which keeps out_{d_1} and its kind) equals
+    sympy.diff of E_total written out over the weights: the first and last weight of every layer."""
+    m = seed000_model
+    definitions = {**m.definitions, m.loss_symbol: m.loss}
+    for layer in m.weights[1:]:
+        for weight in (layer[0][0], layer[-1][-1]):
+            found = total_derivative(m.loss_symbol, weight, definitions)
+            assert found.free_symbols & set(m.definitions), "the result keeps the defined symbols"
+            assert agree_numerically(found.xreplace(m.expansions), sympy.diff(m.expanded_loss, weight), points=2), weight
 
 
 def test_derivative_operator_takes_a_bracket_or_the_rest_of_the_product():

@@ -981,7 +981,7 @@ class _Parser:
         return shapes.elementwise(lambda entry: self.differentiate_one(entry, variable), operand)
 
     def differentiate_one(self, operand: sympy.Expr, variable: sympy.Symbol) -> sympy.Expr:
-        return sympy.Derivative(expand_dependents(operand, variable, self.definitions), variable).doit()
+        return total_derivative(operand, variable, self.definitions)
 
     def slash_derivative(self) -> Optional[sympy.Expr]:
         r"""``\partial E/\partial out_{c_1}``, ``dE/dout_c1``, ``d/dz (...)``: a derivative written
@@ -1586,6 +1586,46 @@ def expand_dependents(
     return expr.xreplace({s: expand(s) for s in expr.free_symbols if dependent(s)})
 
 
+def total_derivative(
+    expr: sympy.Expr, variable: sympy.Symbol, definitions: Mapping[sympy.Symbol, sympy.Expr]
+) -> sympy.Expr:
+    """d expr / d variable by the chain rule through the defined symbols that depend on
+    ``variable``: d expr/dv = ∂expr/∂v + Σ_s ∂expr/∂s · ds/dv, each ds/dv computed once. The
+    result keeps the defined symbols (out_{d_1}, not its definition written out), so it stays
+    small; expanded, it is the derivative of ``expand_dependents(expr, variable, definitions)``.
+
+    >>> x, y, z = sympy.symbols("x y z")
+    >>> total_derivative(x * y, z, {x: 2 * z, y: z ** 2})
+    2*x*z + 2*y
+    """
+    if not definitions:
+        return sympy.diff(expr, variable)
+    depends: dict[sympy.Symbol, bool] = {}
+    derivatives: dict[sympy.Symbol, sympy.Expr] = {}
+
+    def dependent(symbol) -> bool:
+        if symbol not in depends:
+            depends[symbol] = False  # guards against circular definitions
+            definition = definitions.get(symbol)
+            depends[symbol] = definition is not None and (
+                variable in definition.free_symbols or any(dependent(s) for s in definition.free_symbols)
+            )
+        return depends[symbol]
+
+    def through(e: sympy.Expr) -> sympy.Expr:
+        terms = [sympy.diff(e, variable)]
+        for symbol in sorted(e.free_symbols, key=sympy.default_sort_key):
+            if symbol != variable and dependent(symbol):
+                if symbol not in derivatives:
+                    derivatives[symbol] = through(definitions[symbol])
+                inner = derivatives[symbol]
+                if inner != 0:
+                    terms.append(sympy.diff(e, symbol) * inner)
+        return sympy.Add(*terms)
+
+    return through(expr)
+
+
 _UNDEFINED = (sympy.zoo, sympy.nan, sympy.oo, sympy.S.NegativeInfinity, sympy.I)
 
 
@@ -1754,6 +1794,6 @@ def split_claim(text: str) -> tuple[Optional[str], str]:
 
 __all__ = [
     "FormulaError", "AmbiguousName", "Function", "Literal", "ACTIVATION_FUNCTIONS", "MATH_FUNCTIONS", "sigmoid", "tokenize",
-    "name_key", "name_table", "expand_dependents", "parse_activation", "parse_math", "Textbook", "LAYERED",
+    "name_key", "name_table", "expand_dependents", "total_derivative", "parse_activation", "parse_math", "Textbook", "LAYERED",
     "NameTable", "name_value", "split_claim", "LOSS_SPELLINGS",
 ]

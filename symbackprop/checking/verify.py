@@ -44,7 +44,7 @@ import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Union
 
@@ -155,8 +155,6 @@ class Step:
     right_text: str
     left: sympy.Expr  # as parsed, derivatives evaluated
     right: sympy.Expr
-    left_latex: str
-    right_latex: str
     correct: bool | None
     method: str
     point: dict[str, float] | None = None
@@ -165,6 +163,16 @@ class Step:
     note: str = ""
     relation: str = "="
     tolerance: float = 0.0
+    printer: Callable[[sympy.Basic], str] = field(default=to_latex, repr=False, compare=False)
+
+    @cached_property
+    def left_latex(self) -> str:
+        """The left side as parsed, in LaTeX (printed when asked: a derivative's side can be long)."""
+        return self.printer(self.left)
+
+    @cached_property
+    def right_latex(self) -> str:
+        return self.printer(self.right)
 
 
 @dataclass(frozen=True)
@@ -1340,8 +1348,9 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
             note = "; ".join(filter(None, (f"no rounded number is written, so {relation} is checked as =", note)))
         left, right = expressions[number - 1], expressions[number]
         steps.append(Step(
-            number, texts[number - 1], texts[number], left, right, ws.latex(left), ws.latex(right),
+            number, texts[number - 1], texts[number], left, right,
             result.equal, result.method, result.point, result.left_value, result.right_value, note, relation, allowed,
+            ws.latex,
         ))
     ends = same(0, len(expressions) - 1)[0].equal if len(expressions) > 2 else None
     return StepsVerdict(tuple(expressions), tuple(steps), ends, ws.readings())
