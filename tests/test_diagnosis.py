@@ -173,7 +173,7 @@ WRONG = [
      [r"\mathrm{net}_{c_1} where \mathrm{out}_{c_1} is needed"], []),
     # a sign flip; a factor 2
     ("letters", "w_21", r"(target_{c_1} - out_{c_1}) out_{c_1}(1 - out_{c_1}) out_{b_1}",
-     ["the sign is flipped", "not target − out"], ["twice"]),
+     ["the sign is flipped", r"not \mathrm{target}_{c_1} − \mathrm{out}_{c_1}"], ["twice"]),
     ("seed", "w_31", r"(target_{d_1} - out_{d_1}) out_{d_1}(1 - out_{d_1}) out_{c_1}", ["the sign is flipped"], []),
     ("layers", "W^{[2]}_{1,1}", r"(y_1 - \hat{y}_1) \hat{y}_1 (1 - \hat{y}_1) a^{[1]}_1", ["the sign is flipped"], []),
     ("seed", "w_21", r"((target_{d_1} - out_{d_1}) out_{d_1}(1 - out_{d_1}) w_{31} + \delta_{d_2} w_{34}) out_{c_1}(1 - out_{c_1}) out_{b_1}",

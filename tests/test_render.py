@@ -158,3 +158,29 @@ def test_control_characters_and_bidi_overrides_are_shown_not_obeyed(tmp_path):
     md = render_markdown(derive("1-1"), title=title)
     assert md.splitlines()[0] == "# " + md_escape(title)
     assert not [c for c in md if c in BIDI_CONTROLS or (ord(c) < 32 and c not in "\n") or 0x7F <= ord(c) < 0xA0]
+    # the HTML page, read back by an HTML parser: <title> and <h1> say the title as shown
+    from html.parser import HTMLParser
+
+    from symbackprop.handout.render import render_html
+
+    page = render_html(derive("1-1"), title=title)
+    assert not [c for c in page if c in BIDI_CONTROLS or (ord(c) < 32 and c not in "\n") or 0x7F <= ord(c) < 0xA0]
+
+    class Headings(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.open, self.text = None, {}
+
+        def handle_starttag(self, tag, attrs):
+            self.open = tag if tag in ("title", "h1") else self.open
+
+        def handle_endtag(self, tag):
+            self.open = None if tag == self.open else self.open
+
+        def handle_data(self, data):
+            if self.open:  # the first of each (the drawing's SVG has its own <title>)
+                self.text.setdefault(self.open, data)
+
+    headings = Headings()
+    headings.feed(page)
+    assert headings.text == {"title": xml_escape(title), "h1": xml_escape(title)}

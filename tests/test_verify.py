@@ -120,7 +120,8 @@ def test_sign_slip_extra_term_and_missing_factor(seed000):
     assert short.diagnosis == [r"the term through d_2 has no factor \mathrm{out}_{b_1}"]
 
     doubled = check_gradient(seed000, "w_21", f"2 {EQ23} + {EQ25}")
-    assert doubled.diagnosis == [r"∂E/∂\mathrm{out}_{d_1} is twice what it should be: the ½ in E cancels the 2 from the square"]
+    assert doubled.diagnosis == [r"∂E_{\mathrm{total}}/∂\mathrm{out}_{d_1} is twice what it should be: the ½ in "
+                                 r"E_{\mathrm{total}} cancels the 2 from the square"]
     assert "the term through d_1 has the coefficient 2 instead of 1" in [t.message for t in doubled.terms]
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import sympy
 
+from ..algebra.expressions import Total
 from ..derivation.chainrule import Gradient, Parameter
 from ..network.activations import ACTIVATIONS
 
@@ -140,6 +141,7 @@ class Diagnosis:
 
         self.latex = shown
         self.model = derivation.model
+        self.loss = shown(self.model.loss_symbol)  # every message names the loss as the notation does: E_total, L
         self.structure = _Structure(derivation, gradient, values, evaluate)
         self.ones, self.zeros = np.ones(self.structure.shape), np.zeros(self.structure.shape)
         self.truth = self.structure.value(record=True)
@@ -169,24 +171,29 @@ class Diagnosis:
 
     def _loss_factor(self, of, wrt, f):
         out = self.latex(wrt)
+        target = self.model.targets[self.model.neuron_of[wrt].index]
+        partial = f"∂{self.loss}/∂{out}"
         value = self.structure.factor(f)
         shown = self.latex(f.shown)
-        yield Mutation(f"∂E/∂{out} has the wrong sign: it is {shown}, not its negative "
-                       "(the error is out − target)", (((of, wrt), -value),), rank=1)
-        yield Mutation(f"∂E/∂{out} is twice what it should be: the ½ in E cancels the 2 from the square",
+        yield Mutation(f"{partial} has the wrong sign: it is {shown}, not its negative "
+                       f"(the error is {out} − {self.latex(target)})", (((of, wrt), -value),), rank=1)
+        yield Mutation(f"{partial} is twice what it should be: {self._half()}",
                        (((of, wrt), 2 * value),), rank=2) if self.model.spec.loss == "mse" else \
-            Mutation(f"∂E/∂{out} has a factor 2 too many", (((of, wrt), 2 * value),), rank=2)
+            Mutation(f"{partial} has a factor 2 too many", (((of, wrt), 2 * value),), rank=2)
         net = self._net_for_out(wrt)
         if net is not None:
-            yield Mutation(f"{self.latex(net)} where {out} is needed (in ∂E/∂{out})",
+            yield Mutation(f"{self.latex(net)} where {out} is needed (in {partial})",
                            (((of, wrt), self._array(f.value.xreplace({wrt: net}))),), rank=2)
-        yield Mutation(f"the error factor ∂E/∂{out} = {shown} is missing", (((of, wrt), self.ones),),
+        yield Mutation(f"the error factor {partial} = {shown} is missing", (((of, wrt), self.ones),),
                        rank=3)
         if self.model.spec.loss != "mse":
-            target = self.model.targets[self.model.neuron_of[wrt].index]
-            squared = wrt - target
-            yield Mutation(f"∂E/∂{out} is the squared error's {self.latex(squared)}, not the cross-entropy's {shown}",
-                           (((of, wrt), self._array(squared)),), rank=2)
+            squared = Total(wrt, -target)
+            yield Mutation(f"{partial} is the squared error's {self.latex(squared)}, not the cross-entropy's {shown}",
+                           (((of, wrt), self._array(wrt - target)),), rank=2)
+
+    def _half(self) -> str:
+        """Why the squared error's derivative has no 2, naming the loss as the notation does."""
+        return f"the ½ in {self.loss} cancels the 2 from the square"
 
     def _net_for_out(self, out):
         neuron = self.model.neuron_of.get(out)
@@ -269,7 +276,8 @@ class Diagnosis:
         out = m.out[source.layer][source.index]
         if source.layer > 0:
             net = m.net[source.layer][source.index]
-            yield Mutation(f"{self.latex(net)} where {self.latex(out)} is needed (∂net/∂w is the input's output)",
+            yield Mutation(f"{self.latex(net)} where {self.latex(out)} is needed (∂{self.latex(of)}/∂{self.latex(wrt)} "
+                           "is the input's output)",
                            (((of, wrt), self._array(net)),), rank=2)
         yield Mutation(f"no factor {self.latex(out)} (∂{self.latex(of)}/∂{self.latex(wrt)} = {self.latex(out)})",
                        (((of, wrt), self.ones),), rank=2)
@@ -297,9 +305,12 @@ class Diagnosis:
                   and m.neuron_of[of].index != m.neuron_of[wrt].index):
                 replace.append(((of, wrt), self.zeros))
         name = "softmax + cross-entropy" if m.spec.loss == "ce" else f"{m.spec.activations[-1]} + cross-entropy"
-        out, target = m.out[depth][0], m.targets[0]
-        yield Mutation(f"the sigmoid-style output delta ({self.latex(out - target)}) {self.latex(out * (1 - out))}: "
-                       f"for {name} the factors cancel, δ = {self.latex(out - target)}", tuple(replace), rank=1)
+        j = next((m.neuron_of[wrt].index for (of, wrt), _f in self.structure.visited if of == m.loss_symbol), 0)
+        out, target = m.out[depth][j], m.targets[j]  # the first output on the formula's paths
+        delta = next(d.symbol for d in self.derivation.chain.deltas if d.neuron == m.neuron_of[out])  # δ, g^{[Lz]}
+        error = self.latex(Total(out, -target))
+        yield Mutation(f"the sigmoid-style output delta ({error}) {self.latex(out * (1 - out))}: "
+                       f"for {name} the factors cancel, {self.latex(delta)} = {error}", tuple(replace), rank=1)
 
     def _softmax_diagonal(self, activations):
         m = self.model
@@ -340,15 +351,14 @@ class Diagnosis:
 
     # -- the verdict -----------------------------------------------------------------------------
     def explain(self, written: np.ndarray, terms: Iterable[tuple[str, np.ndarray]] = (),
-                reversed_error: bool = False) -> list[str]:
+                reversed_error: tuple | None = None) -> list[str]:
         """The words for the mutation that ``written`` (values at the sample points) equals; empty
         when none does. ``terms`` are the formula's own terms (LaTeX, values), any of which may be
-        extra; ``reversed_error``: the formula writes target − out somewhere."""
+        extra; ``reversed_error``: the (out, target) the formula writes as target − out, if any."""
         if _alike(written, self.truth, MATCH):
             return []
-        why = " (∂E/∂out is out − target, not target − out)" if reversed_error else ""
-        twice = "your formula is twice the gradient" + (": the ½ in E cancels the 2 from the square"
-                                                         if self.model.spec.loss == "mse" else "")
+        why = self._reversed(*reversed_error) if reversed_error else ""
+        twice = "your formula is twice the gradient" + (f": {self._half()}" if self.model.spec.loss == "mse" else "")
         scales = [(-1.0, f"the sign is flipped: your formula is the negative of the gradient{why}"),
                   (2.0, twice), (0.5, "your formula is half the gradient"),
                   (-2.0, f"the sign is flipped, and {twice.split(':')[0].replace('your formula is ', 'it is ')}{why}"),
@@ -385,6 +395,13 @@ class Diagnosis:
         best = [message for rank, message in found if rank == found[0][0]]
         return [best[0]]
 
+    def _reversed(self, out: sympy.Symbol, target: sympy.Symbol) -> str:
+        """The note on an error written target − out, in the notation's names: for the squared
+        error, " (∂E_total/∂out_{d_1} is out_{d_1} − target_{d_1}, not ...)"."""
+        out, target = self.latex(out), self.latex(target)
+        what = f"∂{self.loss}/∂{out}" if self.model.spec.loss == "mse" else "the error"
+        return f" ({what} is {out} − {target}, not {target} − {out})"
+
     def _all(self) -> Iterable[Mutation]:
         yield from self.other_parameters()  # cheap: no recursion to recompute
         yield from self.mutations()
@@ -403,14 +420,18 @@ def diagnose(derivation: Derivation, gradient: Gradient, written: sympy.Expr, va
     return diagnosis.explain(mine, own, _reversed_error(derivation, written))
 
 
-def _reversed_error(derivation: Derivation, written: sympy.Expr) -> bool:
-    """Whether ``written`` has a difference target − out (the error the wrong way round)."""
+def _reversed_error(derivation: Derivation, written: sympy.Expr) -> tuple | None:
+    """The first (out, target) that ``written`` has as a difference target − out (the error the
+    wrong way round), or None."""
     m = derivation.model
     targets, outs = set(m.targets), set(m.out[-1])
     for node in sympy.preorder_traversal(written):
-        if node.is_Add and any(a in targets for a in node.args) and any(-a in outs for a in node.args):
-            return True
-    return False
+        if node.is_Add:
+            target = next((a for a in node.args if a in targets), None)
+            out = next((-a for a in node.args if -a in outs), None)
+            if target is not None and out is not None:
+                return out, target
+    return None
 
 
 __all__ = ["Diagnosis", "Mutation", "diagnose"]

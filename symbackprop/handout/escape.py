@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import markupsafe
+
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "{": r"\{",
@@ -128,6 +130,19 @@ def _visible(text: str) -> str:
     """``text`` without control characters (tab and line ends kept) and with every bidirectional
     control written as its code point, "[U+202E]" (latex_escape's form, without \\texttt)."""
     return _SHOWN.sub(lambda match: f"[U+{ord(match.group()):04X}]", _CONTROL.sub("", text))
+
+
+def html_finalize(value: object) -> object:
+    """Jinja2's ``finalize`` for the HTML pages: every string printed, escaped or already safe
+    markup, loses its control characters and shows its bidirectional controls, as in LaTeX
+    (autoescaping then escapes the text as usual).
+
+    >>> html_finalize("Evil\u202etxt\x07"), html_finalize(markupsafe.Markup("<b>\u2066</b>"))
+    ('Evil[U+202E]txt', Markup('<b>[U+2066]</b>'))
+    """
+    if isinstance(value, markupsafe.Markup):
+        return markupsafe.Markup(_visible(str(value)))
+    return _visible(value) if isinstance(value, str) else value
 
 
 def _one_line(text: object) -> str:

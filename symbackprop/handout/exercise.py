@@ -2,10 +2,10 @@
 
 ``exercise_context(derivation, seed)`` returns the data of one sheet; the templates
 ``exercise.md.j2`` and ``exercise.tex.j2`` lay it out twice, as the exercise (blanks) and as the
-answer key (the blanks filled in, boxed). The same seed gives the same sheet: parameter values
-are drawn with NumPy's seeded generator and rounded to two decimals (the rounded values are the
-exercise's values, and every answer is computed from them), and the blanked factors and chosen
-weights come from the same seed.
+answer key (the blanks filled in, boxed), under ``sheet_title``. The same seed gives the same
+sheet: parameter values are drawn with NumPy's seeded generator and rounded to two decimals (the
+rounded values are the exercise's values, and every answer is computed from them), and the
+blanked factors and chosen weights come from the same seed.
 
 The sheet says how the network is wired: the drawing with every weight labelled (TikZ in the
 .tex, ``network.svg`` beside the .md, written by ``exercise_svgs``), the net input of every neuron
@@ -228,7 +228,8 @@ def exercise_svgs(derivation: Derivation) -> dict:
 
 # -- the sheet as HTML: exercise.html and solutions.html ------------------------------------
 def sheet_title(data: dict, title: Optional[str] = None) -> str:
-    """The sheet's title: ``title`` as given (``--title``, printed literally), or the Markdown's.
+    """The title of every sheet (md, tex, html; "Solutions: " before it on the key): ``title`` as
+    given (``--title``, printed literally: each template escapes it as the handout's), or the default.
 
     >>> sheet_title({"spec": "2-2-1"})
     'Backpropagation by hand — a 2-2-1 network'
@@ -303,7 +304,8 @@ def render_exercise_html(derivation: Derivation, templates: Path, solutions: boo
     """exercise.html (``solutions`` False) or solutions.html: the sheet of ``exercise_context``
     (or ``data`` already built) through ``templates/exercise.html.j2`` in the directory
     ``templates`` (``render.template_dir()``), with the drawing of network.svg inline; it needs
-    ``html.page_files()`` beside it. ``title`` (``--title``) is HTML-escaped by the template."""
+    ``html.page_files()`` beside it. ``title`` (``--title``) is escaped by the template, and, as in
+    the .md and .tex, its control characters dropped and bidirectional controls shown (``html.environment``)."""
     data = data if data is not None else exercise_context(derivation, seed)
     page = "solutions" if solutions else "exercise"
     context = dict(data, solutions=solutions, title=sheet_title(data, title), version=__version__,

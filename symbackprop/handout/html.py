@@ -24,6 +24,7 @@ import jinja2
 import markupsafe
 
 from .diagram import BIAS, weight_paths
+from .escape import html_finalize
 from .figures import parameter_diagram
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -69,9 +70,11 @@ def page_files() -> dict[str, bytes]:
 
 def environment(templates: Path) -> jinja2.Environment:
     """The Jinja2 environment of the HTML templates in ``templates`` (``render.template_dir()``):
-    autoescaping on, a missing value an error."""
+    autoescaping on, control characters dropped and bidirectional controls shown (``html_finalize``),
+    a missing value an error."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), undefined=jinja2.StrictUndefined,
-                              autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                              autoescape=True, finalize=html_finalize, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True)
 
 
 def render_page(templates: Path, template: str, data: dict, payload: dict, drawing: str, search_hint: str) -> str:

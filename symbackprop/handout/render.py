@@ -1314,8 +1314,9 @@ def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[st
                    title: Optional[str] = None) -> list[Path]:
     """An exercise sheet and its answer key (exercise.* and solutions.*) in md, tex and pdf, with
     json the answer key for programs (solutions.json: the tasks and every value), with html the two
-    pages (``title`` on them) and KaTeX beside them; all or none."""
-    from .exercise import add_exercise_pages, exercise_context, exercise_svgs
+    pages and KaTeX beside them; ``title`` (``--title``, else ``exercise.sheet_title``'s) heads every
+    sheet; all or none."""
+    from .exercise import add_exercise_pages, exercise_context, exercise_svgs, sheet_title
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -1327,7 +1328,7 @@ def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[st
             written += [batch.add(name, svg) for name, svg in exercise_svgs(derivation).items()]
         for stem, solutions in (("exercise", False), ("solutions", True)):
             render = lambda kind: environment(kind).get_template(f"exercise.{kind}.j2").render(  # noqa: E731
-                dict(data, solutions=solutions)
+                dict(data, solutions=solutions, title=sheet_title(data, title))  # escaped by the template
             )
             written += write_documents(directory, stem, list(formats), render, batch)
         if "json" in formats:
