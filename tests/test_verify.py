@@ -259,6 +259,17 @@ def test_overflow_is_not_agreement_e1000_is_not_2_e1000():
     assert check_steps(r"\frac{e^{1000}}{e^{999}} = e").correct is True
 
 
+def test_sides_beyond_any_evaluation_still_differ_by_their_exact_ratio():
+    """e^{100000} is past even the 50-digit evaluation's range: the exact ratio 1/2 proves the step wrong."""
+    step = check_steps("e^{100000} = 2 e^{100000}").steps[0]
+    assert step.correct is False and step.method == "symbolic"
+    assert "their ratio is 0.5" in step.note
+    assert step.right_value == 2 * step.left_value and step.left_value > sympy.Float("1e43429")
+    with_variable = check_steps("e^{100000} z = 2 e^{100000} z").steps[0]
+    assert with_variable.correct is False and set(with_variable.point) == {"z"}
+    assert check_steps("e^{100000} z = z e^{100000}").correct is True
+
+
 def test_undefined_everywhere_is_not_checked():
     verdict = check_steps("sqrt(-1-z^2) = 7 sqrt(-1-z^2)")
     step = verdict.steps[0]

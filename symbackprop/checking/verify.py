@@ -674,10 +674,30 @@ class Workspace:
             except TimeoutError:  # another point would take as long
                 self.slow = True
                 break
-            except (TypeError, ValueError, ArithmeticError, RecursionError):
+            except ValueError as error:
+                if "too large" in str(error):  # each side beyond 2^HUGE_BITS: their ratio may still decide
+                    found = self._by_ratio(a, b, point, values, index, depends)
+                    if found is not None:
+                        return found, False
+                continue
+            except (TypeError, ArithmeticError, RecursionError):
                 continue
             return self._differ(values, index, pair, gap, depends), False
         return None, False
+
+    def _by_ratio(self, a, b, point, values, index: int, depends: set) -> _Comparison | None:
+        """The sides differ where each is too large to evaluate (e^{100000} and 2 e^{100000}) when
+        their ratio at the exact point is certified to be a real number other than 1; else None."""
+        try:
+            with time_limit(PRECISE_SECONDS):
+                ratio = _real(sympy.Mul(a, sympy.Pow(b, -1)).xreplace(point).evalf(15, strict=True))
+                if ratio is None or abs(ratio - 1) < 1e-12:
+                    return None
+                pair = tuple(side.xreplace(point).evalf(15) for side in (a, b))
+        except (TimeoutError, PrecisionExhausted, TypeError, ValueError, ArithmeticError, RecursionError):
+            return None
+        note = f"both sides are beyond float64's range there, and their ratio is {_short(ratio, 6)}"
+        return self.witness(values, index, pair, "symbolic", depends, note)
 
     def _differ(self, values, index: int, pair: tuple, gap, depends: set) -> _Comparison:
         note = ""
