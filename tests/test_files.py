@@ -406,6 +406,16 @@ def test_a_full_disk_writes_all_files_or_none(small_disk, seed000):
     assert listing(small_disk) == before and temporaries(small_disk) == []
 
 
+def test_a_full_disk_leaves_no_directory_the_run_made(small_disk):
+    """The HTML page's KaTeX goes in katex/ and katex/fonts/: made for the run, and removed with
+    its temporaries when the disk fills (a directory already there stays)."""
+    (small_disk / "mine").mkdir()
+    with pytest.raises(OSError) as failure:
+        render.write_outputs(derive("1-1"), small_disk, ["html"])  # the fonts alone are some 300 KiB
+    assert failure.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in small_disk.rglob("*")) == ["mine"]
+
+
 def test_a_full_disk_on_the_command_line(small_disk):
     out = small_disk / "out"
     code, _, err = invoke(["derive", "2-4-3-2", "-o", str(out), "-q"])

@@ -112,6 +112,7 @@ class Batch:
     def __init__(self, directory: Union[str, Path]):
         self.directory = Path(directory)
         self.pending: dict[Path, Union[str, int]] = {}  # target -> its temporary (a name, or an unnamed file's descriptor)
+        self.made: list[Path] = []  # the subdirectories this run created, removed again when it writes nothing
 
     def __enter__(self) -> "Batch":
         return self
@@ -128,7 +129,7 @@ class Batch:
         when the target exists and is not a regular file."""
         path = self.directory / name
         if Path(name).parent != Path("."):  # a file in a subdirectory (katex/fonts/...), made here
-            _make_directories(self.directory, Path(name).parent)
+            self.made += _make_directories(self.directory, Path(name).parent)
         if path in self.pending:
             raise ValueError(f"{str(path)!r} is written twice in one run")
         replaced = check_target(path)  # refuse at once, before writing anything
@@ -165,8 +166,8 @@ class Batch:
         return renamed
 
     def discard(self) -> None:
-        """Remove every temporary not yet renamed (an unnamed one is closed, and vanishes); the
-        targets stay as they were."""
+        """Remove every temporary not yet renamed (an unnamed one is closed, and vanishes) and
+        every subdirectory the run made that is still empty; the targets stay as they were."""
         for temporary in self.pending.values():
             try:
                 if isinstance(temporary, int):
@@ -176,6 +177,12 @@ class Batch:
             except (FileNotFoundError, OSError):
                 pass
         self.pending.clear()
+        for directory in reversed(self.made):  # the deepest first (katex/fonts, then katex)
+            try:
+                os.rmdir(directory)
+            except OSError:  # not empty: a file of this run was renamed into it, or another's is there
+                pass
+        self.made.clear()
 
 
 def _temporary(path: Path) -> tuple[int, Optional[str]]:
@@ -208,21 +215,24 @@ def _name_unnamed(handle: int, path: Path) -> str:
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
-def _make_directories(directory: Path, relative: Path) -> None:
+def _make_directories(directory: Path, relative: Path) -> list[Path]:
     """Create ``directory``/``relative`` step by step, refusing a step that is a symlink or not a
-    directory (``NotRegularFile``), so that no file of a run is written outside ``directory``."""
+    directory (``NotRegularFile``), so that no file of a run is written outside ``directory``;
+    returns the directories it created, the outermost first."""
     if relative.is_absolute() or ".." in relative.parts:
         raise ValueError(f"{str(relative)!r} is not a name inside the output directory")
-    current = directory
+    current, made = directory, []
     for part in relative.parts:
         current = current / part
         try:
             status = os.lstat(current)
         except FileNotFoundError:
             os.mkdir(current)
+            made.append(current)
             continue
         if not stat.S_ISDIR(status.st_mode):
             raise NotRegularFile(current, file_kind(status.st_mode))
+    return made
 
 
 def _keep_owner_and_mode(handle: int, replaced: os.stat_result) -> None:
