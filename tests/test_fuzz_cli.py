@@ -82,6 +82,9 @@ PARAMS_PLAUSIBLE = ["p11.json", "p221.json", "p11-bias.json"]
 PARAMS = ["p-huge400.json", "p-huge5000.json", "p-nested.json", "p-nul.json", "p-nan.json", "p-empty.json",
           "p-binary.bin", "p-inf.json", "p-strings.json", "p-shape.json", "missing.json", "fifo", "dir", "link",
           "file.txt"]
+DOCUMENTS_PLAUSIBLE = ["notes.md", "wrong.md", "notes.tex", "notes.txt"]
+DOCUMENTS = ["hostile.tex", "deep.md", "binary.md", "empty.md", "nul.md", "oversized.md", "missing.md", "fifo",
+             "dir", "link", "file.txt", "-", "", "\udcff.md"]
 # what a planted output directory holds: a link under every name a command writes, to the victim
 WRITTEN = [f"{stem}.{ext}" for stem in ("derivation", "example", "exercise", "solutions") for ext in
            ("md", "tex", "json", "pdf")] + ["backprop.py", "network.svg", "README.md"]
@@ -105,6 +108,24 @@ def params_files() -> dict[str, bytes]:
         "p-inf.json": json.dumps(valid221).replace("0.5", "1e999").replace("0.1", "-Infinity").encode(),
         "p-strings.json": json.dumps({"x": ["0.5"], "y": [True], "W": [[["\\input{/etc/passwd}"]]]}).encode(),
         "p-shape.json": json.dumps({"x": [[0.5]], "y": 0.25, "W": [[[0.3, 0.4]], [[1]]], "b": "none"}).encode(),
+    }
+
+
+def documents() -> dict[str, bytes]:
+    """Derivations for lint: a right and a wrong one of 2-2-1, and hostile ones (an \\input, a power
+    10^{10^{10}}, 10,000 nested braces, binary, NUL bytes, a file over lint's size cap)."""
+    right = ("The net input: $net_{b_1} = w_{11} out_{a_1} + w_{21} out_{a_2}$, and\n\n"
+             "$$\\frac{\\partial E_{total}}{\\partial out_{c_1}} = out_{c_1} - target_{c_1} \\tag{3}$$\n")
+    wrong = right + "\n$$\\frac{\\partial E_{total}}{\\partial w_{11}} = (out_{c_1} - target_{c_1}) w_{11} out_{a_1}$$\n"
+    hostile = ("\\input{/etc/passwd}\n\\[ 10^{10^{10}} = 1 \\]\n\\begin{equation} e^{e^{10^6}} = z \\end{equation}\n"
+               "$$ \\frac{\\partial E}{\\partial w_{11}} = $(touch pwned) $$\n$ unbalanced")
+    return {
+        "notes.md": right.encode(), "wrong.md": wrong.encode(), "notes.txt": right.encode(),
+        "notes.tex": ("\\begin{align}\n net_{b_1} &= w_{11} out_{a_1} + w_{21} out_{a_2} \\\\\n"
+                      " \\frac{\\partial E_{total}}{\\partial out_{c_1}} &= out_{c_1} - target_{c_1}\n\\end{align}\n").encode(),
+        "hostile.tex": hostile.encode(), "deep.md": ("$$" + "{" * 10_000 + "z" + "}" * 10_000 + " = z$$").encode(),
+        "binary.md": bytes(range(256)) * 8, "empty.md": b"", "nul.md": right.replace("=", "=\x00").encode(),
+        "oversized.md": b"$z = z$\n" * 300_000,
     }
 
 
@@ -165,6 +186,9 @@ OPTIONS = {
     "codegen": MODEL + [option("-o", mix(FILES_PLAUSIBLE, FILES)), flag("--check", "--no-check")],
     "check": MODEL + [option("--points", POINTS), option("--seed", SEED),
                       option("--autograd", mix(["auto", "none"], ["torch", "autograd", "jax", ""]))],
+    "lint": MODEL + [option("--spec", SPEC), option("--format", mix(["text", "md", "json"], ["html", "", "MD"])),
+                     flag("--all", "--wrong-only"), flag("--shared-bias"), option("--points", POINTS),
+                     option("--seed", SEED)],
 }
 # verify needs one of --param NAME EXPR (with a network) or --steps (with one or without)
 PARAM_MODE = st.tuples(st.just(True), st.tuples(st.just("--param"), PARAMETER, GRADIENT).map(list))
@@ -176,7 +200,7 @@ VERIFY_MODE = st.one_of(PARAM_MODE, STEPS_MODE, PARAM_MODE, STEPS_MODE, st.tuple
 def command_args(draw, name: str) -> list[str]:
     """One command's argument list: the spec, its options in any order, now and then a stray token."""
     options = draw(st.lists(st.one_of(*OPTIONS[name]), max_size=4))
-    spec = draw(SPEC)
+    spec = draw(mix(DOCUMENTS_PLAUSIBLE, DOCUMENTS) if name == "lint" else SPEC)  # lint's argument: a document
     if name == "verify":
         with_spec, mode = draw(VERIFY_MODE)
         options.insert(draw(st.integers(0, len(options))), mode)
@@ -211,7 +235,7 @@ def plant(case: Path) -> Path:
     os.mkfifo(cwd / "fifo")
     for name in WRITTEN:
         os.symlink(case / "victim.txt", cwd / "planted" / name)
-    for name, content in params_files().items():
+    for name, content in {**params_files(), **documents()}.items():
         (cwd / name).write_bytes(content)
     return cwd
 
@@ -291,7 +315,7 @@ def repository_unchanged(forkserver):
 
 FUZZ = settings(max_examples=1, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=list(HealthCheck), print_blob=False)
-EXAMPLES = {"derive": 30, "verify": 30, "example": 25, "codegen": 25, "check": 16}
+EXAMPLES = {"derive": 30, "verify": 30, "example": 25, "codegen": 25, "check": 16, "lint": 20}
 
 
 def fuzz(strategy, examples):
