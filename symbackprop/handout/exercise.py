@@ -171,6 +171,7 @@ def exercise_context(derivation: Derivation, seed: int = 0) -> dict:
         task.pop("raw_value", None)
     return {
         "spec": m.spec.text,
+        "title": sheet_title({"spec": m.spec.text}),  # the default; write_exercise puts --title here
         "seed": seed,
         "description": f"{m.spec.text} network, activation {', '.join(dict.fromkeys(m.spec.activations))}, "
                        f"loss: {m.loss_function.title}, {'with' if m.spec.bias else 'no'} biases",

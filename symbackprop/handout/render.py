@@ -1321,6 +1321,7 @@ def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[st
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     data = exercise_context(derivation, seed)
+    data["title"] = sheet_title(data, title)  # escaped by each template
     written = []
     with Batch(directory) as batch:
         pages = add_exercise_pages(batch, derivation, template_dir(), seed, title) if "html" in formats else []
@@ -1328,7 +1329,7 @@ def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[st
             written += [batch.add(name, svg) for name, svg in exercise_svgs(derivation).items()]
         for stem, solutions in (("exercise", False), ("solutions", True)):
             render = lambda kind: environment(kind).get_template(f"exercise.{kind}.j2").render(  # noqa: E731
-                dict(data, solutions=solutions, title=sheet_title(data, title))  # escaped by the template
+                dict(data, solutions=solutions)
             )
             written += write_documents(directory, stem, list(formats), render, batch)
         if "json" in formats:
