@@ -234,29 +234,56 @@ def test_bce_loss_is_accurate_when_tiny(tmp_path):
     assert value == pytest.approx(np.log1p(np.exp(-30.0)), rel=1e-12)
 
 
-def _mp_gradient(activation: str, z_values, g_a):
-    """g_z = g'(z) g_a at 60 digits (mpmath), for the saturation test."""
+def _mp_values(activation: str, z_values) -> tuple[np.ndarray, np.ndarray]:
+    """g(z) and g'(z) at 60 digits (mpmath), rounded to float64, for the saturation tests."""
     import mpmath
 
     with mpmath.workdps(60):
-        out = []
-        for z, g in zip(z_values, g_a):
+        values, slopes = [], []
+        for z in z_values:
             z = mpmath.mpf(z)
-            d = (mpmath.exp(-z) / (1 + mpmath.exp(-z)) ** 2) if activation == "sigmoid" else mpmath.sech(z) ** 2
-            out.append(float(d * g))
-        return np.array(out)
+            if activation == "sigmoid":
+                values.append(float(1 / (1 + mpmath.exp(-z))))
+                slopes.append(float(mpmath.exp(-z) / (1 + mpmath.exp(-z)) ** 2))
+            else:
+                values.append(float(mpmath.tanh(z)))
+                slopes.append(float(mpmath.sech(z) ** 2))
+        return np.array(values), np.array(slopes)
+
+
+SATURATED = np.array([-40.0, -35.0, -18.0, -1.0, -1e-9, 0.0, 1e-9, 2.5, 18.0, 35.0, 37.0, 40.0, 300.0])
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
 def test_generated_derivatives_keep_precision_in_saturated_layers(activation):
     """a(1 - a) is 0 from z = 37 and 6 % off at z = 35; 1 - a² 4 % off at |z| = 18: the generated
-    code takes g' from the net input instead, right to ~1e-15 against mpmath at 60 digits."""
-    module = generated(NetworkSpec.parse("1-1-1", activation=activation))
-    z = np.array([-40.0, -35.0, -18.0, -1.0, 0.0, 2.5, 18.0, 35.0, 37.0, 40.0, 300.0])
-    helper = getattr(module, f"{activation}_prime")
-    expected = _mp_gradient(activation, z, np.ones_like(z))
-    assert np.all(expected > 0)
-    assert np.max(np.abs(helper(z) - expected) / expected) < 1e-14
+    code takes g' from the net input instead (the sigmoid's from the forward pass's e^{-|z|}), right
+    to ~1e-15 against mpmath at 60 digits, in the slope and in the gradient grad returns."""
+    module = generated(NetworkSpec.parse("1-1", activation=activation))
+    z = np.concatenate([SATURATED, [-700.0, 700.0] if activation == "sigmoid" else []])  # e^{-700}: still normal
+    value, slope = _mp_values(activation, z)
+    assert np.all(slope > 0)
+    # one sample per net input z: x = 1, W = z, target 2, so ∂E/∂W = (a - 2) g'(z), never 0
+    gradients = np.array([module.grad({"W": [[[w]]]}, [1.0], [2.0])["W"][0][0, 0] for w in z])
+    expected = (value - 2.0) * slope
+    assert np.max(np.abs(gradients - expected) / np.abs(expected)) < 1e-14
+    outputs = module.forward({"W": [[[1.0]]]}, z[:, None])[:, 0]
+    assert np.max(np.abs(outputs - value) / np.abs(np.where(value == 0, 1.0, value))) < 1e-15
+    if activation == "tanh":
+        assert np.max(np.abs(module.tanh_prime(z) - slope) / slope) < 1e-14
+
+
+def test_the_sigmoid_and_its_derivative_share_one_exp_per_neuron():
+    """The forward pass computes sigmoid'(z) from the e^{-|z|} of sigmoid(z) and hands it to the
+    backward pass: one exp per sigmoid layer in grad, as in a hand-written backprop (bench_numbers.py)."""
+    source = generate_module(NetworkSpec.parse("784-128-10", bias=True))
+    assert source.count("np.exp(") == 2 and "sigmoid_prime" not in source and "def sigmoid(" not in source
+    assert "(a0, a1, a2), (_, z1, z2), (_, da1_dz1, da2_dz2) = _forward(W, b, x)" in source
+    assert "g_z = da1_dz1 * g_a" in source and "g_z = da2_dz2 * g_a" in source
+    # sigmoid + bce: the output's slope cancels, so the forward pass computes only the hidden layer's
+    bce = generate_module(NetworkSpec.parse("2-3-1", loss="bce"))
+    assert "da1_dz1 = e1 * r1 * r1" in bce and "da2_dz2" not in bce
+    assert "return (a0, a1, a2), (None, z1, z2), (None, da1_dz1, None)" in bce
 
 
 def test_a_newline_in_a_custom_activation_stays_inside_its_comment(tmp_path):

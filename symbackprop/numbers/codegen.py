@@ -12,8 +12,11 @@ z^[k] = a^[k-1] W^[k] + b^[k]; g^[kz] = g'(z^[k]) ∘ g^[ka]; g^[kW] = (a^[k-1])
 g^[k-1,a] = g^[kz] (W^[k])^T. Every formula in it comes from the registries (each activation's
 formula and its derivative written in the output, each loss term and ``sympy.diff`` of it) and
 is printed by SymPy's NumPy printer; a few numerically stable forms replace the naive ones
-(``STABLE_FORWARD`` and the two loss-from-logits pairs in ``FROM_LOGITS``), so the loss and the
-gradient stay finite for net inputs of any size.
+(``STABLE_FORWARD``, ``STABLE_DERIVATIVE``, the sigmoid of ``_sigmoid_lines`` and the two
+loss-from-logits pairs in ``FROM_LOGITS``), so the loss and the gradient stay finite for net
+inputs of any size. A sigmoid layer's forward pass computes sigmoid'(z) from the same e^{-|z|}
+as sigmoid(z) and hands it to the backward pass: one exp per neuron and sample, as in a
+hand-written backprop, yet right to the last digit where a(1 - a) has lost them all.
 
 >>> from symbackprop.network.spec import NetworkSpec
 >>> module = load_module(generate_module(NetworkSpec.parse("2-3-1")))
@@ -26,6 +29,7 @@ gradient stay finite for net inputs of any size.
 
 from __future__ import annotations
 
+import re
 import shlex
 import types
 from dataclasses import dataclass, field
@@ -42,18 +46,22 @@ from ..network.losses import LOSSES
 from ..network.notation import layer_letter
 from ..network.spec import NetworkSpec
 
-# Stable NumPy forms of activations, used instead of printing the formula (the helper functions
-# they call are written out in the generated module; see templates/gradient_module.py.j2).
+# Stable NumPy forms of activations, used instead of printing the formula (the helper function
+# softmax is written out in the generated module; see templates/gradient_module.py.j2). The
+# sigmoid is written out line by line in the forward pass instead (``_sigmoid_lines``).
 STABLE_FORWARD = {
-    "sigmoid": "sigmoid({z})",  # 1/(1+e^{-z}) from e^{-|z|}: no overflow
+    "sigmoid": None,  # 1/(1+e^{-z}) from e^{-|z|}: no overflow; see _sigmoid_lines
     "softplus": "np.logaddexp(0.0, {z})",  # log(1+e^z) without overflow
     "softmax": "softmax({z})",  # e^{z_j - max z} / Σ e^{z_k - max z}
 }
 # Derivatives from the net input where the registry's form in the output loses precision: once
 # sigmoid(z) rounds to 1 (z > 37), a(1 - a) is 0 and a few units before that it has lost most
-# digits; tanh's 1 - a² likewise (|z| > 19). These take exp only of -|z|: exact to rounding everywhere.
+# digits; tanh's 1 - a² likewise (|z| > 19). These take exp only of -|z|: exact to rounding
+# everywhere. The sigmoid's is computed by the forward pass with the sigmoid itself (the same
+# e^{-|z|}), so that the backward pass needs no second exp: its entry names the variable the
+# forward pass keeps for layer {k} (see _sigmoid_lines); tanh's is computed from the net input {z}.
 STABLE_DERIVATIVE = {
-    "sigmoid": ("sigmoid_prime({z})", "e^{-|z|}/(1 + e^{-|z|})^2"),
+    "sigmoid": ("da{k}_dz{k}", "e^{-|z|}/(1 + e^{-|z|})^2"),
     "tanh": ("tanh_prime({z})", "4 e^{-2|z|}/(1 + e^{-2|z|})^2"),
 }
 # (output activation, loss) pairs whose loss is computed from the net inputs (logits), where the
@@ -221,18 +229,49 @@ def _derivative(activation: Activation) -> tuple[sympy.Expr, str]:
     return activation.derivative(_z), "z"
 
 
-def _forward_lines(code: _Code, k: int, activation: Activation, bias: bool, words: Words) -> list[str]:
+def _slope(k: int) -> str:
+    """The variable of ∂a/∂z of layer k, which a sigmoid layer's forward pass keeps for the backward pass."""
+    return STABLE_DERIVATIVE["sigmoid"][0].format(k=k)
+
+
+def _forward_lines(code: _Code, k: int, activation: Activation, bias: bool, words: Words,
+                   slope: bool = False) -> list[str]:
+    """Layer k's net input and output; with ``slope``, also a sigmoid layer's ∂a/∂z for the backward pass."""
     z, a = f"z{k}", f"a{k}"
     linear = f"a{k - 1} @ W[{k - 1}]" + (f" + b[{k - 1}]" if bias else "")
-    form = STABLE_FORWARD.get(activation.name)
-    value = form.format(z=z) if form else code.math(activation.formula(_z), {_z: z})
     shown = "e^{z_j}/Σ_i e^{z_i}" if activation.mixes else _text(activation.formula(_z))
-    return [
+    lines = [
         f"# layer {k}: {words.forward(k, bias)}, {words.a(k)} = g({words.z(k)}) with g(z) = {shown} "
         f"({one_line(activation.name)})",
         f"{z} = {linear}",
-        f"{a} = {value}",
     ]
+    if activation.name == "sigmoid":
+        return lines + _sigmoid_lines(k, words, slope)
+    form = STABLE_FORWARD.get(activation.name)
+    value = form.format(z=z) if form else code.math(activation.formula(_z), {_z: z})
+    return lines + [f"{a} = {value}"]
+
+
+def _sigmoid_lines(k: int, words: Words, slope: bool) -> list[str]:
+    """sigmoid(z) and, with ``slope``, sigmoid'(z) from one e^{-|z|} in (0, 1]: no overflow, no
+    second exp in the backward pass, and every digit of sigmoid' where a has rounded to 1."""
+    e, r, z, a = f"e{k}", f"r{k}", f"z{k}", f"a{k}"
+    lines = [
+        "# sigmoid from e^{-|z|}, in (0, 1], so that exp never overflows; r = 1/(1 + e^{-|z|}) = sigmoid(|z|)",
+        f"{e} = np.exp(-np.abs({z}))",
+        f"{r} = 1.0 / (1.0 + {e})",
+        (f"# {words.a(k)} = r where z >= 0, e^{{-|z|}} r = e^z/(1 + e^z) where z < 0: max(e^{{-|z|}}, z >= 0) is the "
+         "numerator, 1 or e^{-|z|}"),
+        f"{a} = np.maximum({e}, {z} >= 0) * {r}",
+    ]
+    if slope:
+        lines += [
+            (f"# sigmoid'({words.z(k)}) = {words.a(k)} (1 - {words.a(k)}) = e^{{-|z|}} r^2, from the same exp, for the "
+             "backward pass: every digit"),
+            f"# kept where {words.a(k)} has rounded to 1 and 1 - {words.a(k)} is 0",
+            f"{_slope(k)} = {e} * {r} * {r}",
+        ]
+    return lines
 
 
 def _delta_lines(code: _Code, k: int, activation: Activation, words: Words) -> list[str]:
@@ -248,9 +287,12 @@ def _delta_lines(code: _Code, k: int, activation: Activation, words: Words) -> l
     if activation.name in STABLE_DERIVATIVE:
         form, shown = STABLE_DERIVATIVE[activation.name]
         derivative, _ = _derivative(activation)
+        source = (f"# computed by the forward pass from e^{{-|z|}} ({form.format(k=k)}): every digit kept where the output "
+                  "has rounded to 1" if activation.name == "sigmoid" else
+                  "# from the net input, which keeps every digit where the output has rounded to ±1")
         return [f"# {words.delta_equation(k)}, with {activation.name}'(z) = {_text(derivative)} = {shown}",
-                "# from the net input, which keeps every digit where the output has rounded to ±1",
-                f"g_z = {form.format(z=z)} * g_a"]
+                source,
+                f"g_z = {form.format(z=z, k=k)} * g_a"]
     derivative, variable = _derivative(activation)
     name = {"a": a, "z": z}[variable]
     g = activation.name if activation.name in ACTIVATIONS else "g"
@@ -360,20 +402,21 @@ def module_context(spec: NetworkSpec) -> dict:
     words = Words(spec.notation, depth)
     w_shapes = [(spec.layers[k - 1], spec.layers[k]) for k in range(1, depth + 1)]
     activations = [resolve_activation(name) for name in spec.activations]
+    # the sigmoid layers whose backward pass needs sigmoid'(z): all but an output whose loss cancels it
+    slopes = [k for k in range(1, depth + 1) if activations[k - 1].name == "sigmoid"
+              and not (k == depth and (activations[-1].name, spec.loss) in FROM_LOGITS)]
     forward = []
     for k in range(1, depth + 1):
-        forward += _forward_lines(code, k, activations[k - 1], spec.bias, words)
+        forward += _forward_lines(code, k, activations[k - 1], spec.bias, words, slope=k in slopes)
     loss_lines, backward = _output_lines(code, spec, activations[-1], words)
     backward += _parameter_lines(depth, spec.bias, spec.shared_bias, words)
     for k in range(depth - 1, 0, -1):
         backward += [f"# layer {k}: {words.back(k)}", f"g_a = g_z @ W[{k}].T"]
         backward += _delta_lines(code, k, activations[k - 1], words)
         backward += _parameter_lines(k, spec.bias, spec.shared_bias, words)
-    helpers = {"sigmoid": "sigmoid(" in "\n".join(forward + backward),
-               "sigmoid_prime": "sigmoid_prime(" in "\n".join(backward),
-               "tanh_prime": "tanh_prime(" in "\n".join(backward),
-               "softmax": "softmax(" in "\n".join(forward),
-               "log_softmax": "log_softmax(" in "\n".join(loss_lines)}
+    helpers = {"tanh_prime": _calls("tanh_prime", backward),
+               "softmax": _calls("softmax", forward),
+               "log_softmax": _calls("log_softmax", loss_lines)}
     return {
         "version": __version__,
         "spec": spec.text,
@@ -399,6 +442,8 @@ def module_context(spec: NetworkSpec) -> dict:
         "outputs": ", ".join(f"a{k}" for k in range(depth + 1)),
         "nets": ", ".join(["None"] + [f"z{k}" for k in range(1, depth + 1)]),
         "net_names": ", ".join(["_"] + [f"z{k}" for k in range(1, depth + 1)]),
+        "slopes": ", ".join(["None"] + [_slope(k) if k in slopes else "None" for k in range(1, depth + 1)]),
+        "slope_names": ", ".join(["_"] + [_slope(k) if k in slopes else "_" for k in range(1, depth + 1)]),
         "forward": forward,
         "loss_lines": loss_lines,
         "backward": backward,
@@ -407,6 +452,16 @@ def module_context(spec: NetworkSpec) -> dict:
         "stable": [f"{name}" for name in dict.fromkeys(spec.activations) if name in STABLE_FORWARD]
         + [f"{a.name} + {spec.loss} from logits" for a in activations[-1:] if (a.name, spec.loss) in FROM_LOGITS],
     }
+
+
+def _calls(function: str, lines: list[str]) -> bool:
+    """Whether the code of ``lines`` (not their comments) calls the helper ``function``.
+
+    >>> _calls("softmax", ["# softmax(z) from e^{z - max z}", "a1 = log_softmax(z1)"])
+    False
+    """
+    code = "\n".join(line.split("#", 1)[0] for line in lines)
+    return re.search(rf"(?<![\w.]){function}\(", code) is not None
 
 
 def generate_module(spec: NetworkSpec) -> str:
