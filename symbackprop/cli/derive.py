@@ -143,8 +143,8 @@ def _summary(derivation, written, seconds: float) -> None:
         click.echo(f"  symbolic proof: {n_symbolic} of {len(gradients)} equal sympy.diff of the expanded E_total exactly")
         for reason, n in sorted(Counter(v.unproven.values()).items()):
             click.echo(f"                  {n} not proven: {UNPROVEN[reason]} (the numeric check stands)")
-    else:
-        click.echo("  symbolic proof: skipped (over 50 parameters; use --proof symbolic to force it)")
+    else:  # the real reason: --proof numeric, or a network above the automatic limit
+        click.echo(f"  symbolic proof: skipped ({v.skipped_because or 'no parameter to prove'})")
     agree = f"all {len(gradients)} agree" if len(gradients) > 1 else "it agrees"
     click.echo(f"  numeric check:  {agree} at {_count(v.points, 'random point')} "
                f"(max relative error {v.max_rel_error:.1e}, tolerance {v.tolerance:.0e})")

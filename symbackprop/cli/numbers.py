@@ -179,7 +179,8 @@ def check(spec, activation, loss, bias, shared_bias, notation, points, seed, lib
 
     \b
     Exit status: 0 when the exact methods agree within 1e-7 relative and the finite differences
-    within their own tolerance, 1 otherwise, 2 for bad input.
+    within their own tolerance, 1 otherwise, 2 for bad input (gradients that underflow or
+    overflow float64 at the random points included: there is nothing to compare).
     """
     network = network_spec(spec, activation, loss, bias, notation, shared_bias=shared_bias)
     from ..api import derive
@@ -188,7 +189,8 @@ def check(spec, activation, loss, bias, shared_bias, notation, points, seed, lib
     from ..proof.prove import VerificationError
 
     try:
-        derivation = derive(network, proof="numeric", points=1, seed=seed)
+        # at the cross-check's own points: gradients that underflow float64 there are refused, not compared
+        derivation = derive(network, proof="numeric", points=points, seed=seed)
         result = crosscheck(derivation, points=points, seed=seed, autograd=library)
     except SpecError as error:
         raise fail(str(error))

@@ -827,6 +827,7 @@ class _Context:
             "svg_network": NETWORK_SVG if self.figures else None,
             "verification": {
                 "symbolic": verification.symbolic,
+                "skipped_on_request": verification.proof == "numeric",  # else skipped for the network's size
                 "points": verification.points,
                 "seed": verification.seed,
                 "tolerance": f"{verification.tolerance:.0e}",

@@ -269,7 +269,7 @@ class Example:
     shown: list = field(default_factory=list)  # the gradients (chainrule.Gradient) written out
 
 
-def _evaluate_all(model, chain, params, deltas: bool = True) -> dict:
+def _evaluate_all(model, chain, params, deltas: bool = True, after_step: bool = False) -> dict:
     """Every symbol's value at the example's numbers, as a SymPy Float of ``DIGITS`` digits: the
     forward definitions, then (with ``deltas``) the delta recursion, and E_total.
 
@@ -283,6 +283,9 @@ def _evaluate_all(model, chain, params, deltas: bool = True) -> dict:
     from .lambdified import values_from_params
 
     values = {s: sympy.Float(float(v), DIGITS) for s, v in values_from_params(model, params).items()}
+    numbers = "after the descent step, the example's numbers" if after_step else "the example's numbers"
+    advice = ("choose other parameters (--params, --seed), a smaller --lr or another activation" if after_step
+              else "choose other parameters (--params, --seed) or another activation")
 
     def settle(symbol, expr):
         terms = [term.args if term.is_Mul else (term,) for term in expr.args] if expr.is_Add else []
@@ -292,10 +295,17 @@ def _evaluate_all(model, chain, params, deltas: bool = True) -> dict:
                 value = sympy.Float(mpmath.fsum(mpmath.fprod(mpmath.mpf(values[f]._mpf_) for f in factors)
                                                 for factors in terms), DIGITS)
         else:
-            value = expr.xreplace(values).evalf(DIGITS)
+            try:
+                value = _substitute(expr, values).evalf(DIGITS)
+            except _OutOfRange as error:  # out = 1/(1 + exp(-exp(exp(net)))) may be 1, but not in float64
+                raise NumbersError(f"{numbers} leave float64: {symbol}'s formula {error}, beyond the float64 range; "
+                                   f"{advice}") from None
+            except (OverflowError, MemoryError):  # mpmath's own limits, should _substitute not see it coming
+                raise NumbersError(f"{numbers} are not finite real numbers: {symbol} is beyond the float64 range "
+                                   f"(it overflows); {advice}") from None
         if not (value.is_number and value.is_real and value.is_finite and math.isfinite(float(value))):
-            raise NumbersError(f"the example's numbers are not finite real numbers: {symbol} is {_shown(value)}; "
-                               "choose other parameters (--params, --seed) or another activation")
+            raise NumbersError(f"{numbers} are not finite real numbers: {symbol} is {_shown(value)}; {advice}")
+        _refuse_underflow(value, symbol, numbers, advice)
         values[symbol] = value
 
     for symbol, definition in model.definitions.items():
@@ -305,6 +315,85 @@ def _evaluate_all(model, chain, params, deltas: bool = True) -> dict:
             settle(delta.symbol, delta.definition)
     settle(model.loss_symbol, model.loss)
     return values
+
+
+class _OutOfRange(ArithmeticError):
+    """A function's argument beyond the float64 range met while substituting (``_substitute``)."""
+
+
+_LARGEST = np.finfo(float).max
+
+
+def _substitute(expr: sympy.Expr, values: Mapping) -> sympy.Expr:
+    """``expr.xreplace(values)``, node for node (so the same numbers, bit for bit), but refusing
+    with ``_OutOfRange`` a function's argument beyond the float64 range, or a power whose
+    logarithm is: mpmath would work for minutes on exp(1e3000), or need more memory than there is
+    or raise OverflowError for exp(exp(1e20)), while the value is beyond float64 anyway.
+
+    >>> z = sympy.Symbol("z")
+    >>> _substitute(sympy.exp(sympy.exp(z)), {z: sympy.Float(10, 30)}).evalf(5)
+    9.3875e+9565
+    >>> _substitute(sympy.exp(sympy.exp(sympy.exp(z))), {z: sympy.Float(10, 30)})
+    Traceback (most recent call last):
+    ...
+    symbackprop.numbers.example._OutOfRange: takes exp of 9.39e+9565
+    """
+    if expr in values:
+        return values[expr]
+    if not expr.args:
+        return expr
+    args = tuple(_substitute(a, values) if isinstance(a, sympy.Basic) else a for a in expr.args)
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    if isinstance(expr, sympy.Function):
+        for arg in args:
+            if isinstance(arg, sympy.Number) and arg.is_finite and abs(arg) > _LARGEST:
+                raise _OutOfRange(f"takes {expr.func.__name__} of {_about(arg)}")
+    elif isinstance(expr, sympy.Pow):
+        base, exponent = args
+        if isinstance(base, sympy.Number) and isinstance(exponent, sympy.Number) and not exponent.is_Integer \
+                and base.is_finite and exponent.is_finite and not base.is_zero:
+            with mpmath.workdps(15):
+                size = abs(mpmath.mpf(sympy.Float(exponent, 15)._mpf_) * mpmath.log(abs(mpmath.mpf(sympy.Float(base, 15)._mpf_))))
+            if size > _LARGEST:
+                raise _OutOfRange(f"raises {_about(base)} to the power {_about(exponent)}")
+    return expr.func(*args)
+
+
+def _about(number: sympy.Number) -> str:
+    """A number of any size to 3 significant digits (SymPy's own format fails past 1e999999999),
+    or past 10^(10^6) just its power of ten.
+
+    >>> _about(sympy.exp(sympy.Float(1000, 30))), _about(-sympy.exp(sympy.Float(1e20, 30)))
+    ('1.97e+434', '-10^(4.34e+19)')
+    """
+    value = mpmath.mpf(sympy.Float(number)._mpf_)
+    if not value:
+        return "0"
+    with mpmath.workdps(15):
+        power = mpmath.log10(abs(value))
+    if abs(power) > 1e6:
+        return ("-" if value < 0 else "") + f"10^({mpmath.nstr(power, 3)})"
+    with mpmath.workdps(10 + len(str(int(abs(power))))):  # the digits of the power of ten, and 10 more
+        return mpmath.nstr(value, 3)
+
+
+_TINY = np.finfo(float).tiny  # the smallest normal float64, about 2.2e-308
+
+
+def _refuse_underflow(value: sympy.Expr, what, numbers: str, advice: str) -> None:
+    """``NumbersError`` for a nonzero value below the normal float64 range: it would be written
+    and cross-checked as 0 or as a subnormal number of a few digits, numbers that say nothing.
+    An exact 0 (relu of a negative net input) is a number like any other.
+
+    >>> _refuse_underflow(sympy.Float("1e-360", 30), "out_b_1", "the example's numbers", "choose others")
+    Traceback (most recent call last):
+    ...
+    symbackprop.numbers.example.NumbersError: the example's numbers underflow float64: out_b_1 is about 1.0e-360, below 2.2e-308, the smallest normal float64 (it would be written and cross-checked as 0); choose others
+    """
+    if not value.is_zero and abs(value) < _TINY:
+        raise NumbersError(f"{numbers} underflow float64: {what} is about {_about(value)}, below {_TINY:.1e}, the "
+                           f"smallest normal float64 (it would be written and cross-checked as 0); {advice}")
 
 
 def _shown(value: sympy.Expr) -> str:
@@ -321,13 +410,22 @@ def _shown(value: sympy.Expr) -> str:
 
 
 def _chain_rule_gradient(model, chain, exact: Mapping, bias: bool) -> dict:
-    """∂E/∂W^[k] = out^[k-1]ᵀ δ^[k] and ∂E/∂b^[k] = δ^[k] from the exact values, in the params layout."""
+    """∂E/∂W^[k] = out^[k-1]ᵀ δ^[k] and ∂E/∂b^[k] = δ^[k] from the exact values, in the params layout;
+    ``NumbersError`` for a product of two finite floats that is beyond the float64 range."""
     W, b = [], []
     for k in range(1, model.spec.depth + 1):
         deltas = [exact[chain.delta(n).symbol] for n in model.neurons(k)]
         outs = [exact[s] for s in model.out[k - 1]]
         W.append(np.array([[float(out * delta) for delta in deltas] for out in outs]))
         b.append(np.array([float(sum(deltas))]) if model.spec.shared_bias else np.array([float(delta) for delta in deltas]))
+        for i, out in enumerate(outs):
+            for j, delta in enumerate(deltas):
+                _refuse_underflow(out * delta, f"∂E/∂{model.weights[k][i][j]}", "the example's numbers",
+                                  "choose other parameters (--params, --seed) or another activation")
+        for (i, j) in zip(*np.nonzero(~np.isfinite(W[-1]))):
+            raise NumbersError(f"the example's numbers are not finite real numbers: ∂E/∂{model.weights[k][i][j]} "
+                               f"= {model.out[k - 1][i]} · {chain.delta(model.neurons(k)[j]).symbol} is beyond the "
+                               "float64 range (it overflows); choose other parameters (--params, --seed) or another activation")
     return {"W": W, "b": b if bias else None}
 
 
@@ -384,11 +482,15 @@ def worked_example(
     gradient = _chain_rule_gradient(model, chain, exact, spec.bias)
     loss = values[model.loss_symbol]
     module = generated(spec)
-    generated_gradient = module.grad(params, params["x"], params["y"])
+    with np.errstate(all="ignore"):  # float64 trouble is said in one line below, not as warnings
+        generated_gradient = module.grad(params, params["x"], params["y"])
+        generated_loss = module.loss(params, params["x"], params["y"])
+        generated_out = module.forward(params, params["x"])
+    _check_generated(generated_gradient, generated_loss, generated_out)
 
     # cross-check: generated code against the symbolic chain rule at the same numbers
-    worst, checked = _relative(module.loss(params, params["x"], params["y"]), loss), 1
-    worst = max(worst, _relative(module.forward(params, params["x"]), [values[s] for s in model.out[-1]]))
+    worst, checked = _relative(generated_loss, loss), 1
+    worst = max(worst, _relative(generated_out, [values[s] for s in model.out[-1]]))
     for k in range(1, spec.depth + 1):
         deltas = np.array([values[chain.delta(n).symbol] for n in model.neurons(k)])
         outs = np.array([values[s] for s in model.out[k - 1]])
@@ -401,6 +503,7 @@ def worked_example(
         with_paths = chain.count_paths(parameter) <= PATHS_WRITTEN and spec.n_parameters <= LIST_LIMIT
         g = chain.gradient(parameter, with_paths)
         shown.append(g)
+        _check_factors(g.paths, g.input_factor, values)
         if g.paths is not None:
             path_sum = sum(math.prod(_value(f.value, values) for f in path.factors) for path in g.paths)
             worst = max(worst, _relative(path_sum, _parameter_value(generated_gradient, parameter, model)))
@@ -408,27 +511,88 @@ def worked_example(
     if not worst <= CROSS_CHECK_TOLERANCE:
         raise ExampleError(f"the generated code and the symbolic chain rule differ by {worst:.2e} (relative) on this example")
 
-    updated = {
-        "W": [W - lr * g for W, g in zip(params["W"], gradient["W"])],
-        "b": None if not spec.bias else [b if freeze_bias else b - lr * g for b, g in zip(params["b"], gradient["b"])],
-    }
-    errors = [float(_value(model.loss_function.term(out, t), values)) for out, t in zip(model.out[-1], model.targets)]
+    for k in range(1, spec.depth + 1):  # the factors the handout writes out for the first neurons' deltas
+        for neuron in model.neurons(k)[:NEURONS_SHOWN]:
+            for term in chain.delta(neuron).terms:
+                _check_factors([[f for f, _ in term.upstream] + [term.activation]], None, values)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        updated = {
+            "W": [W - lr * g for W, g in zip(params["W"], gradient["W"])],
+            "b": None if not spec.bias else [b if freeze_bias else b - lr * g for b, g in zip(params["b"], gradient["b"])],
+        }
+    _check_step(model, updated, lr)
+    errors = [_error_term(model.loss_function.term(out, t), values, exact, out) for out, t in zip(model.out[-1], model.targets)]
     return Example(spec, model, chain, params, float(lr), bool(freeze_bias), seeded, values, errors, float(loss),
                    gradient, updated, _loss_at(model, chain, {**params, **updated}), worst, checked, shown)
 
 
 def _loss_at(model, chain, params) -> float:
     """E_total at ``params`` (after the descent step), by the same exact arithmetic."""
-    return float(_evaluate_all(model, chain, params, deltas=False)[model.loss_symbol])
+    return float(_evaluate_all(model, chain, params, deltas=False, after_step=True)[model.loss_symbol])
 
 
 def _as_lists(value):
     return value.tolist() if isinstance(value, np.ndarray) else [_as_lists(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
-def _value(expr, values: Mapping) -> float:
-    """A small SymPy expression (a local factor) at the example's numbers."""
-    return float(sympy.sympify(expr).xreplace({s: sympy.Float(values[s]) for s in sympy.sympify(expr).free_symbols}).evalf(17))
+def _value(expr, values: Mapping, what=None) -> float:
+    """A small SymPy expression (a local factor) at the example's numbers; with ``what`` (its name),
+    ``NumbersError`` when that is not a finite float (∂E/∂out = 1/out at an output that rounds to 0)."""
+    expr = sympy.sympify(expr)
+    try:
+        value = _substitute(expr, {s: sympy.Float(values[s]) for s in expr.free_symbols}).evalf(17)
+        number = float(value) if value.is_number and value.is_real else math.inf if value.is_infinite else math.nan
+    except (_OutOfRange, OverflowError, MemoryError, TypeError):
+        number = math.inf
+    if what is not None and not math.isfinite(number):
+        raise NumbersError(f"the example's numbers are not finite real numbers in float64: {what} is "
+                           f"{'beyond the float64 range (it overflows)' if math.isinf(number) else 'not a number'} at "
+                           "the example's rounded values; choose other parameters (--params, --seed) or another activation")
+    return number
+
+
+def _check_factors(paths, input_factor, values: Mapping) -> None:
+    """Every factor of ``paths`` (lists of ``Factor``) and ``input_factor`` is a finite float at
+    ``values``, as the handout will write it (``_value`` says which is not)."""
+    factors = [f for path in paths or () for f in (path.factors if hasattr(path, "factors") else path)]
+    for factor in factors + ([input_factor] if input_factor is not None else []):
+        _value(factor.value, values, f"∂{factor.of}/∂{factor.wrt}")
+
+
+def _error_term(term, values: Mapping, exact: Mapping, out) -> float:
+    """An output's term of E_total: from the float64 values, as the handout writes it, or from the
+    exact ones when the rounding leaves the loss's domain (log of an output that rounds to 0)."""
+    value = _value(term, values)
+    if not math.isfinite(value):
+        value = float(_substitute(term, exact).evalf(DIGITS))
+    if not math.isfinite(value):
+        raise NumbersError(f"the example's numbers are not finite real numbers: the error term of {out} is beyond "
+                           "the float64 range (it overflows); choose other parameters (--params, --seed) or another activation")
+    return value
+
+
+def _check_generated(gradient: dict, loss, out) -> None:
+    """The generated code's float64 results are finite numbers where the exact ones are (they are
+    by now): else float64 itself overflowed or underflowed inside it, which is no disagreement."""
+    arrays = [np.asarray(loss, dtype=float), np.asarray(out, dtype=float)] + [np.asarray(a, dtype=float) for key in ("W", "b")
+                                                                              for a in (gradient.get(key) or [])]
+    if not all(np.isfinite(a).all() for a in arrays):
+        raise NumbersError("the example's numbers are beyond float64 for the generated NumPy code (an intermediate value "
+                           "overflows or underflows, giving inf or nan), so it cannot be cross-checked on them; "
+                           "choose other parameters (--params, --seed) or another activation")
+
+
+def _check_step(model, updated: dict, lr: float) -> None:
+    """Every parameter after the descent step is a finite float64 (lr · ∂E/∂p can overflow)."""
+    for k, (W, b) in enumerate(zip(updated["W"], updated["b"] or [None] * len(updated["W"])), start=1):
+        bad = [model.weights[k][i][j] for i, j in zip(*np.nonzero(~np.isfinite(W)))]
+        if b is not None:
+            bad += [model.biases[k][j] for j in np.nonzero(~np.isfinite(b))[0]]
+        if bad:
+            raise NumbersError(f"after the descent step, the example's numbers are not finite real numbers: "
+                               f"{bad[0]} - {lr:g} · ∂E/∂{bad[0]} is beyond the float64 range (it overflows); "
+                               "choose a smaller --lr or other parameters (--params, --seed)")
 
 
 def _parameter_value(gradient: dict, parameter, model) -> float:

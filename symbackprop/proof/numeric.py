@@ -32,6 +32,9 @@ from ..network.activations import ACTIVATIONS, Activation
 from ..network.model import Model
 
 STEP = 1e-20  # complex step; any tiny h works, there is no cancellation to balance against
+# below this, h·∂E/∂p, the imaginary part the complex step reads the gradient from, is subnormal
+# (digits lost) or 0 in float64: such a gradient is no number to check against (prove._check_underflow)
+SMALLEST_GRADIENT = np.finfo(float).tiny / STEP
 _CHUNK_ENTRIES = 1_000_000  # complex entries per batch of perturbed forward passes (16 MB)
 
 def random_points(model: Model, n: int, seed: int = 0) -> dict[sympy.Symbol, np.ndarray]:

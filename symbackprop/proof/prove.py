@@ -50,6 +50,7 @@ IDENTITY_OPS = 4_000  # operations in a path sum and its delta form beyond which
 IDENTITY_SECONDS = 2.0  # ... nor allowed to run longer than this each,
 IDENTITIES_SECONDS = 6.0  # ... or all together (a deep chain 1-1-...-1 makes every one slow)
 TOLERANCE = 1e-9
+EXACT_DIGITS = 40  # where float64 underflows, the gradients are computed at one point with this many digits
 PROOF_MODES = ("auto", "symbolic", "numeric")
 
 Progress = Optional[Callable[[str, int, int], None]]  # (stage, done, total)
@@ -58,6 +59,27 @@ Progress = Optional[Callable[[str, int, int], None]]  # (stage, done, total)
 class OutsideDomainError(SpecError):
     """The random points of the numeric check leave the activation's or the loss's domain (log or
     sqrt of a negative number, an overflow): the input's problem, not a failed proof (exit 2)."""
+
+
+class UnderflowError(SpecError):
+    """The gradients (or the quantities they are made of) underflow float64 at the random points:
+    0.0 or a subnormal number where the true value is not zero, so the numeric check compares
+    nothing. The input's problem, not a failed proof (exit 2)."""
+
+
+class _Underflows:
+    """Whether NumPy met an underflow (a nonzero result rounded to a subnormal number or 0) in the
+    blocks it is the error callback of: exact zeros (relu of a negative number, 0 · x) raise none."""
+
+    def __init__(self):
+        self.seen = False
+
+    def __call__(self, kind: str, flag: int) -> None:
+        self.seen = True
+
+    def watch(self):
+        self.seen = False
+        return np.errstate(under="call", call=self)
 
 
 class VerificationError(RuntimeError):
@@ -90,6 +112,20 @@ class Verification:
     simplifications_proven: int = 0
     tolerance: float = TOLERANCE
     unproven: dict[sympy.Symbol, str] = field(default_factory=dict)  # parameter -> key of UNPROVEN
+    proof: str = "auto"  # the mode asked for: why the symbolic proofs were skipped, when they were
+
+    @property
+    def skipped_because(self) -> Optional[str]:
+        """Why no symbolic proof was tried, in words; None when they were.
+
+        >>> Verification({}, 0, 3, 0, False, proof="numeric").skipped_because
+        '--proof numeric was given'
+        """
+        if self.symbolic:
+            return None
+        if self.proof == "numeric":
+            return "--proof numeric was given"
+        return f"over {SYMBOLIC_LIMIT} parameters; use --proof symbolic to force it"
 
     def method(self, parameter: sympy.Symbol, form: Optional[str] = None) -> str:
         """How the given form (default: the parameter's weakest form) was verified."""
@@ -268,21 +304,39 @@ def _numeric_checks(model: Model, chain: ChainRule, gradients: list[Gradient], p
         return expr.xreplace({s: over_outputs[s] for s in needed}) if needed else expr
 
     values = numeric.random_points(model, points, seed)
-    truth_numeric = numeric.complex_step_gradient(model, values)
+    primary = dict(values)
+    underflows = _Underflows()
+    with underflows.watch():
+        truth_numeric = numeric.complex_step_gradient(model, values)
+    truth_underflowed = underflows.seen
     memo: dict = {}
+    tainted: set = set()  # symbols whose float64 values may have lost an underflowed part
     for symbol, definition in list(model.definitions.items()) + list(delta_definitions.items()):
-        values[symbol] = evaluate(definition, values, memo)
+        with underflows.watch():
+            values[symbol] = evaluate(definition, values, memo)
+        if underflows.seen or (tainted and not tainted.isdisjoint(definition.free_symbols)):
+            tainted.add(symbol)
 
     written = []  # (gradient, form name, form), in checking order
     for gradient in gradients:
         written.append((gradient, "delta", gradient.delta_value))
         if gradient.paths is not None:
             written.append((gradient, "path_sum", gradient.path_sum))
-    forms = evaluate_many([form for _, _, form in written], values, memo, points)
+    with underflows.watch():
+        forms = evaluate_many([form for _, _, form in written], values, memo, points)
+    forms_underflowed = underflows.seen
     truth = np.array([np.broadcast_to(truth_numeric[g.parameter.symbol], (points,)) for g, _, _ in written],
                      dtype=float).reshape(len(written), points)
     finite = (np.isfinite(forms).all(axis=1) & np.isfinite(truth).all(axis=1)).tolist()
     errors = numeric.relative_errors(forms, truth).tolist()
+    with np.errstate(invalid="ignore"):
+        # below these, a value is no number to compare: the complex step's imaginary part h·∂E/∂p is
+        # subnormal (digits lost) or 0, a form is subnormal or 0; an exact 0 (no underflow met) is one
+        small = (np.abs(truth) < numeric.SMALLEST_GRADIENT) | (np.abs(forms) < np.finfo(float).tiny)
+    suspect = np.nonzero(small.any(axis=1))[0].tolist()
+    if suspect:
+        _check_underflow(model, chain, written, forms, truth, suspect, primary, tainted,
+                         truth_underflowed, forms_underflowed)
 
     checks: dict[sympy.Symbol, dict[str, FormCheck]] = {}
     identities_until = time.monotonic() + IDENTITIES_SECONDS
@@ -313,6 +367,115 @@ def _numeric_checks(model: Model, chain: ChainRule, gradients: list[Gradient], p
             checks[p][name] = FormCheck("numeric", error)
             row += 1
     return checks
+
+
+def _check_underflow(model: Model, chain: ChainRule, written: list, forms: np.ndarray, truth: np.ndarray,
+                     rows: list[int], primary: dict, tainted: set, truth_underflowed: bool, forms_underflowed: bool) -> None:
+    """``UnderflowError`` if a gradient that float64 gives as 0 or a subnormal number at a random
+    point (``rows``: those that have one) is not truly zero there. An exact zero (relu with a dead
+    neuron, a parameter with no effect) arises with no underflow on its way and stands; for any
+    other the true value is computed at the point in SymPy's floats, whose exponent has no limit,
+    and only a true 0 stands."""
+    tiny = np.finfo(float).tiny
+    exact_at: dict[int, Optional[dict]] = {}
+    for row in rows:
+        gradient, _, form = written[row]
+        for point in range(truth.shape[1]):
+            t, f = truth[row, point], forms[row, point]
+            doubtful = (abs(t) < numeric.SMALLEST_GRADIENT and (t != 0 or truth_underflowed)) or \
+                (abs(f) < tiny and (f != 0 or forms_underflowed or not tainted.isdisjoint(form.free_symbols)))
+            if not doubtful:
+                continue
+            if point not in exact_at:
+                exact_at[point] = _exact_values(model, chain, primary, point)
+            exact = exact_at[point]
+            p = gradient.parameter.symbol
+            value = _exact_gradient(model, gradient, exact)
+            true_value = value if exact is None else _exact_truth(model, p, exact)
+            if true_value is not None and value is not None and not _close(value, true_value):
+                raise VerificationError(f"the delta form of {p} is {_power_of_ten(value)} at a random point, where the "
+                                        f"true gradient (sympy.diff, past float64's range) is {_power_of_ten(true_value)}")
+            value = true_value if true_value is not None else value
+            if value is not None and value.is_number and value.is_zero:
+                continue  # truly zero: float64's 0 is right
+            if value is not None and value.is_number and value.is_finite and value.is_real:
+                size = f"about {_power_of_ten(value)}"
+                where = (f"below {tiny:.0e}, the smallest normal float64" if abs(value) < tiny else
+                         f"but float64 gives {t:.3g} by the complex step and {f:.3g} by the chain rule: "
+                         "a quantity it is made of underflows")
+            else:
+                size, where = "not found", "float64 gives it as 0 or a subnormal number after an underflow"
+            raise UnderflowError(
+                f"the gradients underflow float64 at the random points of the numeric check (the true ∂E/∂{p} is "
+                f"{size}, {where}): the numeric check cannot tell the forms apart; choose another activation "
+                "or fewer layers"
+            )
+
+
+def _exact_gradient(model: Model, gradient: Gradient, exact: Optional[dict]) -> Optional[sympy.Expr]:
+    """The delta form at the point of ``exact`` (``_exact_values``), or None."""
+    if exact is None:
+        return None
+    try:
+        value = gradient.delta_value.xreplace(exact).evalf(EXACT_DIGITS)
+    except (ArithmeticError, MemoryError, RecursionError, TypeError, ValueError):
+        return None
+    return value if value.is_number and value.is_finite else None
+
+
+def _exact_truth(model: Model, p: sympy.Symbol, exact: dict, seconds: float = 10.0) -> Optional[sympy.Expr]:
+    """``sympy.diff`` of the expanded E_total by ``p`` at the point of ``exact``, the truth side
+    past float64's range; None when that takes too long (a big network's expanded E_total)."""
+    from ..algebra.limits import time_limit
+
+    try:
+        with time_limit(seconds):
+            truth = model.almost_everywhere(sympy.diff(model.expanded_loss, p))
+            value = truth.xreplace({s: exact[s] for s in truth.free_symbols if s in exact}).evalf(EXACT_DIGITS)
+    except (TimeoutError, ArithmeticError, MemoryError, RecursionError, TypeError, ValueError, KeyError):
+        return None
+    return value if value.is_number and value.is_finite and not value.free_symbols else None
+
+
+def _close(a: sympy.Expr, b: sympy.Expr) -> bool:
+    """Whether two values of ``EXACT_DIGITS`` digits agree to ``TOLERANCE`` relative (both 0 counts)."""
+    scale = max(abs(a), abs(b))
+    return bool(scale.is_zero or abs(a - b) <= TOLERANCE * scale)
+
+
+def _power_of_ten(value: sympy.Expr) -> str:
+    """``value`` as ±1e±N, N of any size (SymPy's Float has no exponent limit).
+
+    >>> _power_of_ten(sympy.Float("3.2e-360")), _power_of_ten(sympy.Float("-7e5")), _power_of_ten(sympy.Float(0))
+    ('3e-360', '-7e+5', '0')
+    """
+    import mpmath
+
+    if value.is_zero:
+        return "0"
+    with mpmath.workdps(15):
+        x = mpmath.mpf(sympy.Float(value, 15)._mpf_)
+        power = int(mpmath.floor(mpmath.log10(abs(x))))
+        mantissa = int(mpmath.nint(abs(x) / mpmath.mpf(10) ** power))
+    if mantissa == 10:
+        mantissa, power = 1, power + 1
+    return f"{'-' if x < 0 else ''}{mantissa}e{power:+d}"
+
+
+def _exact_values(model: Model, chain: ChainRule, primary: dict, point: int, seconds: float = 10.0) -> Optional[dict]:
+    """Every net input, output and delta at one random point in SymPy floats of ``EXACT_DIGITS`` digits, whose
+    exponent has no limit (what float64 underflows stays a number); None if that takes too long."""
+    from ..algebra.limits import time_limit
+
+    exact = {s: sympy.Float(float(np.asarray(v)[point] if np.ndim(v) else v), EXACT_DIGITS) for s, v in primary.items()}
+    definitions = list(model.definitions.items()) + [(d.symbol, d.definition) for d in chain.deltas]
+    try:
+        with time_limit(seconds):
+            for symbol, definition in definitions:
+                exact[symbol] = definition.xreplace(exact).evalf(EXACT_DIGITS)
+    except (TimeoutError, ArithmeticError, MemoryError, RecursionError, TypeError, ValueError):
+        return None
+    return exact
 
 
 def verify(
@@ -350,5 +513,5 @@ def verify(
                     unproven[p] = outcome
     return Verification(
         checks, factors_proven, points, seed, symbolic,
-        matrix_entries_proven=matrix_entries, simplifications_proven=simplifications, unproven=unproven,
+        matrix_entries_proven=matrix_entries, simplifications_proven=simplifications, unproven=unproven, proof=proof,
     )
