@@ -37,8 +37,10 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+import numpy as np
 import sympy
 
+from ..algebra.evaluate import evaluate
 from ..algebra.grammar import FormulaError, Literal
 from ..algebra.limits import time_limit
 from ..handout.latex import to_latex
@@ -58,6 +60,7 @@ if TYPE_CHECKING:  # for annotations only: this stage is handed the derivation, 
     from ..api import Derivation
 
 EQUATION_SECONDS = 20  # longest check of one equation
+EXACT_VALUE_SECONDS = 5.0  # for a value float64 cannot give (an overflow), evaluated at 30 digits
 NUMERIC_SLACK = 1e-6  # relative: the document's own values are rounded too, and errors grow along a chain
 RIGHT, WRONG, NOT_CHECKED = "right", "wrong", "not checked"
 
@@ -418,6 +421,7 @@ class _Linter:
         self.context = _Context()
         self.primary = set(self.model.primary)
         self._full: dict | None = None
+        self._one_level: dict | None = None
         self.memo: dict = {}  # (chain, shorthands) → StepsVerdict or the FormulaError
 
     # -- values ---------------------------------------------------------------------------------
@@ -443,10 +447,73 @@ class _Linter:
                 values[sympy.Symbol(spelling, real=True)] = number
         return values
 
+    @property
+    def one_level(self) -> dict:
+        """Every network symbol's definition over the symbols before it (net, out, delta, the loss)."""
+        if self._one_level is None:
+            m = self.model
+            self._one_level = {**m.definitions, m.loss_symbol: m.loss,
+                               **{d.symbol: d.definition for d in self.derivation.chain.deltas}}
+        return self._one_level
+
     def at_values(self, expr: sympy.Expr) -> tuple[float | None, float, list[str]]:
         """``expr`` at the document's values, how much their rounding can move it, and the names
-        whose values are missing (the value None when some are, or it is not a real number)."""
+        whose values are missing (the value None when some are, or it is not a real number).
+
+        The network is evaluated forward, each definition once, in float64 at once for the values
+        and for each value moved by half a unit of its last digit (the document's numbers have far
+        fewer digits than float64); where float64 cannot (overflow), at 30 digits, expanded."""
         values = self.point()
+        order, primary, done, open_ = [], set(), set(), set()
+        stack = [(s, False) for s in sorted(expr.free_symbols, key=sympy.default_sort_key)]
+        while stack:  # the defined symbols expr needs, each after those its definition uses (depth first)
+            symbol, finished = stack.pop()
+            if finished:
+                open_.discard(symbol)
+                done.add(symbol)
+                order.append(symbol)
+                continue
+            if symbol in done or symbol in open_:
+                continue
+            definition = self.one_level.get(symbol)
+            if definition is None:
+                primary.add(symbol)
+                done.add(symbol)
+                continue
+            open_.add(symbol)
+            stack.append((symbol, True))
+            stack += [(s, False) for s in sorted(definition.free_symbols, key=sympy.default_sort_key)
+                      if s not in done and s not in open_]
+        missing = sorted(str(s) for s in primary if s not in values)
+        if missing:
+            return None, 0.0, missing
+        moved = [s for s in sorted(primary, key=sympy.default_sort_key) if _half_unit(values[s])]
+        columns = {s: n for n, s in enumerate(moved, start=1)}
+        arrays = {}
+        for symbol in primary:
+            column = np.full(len(moved) + 1, float(values[symbol]))
+            if symbol in columns:
+                column[columns[symbol]] += float(_half_unit(values[symbol]))
+            arrays[symbol] = column
+        try:
+            with np.errstate(all="ignore"):
+                memo: dict = {}
+                for symbol in order:
+                    arrays[symbol] = evaluate(self.one_level[symbol], arrays, memo)
+                result = np.broadcast_to(evaluate(expr, arrays, memo), (len(moved) + 1,))
+        except (TypeError, ValueError, ArithmeticError):
+            result = None
+        if result is not None and not np.iscomplexobj(result) and np.all(np.isfinite(result)):
+            centre = float(result[0])
+            return centre, float(np.sum(np.abs(result[1:] - centre))), []
+        try:
+            with time_limit(EXACT_VALUE_SECONDS):
+                return self._at_values_exactly(expr, values)
+        except TimeoutError:
+            return None, 0.0, []
+
+    def _at_values_exactly(self, expr: sympy.Expr, values: dict) -> tuple[float | None, float, list[str]]:
+        """``at_values`` at 30 digits over the expanded expression (slow: where float64 overflows)."""
         exact = {k: sympy.Rational(v.numerator, v.denominator) for k, v in values.items()}
         expr = expr.xreplace(self.full)
         missing = sorted(str(s) for s in expr.free_symbols if s not in exact)

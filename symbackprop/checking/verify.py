@@ -330,6 +330,7 @@ def _unrelated(expr: sympy.Expr) -> list[str]:
 
 
 _NAME_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SAMPLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model → the network's values at sample points
 
 
 def _names(model) -> dict[str, sympy.Symbol]:
@@ -527,15 +528,28 @@ class Workspace:
         """Random values for the primary symbols and variables, and the values of every definition."""
         if (n, seed) in self.samples:
             return self.samples[n, seed]
-        values = numeric.random_points(self.model, n, seed) if self.model is not None else {}
-        if self.given:
-            values = numeric.as_distribution(self.model, values)
-        rng = np.random.default_rng([seed, 1])
-        for variable in self.variables:
-            values[variable] = rng.uniform(-2.0, 2.0, n)
-        memo: dict = {}
-        for symbol, definition in self.one_level.items():
-            values[symbol] = self.evaluate(definition, values, memo)
+        # the network's part is the same for every formula checked against one model (lint checks
+        # hundreds): computed once per model, unless a user's definition replaces a network symbol
+        shared = self.model is not None and not (set(self.user_definitions) & set(self.model.definitions))
+        key = (n, seed, tuple(self.variables), bool(self.given))
+        cache = _SAMPLES.setdefault(self.model, {}) if shared else {}
+        if key not in cache:
+            values = numeric.random_points(self.model, n, seed) if self.model is not None else {}
+            if self.given:
+                values = numeric.as_distribution(self.model, values)
+            rng = np.random.default_rng([seed, 1])
+            for variable in self.variables:
+                values[variable] = rng.uniform(-2.0, 2.0, n)
+            memo: dict = {}
+            for symbol, definition in self.one_level.items():
+                if not shared or symbol not in self.user_definitions:
+                    values[symbol] = self.evaluate(definition, values, memo)
+            cache[key] = values
+        values = dict(cache[key])
+        if shared:
+            memo = {}
+            for symbol in self.user_definitions:
+                values[symbol] = self.evaluate(self.one_level[symbol], values, memo)
         self.samples[n, seed] = values
         return values
 
