@@ -9,10 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symbackprop import derive
-from symbackprop.algebra.grammar import FormulaError
+from symbackprop.algebra.grammar import FormulaError, parse_math
 from symbackprop.checking.verify import (
     check_gradient,
     check_steps,
+    propagated_rounding,
     rounding,
     split_chain,
     split_steps,
@@ -415,3 +416,19 @@ def test_softmax_ce_in_the_layers_notation_and_a_wrong_shortcut_stays_wrong():
 def test_steps_without_targets_are_not_given_the_assumption(softmax_ce):
     step = check_steps("z = z + 1", softmax_ce).steps[0]
     assert step.correct is False and step.note == ""
+
+
+def test_numbers_whose_terms_cancel_are_judged_by_what_their_rounding_can_do():
+    """Each number may be off by half a unit in its last digit; where the terms cancel, the sum
+    moves by far more than its relative error times the small result, and a claim within that
+    is right, a claim beyond it still wrong."""
+    cancelling = (r"(0.003016 \cdot (-0.4622) - 0.005256 \cdot 0.3144 + 0.01229 \cdot 0.4419 + 0.004508 \cdot (-0.5049) "
+                  r"+ 0.001712 \cdot (-0.06546)) \cdot 0.1914")
+    right = check_steps(cancelling + r" = -3.725 \cdot 10^{-7}").steps[0]  # the value before the numbers were rounded
+    assert right.correct is True and "where terms cancel" in right.note
+    assert check_steps(cancelling + r" = -3.725 \cdot 10^{-5}").correct is False
+    assert check_steps("0.5 - 0.49 = 0.2").correct is False  # 0.5 ± 0.05 and 0.49 ± 0.005 give at most 0.065
+    assert check_steps("0.5 - 0.49 = 0.01").correct is True
+    found = []
+    parse_math("0.5 - 0.49", {}, literals=found)
+    assert propagated_rounding(lambda t: parse_math(t, {}), "0.5 - 0.49", found) == pytest.approx(0.055)

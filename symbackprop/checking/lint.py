@@ -41,7 +41,7 @@ import numpy as np
 import sympy
 
 from ..algebra.evaluate import evaluate
-from ..algebra.grammar import FormulaError, Literal
+from ..algebra.grammar import FormulaError, Literal, parse_math
 from ..algebra.limits import time_limit
 from ..handout.latex import to_latex
 from ..network.model import expand_definitions
@@ -52,6 +52,7 @@ from .verify import (
     Workspace,
     check_gradient,
     check_steps,
+    propagated_rounding,
     rounding,
     split_chain,
 )
@@ -366,6 +367,11 @@ def _written_matrix(text: str) -> list[list[str]] | None:
 def _short(problem: str) -> str:
     """The grammar's reason in one short line (without its list of every known name)."""
     return problem.split("; known names")[0].strip()
+
+
+def _numbers_only(text: str) -> sympy.Expr:
+    """A formula of numbers only (a numeric line's arithmetic), read without the network's names."""
+    return parse_math(text, {})
 
 
 def _literals(text: str) -> list[Literal]:
@@ -993,6 +999,9 @@ class _Linter:
             return NOT_CHECKED, "", why
         scale = max(abs(a), abs(b))
         allowed = (rounding(_literals(left_text) + _literals(right_text))[0] + NUMERIC_SLACK) * scale + spread_a + spread_b
+        if abs(a - b) > allowed:  # where the numbers written cancel, what their rounding does to the side
+            allowed += sum(propagated_rounding(_numbers_only, text, _literals(text))
+                           for expr, text in ((left, left_text), (right, right_text)) if not expr.free_symbols)
         if abs(a - b) <= allowed:
             return RIGHT, "numeric", "at the document's values, within the rounding of the numbers written"
         return WRONG, "numeric", f"at the document's values: left = {a:.10g}, right = {b:.10g}"

@@ -653,11 +653,22 @@ def _number(value: float) -> sympy.Number:
     """A number as the handout prints it: ``SIGNIFICANT`` significant digits, a whole number
     (such as a bias's ∂net/∂b = 1) without a decimal point.
 
-    >>> _number(0.123456), _number(1.0)
-    (0.1235, 1)
+    >>> _number(0.123456), _number(1.0), _number(0.719851713)
+    (0.1235, 1, 0.7199)
+    """
+    return _rounded(value, SIGNIFICANT)
+
+
+def _rounded(value: float, digits: int) -> sympy.Number:
+    """``value`` rounded to ``digits`` significant decimal digits (a whole number as an Integer).
+    Rounded in decimal: SymPy's ``Float(value, digits)`` rounds the binary mantissa and prints
+    0.719851713 as 0.7198.
+
+    >>> _rounded(0.2776508168, 4), _rounded(-2.5e-7, 9)
+    (0.2777, -2.50000000e-7)
     """
     value = float(value)
-    return sympy.Integer(int(value)) if value.is_integer() else sympy.Float(value, SIGNIFICANT)
+    return sympy.Integer(int(value)) if value.is_integer() else sympy.Float(f"{value:.{digits}g}", digits)
 
 
 def _worked(value: float) -> sympy.Number:
@@ -667,8 +678,7 @@ def _worked(value: float) -> sympy.Number:
     >>> [sympy.latex(_worked(v)) for v in (0.5932699921071872, 0.15, 1.0, -2.5e-7)]
     ['0.593269992', '0.15', '1', '-2.5 \\\\cdot 10^{-7}']
     """
-    value = float(value)
-    return sympy.Integer(int(value)) if value.is_integer() else sympy.Float(value, WORKED)
+    return _rounded(value, WORKED)
 
 
 def _visible(tex: str) -> int:
