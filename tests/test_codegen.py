@@ -286,6 +286,21 @@ def test_the_sigmoid_and_its_derivative_share_one_exp_per_neuron():
     assert "return (a0, a1, a2), (None, z1, z2), (None, da1_dz1, None)" in bce
 
 
+def test_an_activation_outside_its_domain_cannot_pass_the_check(tmp_path):
+    """sqrt(z) at negative net inputs: every gradient is nan, and nan beside nan is no agreement;
+    the check says so (exit 2), and --no-check still writes the module."""
+    target = tmp_path / "net.py"
+    result = CliRunner().invoke(codegen, ["2-2-1", "--activation", "sqrt(z)", "-o", str(target)])
+    assert result.exit_code == 2 and not target.exists()
+    assert "is not a finite number at the random points of the check" in result.output
+    assert "RuntimeWarning" not in result.output and "checked against" not in result.output
+    unchecked = CliRunner().invoke(codegen, ["2-2-1", "--activation", "sqrt(z)", "--no-check", "-o", str(target)])
+    assert unchecked.exit_code == 0 and target.exists()
+    from symbackprop.proof.numeric import relative_error
+
+    assert np.isnan(relative_error(np.array([1.0, np.nan]), np.array([1.0, np.nan])))
+
+
 def test_a_newline_in_a_custom_activation_stays_inside_its_comment(tmp_path):
     target = tmp_path / "net.py"
     result = CliRunner().invoke(codegen, ["2-2-1", "--activation", "z/(1+abs(z))\n+0", "-o", str(target)])

@@ -506,29 +506,44 @@ def check_generated(spec: NetworkSpec, points: int = 2, seed: int = 0, tolerance
         relative_error,
     )
 
+    from ..proof.prove import OutsideDomainError
+
     model = Model(spec)
     module = generated(spec)
     values = random_points(model, points, seed)
-    truth = complex_step_gradient(model, values)
+    with np.errstate(all="ignore"):
+        truth = complex_step_gradient(model, values)
+    outside = [symbol for symbol, value in truth.items() if not np.all(np.isfinite(value))]
+    if outside:  # nan compared with nan would look like agreement
+        raise OutsideDomainError(
+            f"the gradient of {outside[0]} is not a finite number at the random points of the check (the activation "
+            "is outside its domain or overflows there)")
     forward = ForwardPass(model)
     worst = 0.0
     for point in range(points):
         x, y, W, b = forward.matrices(values, point)
         params = {"W": W[1:], "b": [v[:1] if spec.shared_bias else v for v in b[1:]] if spec.bias else None}
-        gradient = module.grad(params, x, y)
+        with np.errstate(all="ignore"):
+            gradient = module.grad(params, x, y)
         for k in range(1, spec.depth + 1):
             expected = np.array([[truth[symbol][point] for symbol in row] for row in model.weights[k]])
-            worst = max(worst, relative_error(gradient["W"][k - 1], expected))
+            worst = _worse(worst, relative_error(gradient["W"][k - 1], expected))
             if spec.bias:
                 expected = np.array([truth[symbol][point] for symbol in model.layer_biases(k)])
-                worst = max(worst, relative_error(gradient["b"][k - 1], expected))
-        expected = forward.from_layer(np.atleast_2d(x @ W[1] + b[1]), 1, y, W, b)[0]
-        worst = max(worst, relative_error(module.loss(params, x, y), expected))
+                worst = _worse(worst, relative_error(gradient["b"][k - 1], expected))
+        with np.errstate(all="ignore"):
+            expected = forward.from_layer(np.atleast_2d(x @ W[1] + b[1]), 1, y, W, b)[0]
+            worst = _worse(worst, relative_error(module.loss(params, x, y), expected))
     if not worst <= tolerance:
         raise GeneratedCodeError(
             f"the generated code for {spec.text} differs from the complex-step derivative by {worst:.2e} (relative)"
         )
     return worst
+
+
+def _worse(a: float, b: float) -> float:
+    """The larger error, nan (a value that is not a number) above all: max(0.0, nan) is 0.0."""
+    return float(np.fmax(a, b)) if not (np.isnan(a) or np.isnan(b)) else float("nan")
 
 
 class GeneratedCodeError(RuntimeError):

@@ -222,15 +222,17 @@ def complex_step_gradient(model: Model, values: Mapping[sympy.Symbol, np.ndarray
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    """max over points of |a - b| / max(|a|, |b|), 0 where both are 0.
+    """max over points of |a - b| / max(|a|, |b|), 0 where both are 0; nan where either is not a
+    finite number (nan beside nan is no agreement).
 
-    >>> relative_error(np.array([2.0, 0.0]), np.array([2.5, 0.0]))
-    0.2
+    >>> relative_error(np.array([2.0, 0.0]), np.array([2.5, 0.0])), relative_error(np.nan, np.nan)
+    (0.2, nan)
     """
     a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
     scale = np.maximum(np.abs(a), np.abs(b))
     with np.errstate(invalid="ignore", divide="ignore"):
         error = np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1.0), 0.0)
+        error = np.where(np.isfinite(a) & np.isfinite(b), error, np.nan)
     return float(np.max(error)) if error.size else 0.0
 
 
