@@ -23,10 +23,13 @@ def run(*args, timeout=HANG):
 
 
 def one_line_exit_2(result, *words):
+    """The run ended with exit status 2 and one line, "symbackprop: error: ...", holding ``words``; returns it."""
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("symbackprop: error: "), result.stderr
     for word in words:
         assert word in result.stderr, result.stderr
+    return result.stderr
 
 
 @pytest.mark.parametrize("spec, words", [

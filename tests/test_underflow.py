@@ -13,30 +13,15 @@ only guards against a hang.
 """
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import sympy
 
-HANG = 240  # seconds: far beyond any of these runs
+from test_robustness import one_line_exit_2, run
+
 CHAIN_60 = "-".join(["1"] * 61)  # 60 layers, 60 weights
 CHAIN_20 = "-".join(["1"] * 21)  # 20 layers, 20 weights
-
-
-def run(*args, timeout=HANG):
-    return subprocess.run([sys.executable, "-m", "symbackprop", *args], capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def one_line_exit_2(result, *words):
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert result.stderr.startswith("symbackprop: error: "), result.stderr
-    for word in words:
-        assert word in result.stderr, result.stderr
-    return result.stderr
 
 
 # -- 1. overflow in the worked example --------------------------------------------------------

@@ -1553,6 +1553,23 @@ def _strip_d(tokens: list[Token]) -> Optional[list[Token]]:
     return None
 
 
+def _dependence(variable: sympy.Symbol, definitions: Mapping[sympy.Symbol, sympy.Expr]) -> Callable[[sympy.Symbol], bool]:
+    """Whether a symbol's definition depends on ``variable``, directly or through other defined
+    symbols (each symbol decided once; a circular definition counts as independent)."""
+    depends: dict[sympy.Symbol, bool] = {}
+
+    def dependent(symbol) -> bool:
+        if symbol not in depends:
+            depends[symbol] = False  # guards against circular definitions
+            definition = definitions.get(symbol)
+            depends[symbol] = definition is not None and (
+                variable in definition.free_symbols or any(dependent(s) for s in definition.free_symbols)
+            )
+        return depends[symbol]
+
+    return dependent
+
+
 def expand_dependents(
     expr: sympy.Expr, variable: sympy.Symbol, definitions: Mapping[sympy.Symbol, sympy.Expr]
 ) -> sympy.Expr:
@@ -1563,17 +1580,8 @@ def expand_dependents(
     >>> expand_dependents(x * y, z, {x: 2 * z, y: sympy.Integer(3)})
     2*y*z
     """
-    depends: dict[sympy.Symbol, bool] = {}
+    dependent = _dependence(variable, definitions)
     expanded: dict[sympy.Symbol, sympy.Expr] = {}
-
-    def dependent(symbol) -> bool:
-        if symbol not in depends:
-            depends[symbol] = False  # guards against circular definitions
-            definition = definitions.get(symbol)
-            depends[symbol] = definition is not None and (
-                variable in definition.free_symbols or any(dependent(s) for s in definition.free_symbols)
-            )
-        return depends[symbol]
 
     def expand(symbol) -> sympy.Expr:
         if symbol not in expanded:
@@ -1600,17 +1608,8 @@ def total_derivative(
     """
     if not definitions:
         return sympy.diff(expr, variable)
-    depends: dict[sympy.Symbol, bool] = {}
+    dependent = _dependence(variable, definitions)
     derivatives: dict[sympy.Symbol, sympy.Expr] = {}
-
-    def dependent(symbol) -> bool:
-        if symbol not in depends:
-            depends[symbol] = False  # guards against circular definitions
-            definition = definitions.get(symbol)
-            depends[symbol] = definition is not None and (
-                variable in definition.free_symbols or any(dependent(s) for s in definition.free_symbols)
-            )
-        return depends[symbol]
 
     def through(e: sympy.Expr) -> sympy.Expr:
         terms = [sympy.diff(e, variable)]
