@@ -186,3 +186,18 @@ def test_a_closed_pipe_ends_quietly_with_the_sigpipe_status(tmp_path, argv):
     process.stdout.close()  # before the first byte: the reader has gone
     err = process.stderr.read().decode()
     assert process.wait(timeout=HANG) == 141 and err == "", err
+
+
+def test_a_run_that_needs_more_memory_than_it_may_take_is_one_line(tmp_path):
+    """The address space is bounded (80% of the machine's memory unless SYMBACKPROP_MEMORY_LIMIT
+    says otherwise): running out of it is a message and exit 2, never a MemoryError traceback."""
+    import os
+
+    limited = dict(os.environ, SYMBACKPROP_MEMORY_LIMIT="400M")
+    result = subprocess.run([sys.executable, "-m", "symbackprop", "derive", "707-707", "--format", "json", "-q",
+                             "-o", "out"], capture_output=True, text=True, timeout=HANG, env=limited, cwd=tmp_path)
+    one_line_exit_2(result, "out of memory", "0.4 GiB", "SYMBACKPROP_MEMORY_LIMIT")
+    bad = subprocess.run([sys.executable, "-m", "symbackprop", "derive", "2-1"], capture_output=True, text=True,
+                         timeout=HANG, env=dict(os.environ, SYMBACKPROP_MEMORY_LIMIT="lots"))
+    one_line_exit_2(bad, "SYMBACKPROP_MEMORY_LIMIT='lots'", "4G")
+    assert not (tmp_path / "out" / "derivation.json").exists()

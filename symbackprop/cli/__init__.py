@@ -66,13 +66,58 @@ for _command in (derive, verify, lint, example, codegen, check, gallery):
     cli.add_command(_command)
 
 
+MEMORY_VARIABLE = "SYMBACKPROP_MEMORY_LIMIT"  # e.g. 800M, 4G; 0 for no limit of our own
+MEMORY_SHARE = 0.8  # by default a run may use this share of the machine's memory, then stops with a message
+
+
+def memory_limit() -> int | None:
+    """Bytes of address space a run may take (``SYMBACKPROP_MEMORY_LIMIT``, default 80% of the
+    machine's memory), or None for no limit of ours; a bad value is a usage error.
+
+    >>> os.environ[MEMORY_VARIABLE] = "1.5G"; memory_limit() == 3 * 2**29
+    True
+    >>> del os.environ[MEMORY_VARIABLE]
+    """
+    text = os.environ.get(MEMORY_VARIABLE, "").strip()
+    if not text:
+        try:
+            return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * MEMORY_SHARE)
+        except (ValueError, OSError, AttributeError):
+            return None
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMG]?)i?B?", text, re.IGNORECASE)
+    if not found:
+        raise click.UsageError(f"{MEMORY_VARIABLE}={text!r}: give a size such as 800M or 4G, or 0 for no limit")
+    size = float(found.group(1)) * 1024 ** " KMG".index(found.group(2).upper() or " ")
+    return int(size) if size > 0 else None
+
+
+def _bound_memory(limit: int | None) -> None:
+    """Lower the address-space limit to ``limit`` (never raise one set from outside)."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: no limit of ours
+        return
+    if limit is None:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft > limit:
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+        except (ValueError, OSError):
+            pass
+
+
 def main(argv=None) -> None:
-    """Entry point: run the CLI, turning every usage error into one line on stderr and exit 2."""
+    """Entry point: run the CLI, turning every usage error into one line on stderr and exit 2, and
+    a run that needs more memory than it may take (``memory_limit``) into one line and exit 2."""
     # SymPy makes millions of small objects and almost no reference cycles: collecting the young
     # generation less often saves a tenth of a derivation's time (memory is bounded by the
     # objects we keep, not by garbage).
     gc.set_threshold(100_000, 50, 100)
+    limit = None
     try:
+        limit = memory_limit()
+        _bound_memory(limit)
         status = cli.main(args=argv, prog_name="symbackprop", standalone_mode=False)
         sys.stdout.flush()  # inside the try: what is still buffered may meet a closed pipe too
     except (_ReaderGone, BrokenPipeError):
@@ -92,6 +137,11 @@ def main(argv=None) -> None:
     except click.Abort:
         _say("symbackprop: interrupted")
         sys.exit(130)
+    except MemoryError:
+        shown = f"{limit / 2**30:.1f} GiB" if limit else "what the system gives"
+        _say(f"symbackprop: error: out of memory: this run needs more than {shown} of address space "
+             f"(give a smaller network or input, or set {MEMORY_VARIABLE}, e.g. 16G)")
+        sys.exit(EXIT_USAGE)
     except OSError as error:
         # What a command cannot write it names itself; what is left is standard output or error that
         # cannot be written (a full disk, /dev/full). A closed pipe (`| head`) is ended quietly above.
