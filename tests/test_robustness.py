@@ -189,7 +189,7 @@ def test_a_closed_pipe_ends_quietly_with_the_sigpipe_status(tmp_path, argv):
 
 
 def test_a_run_that_needs_more_memory_than_it_may_take_is_one_line(tmp_path):
-    """The address space is bounded (80% of the machine's memory unless SYMBACKPROP_MEMORY_LIMIT
+    """A run's memory is bounded (80% of the machine's memory unless SYMBACKPROP_MEMORY_LIMIT
     says otherwise): running out of it is a message and exit 2, never a MemoryError traceback."""
     import os
 
@@ -201,3 +201,13 @@ def test_a_run_that_needs_more_memory_than_it_may_take_is_one_line(tmp_path):
                          timeout=HANG, env=dict(os.environ, SYMBACKPROP_MEMORY_LIMIT="lots"))
     one_line_exit_2(bad, "SYMBACKPROP_MEMORY_LIMIT='lots'", "4G")
     assert not (tmp_path / "out" / "derivation.json").exists()
+    # run inside a process (a test, a notebook), main leaves the limit as it found it: a browser
+    # started afterwards reserves address space freely
+    import resource
+
+    from symbackprop.cli import main
+
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    with pytest.raises(SystemExit) as finished:
+        main(["--version"])
+    assert finished.value.code == 0 and resource.getrlimit(resource.RLIMIT_DATA) == before

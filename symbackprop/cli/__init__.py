@@ -13,6 +13,7 @@ import gc
 import os
 import re
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -71,7 +72,7 @@ MEMORY_SHARE = 0.8  # by default a run may use this share of the machine's memor
 
 
 def memory_limit() -> int | None:
-    """Bytes of address space a run may take (``SYMBACKPROP_MEMORY_LIMIT``, default 80% of the
+    """Bytes of memory a run may take (``SYMBACKPROP_MEMORY_LIMIT``, default 80% of the
     machine's memory), or None for no limit of ours; a bad value is a usage error.
 
     >>> os.environ[MEMORY_VARIABLE] = "1.5G"; memory_limit() == 3 * 2**29
@@ -91,20 +92,30 @@ def memory_limit() -> int | None:
     return int(size) if size > 0 else None
 
 
-def _bound_memory(limit: int | None) -> None:
-    """Lower the address-space limit to ``limit`` (never raise one set from outside)."""
+@contextmanager
+def _bounded_memory(limit: int | None):
+    """In the block, the process's data (heap and private writable mappings: RLIMIT_DATA, which
+    leaves address space merely reserved alone) at most ``limit`` bytes; a lower limit set from
+    outside stays, and the previous one is back afterwards (``main`` may run inside a test)."""
     try:
         import resource
     except ImportError:  # not POSIX: no limit of ours
+        yield
         return
-    if limit is None:
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if soft == resource.RLIM_INFINITY or soft > limit:
+    previous = resource.getrlimit(resource.RLIMIT_DATA)
+    soft, hard = previous
+    changed = False
+    if limit is not None and (soft == resource.RLIM_INFINITY or soft > limit):
         try:
-            resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+            resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+            changed = True
         except (ValueError, OSError):
             pass
+    try:
+        yield
+    finally:
+        if changed:
+            resource.setrlimit(resource.RLIMIT_DATA, previous)
 
 
 def main(argv=None) -> None:
@@ -117,8 +128,8 @@ def main(argv=None) -> None:
     limit = None
     try:
         limit = memory_limit()
-        _bound_memory(limit)
-        status = cli.main(args=argv, prog_name="symbackprop", standalone_mode=False)
+        with _bounded_memory(limit):
+            status = cli.main(args=argv, prog_name="symbackprop", standalone_mode=False)
         sys.stdout.flush()  # inside the try: what is still buffered may meet a closed pipe too
     except (_ReaderGone, BrokenPipeError):
         # Python's "Note on SIGPIPE": point stdout at /dev/null so that the interpreter's last
@@ -139,7 +150,7 @@ def main(argv=None) -> None:
         sys.exit(130)
     except MemoryError:
         shown = f"{limit / 2**30:.1f} GiB" if limit else "what the system gives"
-        _say(f"symbackprop: error: out of memory: this run needs more than {shown} of address space "
+        _say(f"symbackprop: error: out of memory: this run needs more than {shown} "
              f"(give a smaller network or input, or set {MEMORY_VARIABLE}, e.g. 16G)")
         sys.exit(EXIT_USAGE)
     except OSError as error:
