@@ -436,8 +436,7 @@ class _Linter:
         """Every network symbol over the primary symbols."""
         if self._full is None:
             m = self.model
-            deltas = {d.symbol: d.definition for d in self.derivation.chain.deltas}
-            known = expand_definitions(deltas, known=m.expansions)
+            known = expand_definitions(self.deltas, known=m.expansions)
             known[m.loss_symbol] = m.expanded_loss
             self._full = known
         return self._full
@@ -455,12 +454,17 @@ class _Linter:
 
     @property
     def one_level(self) -> dict:
-        """Every network symbol's definition over the symbols before it (net, out, delta, the loss)."""
+        """Every network symbol's definition over the symbols before it, in evaluation order: the
+        net inputs and outputs layer by layer, the loss, then the deltas from the output back."""
         if self._one_level is None:
             m = self.model
-            self._one_level = {**m.definitions, m.loss_symbol: m.loss,
-                               **{d.symbol: d.definition for d in self.derivation.chain.deltas}}
+            self._one_level = {**m.definitions, m.loss_symbol: m.loss, **self.deltas}
         return self._one_level
+
+    @property
+    def deltas(self) -> dict:
+        """Each delta's definition (over the next layer's deltas), the output layer's first."""
+        return {d.symbol: d.definition for d in self.derivation.chain.deltas}
 
     def at_values(self, expr: sympy.Expr) -> tuple[float | None, float, list[str]]:
         """``expr`` at the document's values, how much their rounding can move it, and the names
@@ -470,26 +474,18 @@ class _Linter:
         and for each value moved by half a unit of its last digit (the document's numbers have far
         fewer digits than float64); where float64 cannot (overflow), at 30 digits, expanded."""
         values = self.point()
-        order, primary, done, open_ = [], set(), set(), set()
-        stack = [(s, False) for s in sorted(expr.free_symbols, key=sympy.default_sort_key)]
-        while stack:  # the defined symbols expr needs, each after those its definition uses (depth first)
-            symbol, finished = stack.pop()
-            if finished:
-                open_.discard(symbol)
-                done.add(symbol)
-                order.append(symbol)
-                continue
-            if symbol in done or symbol in open_:
+        needed, primary, stack = set(), set(), list(expr.free_symbols)
+        while stack:  # the defined symbols expr needs, and the primary symbols under them
+            symbol = stack.pop()
+            if symbol in needed or symbol in primary:
                 continue
             definition = self.one_level.get(symbol)
             if definition is None:
                 primary.add(symbol)
-                done.add(symbol)
-                continue
-            open_.add(symbol)
-            stack.append((symbol, True))
-            stack += [(s, False) for s in sorted(definition.free_symbols, key=sympy.default_sort_key)
-                      if s not in done and s not in open_]
+            else:
+                needed.add(symbol)
+                stack += definition.free_symbols
+        order = [symbol for symbol in self.one_level if symbol in needed]  # one_level is in evaluation order
         missing = sorted(str(s) for s in primary if s not in values)
         if missing:
             return None, 0.0, missing

@@ -53,6 +53,7 @@ PER_LAYER_SHOWN = 6
 NEURONS_SHOWN = 8
 SIGNIFICANT = 4  # digits in the handouts
 WORKED = 9  # digits of the starting values and of the arithmetic written out, enough to follow on a calculator
+_ADVICE = "choose other parameters (--params, --seed) or another activation"  # what to do about numbers outside float64
 TERMS_WRITTEN = 6  # a written-out net input of more terms shows the first three, "⋯" and the last
 MIXED_WRITTEN = 4  # a softmax (or a loss) over more neurons is not written out with numbers
 ROWS_PER_COLUMN = 16  # starting values per column of the LaTeX handout's tables (a column never breaks across pages)
@@ -284,8 +285,7 @@ def _evaluate_all(model, chain, params, deltas: bool = True, after_step: bool = 
 
     values = {s: sympy.Float(float(v), DIGITS) for s, v in values_from_params(model, params).items()}
     numbers = "after the descent step, the example's numbers" if after_step else "the example's numbers"
-    advice = ("choose other parameters (--params, --seed), a smaller --lr or another activation" if after_step
-              else "choose other parameters (--params, --seed) or another activation")
+    advice = "choose other parameters (--params, --seed), a smaller --lr or another activation" if after_step else _ADVICE
 
     def settle(symbol, expr):
         terms = [term.args if term.is_Mul else (term,) for term in expr.args] if expr.is_Add else []
@@ -416,16 +416,16 @@ def _chain_rule_gradient(model, chain, exact: Mapping, bias: bool) -> dict:
     for k in range(1, model.spec.depth + 1):
         deltas = [exact[chain.delta(n).symbol] for n in model.neurons(k)]
         outs = [exact[s] for s in model.out[k - 1]]
-        W.append(np.array([[float(out * delta) for delta in deltas] for out in outs]))
+        products = [[out * delta for delta in deltas] for out in outs]
+        for i, row in enumerate(products):
+            for j, product in enumerate(row):
+                _refuse_underflow(product, f"∂E/∂{model.weights[k][i][j]}", "the example's numbers", _ADVICE)
+        W.append(np.array([[float(product) for product in row] for row in products]))
         b.append(np.array([float(sum(deltas))]) if model.spec.shared_bias else np.array([float(delta) for delta in deltas]))
-        for i, out in enumerate(outs):
-            for j, delta in enumerate(deltas):
-                _refuse_underflow(out * delta, f"∂E/∂{model.weights[k][i][j]}", "the example's numbers",
-                                  "choose other parameters (--params, --seed) or another activation")
         for (i, j) in zip(*np.nonzero(~np.isfinite(W[-1]))):
             raise NumbersError(f"the example's numbers are not finite real numbers: ∂E/∂{model.weights[k][i][j]} "
                                f"= {model.out[k - 1][i]} · {chain.delta(model.neurons(k)[j]).symbol} is beyond the "
-                               "float64 range (it overflows); choose other parameters (--params, --seed) or another activation")
+                               f"float64 range (it overflows); {_ADVICE}")
     return {"W": W, "b": b if bias else None}
 
 
@@ -548,7 +548,7 @@ def _value(expr, values: Mapping, what=None) -> float:
     if what is not None and not math.isfinite(number):
         raise NumbersError(f"the example's numbers are not finite real numbers in float64: {what} is "
                            f"{'beyond the float64 range (it overflows)' if math.isinf(number) else 'not a number'} at "
-                           "the example's rounded values; choose other parameters (--params, --seed) or another activation")
+                           f"the example's rounded values; {_ADVICE}")
     return number
 
 
@@ -568,7 +568,7 @@ def _error_term(term, values: Mapping, exact: Mapping, out) -> float:
         value = float(_substitute(term, exact).evalf(DIGITS))
     if not math.isfinite(value):
         raise NumbersError(f"the example's numbers are not finite real numbers: the error term of {out} is beyond "
-                           "the float64 range (it overflows); choose other parameters (--params, --seed) or another activation")
+                           f"the float64 range (it overflows); {_ADVICE}")
     return value
 
 
@@ -579,8 +579,7 @@ def _check_generated(gradient: dict, loss, out) -> None:
                                                                               for a in (gradient.get(key) or [])]
     if not all(np.isfinite(a).all() for a in arrays):
         raise NumbersError("the example's numbers are beyond float64 for the generated NumPy code (an intermediate value "
-                           "overflows or underflows, giving inf or nan), so it cannot be cross-checked on them; "
-                           "choose other parameters (--params, --seed) or another activation")
+                           f"overflows or underflows, giving inf or nan), so it cannot be cross-checked on them; {_ADVICE}")
 
 
 def _check_step(model, updated: dict, lr: float) -> None:

@@ -27,11 +27,13 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
+import mpmath
 import numpy as np
 import sympy
 
 from ..algebra.evaluate import evaluate, evaluate_many
 from ..algebra.exact import are_equal
+from ..algebra.limits import time_limit
 from ..derivation.chainrule import ChainRule, Gradient
 from ..derivation.matrixform import LayerForm
 from ..network.model import Model, canonical_sum, expand_definitions, product
@@ -248,8 +250,6 @@ def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient], 
 
     def prove(gradient: Gradient) -> str:
         """"proven", or why not: "inconclusive" or "timeout" (see ``UNPROVEN``)."""
-        from ..algebra.limits import time_limit
-
         seconds = PROOF_SECONDS if deadline is None else min(PROOF_SECONDS, deadline - time.monotonic())
         if seconds <= 0:
             return "timeout"
@@ -275,8 +275,6 @@ def _identity(path_sum: sympy.Expr, delta_form: sympy.Expr, seconds: float = IDE
     >>> _identity(a * b + a, a * (b + 1)), _identity(a * b, a * (b + 1))
     (True, False)
     """
-    from ..algebra.limits import time_limit
-
     if seconds <= 0 or sympy.count_ops(path_sum) + sympy.count_ops(delta_form) > IDENTITY_OPS:
         return None
     try:
@@ -426,8 +424,6 @@ def _exact_gradient(model: Model, gradient: Gradient, exact: Optional[dict]) -> 
 def _exact_truth(model: Model, p: sympy.Symbol, exact: dict, seconds: float = 10.0) -> Optional[sympy.Expr]:
     """``sympy.diff`` of the expanded E_total by ``p`` at the point of ``exact``, the truth side
     past float64's range; None when that takes too long (a big network's expanded E_total)."""
-    from ..algebra.limits import time_limit
-
     try:
         with time_limit(seconds):
             truth = model.almost_everywhere(sympy.diff(model.expanded_loss, p))
@@ -449,8 +445,6 @@ def _power_of_ten(value: sympy.Expr) -> str:
     >>> _power_of_ten(sympy.Float("3.2e-360")), _power_of_ten(sympy.Float("-7e5")), _power_of_ten(sympy.Float(0))
     ('3e-360', '-7e+5', '0')
     """
-    import mpmath
-
     if value.is_zero:
         return "0"
     with mpmath.workdps(15):
@@ -465,8 +459,6 @@ def _power_of_ten(value: sympy.Expr) -> str:
 def _exact_values(model: Model, chain: ChainRule, primary: dict, point: int, seconds: float = 10.0) -> Optional[dict]:
     """Every net input, output and delta at one random point in SymPy floats of ``EXACT_DIGITS`` digits, whose
     exponent has no limit (what float64 underflows stays a number); None if that takes too long."""
-    from ..algebra.limits import time_limit
-
     exact = {s: sympy.Float(float(np.asarray(v)[point] if np.ndim(v) else v), EXACT_DIGITS) for s, v in primary.items()}
     definitions = list(model.definitions.items()) + [(d.symbol, d.definition) for d in chain.deltas]
     try:
