@@ -504,6 +504,7 @@ def check_generated(spec: NetworkSpec, points: int = 2, seed: int = 0, tolerance
         complex_step_gradient,
         random_points,
         relative_error,
+        worst_error,
     )
 
     from ..proof.prove import OutsideDomainError
@@ -519,7 +520,7 @@ def check_generated(spec: NetworkSpec, points: int = 2, seed: int = 0, tolerance
             f"the gradient of {outside[0]} is not a finite number at the random points of the check (the activation "
             "is outside its domain or overflows there)")
     forward = ForwardPass(model)
-    worst = 0.0
+    errors = []
     for point in range(points):
         x, y, W, b = forward.matrices(values, point)
         params = {"W": W[1:], "b": [v[:1] if spec.shared_bias else v for v in b[1:]] if spec.bias else None}
@@ -527,23 +528,19 @@ def check_generated(spec: NetworkSpec, points: int = 2, seed: int = 0, tolerance
             gradient = module.grad(params, x, y)
         for k in range(1, spec.depth + 1):
             expected = np.array([[truth[symbol][point] for symbol in row] for row in model.weights[k]])
-            worst = _worse(worst, relative_error(gradient["W"][k - 1], expected))
+            errors.append(relative_error(gradient["W"][k - 1], expected))
             if spec.bias:
                 expected = np.array([truth[symbol][point] for symbol in model.layer_biases(k)])
-                worst = _worse(worst, relative_error(gradient["b"][k - 1], expected))
+                errors.append(relative_error(gradient["b"][k - 1], expected))
         with np.errstate(all="ignore"):
             expected = forward.from_layer(np.atleast_2d(x @ W[1] + b[1]), 1, y, W, b)[0]
-            worst = _worse(worst, relative_error(module.loss(params, x, y), expected))
+            errors.append(relative_error(module.loss(params, x, y), expected))
+    worst = worst_error(errors)
     if not worst <= tolerance:
         raise GeneratedCodeError(
             f"the generated code for {spec.text} differs from the complex-step derivative by {worst:.2e} (relative)"
         )
     return worst
-
-
-def _worse(a: float, b: float) -> float:
-    """The larger error, nan (a value that is not a number) above all: max(0.0, nan) is 0.0."""
-    return float(np.fmax(a, b)) if not (np.isnan(a) or np.isnan(b)) else float("nan")
 
 
 class GeneratedCodeError(RuntimeError):

@@ -404,7 +404,7 @@ def crosscheck(derivation: Derivation, points: int = 3, seed: int = 0, autograd:
         rows.append(ParameterCheck(p.symbol.name, p.layer, p.kind, max_abs, max_rel,
                                    float(error.max()), float(relative.max()), fd_ok))
     method_errors = tuple(
-        (name, max(numeric.relative_error(values_[p], reference[p]) for p in model.parameters))
+        (name, numeric.worst_error(numeric.relative_error(values_[p], reference[p]) for p in model.parameters))
         for name, values_ in methods.items() if name != "chain rule"
     )
     names = tuple(title if name == library else name for name in methods)

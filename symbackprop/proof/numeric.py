@@ -22,7 +22,7 @@ True
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 import sympy
@@ -234,6 +234,17 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
         error = np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1.0), 0.0)
         error = np.where(np.isfinite(a) & np.isfinite(b), error, np.nan)
     return float(np.max(error)) if error.size else 0.0
+
+
+def worst_error(errors: Iterable[float]) -> float:
+    """The largest of ``errors``, nan (a value that was not a number) above all: the builtin max
+    keeps or drops a nan depending on where it stands.
+
+    >>> worst_error([0.0, float("nan"), 1e-16]), worst_error([2e-16, 1e-16]), worst_error([])
+    (nan, 2e-16, 0.0)
+    """
+    errors = np.asarray(list(errors), dtype=float)
+    return float(np.max(errors)) if errors.size else 0.0
 
 
 def relative_errors(a: np.ndarray, b: np.ndarray) -> np.ndarray:
