@@ -24,3 +24,22 @@ def seed000():
     from symbackprop import derive
 
     return derive("2-4-3-2")
+
+
+# Modules whose tests share an expensive module-scoped fixture (derived handouts, a browser, a fork
+# server) or, like the diagnosis table, report over all of their tests: pytest-xdist runs each such
+# module in one worker (pyproject's `--dist loadgroup`), so the fixture is built once, not once per
+# worker. Every other test is balanced across the workers one by one.
+ONE_WORKER = {
+    "test_detail", "test_diagnosis", "test_example_arithmetic", "test_exercise_html", "test_exercise_title",
+    "test_fuzz_cli", "test_grammar", "test_html", "test_markdown", "test_notation_parsing", "test_seed001",
+    "test_textbook_names", "test_verify", "test_verify_matrix", "test_wording",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items):
+    for item in items:
+        module = Path(str(item.fspath)).stem
+        if module in ONE_WORKER:
+            item.add_marker(pytest.mark.xdist_group(module))

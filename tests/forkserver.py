@@ -1,7 +1,8 @@
 """Run ``python -m symbackprop ARGS`` in a fresh child process without paying for the imports each time.
 
-A fuzz run makes well over a hundred invocations, and a new interpreter spends about a second of
-each importing SymPy and NumPy before the command reads its first argument. The fork server is
+A fuzz run makes well over a hundred invocations, the robustness, underflow and README tests dozens
+more, and a new interpreter spends about a second of each importing SymPy and NumPy before the
+command reads its first argument (``run_symbackprop`` is their ``subprocess.run``). The fork server is
 one interpreter that imports them once (and nothing else: no test has run in it) and then forks a
 child per invocation. The child is a process of its own, as a new interpreter would be: its own
 process group and session, its own memory limit, working directory, environment, standard input
@@ -57,6 +58,31 @@ class ForkServer:
         if self.process.poll() is None:
             self.process.stdin.close()
             self.process.wait(timeout=30)
+
+
+_SHARED: list[ForkServer] = []  # this test process's server, started on first use
+
+
+def run_symbackprop(*args: str, timeout: float, cwd=None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """What ``subprocess.run([python, "-m", "symbackprop", *args], capture_output=True, text=True)``
+    returns, run in a fresh child of this test process's fork server; ``subprocess.TimeoutExpired``
+    after ``timeout`` seconds, as subprocess.run raises it (the child's process group is killed)."""
+    import atexit
+    import tempfile
+
+    if not _SHARED:
+        _SHARED.append(ForkServer())
+        atexit.register(_SHARED[0].close)
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    with tempfile.TemporaryDirectory(prefix="symbackprop-run-") as streams:
+        out, err = Path(streams, "stdout"), Path(streams, "stderr")
+        code, timed_out = _SHARED[0].run(list(args), cwd=cwd or os.getcwd(), env=env, stdout=str(out), stderr=str(err),
+                                         timeout=timeout)
+        if timed_out:
+            raise subprocess.TimeoutExpired(["symbackprop", *args], timeout)
+        return subprocess.CompletedProcess(["symbackprop", *args], code, out.read_text(errors="replace"),
+                                           err.read_text(errors="replace"))
 
 
 # ------------------------------------------------------------------------------------------- server

@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from forkserver import run_symbackprop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,8 +44,7 @@ def masked(text: str) -> str:
 def test_readme_example_prints_what_the_readme_shows(tmp_path, argv, printed):
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     shutil.copytree(ROOT / "tests" / "lint_documents", tmp_path / "tests" / "lint_documents")
-    result = subprocess.run([sys.executable, "-m", "symbackprop", *argv], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=600)
+    result = run_symbackprop(*argv, cwd=tmp_path, timeout=600)  # a process of its own (tests/forkserver.py)
     wrong = argv[0] == "lint" and "WRONG" in printed  # lint's exit status 1: a wrong equation was found
     assert result.returncode == (1 if wrong else 0), result.stderr
     assert masked((result.stdout + result.stderr).rstrip("\n")) == masked(printed)

@@ -1,6 +1,6 @@
 """Hostile input: no hang, no traceback, limits named up front, input problems are exit 2.
 
-Each CLI case runs in a subprocess with a generous timeout that only guards against a hang; no
+Each CLI case runs in a process of its own with a generous timeout that only guards against a hang; no
 test asserts a speed.
 """
 
@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from forkserver import run_symbackprop
 
 from symbackprop.network.activations import custom_activation
 from symbackprop.network.model import MAX_SYMBOLIC_PARAMETERS, Model
@@ -18,8 +19,9 @@ HANG = 240  # seconds: far beyond any of these runs, short of CI's patience
 
 
 def run(*args, timeout=HANG):
-    return subprocess.run([sys.executable, "-m", "symbackprop", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    """``symbackprop ARGS`` in a process of its own: a fresh child of the fork server (tests/forkserver.py),
+    which imported SymPy once, as an interpreter would run it (exit status, stdout, stderr)."""
+    return run_symbackprop(*args, timeout=timeout)
 
 
 def one_line_exit_2(result, *words):

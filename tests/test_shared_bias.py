@@ -2,12 +2,11 @@
 of the layer's deltas, derived and proven like any parameter, in every notation and every command."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from forkserver import run_symbackprop
 from test_derive import check_against_reference
 
 from symbackprop import derive
@@ -63,9 +62,8 @@ def test_the_walkthrough_with_its_own_shared_biases():
 
 
 def test_the_walkthrough_command_line(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "symbackprop", "example", "2-2-2", "--shared-bias", "--params",
-                             str(ROOT / "examples" / "walkthrough-2-2-2.json"), "--format", "md", "-o", str(tmp_path)],
-                            capture_output=True, text=True, timeout=300)
+    result = run_symbackprop("example", "2-2-2", "--shared-bias", "--params", str(ROOT / "examples" / "walkthrough-2-2-2.json"),
+                             "--format", "md", "-o", str(tmp_path), timeout=300)
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "example.md").read_text()
     assert "0.298371109" in text and "b_{b}" in text and "b_{c}" in text

@@ -2,10 +2,9 @@
 name, each mapped to the right parameter or quantity (a correct formula is right, the transposed
 one wrong), and every ambiguous bare superscript refused in one line that names the readings."""
 
-import subprocess
-import sys
 
 import pytest
+from forkserver import run_symbackprop
 import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -170,9 +169,8 @@ def test_the_briefs_example_w2_13_in_2_3_2(capsys):
 
 
 def test_derive_only_refuses_an_ambiguous_name_in_one_line():
-    result = subprocess.run([sys.executable, "-m", "symbackprop", "derive", "3-3-2", "--notation", "columns",
-                             "--only", r"w^2_{12}", "-o", "/nonexistent/never-written"],
-                            capture_output=True, text=True, timeout=120)
+    result = run_symbackprop("derive", "3-3-2", "--notation", "columns", "--only", r"w^2_{12}",
+                             "-o", "/nonexistent/never-written", timeout=120)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().splitlines() == [(
         "symbackprop: error: parameter w^2_{12} is ambiguous: in Nielsen's numbering (he numbers the input layer 1) "
