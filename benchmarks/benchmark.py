@@ -15,11 +15,13 @@ Measures, on this machine:
   network takes longer than the limit), each with its fitted exponent t ∝ parameters^k;
 * the generated gradient code (``benchmarks/bench_numbers.py``), when present.
 
-It writes ``benchmarks/results/benchmark.md`` (a table) and ``scaling.png`` (log-log plot, needs
-matplotlib). Not part of the test suite (a smoke test runs it with ``--quick``).
+It prints each figure as it goes. With ``--write`` it also writes ``benchmarks/results/benchmark.md``
+(a table) and ``scaling.png`` (log-log plot, needs matplotlib), or writes them where ``--output``
+points; without either, nothing is written. Not part of the test suite (a smoke test runs it with
+``--quick``).
 
-    python benchmarks/benchmark.py            # the full run, about 10 minutes
-    python benchmarks/benchmark.py --quick    # tiny sizes, seconds
+    python benchmarks/benchmark.py --write    # the full run, about 10 minutes, updating results/
+    python benchmarks/benchmark.py --quick    # tiny sizes, seconds, printed only
 """
 
 from __future__ import annotations
@@ -209,10 +211,12 @@ def memory_gib() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one run each (for the smoke test)")
-    parser.add_argument("--output", type=Path, default=HERE / "results", help="where to write the results")
+    parser.add_argument("--write", action="store_true", help="write benchmark.md and scaling.png to benchmarks/results/")
+    parser.add_argument("--output", type=Path, help="write them to this directory instead (implies --write)")
     parser.add_argument("--limit", type=float, default=60.0, help="seconds after which the naive approach stops")
     options = parser.parse_args()
-    options.output.mkdir(parents=True, exist_ok=True)
+    if options.output is None and options.write:
+        options.output = HERE / "results"
     runs = 1 if options.quick else 5
     rows: list[tuple[str, str, str]] = []
     work = Path(tempfile.mkdtemp(prefix="symbackprop-bench-"))
@@ -344,6 +348,10 @@ def main() -> None:
     lines += ["", "## Scaling", "", "| network | weights | symbackprop (s) | naive sympy.diff (s) |", "| --- | --- | --- | --- |"]
     for spec, (n, seconds) in zip(specs, ours):
         lines.append(f"| {spec} | {n} | {seconds:.2f} | {naive_text[spec]} |")
+    if options.output is None:
+        print("nothing written (give --write to update benchmarks/results/)")
+        return
+    options.output.mkdir(parents=True, exist_ok=True)
     (options.output / "benchmark.md").write_text("\n".join(lines) + "\n")
     if plot(ours, slow, k_ours, k_work, k_slow, options.output / "scaling.png"):
         print(f"wrote {options.output / 'benchmark.md'} and {options.output / 'scaling.png'}")
