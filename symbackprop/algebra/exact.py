@@ -10,6 +10,9 @@ sparse polynomial arithmetic, the denominators kept factored so that (1 + e^{-ne
 * structurally identical subterms become the same variable, and the forms we compare are built
   from the same definitions, so no relation between subterms is needed to see they agree.
 
+An exponent that is an integer combination of others (e^{-net_1 - net_2}, as SymEngine writes
+e^{-net_1} e^{-net_2}) is taken as that product of their variables (``_merged_exponents``).
+
 One change of variables keeps it fast: where a denominator is c0 + c1·G (the sigmoid's
 1 + e^{-net}), G is replaced everywhere by (1/v - c0)/c1 with a fresh variable v, so that
 denominator becomes the monomial 1/v. The map is invertible (v = 1/(c0 + c1·G)), so the verdict
@@ -107,6 +110,9 @@ class _Atoms:
             else:
                 for rest, _ in _exponents(node, self.each_term) or ():
                     self.sign.setdefault(rest, 1)
+        self.parts = {} if each_term else _merged_exponents(list(self.sign))
+        for rest in self.parts:
+            del self.sign[rest]
 
     def canonical(self, node: sympy.Basic) -> list[tuple[sympy.Basic, int]]:
         """A non-rational subterm as a product of variables with integer powers.
@@ -119,10 +125,58 @@ class _Atoms:
         found = _exponents(node, self.each_term)
         if found is None:
             return [(node, 1)]
+        found = [(r, coefficient * k) for rest, coefficient in found for r, k in self.parts.get(rest, [(rest, 1)])]
         return [
             (sympy.exp(self.sign.get(rest, 1) * rest, evaluate=False), coefficient * self.sign.get(rest, 1))
             for rest, coefficient in found
         ]
+
+
+def _monomials(exponent: sympy.Expr) -> dict[sympy.Expr, sympy.Rational]:
+    """An exponent's terms as {monomial: rational coefficient}."""
+    terms: dict[sympy.Expr, sympy.Rational] = {}
+    for term in sympy.Add.make_args(exponent):
+        coefficient, monomial = term.as_coeff_Mul()
+        terms[monomial] = terms.get(monomial, 0) + coefficient
+    return terms
+
+
+def _merged_exponents(exponents: list[sympy.Expr]) -> dict[sympy.Expr, list[tuple[sympy.Expr, int]]]:
+    """The exponents that are integer combinations of the others, each as [(other, multiple), ...]:
+    e^{-net_1 - 2 net_2} is (e^{net_1})^{-1} (e^{net_2})^{-2} when e^{net_1} and e^{net_2} occur
+    too (SymEngine, and some hand-written forms, merge e^{a} e^{b} into e^{a + b}).
+
+    >>> a, b, c = sympy.symbols("a b c")
+    >>> _merged_exponents([a + b, c, a + b + 2 * c])
+    {a + b + 2*c: [(a + b, 1), (c, 2)]}
+    """
+    shapes = {r: _monomials(r) for r in exponents}
+    by_monomial: dict[sympy.Expr, list[sympy.Expr]] = {}
+    for r, terms in shapes.items():
+        for monomial in terms:
+            by_monomial.setdefault(monomial, []).append(r)
+    merged = {}
+    for rest in sorted(exponents, key=lambda r: (len(shapes[r]), sympy.default_sort_key(r))):
+        left = dict(shapes[rest])
+        if len(left) < 2:
+            continue
+        parts = []
+        while left:
+            monomial = next(iter(left))
+            for r in by_monomial.get(monomial, ()):
+                if r is rest or r in merged or len(shapes[r]) >= len(shapes[rest]):
+                    continue
+                k = left[monomial] / shapes[r][monomial]
+                if k.is_Integer and all(left.get(m) == k * c for m, c in shapes[r].items()):
+                    parts.append((r, int(k)))
+                    for m in shapes[r]:
+                        del left[m]
+                    break
+            else:
+                break
+        if not left and len(parts) > 1:
+            merged[rest] = parts
+    return merged
 
 
 def _generators(expr: sympy.Expr, atoms: _Atoms) -> list[sympy.Basic]:

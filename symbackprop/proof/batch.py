@@ -24,6 +24,7 @@ from typing import Optional
 import numpy as np
 import sympy
 
+from ..algebra.differentiate import derivative
 from ..algebra.evaluate import evaluate
 from ..algebra.exact import are_equal
 from ..algebra.limits import time_limit
@@ -113,8 +114,8 @@ def _sample_values(model: Model, chain: ChainRule, form: BatchForm, points: int,
             sample[symbol] = evaluate(definition, sample, memo)
         for symbol, twin in copy.items():
             values[twin] = sample[symbol]
-        for p, derivative in numeric.complex_step_gradient(model, sample).items():
-            truth[p] += derivative / form.size
+        for p, value in numeric.complex_step_gradient(model, sample).items():
+            truth[p] += value / form.size
     return values, truth
 
 
@@ -132,7 +133,8 @@ def check_numerically(model: Model, chain: ChainRule, form: BatchForm, points: i
 
 
 def prove_symbolically(model: Model, chain: ChainRule, form: BatchForm, seconds: float = SYMBOLIC_SECONDS) -> int:
-    """Check 3: each entry over inputs, targets and weights, against ``sympy.diff`` of the batch loss."""
+    """Check 3: each entry over inputs, targets and weights, against ``sympy.diff`` of the batch loss
+    (``algebra.differentiate.derivative``: by SymEngine where it is installed)."""
     delta_definitions = {delta.symbol: delta.definition for delta in chain.deltas}
     expanded = expand_definitions(delta_definitions, known=model.expansions)
     full = {}
@@ -145,7 +147,7 @@ def prove_symbolically(model: Model, chain: ChainRule, form: BatchForm, seconds:
     try:
         with time_limit(seconds):
             for parameter, entry in _parameter_entries(model, form):
-                truth = sympy.diff(batch_loss, parameter)
+                truth = derivative(batch_loss, parameter)
                 if not are_equal(model.almost_everywhere(entry.xreplace(full)), model.almost_everywhere(truth)):
                     raise VerificationError(f"the batch gradient of {parameter} differs from sympy.diff of the batch loss")
                 proven += 1

@@ -1,0 +1,114 @@
+"""The truth side of every proof: ∂expr/∂symbol of the plain expression, by a computer algebra system.
+
+``derivative(expr, symbol)`` is ``sympy.diff(expr, symbol)``, taken by SymEngine (PyPI
+``symengine``, a C++ symbolic core) when it is installed and the expression is built only from
++, ×, powers, exp, log and tanh (sigmoid, tanh, softplus, squared error, cross-entropy, softmax).
+SymEngine differentiates the same expression by the same rules about a hundred times faster: SymPy
+walks the whole result again at every nested step. Anything else (Abs, Max, Heaviside, Piecewise,
+a custom function), a SymEngine failure, or ``SYMBACKPROP_SYMENGINE=0`` in the environment takes
+``sympy.diff`` itself. Either way the result is a SymPy expression over the same symbols (their
+assumptions kept), and it is never trusted beyond what the caller checks: a proof compares it with
+the derived form by the exact zero test, which decides on the expression, not on who built it.
+
+>>> x, w = sympy.symbols("x w", real=True)
+>>> loss = (1 - 1 / (1 + sympy.exp(-w * x))) ** 2 / 2
+>>> from symbackprop.algebra.exact import are_equal
+>>> are_equal(derivative(loss, w), sympy.diff(loss, w))
+True
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import sympy
+
+# The node types SymEngine's rules agree with SymPy's on, for real arguments.
+_PLAIN = (sympy.Add, sympy.Mul, sympy.Pow, sympy.exp, sympy.log, sympy.tanh, sympy.Symbol, sympy.Rational,
+          sympy.core.numbers.NumberSymbol)
+
+
+@lru_cache(maxsize=1)
+def _symengine():
+    """The symengine module, or None when it is not installed or switched off."""
+    if os.environ.get("SYMBACKPROP_SYMENGINE", "1").strip() in ("0", "no", "false", "off"):
+        return None
+    try:
+        import symengine
+    except ImportError:
+        return None
+    return symengine
+
+
+class _Converted:
+    """One expression in SymEngine, and the way back: SymEngine's result rebuilt in SymPy node by
+    node (shared subterms once), its symbols the expression's own (with their assumptions)."""
+
+    def __init__(self, expr: sympy.Expr, symengine):
+        self.symengine = symengine
+        self.expr = symengine.sympify(expr)
+        self.symbols = {s.name: s for s in expr.free_symbols}
+        self.memo: dict = {}
+
+    def back(self, node) -> sympy.Expr:
+        """The SymPy form of a SymEngine result; ValueError for a node outside ``_PLAIN``'s kinds."""
+        done = self.memo.get(node)
+        if done is not None:
+            return done
+        se = self.symengine
+        kind = type(node).__name__
+        if kind == "Symbol":
+            result = self.symbols[node.name]
+        elif kind in ("Integer", "Zero", "One", "NegativeOne"):
+            result = sympy.Integer(int(node))
+        elif kind == "Rational":
+            result = sympy.Rational(*node.get_num_den())
+        elif kind == "Exp1":
+            result = sympy.E
+        elif kind == "Add":
+            result = sympy.Add(*(self.back(a) for a in node.args))
+        elif kind == "Mul":
+            result = sympy.Mul(*(self.back(a) for a in node.args))
+        elif kind == "Pow":
+            base, exponent = node.args
+            result = sympy.exp(self.back(exponent)) if base == se.E else sympy.Pow(self.back(base), self.back(exponent))
+        elif kind in ("log", "tanh") and len(node.args) == 1:
+            result = getattr(sympy, kind)(self.back(node.args[0]))
+        else:
+            raise ValueError(f"SymEngine gave a {kind}")
+        self.memo[node] = result
+        return result
+
+
+_CONVERTED: dict[sympy.Expr, _Converted | None] = {}  # the last few expressions differentiated (E_total, again and again)
+
+
+def _plain(expr: sympy.Expr) -> bool:
+    """Built only from the node types in ``_PLAIN``, and no two free symbols share a name."""
+    if len({s.name for s in expr.free_symbols}) != len(expr.free_symbols):
+        return False
+    return all(isinstance(node, _PLAIN) for node in sympy.preorder_traversal(expr))
+
+
+def _converted(expr: sympy.Expr, symengine) -> _Converted | None:
+    if expr not in _CONVERTED:
+        if len(_CONVERTED) >= 4:
+            _CONVERTED.pop(next(iter(_CONVERTED)))
+        try:
+            _CONVERTED[expr] = _Converted(expr, symengine) if _plain(expr) else None
+        except (RuntimeError, TypeError, ValueError, NotImplementedError):
+            _CONVERTED[expr] = None
+    return _CONVERTED[expr]
+
+
+def derivative(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
+    """∂``expr``/∂``symbol``, as ``sympy.diff`` gives it (see the module docstring)."""
+    symengine = _symengine()
+    converted = _converted(expr, symengine) if symengine is not None and isinstance(symbol, sympy.Symbol) else None
+    if converted is not None and symbol in expr.free_symbols:
+        try:
+            return converted.back(symengine.diff(converted.expr, symengine.Symbol(symbol.name)))
+        except (RuntimeError, TypeError, ValueError, NotImplementedError, KeyError):
+            pass
+    return sympy.diff(expr, symbol)

@@ -1,0 +1,94 @@
+"""The proofs' truth side, ``algebra.differentiate.derivative``: by SymEngine where it is installed,
+by ``sympy.diff`` otherwise or where SymEngine's rules could differ. Both paths give the same
+results: each is compared with the other and with ``sympy.diff`` itself, and the symbolic proofs
+of a panel of networks come out the same either way."""
+
+import pytest
+import sympy
+
+from symbackprop import derive
+from symbackprop.algebra import differentiate
+from symbackprop.algebra.differentiate import derivative
+from symbackprop.algebra.exact import are_equal
+from symbackprop.network.model import Model
+from symbackprop.network.spec import NetworkSpec
+
+symengine = pytest.importorskip("symengine")  # the test extra installs it; without it only one path exists
+
+NETWORKS = [  # every plain activation and loss, biases, softmax + cross-entropy, a batch
+    ("2-3-2", {}),
+    ("2-2-2", {"activation": "tanh,sigmoid", "loss": "bce", "bias": True}),
+    ("2-2-3", {"activation": "softplus,softmax", "loss": "ce", "bias": True}),
+    ("1-2-2", {"activation": "linear,sigmoid", "notation": "layers"}),
+]
+
+
+@pytest.fixture
+def sympy_only(monkeypatch):
+    """``derivative`` without SymEngine, as on a machine that lacks it."""
+    monkeypatch.setenv("SYMBACKPROP_SYMENGINE", "0")
+    differentiate._symengine.cache_clear()
+    yield
+    monkeypatch.undo()
+    differentiate._symengine.cache_clear()
+
+
+def weights_and_loss(spec, options):
+    model = Model(NetworkSpec.parse(spec, **options))
+    loss = model.expanded_loss
+    return loss, sorted(model.parameters, key=sympy.default_sort_key)
+
+
+@pytest.mark.parametrize("spec, options", NETWORKS)
+def test_symengine_gives_sympys_derivative_with_the_same_symbols(spec, options):
+    loss, parameters = weights_and_loss(spec, options)
+    for p in parameters:
+        fast, truth = derivative(loss, p), sympy.diff(loss, p)
+        assert fast.free_symbols <= loss.free_symbols  # the same Symbol objects, assumptions and all
+        assert are_equal(fast, truth), p
+
+
+def test_the_sympy_path_is_sympy_diff_itself(sympy_only):
+    loss, parameters = weights_and_loss("2-3-2", {})
+    assert differentiate._symengine() is None
+    assert all(derivative(loss, p) == sympy.diff(loss, p) for p in parameters)
+
+
+@pytest.mark.parametrize("make", [
+    lambda z: sympy.Abs(z),  # SymEngine leaves Derivative(Abs(z), z)
+    lambda z: sympy.Heaviside(z),  # SymEngine says 0, SymPy DiracDelta(z)
+    lambda z: sympy.Max(0, z),
+    lambda z: sympy.Piecewise((z, z > 0), (0, True)),
+    lambda z: z / (1 + sympy.Abs(z)) + sympy.exp(z),
+    lambda z: sympy.Float(0.5) * z**2,
+])
+def test_anything_beyond_the_plain_nodes_is_left_to_sympy(make):
+    z = sympy.Symbol("z", real=True)
+    assert derivative(make(z), z) == sympy.diff(make(z), z)
+
+
+def test_two_symbols_of_one_name_are_left_to_sympy():
+    real, plain = sympy.Symbol("x", real=True), sympy.Symbol("x")
+    expr = sympy.exp(real) * plain
+    assert derivative(expr, real) == sympy.diff(expr, real)
+
+
+def proofs(spec, options):
+    d = derive(spec, proof="symbolic", **options)
+    return ({str(p): {form: check.method for form, check in forms.items()} for p, forms in d.verification.checks.items()},
+            d.verification.factors_proven, d.verification.unproven, d.batch_check.symbolic if d.batch_check else None)
+
+
+@pytest.mark.parametrize("spec, options", NETWORKS + [("2-2-1", {"notation": "columns", "loss": "bce", "batch": 2})])
+def test_the_symbolic_proofs_come_out_the_same_on_both_paths(spec, options, monkeypatch):
+    fast = proofs(spec, options)
+    monkeypatch.setenv("SYMBACKPROP_SYMENGINE", "0")
+    differentiate._symengine.cache_clear()
+    try:
+        slow = proofs(spec, options)
+    finally:
+        monkeypatch.undo()
+        differentiate._symengine.cache_clear()
+    assert fast == slow
+    assert all(method == "symbolic" for forms in fast[0].values() for method in forms.values())
+    assert not fast[2]
