@@ -154,7 +154,8 @@ def derive(
     model = Model(spec)
     chain = ChainRule(model)
     named = {find_parameter(chain, name) for name in only}
-    parameters = [p for p in chain.parameters if p in named] if named else chain.parameters
+    symbols = {p.symbol for p in named}  # each parameter has its own symbol: compared by it, quickly
+    parameters = [p for p in chain.parameters if p.symbol in symbols] if named else chain.parameters
     gradients = []
     for done, p in enumerate(parameters, start=1):
         gradients.append(chain.gradient(p, _writes_paths(chain, p, bool(named), max_paths)))

@@ -27,10 +27,10 @@ NETWORKS = [  # every plain activation and loss, biases, softmax + cross-entropy
 def sympy_only(monkeypatch):
     """``derivative`` without SymEngine, as on a machine that lacks it."""
     monkeypatch.setenv("SYMBACKPROP_SYMENGINE", "0")
-    differentiate._symengine.cache_clear()
+    differentiate._installed_symengine.cache_clear()
     yield
     monkeypatch.undo()
-    differentiate._symengine.cache_clear()
+    differentiate._installed_symengine.cache_clear()
 
 
 def weights_and_loss(spec, options):
@@ -83,12 +83,29 @@ def proofs(spec, options):
 def test_the_symbolic_proofs_come_out_the_same_on_both_paths(spec, options, monkeypatch):
     fast = proofs(spec, options)
     monkeypatch.setenv("SYMBACKPROP_SYMENGINE", "0")
-    differentiate._symengine.cache_clear()
+    differentiate._installed_symengine.cache_clear()
     try:
         slow = proofs(spec, options)
     finally:
         monkeypatch.undo()
-        differentiate._symengine.cache_clear()
+        differentiate._installed_symengine.cache_clear()
     assert fast == slow
     assert all(method == "symbolic" for forms in fast[0].values() for method in forms.values())
     assert not fast[2]
+
+
+def test_the_handouts_and_the_summary_name_who_took_the_derivative(tmp_path, capsys):
+    from symbackprop.cli import main
+    from symbackprop.handout.render import render_latex, render_markdown
+
+    fast = derive("2-2-1")
+    with differentiate.sympy_only():
+        slow = derive("2-2-1")
+    assert (fast.verification.truth, slow.verification.truth) == ("SymEngine", "SymPy")
+    assert "proven identical to SymEngine's `diff` of the fully expanded" in render_markdown(fast)
+    assert "proven identical to `sympy.diff` of the fully expanded" in render_markdown(slow)
+    assert "SymEngine's `diff`" not in render_markdown(slow)
+    assert r"SymEngine's \texttt{diff} of the expanded" in render_latex(fast)
+    with pytest.raises(SystemExit):
+        main(["derive", "2-2-1", "--format", "json", "-o", str(tmp_path)])
+    assert "symbolic proof: 6 of 6 equal SymEngine's diff of the expanded E_total exactly" in capsys.readouterr().out

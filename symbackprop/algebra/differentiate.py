@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 
 import sympy
@@ -29,9 +30,38 @@ _PLAIN = (sympy.Add, sympy.Mul, sympy.Pow, sympy.exp, sympy.log, sympy.tanh, sym
           sympy.core.numbers.NumberSymbol)
 
 
-@lru_cache(maxsize=1)
+_SYMPY_ONLY: list[bool] = []  # set inside ``sympy_only()``
+
+
+@contextmanager
+def sympy_only():
+    """Take every derivative with ``sympy.diff`` inside the block (the gallery is built so, to read
+    the same on every machine, with SymEngine installed or not).
+
+    >>> with sympy_only():
+    ...     engine(sympy.exp(sympy.Symbol("x")))
+    'SymPy'
+    """
+    _SYMPY_ONLY.append(True)
+    try:
+        yield
+    finally:
+        _SYMPY_ONLY.pop()
+
+
+def engine(expr: sympy.Expr) -> str:
+    """Who ``derivative`` has differentiate ``expr``: "SymEngine" or "SymPy" (for the handouts' words)."""
+    symengine = _symengine()
+    return "SymEngine" if symengine is not None and _converted(expr, symengine) is not None else "SymPy"
+
+
 def _symengine():
     """The symengine module, or None when it is not installed or switched off."""
+    return None if _SYMPY_ONLY else _installed_symengine()
+
+
+@lru_cache(maxsize=1)
+def _installed_symengine():
     if os.environ.get("SYMBACKPROP_SYMENGINE", "1").strip() in ("0", "no", "false", "off"):
         return None
     try:

@@ -316,12 +316,129 @@ def _loose(key: str) -> str:
     return key.replace("_", "")
 
 
+# -- the names a Model generates, keyed without the parser ---------------------------------------
+# ``name_table`` keys every name of a network (a 784-30-10 network has some 49,000 spellings); the
+# tokenizer and parser take ~0.1 ms a name. ``_simple_key`` reads the shapes the notations print
+# (``w_{1,785}``, ``\mathrm{out}_{d_{10}}``, ``\delta^{[2]}_{1}``, ``W_2_3_2``, ``\hat{y}_{1}``) with a few
+# regular expressions, and returns None for anything else, which then goes through the parser. Within
+# the shapes it accepts it is the parser, rule for rule (``read_name``, ``subscript``,
+# ``bracket_superscript``, ``name_parts``); tests/test_verify_speed_paths.py checks every name of
+# several networks in every notation against it.
+_SIMPLE_GROUP = r"\{(?:[A-Za-z0-9_,]|\\[A-Za-z]+|\{(?:[A-Za-z0-9_,]|\\[A-Za-z]+)*\})*\}"  # braces, one level nested
+_SIMPLE_BASE = re.compile(rf"[A-Za-z]+[0-9]*|(?P<macro>\\[A-Za-z]+)(?P<group>{_SIMPLE_GROUP})?")
+_SIMPLE_DECORATION = re.compile(
+    rf"_(?:(?P<group>{_SIMPLE_GROUP})|(?P<run>[0-9]+|[A-Za-z]+[0-9]*)|(?P<macro>\\[A-Za-z]+)(?P<macro_group>{_SIMPLE_GROUP})?)"
+    r"|\^(?:\{\[(?P<braced>[A-Za-z0-9_,]*)\]\}|\[(?P<bare>[A-Za-z0-9_,]*)\])"
+)
+_SIMPLE_PART = re.compile(r"\\[A-Za-z]+|[A-Za-z]+|[0-9]+")  # a command, a word, a whole number (as tokenized)
+_NUMBER_THEN_E = re.compile(r"[0-9][eE]")  # 1e3 may tokenize as one number (scientific notation): the parser decides
+_PLAIN_NAME = re.compile(r"[A-Za-z]+(?:_(?:[A-Za-z]+|[0-9]+))*")  # the commonest shapes, each one regular expression
+_BRACED_NAME = re.compile(
+    r"(?:(?P<word>[A-Za-z]+)|\\mathrm\{(?P<wrapped>[A-Za-z]+)\}|(?P<greek>\\[A-Za-z]+))(?:\^\{\[(?P<layer>[0-9]+)\]\})?"
+    r"_\{(?P<subscript>(?:[A-Za-z]+|[0-9]+)(?:[_,](?:[A-Za-z]+|[0-9]+))*)\}"
+)
+
+
+def _simple_parts(text: str) -> Optional[list[str]]:
+    """``name_parts`` of the tokens in ``text``: words, whole numbers and Greek letters, font commands
+    and ``{ } _ ,`` skipped; None where ``name_parts`` would refuse a token (any other command).
+
+    >>> _simple_parts(r"d_{10}"), _simple_parts(r"\\mathrm{total}"), _simple_parts(r"\\quad d")
+    (['d', '10'], ['total'], None)
+    """
+    parts = []
+    for part in _SIMPLE_PART.findall(text):
+        if part[0] != "\\":
+            parts.append(part)
+        elif part in _GREEK:
+            parts.append(part[1:])
+        elif part not in _WRAPPERS:
+            return None
+    return parts
+
+
+def _simple_key(spelling: str) -> Optional[str]:
+    r"""``name_key(spelling)`` for the names the notations print, without the tokenizer and parser;
+    None for a spelling outside those shapes (then only the parser can say, or refuse).
+
+    >>> [_simple_key(s) for s in (r"\mathrm{out}_{d_{10}}", "w31", r"a_1^{[2]}", r"g^{[2z]}_{1}", r"\hat{y}_{1}")]
+    ['out_d_10', 'w_31', 'a^[2]_1', 'g^[2_z]_1', 'hat_y_1']
+    >>> _simple_key("g_2z_1") is None, _simple_key(r"w_{1e3}") is None, _simple_key(r"\sigma_1") is None
+    (True, True, True)
+    """
+    if len(spelling) > MAX_LENGTH:
+        return None
+    if _PLAIN_NAME.fullmatch(spelling):  # out_d_1, w_3_12, W_2_3_2: words and numbers between "_" are the key
+        return spelling
+    found = _BRACED_NAME.fullmatch(spelling)
+    if found and (found.group("greek") is None or found.group("greek") in _GREEK):
+        # w_{3,12}, \mathrm{out}_{d_1}, W^{[2]}_{3,2}: the word, the layer, then the subscript's words and numbers
+        layer = found.group("layer")
+        return (found.group("word") or found.group("wrapped") or found.group("greek")[1:]) + \
+            ("" if layer is None else f"^[{layer}]") + "_" + found.group("subscript").replace(",", "_")
+    if _NUMBER_THEN_E.search(spelling):
+        return None
+    found = _SIMPLE_BASE.match(spelling)
+    if found is None:
+        return None
+    macro, group = found.group("macro", "group")
+    if macro is None:  # a word and the number glued to it: w31 is w 31
+        word = found.group()
+        digits = len(word) - len(word.rstrip("0123456789"))
+        base = [word[:-digits], word[-digits:]] if digits else [word]
+    elif macro in _GREEK and group is None:
+        base = [macro[1:]]
+    elif macro in _WRAPPERS and group is not None:
+        base = _simple_parts(group)
+        if not base:  # \mathrm{} is refused by the parser
+            return None
+    elif macro in _ACCENTS and group is not None:
+        inside = _simple_parts(group)
+        base = None if inside is None else [macro[1:]] + inside
+    else:
+        return None
+    if base is None:
+        return None
+    superscripts, subscripts, position = [], [], found.end()
+    while position < len(spelling):
+        found = _SIMPLE_DECORATION.match(spelling, position)
+        if found is None:
+            return None
+        position = found.end()
+        group, run, macro, macro_group, braced, bare = found.group("group", "run", "macro", "macro_group", "braced", "bare")
+        if braced is not None or bare is not None:  # ^{[2]}, ^[2]: a layer index of the name
+            parts = _SIMPLE_PART.findall(braced if braced is not None else bare)
+            if not parts:
+                return None
+            superscripts.append("_".join(parts))
+            continue
+        if run is not None:  # _31, _d1, _d: the number, or the word and the number glued to it
+            digits = len(run) - len(run.rstrip("0123456789"))
+            parts = [run] if digits in (0, len(run)) else [run[:-digits], run[-digits:]]
+        elif group is not None:  # _{d_1}, _{3,12}, _{\mathrm{total}}
+            parts = _simple_parts(group)
+        elif macro in _WRAPPERS and macro_group is not None:  # _\mathrm{total}
+            parts = _simple_parts(macro_group)
+        elif macro in _GREEK and macro_group is None:  # _\alpha
+            parts = [macro[1:]]
+        else:
+            return None
+        if not parts:  # None: a command the parser refuses; []: an empty subscript
+            return None
+        subscripts += parts
+    return "_".join(base) + "".join(f"^[{s}]" for s in superscripts) + "".join("_" + s for s in subscripts)
+
+
 def name_key(spelling: str) -> str:
     """The normalized spelling of one name, in LaTeX or plain text.
 
     >>> [name_key(s) for s in (r"\\mathrm{out}_{d_1}", "out_d1", "w31", r"w_{2,12}", r"a_1^{[2]}")]
     ['out_d_1', 'out_d_1', 'w_31', 'w_2_12', 'a^[2]_1']
     """
+    if isinstance(spelling, str):
+        simple = _simple_key(spelling)
+        if simple is not None:
+            return simple
     parser = _Parser(spelling, tokenize(spelling, MATH_ALLOWED), _Grammar(True, {}, MATH_ALLOWED), {}, {})
     if parser.peek().kind not in ("word", "macro"):
         parser.fail(parser.peek(), "expected a name")
@@ -341,6 +458,30 @@ class NameTable(dict):
         self.latex = dict(latex or {})
 
 
+_SHARED = object()  # name_table: a separator-free spelling that several symbols have (w_{1,11} and w_{11,1})
+_ALL_PLAIN = re.compile(rf"{_PLAIN_NAME.pattern}(?:\n{_PLAIN_NAME.pattern})*")
+
+
+def _keys(spellings: list[str]) -> list[Optional[str]]:
+    """``name_key`` of each spelling, None where it is not one name; when every one is plain
+    (``out_d_1``, ``w_3_12``: its own key), all checked by one regular expression.
+
+    >>> _keys(["out_d_1", "w_3_12"]), _keys([r"\\mathrm{out}_{d_1}", "g_2z_1"])
+    (['out_d_1', 'w_3_12'], ['out_d_1', None])
+    """
+    text = "\n".join(spelling if isinstance(spelling, str) else "\n\n" for spelling in spellings)
+    if (spellings and text.count("\n") == len(spellings) - 1 and max(map(len, spellings)) <= MAX_LENGTH
+            and _ALL_PLAIN.fullmatch(text)):
+        return list(spellings)
+    keys: list[Optional[str]] = []
+    for spelling in spellings:
+        try:
+            keys.append(name_key(spelling))
+        except FormulaError:
+            keys.append(None)
+    return keys
+
+
 def name_table(latex_names: Mapping[sympy.Symbol, str]) -> NameTable:
     r"""The lookup ``parse_math`` needs: every normalized spelling of every symbol's LaTeX name
     and SymPy name (LaTeX names first, so each always parses back to its symbol), plus the
@@ -353,18 +494,19 @@ def name_table(latex_names: Mapping[sympy.Symbol, str]) -> NameTable:
     (True, True)
     """
     table = NameTable(latex=latex_names)
-    loose: dict[str, set] = {}
-    for spellings in ([latex for latex in latex_names.values()], [s.name for s in latex_names]):
-        for symbol, spelling in zip(latex_names, spellings):
-            try:
-                key = name_key(spelling)
-            except FormulaError:  # not writable as one name; the other spelling still works
+    loose: dict[str, sympy.Symbol] = {}  # separator-free key → its one symbol, or _SHARED when several have it
+    for keys in (_keys(list(latex_names.values())), _keys([s.name for s in latex_names])):
+        for symbol, key in zip(latex_names, keys):
+            if key is None:  # not writable as one name; the other spelling still works
                 continue
             table.setdefault(key, symbol)
-            loose.setdefault(_loose(key), set()).add(symbol)
-    for key, symbols in loose.items():
-        if len(symbols) == 1 and key not in table:
-            table[key] = next(iter(symbols))
+            separated = key.replace("_", "")  # _loose(key)
+            found = loose.setdefault(separated, symbol)
+            if found is not _SHARED and found != symbol:
+                loose[separated] = _SHARED
+    for key, symbol in loose.items():
+        if symbol is not _SHARED and key not in table:
+            table[key] = symbol
     losses = [s for s in latex_names if s.name in ("E_total", "L")]
     if len(losses) == 1:
         for spelling in LOSS_SPELLINGS:

@@ -69,7 +69,7 @@ from ..algebra.grammar import (
     split_claim,
 )
 from ..algebra.limits import time_limit
-from ..derivation.chainrule import Gradient, Path, find_parameter
+from ..derivation.chainrule import Gradient, Path, definition_symbols, find_parameter
 from ..handout.latex import to_latex
 from ..network.model import expand_definitions
 from ..network.notation import NOTATIONS
@@ -360,6 +360,31 @@ def _parameter(derivation: Derivation, name: str):
     return find_parameter(derivation.chain, name)
 
 
+class _Later:
+    """A set computed the first time it is asked (``in``, ``bool``): what two sides depend on is
+    needed only to name a witness point, and through every definition of a wide network it is costly.
+
+    >>> later = _Later(lambda: {1, 2})
+    >>> 2 in later, bool(later)
+    (True, True)
+    """
+
+    def __init__(self, compute: Callable[[], set]):
+        self._compute, self._value = compute, None
+
+    @property
+    def value(self) -> set:
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
+
+    def __contains__(self, item) -> bool:
+        return item in self.value
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
 @dataclass
 class _Tally:
     """What the random points showed: how many compared two real values, and why the others did not."""
@@ -396,6 +421,7 @@ class Workspace:
     def __init__(self, derivation: Derivation | None = None, variables: Iterable[str] = (),
                  definitions: Mapping[str, str] | None = None):
         self.model = derivation.model if derivation is not None else None
+        self.derivation = derivation
         self.names: NameTable = NameTable()
         self.latex_names: dict[sympy.Symbol, str] = {}
         self.one_level: dict[sympy.Symbol, sympy.Expr] = {}  # in evaluation order
@@ -430,7 +456,9 @@ class Workspace:
         self.given: dict[sympy.Symbol, sympy.Expr] = {}  # an assumption (``assuming_targets_sum_to_one``)
         self.sides = ("the left side", "the right side", "the sides")  # how verdicts name the two sides
         self.slow = False  # a precise evaluation timed out in the current comparison
-        self._depends: dict[sympy.Symbol, frozenset] = {}  # a defined symbol → the primary symbols it depends on
+        self._depends: dict[sympy.Symbol, int] = {}  # a defined symbol → the primary symbols it depends on (bits)
+        self._bits: dict[sympy.Symbol, int] = {}  # a primary symbol → its bit in those sets
+        self._bit_symbols: list[sympy.Symbol] = []
         self.diagnosed = 0  # wrong formulas diagnosed in words (a matrix's entries: at most MAX_DIAGNOSED_ENTRIES)
 
     @contextmanager
@@ -452,7 +480,12 @@ class Workspace:
                           matrices=matrices, sizes=self.model.spec.layers if self.model is not None else None)
 
     def latex(self, expr: sympy.Basic) -> str:
-        return to_latex(expr, self.latex_names)
+        """``expr`` in LaTeX, its symbols under their handout names: the printer is handed only the names
+        of the symbols in ``expr`` (it copies what it is given, and a wide network has 24,000)."""
+        names = self.latex_names
+        if isinstance(expr, sympy.Basic):
+            names = {s: names[s] for s in expr.atoms(sympy.Symbol) if s in names}
+        return to_latex(expr, names)
 
     def readings(self) -> tuple[str, ...]:
         """The names read in Nielsen's numbering, each once, in the order written."""
@@ -491,18 +524,44 @@ class Workspace:
         """Each δ over out, target and weight symbols (for comparing path terms)."""
         return expand_definitions(self.delta_definitions)
 
+    def over_outputs(self, expr: sympy.Expr) -> sympy.Expr:
+        """``expr`` with each δ in it written over out, target and weight symbols, as
+        ``deltas_over_outputs`` writes them, expanding only the deltas it needs (of a wide layer's many)."""
+        if "deltas_over_outputs" in self.__dict__:
+            return expr.xreplace(self.deltas_over_outputs)
+        needed, stack = set(), [s for s in expr.free_symbols if s in self.delta_definitions]
+        while stack:
+            symbol = stack.pop()
+            if symbol not in needed:
+                needed.add(symbol)
+                stack.extend(s for s in self.delta_definitions[symbol].free_symbols if s in self.delta_definitions)
+        return expr.xreplace(expand_definitions({s: d for s, d in self.delta_definitions.items() if s in needed}))
+
     def depends_on(self, exprs: Iterable[sympy.Expr]) -> set[sympy.Symbol]:
         """The primary symbols and variables that ``exprs`` depend on, through every definition
         (each defined symbol's, once per workspace: a layer's matrix asks for hundreds of entries)."""
-        found: set[sympy.Symbol] = set()
+        found = 0
         for symbol in {s for e in exprs for s in e.free_symbols}:
             found |= self._primary(symbol)
-        return found
+        if not found:
+            return set()
+        bits = np.unpackbits(np.frombuffer(found.to_bytes((found.bit_length() + 7) // 8, "little"), dtype=np.uint8),
+                             bitorder="little")
+        return {self._bit_symbols[i] for i in np.flatnonzero(bits).tolist()}
 
-    def _primary(self, symbol: sympy.Symbol) -> frozenset:
-        """The primary symbols one symbol depends on, memoized for every definition on the way."""
+    def _bit(self, symbol: sympy.Symbol) -> int:
+        """The bit that stands for a primary symbol (or variable) in ``_primary``'s sets."""
+        index = self._bits.get(symbol)
+        if index is None:
+            index = self._bits[symbol] = len(self._bit_symbols)
+            self._bit_symbols.append(symbol)
+        return index
+
+    def _primary(self, symbol: sympy.Symbol) -> int:
+        """The primary symbols one symbol depends on, as a set of bits (``_bit``; a union is one ``|``
+        however many thousands a wide layer's outputs depend on), memoized for every definition on the way."""
         if symbol not in self.one_level:
-            return frozenset((symbol,))
+            return 1 << self._bit(symbol)
         uses: dict[sympy.Symbol, set] = {}
         stack = [(symbol, False)]
         while stack:  # post-order: a definition after every definition it uses
@@ -510,10 +569,19 @@ class Workspace:
             if current in self._depends:
                 continue
             if done:
-                self._depends[current] = frozenset().union(
-                    *(self._depends[s] if s in self.one_level else (s,) for s in uses[current]))
+                leaves = bytearray(len(self._bit_symbols) // 8 + len(uses[current]) // 8 + 1)
+                found = 0
+                for s in uses[current]:
+                    if s in self.one_level:
+                        found |= self._depends[s]
+                    else:
+                        index = self._bit(s)
+                        if index >= 8 * len(leaves):
+                            leaves.extend(bytes(index // 8 + 1 - len(leaves)))
+                        leaves[index >> 3] |= 1 << (index & 7)
+                self._depends[current] = found | int.from_bytes(leaves, "little")
                 continue
-            uses[current] = self.one_level[current].free_symbols
+            uses[current] = definition_symbols(self.one_level[current])
             stack.append((current, True))
             stack.extend((s, False) for s in uses[current] if s in self.one_level and s not in self._depends)
         return self._depends[symbol]
@@ -541,8 +609,11 @@ class Workspace:
             for variable in self.variables:
                 values[variable] = rng.uniform(-2.0, 2.0, n)
             memo: dict = {}
+            known = self._forward(n, seed) if shared and not self.given else {}
             for symbol, definition in self.one_level.items():
-                if not shared or symbol not in self.user_definitions:
+                if symbol in known:
+                    values[symbol] = np.array(known[symbol], dtype=float)
+                elif not shared or symbol not in self.user_definitions:
                     values[symbol] = self.evaluate(definition, values, memo)
             cache[key] = values
         values = dict(cache[key])
@@ -553,13 +624,30 @@ class Workspace:
         self.samples[n, seed] = values
         return values
 
+    def _forward(self, n: int, seed: int) -> dict:
+        """The net inputs and outputs at ``n`` points of seed ``seed`` as the proof's numeric check
+        evaluated them (``Verification.forward``), when those are this sample's points and every one
+        is real (float64: what ``evaluate`` makes of it is the number itself); else nothing."""
+        verification = self.derivation.verification if self.derivation is not None else None
+        forward = getattr(verification, "forward", None)
+        if not forward or (verification.points, verification.seed) != (n, seed) or len(forward) != len(self.model.definitions):
+            return {}
+        if any(v in self.model.latex_names for v in self.variables):  # a variable named as a network symbol
+            return {}
+        if not all(type(v) is np.ndarray and v.dtype == np.float64 and v.shape == (n,) for v in forward.values()):
+            return {}
+        return forward
+
     @staticmethod
     def evaluate(expr: sympy.Expr, values, memo: dict | None = None) -> np.ndarray:
         """``expr`` at every point, as real numbers; nan where it is undefined or not real."""
         n = len(next(iter(values.values()))) if values else 1
         try:
             with np.errstate(all="ignore"):
-                result = np.asarray(evaluate(expr, values, memo), dtype=complex)
+                result = evaluate(expr, values, memo)
+                if type(result) is float or (type(result) is np.ndarray and result.dtype == np.float64):
+                    return np.array(np.broadcast_to(result, (n,)), dtype=float)  # real already: as below, quickly
+                result = np.asarray(result, dtype=complex)
         except Exception:  # a node NumPy cannot evaluate counts as undefined, never as a crash
             return np.full(n, np.nan)
         result = np.broadcast_to(result, (n,))
@@ -598,6 +686,7 @@ class Workspace:
     def witness(self, values, index: int, pair: tuple, method: str, depends: set, note: str = "") -> _Comparison:
         """An "unequal" verdict with the point (the primary symbols and variables the two sides
         depend on) and both values there."""
+        depends = depends.value if isinstance(depends, _Later) else depends
         point = {s.name: float(values[s][index]) for s in self.inputs if s in values and s in depends}
         left, right = _shown(*pair)
         return _Comparison(False, method, point, left, right, note)
@@ -727,7 +816,7 @@ class Workspace:
         DIGITS digits is final), then the exact test: equal is a proof; "differ" is made a proof
         at an exact point (``disprove``), which no numeric agreement overrides. Where neither
         decides, more points; where no point gives two real values, "not checked" (equal None)."""
-        depends = self.depends_on((a, b))
+        depends = _Later(lambda: self.depends_on((a, b)))  # needed only for a witness
         values = self.sample(points, seed)
         self.slow = False
         found, tally = self.numbers(a, b, values, tolerance, depends)
@@ -875,7 +964,7 @@ def _diagnose(ws: Workspace, derivation: Derivation, gradient: Gradient, written
     paths = gradient.paths
     if paths is None and gradient.n_paths <= MAX_DIAGNOSED_PATHS:
         paths = derivation.chain.paths(gradient.parameter)
-    terms = sympy.Add.make_args(written.xreplace(ws.deltas_over_outputs))
+    terms = sympy.Add.make_args(ws.over_outputs(written))
     if not paths or len(paths) > MAX_DIAGNOSED_PATHS or len(terms) > 2 * len(paths) + 4:
         return ()
     values = ws.sample(points, seed)

@@ -45,7 +45,7 @@ from .options import (
 @click.option("--only", multiple=True, metavar="PARAM",
               help="Derive just this parameter, e.g. --only 'w_{31}' (repeatable).")
 @click.option("--proof", type=click.Choice(["auto", "symbolic", "numeric"]), default="auto", show_default=True,
-              help="Symbolic proofs against sympy.diff: auto = for networks of at most 50 parameters.")
+              help="Symbolic proofs against sympy.diff (SymEngine's diff when installed): auto = for networks of at most 50 parameters.")
 @points_option("Random points for the numeric check.")
 @seed_option("Seed of the random points.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
@@ -140,7 +140,8 @@ def _summary(derivation, written, seconds: float) -> None:
     click.echo(f"symbackprop derive {derivation.spec.text}: {_count(len(gradients), 'parameter')} derived "
                f"({', '.join(k for k in kinds if not k.startswith('0 '))}) in {seconds:.2f} s")
     if n_symbolic or v.unproven:
-        click.echo(f"  symbolic proof: {n_symbolic} of {len(gradients)} equal sympy.diff of the expanded E_total exactly")
+        truth = "SymEngine's diff" if v.truth == "SymEngine" else "sympy.diff"
+        click.echo(f"  symbolic proof: {n_symbolic} of {len(gradients)} equal {truth} of the expanded E_total exactly")
         for reason, n in sorted(Counter(v.unproven.values()).items()):
             click.echo(f"                  {n} not proven: {UNPROVEN[reason]} (the numeric check stands)")
     else:  # the real reason: --proof numeric, or a network above the automatic limit

@@ -23,6 +23,7 @@ out_c_1*out_d_1*(1 - out_d_1)*(out_d_1 - target_d_1)
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Optional
@@ -233,6 +234,19 @@ def _coefficient(term: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
     return coefficient if rest == symbol else sympy.diff(term, symbol)
 
 
+def definition_symbols(definition: sympy.Expr):
+    """The free symbols of a definition; of a net input (a sum of symbols and products of symbols)
+    read off its terms, without SymPy's recursive ``free_symbols``.
+
+    >>> x, y, z = sympy.symbols("x y z")
+    >>> sorted(definition_symbols(x * y + z), key=str), sorted(definition_symbols(sympy.exp(-x)), key=str)
+    ([x, y, z], [x])
+    """
+    if definition.is_Add and all(t.is_Symbol or (t.is_Mul and all(a.is_Symbol for a in t.args)) for t in definition.args):
+        return {a for t in definition.args for a in ((t,) if t.is_Symbol else t.args)}
+    return definition.free_symbols
+
+
 class ChainRule:
     """Builds factors, paths and deltas for one ``Model``; deltas and factors are shared and cached."""
 
@@ -240,7 +254,7 @@ class ChainRule:
         self.model = model
         self.consumers: dict[sympy.Symbol, list[sympy.Symbol]] = {}
         for symbol, definition in model.definitions.items():
-            for used in definition.free_symbols:
+            for used in definition_symbols(definition):
                 self.consumers.setdefault(used, []).append(symbol)
         for out in model.out[-1]:  # definitions are in forward order, so each list is too
             self.consumers.setdefault(out, []).append(model.loss_symbol)
@@ -257,14 +271,20 @@ class ChainRule:
         within a layer, weights in the notation's target-major order, then biases."""
         m, found = self.model, []
         for k in range(m.spec.depth, 0, -1):
-            for j in range(m.spec.layers[k]):
-                for i in range(m.spec.layers[k - 1]):
-                    found.append(Parameter(m.weights[k][i][j], "weight", Neuron(k - 1, i), Neuron(k, j)))
+            sources = m.neurons(k - 1)  # one Neuron each, shared by its weights (a wide layer has many)
+            for j, target in enumerate(m.neurons(k)):
+                for i, source in enumerate(sources):
+                    found.append(Parameter(m.weights[k][i][j], "weight", source, target))
             if m.spec.shared_bias:
                 found.append(Parameter(m.biases[k][0], "bias", None, Neuron(k, 0), tuple(m.neurons(k))))
             elif m.biases:
                 found.extend(Parameter(m.biases[k][j], "bias", None, Neuron(k, j)) for j in range(m.spec.layers[k]))
         return found
+
+    @cached_property
+    def spellings(self) -> "Spellings":
+        """Every parameter's normalized spellings, built once (``find_parameter``)."""
+        return Spellings.of(self)
 
     def parameter(self, name: str) -> Parameter:
         """The parameter whose SymPy symbol name is ``name`` (e.g. ``"w_31"``)."""
@@ -417,39 +437,112 @@ class ChainRule:
         return known
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*")  # w_3_12, W_2_3_2: already normalized
+_PRINTED = re.compile(r"(?P<letter>[A-Za-z]+)(?:\^\{\[(?P<layer>[0-9]+)\]\})?"
+                      r"(?:_\{(?P<indices>[A-Za-z0-9]+(?:[,_][A-Za-z0-9]+)*)\})?")  # w_{3,12}, W^{[2]}_{3,2}, b^{[2]}
+
+
 def _normalize(name: str) -> str:
     """``w_{3,12}``, ``w_3_12`` and ``w_{3, 12}`` all become ``w_3_12``; ``\\mathrm`` is dropped;
     a layer superscript may come after the subscript, as seed 001 writes it (``W_{1,1}^{[3]}``).
+    The shapes the notations print are normalized directly (the same result, checked in
+    tests/test_verify_speed_paths.py); anything else by the general rewriting.
 
-    >>> _normalize("W_{1,1}^{[3]}") == _normalize("W^{[3]}_{1,1}")
+    >>> _normalize("W_{1,1}^{[3]}") == _normalize("W^{[3]}_{1,1}") == "W^[3]_1_1"
     True
     """
+    if _IDENTIFIER.fullmatch(name):
+        return name
+    printed = _PRINTED.fullmatch(name)
+    if printed:
+        letter, layer, indices = printed.group("letter", "layer", "indices")
+        return letter + ("" if layer is None else f"^[{layer}]") + ("" if indices is None else "_" + indices.replace(",", "_"))
     name = name.replace(r"\mathrm", "").replace("\\", "").replace(" ", "").replace("^{[", "^[").replace("]}", "]")
     name = re.sub(r"^([A-Za-z]+)((?:_\{[^{}]*\}|_[0-9A-Za-z,]+)+)(\^\{?\[[0-9]+\]\}?)$", r"\1\3\2", name)
     name = re.sub(r"[{},\s]+", "_", name)
     return re.sub(r"_+", "_", name).strip("_")
 
 
+_ALL_IDENTIFIERS = re.compile(r"[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*(?:\n[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)*")
+_ONE_PRINTED = _PRINTED.pattern.replace("(?P<letter>", "(?:").replace("(?P<layer>", "(?:").replace("(?P<indices>", "(?:")
+_ALL_PRINTED = re.compile(rf"{_ONE_PRINTED}(?:\n{_ONE_PRINTED})*")
+
+
+def _normalize_all(spellings: list[str]) -> list[str]:
+    """``[_normalize(s) for s in spellings]``, for a whole notation's names at once: when every one is an
+    identifier (``w_3_12``) or every one a printed shape (``w_{3,12}``, ``W^{[2]}_{3,2}``), one regular
+    expression checks them all and a few string replacements normalize them all (as ``_normalize`` does each).
+
+    >>> _normalize_all(["w_{31}", "W^{[2]}_{3,2}", "b^{[2]}"]), _normalize_all(["w_3_12", "E_total"])
+    (['w_31', 'W^[2]_3_2', 'b^[2]'], ['w_3_12', 'E_total'])
+    """
+    text = "\n".join(spellings)
+    if text.count("\n") != len(spellings) - 1:  # a spelling with a line break: each on its own
+        return [_normalize(spelling) for spelling in spellings]
+    if spellings and _ALL_IDENTIFIERS.fullmatch(text):
+        return list(spellings)
+    if spellings and _ALL_PRINTED.fullmatch(text):
+        return text.replace("^{[", "^[").replace("]}", "]").replace("_{", "_").replace("}", "").replace(",", "_").split("\n")
+    return [_normalize(spelling) for spelling in spellings]
+
+
+@dataclass(frozen=True)
+class Spellings:
+    """Every parameter's normalized spellings (its symbol's name, its LaTeX name), for ``find_parameter``:
+    ``first`` maps each to the first parameter (in ``parameters`` order) spelled so; ``loose_count``
+    counts the parameters spelled so without separators, ``loose`` names one of them."""
+
+    parameters: tuple[Parameter, ...]
+    symbols: tuple[str, ...]  # normalized, in the order of ``parameters``
+    printed: tuple[str, ...]
+    first: dict[str, Parameter]
+    loose_count: Counter
+    loose: dict[str, Parameter]
+
+    @classmethod
+    def of(cls, chain) -> "Spellings":
+        """The spellings of ``chain.parameters`` (a ``ChainRule``'s, or any object with ``parameters`` and ``model``)."""
+        names, parameters = chain.model.latex_names, tuple(chain.parameters)
+        symbols = _normalize_all([p.symbol.name for p in parameters])
+        printed = _normalize_all([names[p.symbol] for p in parameters])
+        # the first parameter of each spelling: assigned from the last, so that the first stays
+        first = dict(zip(reversed([s for pair in zip(symbols, printed) for s in pair]),
+                         reversed([p for p in parameters for _ in (0, 1)])))
+        loose_symbols = [s.replace("_", "") for s in symbols]
+        loose_printed = [s.replace("_", "") for s in printed]
+        count = Counter(loose_symbols)  # each parameter once for each distinct spelling it has
+        count.update(b for a, b in zip(loose_symbols, loose_printed) if a != b)
+        loose = dict(zip(loose_printed, parameters))
+        loose.update(zip(loose_symbols, parameters))
+        return cls(parameters, tuple(symbols), tuple(printed), first, count, loose)
+
+    def pairs(self):
+        """(parameter, (symbol spelling, LaTeX spelling)) for every parameter, in order."""
+        return zip(self.parameters, zip(self.symbols, self.printed))
+
+
 def find_parameter(chain: ChainRule, name: str) -> Parameter:
     """The parameter named ``name`` in the model's notation (symbol or LaTeX name); in column
     notation also in Nielsen's and Ng's spellings (``grammar.Textbook``: w^3_{24}, dW^{[2]}_{1,3}).
+    Looked up directly in every parameter's normalized spellings (``ChainRule.spellings``, built once:
+    a wide network has tens of thousands of parameters).
 
     >>> from symbackprop.network.spec import NetworkSpec
     >>> from symbackprop.network.model import Model
     >>> chain = ChainRule(Model(NetworkSpec.parse("2-4-3-2")))
-    >>> find_parameter(chain, "w_{34}").symbol
-    w_34
+    >>> find_parameter(chain, "w_{34}").symbol, find_parameter(chain, "w34").symbol
+    (w_34, w_34)
     """
     wanted = _normalize(name)
     names = chain.model.latex_names
-    spellings = lambda p: (_normalize(p.symbol.name), _normalize(names[p.symbol]))  # noqa: E731
-    for parameter in chain.parameters:
-        if wanted in spellings(parameter):
-            return parameter
+    spelled = chain.spellings if isinstance(chain, ChainRule) else Spellings.of(chain)
+    found = spelled.first.get(wanted)  # the first parameter spelled so
+    if found is not None:
+        return found
     # w31 for w_31: without separators, accepted only when exactly one parameter matches
-    loose = [p for p in chain.parameters if wanted.replace("_", "") in {s.replace("_", "") for s in spellings(p)}]
-    if len(loose) == 1:
-        return loose[0]
+    separated = wanted.replace("_", "")
+    if spelled.loose_count.get(separated) == 1:
+        return spelled.loose[separated]
     if chain.model.notation.columns:  # Nielsen's w^3_{24}, Ng's dW^{[2]}_{1,3}, lowercase w^{[2]}_{1,3}
         class Spelled(dict):  # parameters by normalized spelling, looked up by the grammar's keys (W^[2]_1_3)
             def get(self, key, default=None):
@@ -457,7 +550,7 @@ def find_parameter(chain: ChainRule, name: str) -> Parameter:
 
         by_symbol = {p.symbol: p for p in chain.parameters}
         book = Textbook(chain.model.spec.depth, names, parameter=True)
-        table = Spelled((spelling, p.symbol) for p in chain.parameters for spelling in spellings(p))
+        table = Spelled((spelling, p.symbol) for p, spellings in spelled.pairs() for spelling in spellings)
         try:
             symbol = book.name(name, table)
             book.settle()

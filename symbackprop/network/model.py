@@ -71,8 +71,8 @@ class Model:
         # Ordered so that every definition only uses symbols defined before it (forward pass).
         self.definitions: dict[sympy.Symbol, sympy.Expr] = {}
         for k in range(1, depth + 1):
-            for j in range(layers[k]):
-                self.definitions[self.net[k][j]] = canonical_sum(self.net_terms(k, j))
+            for j in range(layers[k]):  # every symbol is the model's own, real: see ``canonical_sum``
+                self.definitions[self.net[k][j]] = canonical_sum(self.net_terms(k, j), same_assumptions=True)
             for out, definition in zip(self.out[k], self.activation(k).outputs(self.net[k])):
                 self.definitions[out] = definition
         self.loss = self.loss_function.total(self.out[depth], self.targets)
@@ -87,7 +87,7 @@ class Model:
 
     def net_terms(self, k: int, j: int) -> list[sympy.Expr]:
         """The terms of net_j of layer k in reading order: out_1 w_1j, out_2 w_2j, ..., then the bias."""
-        terms = [product(self.out[k - 1][i], self.weights[k][i][j]) for i in range(self.spec.layers[k - 1])]
+        terms = [_own_product(self.out[k - 1][i], self.weights[k][i][j]) for i in range(self.spec.layers[k - 1])]
         return terms + ([self.biases[k][j]] if self.biases is not None else [])
 
     def _symbol(self, name: Name) -> sympy.Symbol:
@@ -144,9 +144,13 @@ class Model:
 
     @property
     def parameters(self) -> list[sympy.Symbol]:
-        """Every weight, then every bias, layer by layer from the input."""
-        weights = [w for k in range(1, self.spec.depth + 1) for row in self.weights[k] for w in row]
-        return weights + [b for k in range(1, self.spec.depth + 1) for b in self.layer_biases(k)]
+        """Every weight, then every bias, layer by layer from the input: a new list each time, whose
+        ``in`` is a set lookup (``ParameterList``)."""
+        if "_parameters" not in self.__dict__:
+            weights = [w for k in range(1, self.spec.depth + 1) for row in self.weights[k] for w in row]
+            ordered = tuple(weights + [b for k in range(1, self.spec.depth + 1) for b in self.layer_biases(k)])
+            self._parameters = (ordered, frozenset(ordered))
+        return ParameterList(*self._parameters)
 
     def display_activation(self, layer: int, net: sympy.Expr) -> Optional[sympy.Expr]:
         """g(net) as an unevaluated named function, e.g. sigma(net_b_1), for printing (None for
@@ -174,6 +178,47 @@ class Model:
         return self.loss.xreplace(self.expansions)
 
 
+class ParameterList(list):
+    """``Model.parameters``: a list whose ``in`` asks a set of its items (a wide network has 24,000
+    parameters, and the diagnosis asks of each weight it meets whether it is one). Any change to the
+    list drops the set, and ``in`` scans the list as usual.
+
+    >>> x, y = sympy.symbols("x y")
+    >>> found = ParameterList((x,), frozenset((x,)))
+    >>> x in found, y in found, (found.append(y), y in found)[1]
+    (True, False, True)
+    """
+
+    def __init__(self, items=(), members: frozenset | None = None):
+        super().__init__(items)
+        self._members = members
+
+    def __contains__(self, item) -> bool:
+        if self._members is not None:
+            try:
+                return item in self._members
+            except TypeError:  # unhashable: compared one by one
+                pass
+        return list.__contains__(self, item)
+
+
+def _changes_the_list(name: str):
+    method = getattr(list, name)
+
+    def changing(self, *args, **kwargs):
+        self._members = None
+        return method(self, *args, **kwargs)
+
+    changing.__name__ = name
+    return changing
+
+
+for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend", "insert", "pop", "remove",
+              "clear", "sort", "reverse"):
+    setattr(ParameterList, _name, _changes_the_list(_name))
+del _name
+
+
 def product(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
     """``a * b`` as ``sympy.Mul`` builds it, built directly when both are distinct plain symbols
     (out_i · w_ij, δ_j · out_i: one per weight, and ``Mul``'s general flattening is most of the
@@ -188,23 +233,48 @@ def product(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
     return sympy.Mul(a, b)
 
 
+def _own_product(a: sympy.Symbol, b: sympy.Symbol) -> sympy.Expr:
+    """``product(a, b)`` of two of a model's own symbols (``Model._symbol``: all real): SymPy orders
+    two plain symbols of the same assumptions by name (``Basic.compare``), so the names decide here.
+
+    >>> x, y = sympy.symbols("x y", real=True)
+    >>> _own_product(y, x).args == product(y, x).args == (x * y).args
+    True
+    """
+    if a.name == b.name:
+        return product(a, b)
+    return sympy.Mul._from_args((a, b) if a.name < b.name else (b, a), True)
+
+
 def _term_key(term: sympy.Expr) -> tuple:
     """A sort key that puts symbols and products of symbols in SymPy's canonical order (checked by
     ``canonical_sum``, which falls back to ``sympy.Add`` if it did not)."""
     return (0, (term.name,)) if term.is_Symbol else (1, len(term.args), tuple(a.name for a in term.args))
 
 
-def canonical_sum(terms: list[sympy.Expr]) -> sympy.Expr:
+def canonical_sum(terms: list[sympy.Expr], same_assumptions: bool = False) -> sympy.Expr:
     """``sympy.Add(*terms)``, built directly when the terms are distinct symbols and products of
     symbols (a net input's 784 terms out_i · w_ij): sorted by name, then checked term by term
     against SymPy's canonical order; anything else goes through ``sympy.Add``.
 
+    ``same_assumptions``: the caller knows that every symbol has the same assumptions (a model's
+    own, all real). SymPy's ``Basic.compare`` of two such terms is then the comparison of their
+    ``_term_key`` (a symbol before a product; products by length, then their factors' names), so
+    the check is made on the keys, without ``compare``.
+
     >>> x, y, z = sympy.symbols("x y z")
     >>> canonical_sum([y * z, x, x * y]).args == sympy.Add(y * z, x, x * y).args
+    True
+    >>> canonical_sum([y * z, x, x * y], same_assumptions=True).args == sympy.Add(y * z, x, x * y).args
     True
     """
     plain = lambda e: type(e) is sympy.Symbol and e.is_commutative  # noqa: E731
     if len(terms) > 1 and all(plain(t) or (t.is_Mul and all(plain(a) for a in t.args)) for t in terms):
+        if same_assumptions:
+            keyed = sorted(((_term_key(t), t) for t in terms), key=lambda pair: pair[0])
+            if all(a[0] < b[0] for a, b in zip(keyed, keyed[1:])):
+                return sympy.Add._from_args([t for _, t in keyed], True)
+            return sympy.Add(*terms)
         ordered = sorted(terms, key=_term_key)
         if all(a.compare(b) < 0 for a, b in zip(ordered, ordered[1:])):  # strictly: no two terms alike
             return sympy.Add._from_args(ordered, True)

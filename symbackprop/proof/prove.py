@@ -1,7 +1,7 @@
 """Prove every printed form equal to the true gradient.
 
 The truth is ``sympy.diff`` of the fully expanded E_total (sigmoid written with exp), never a
-derivative we declared. Three kinds of check:
+derivative we declared; SymEngine takes it where installed (``algebra.differentiate``). Three kinds of check:
 
 * **local factors**: every ∂out/∂net written in the output (out(1 - out)) is proven equal to
   ``sympy.diff`` of the activation formula, neuron by neuron, so the Leibniz form and the
@@ -32,6 +32,7 @@ import numpy as np
 import sympy
 
 from ..algebra.evaluate import evaluate, evaluate_many
+from ..algebra.differentiate import derivative, engine
 from ..algebra.exact import are_equal
 from ..algebra.limits import time_limit
 from ..derivation.chainrule import ChainRule, Gradient
@@ -115,6 +116,10 @@ class Verification:
     tolerance: float = TOLERANCE
     unproven: dict[sympy.Symbol, str] = field(default_factory=dict)  # parameter -> key of UNPROVEN
     proof: str = "auto"  # the mode asked for: why the symbolic proofs were skipped, when they were
+    truth: str = "SymPy"  # who took the derivative the proofs compare with: "SymPy" or "SymEngine"
+    # the numeric check's points (``numeric.random_points(model, points, seed)``) with every net input
+    # and output evaluated there (``evaluate``), for a later stage that needs the same numbers (``verify``)
+    forward: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def skipped_because(self) -> Optional[str]:
@@ -255,7 +260,7 @@ def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient], 
             return "timeout"
         try:
             with time_limit(seconds):
-                truth = model.almost_everywhere(sympy.diff(expanded_loss, gradient.parameter.symbol))
+                truth = model.almost_everywhere(derivative(expanded_loss, gradient.parameter.symbol))
                 ours = model.almost_everywhere(gradient.delta_value.xreplace(fully_expanded))
                 return "proven" if are_equal(ours, truth) else "inconclusive"
         except TimeoutError:
@@ -285,11 +290,12 @@ def _identity(path_sum: sympy.Expr, delta_form: sympy.Expr, seconds: float = IDE
 
 
 def _numeric_checks(model: Model, chain: ChainRule, gradients: list[Gradient], points: int, seed: int,
-                    progress: Progress) -> dict[sympy.Symbol, dict[str, FormCheck]]:
+                    progress: Progress, forward: Optional[dict] = None) -> dict[sympy.Symbol, dict[str, FormCheck]]:
     """Every form of every gradient against the complex-step derivative at random points, and
     each written-out path sum against its delta form (an exact polynomial identity). The forms
     are evaluated all at once (``evaluate_many``: a big network's δ_j·out_i in a few NumPy
-    products) and compared row by row, in the order of ``gradients``."""
+    products) and compared row by row, in the order of ``gradients``. ``forward``, when given,
+    receives every net input's and output's values at the points (``Verification.forward``)."""
     delta_definitions = {delta.symbol: delta.definition for delta in chain.deltas}
     over_outputs: dict[sympy.Symbol, sympy.Expr] = {}  # δ in out, target and weight symbols, as needed
 
@@ -305,11 +311,19 @@ def _numeric_checks(model: Model, chain: ChainRule, gradients: list[Gradient], p
     primary = dict(values)
     underflows = _Underflows()
     with underflows.watch():
-        truth_numeric = numeric.complex_step_gradient(model, values)
+        truth_numeric = _complex_step(model, values, [g.parameter for g in gradients])
     truth_underflowed = underflows.seen
+    if truth_numeric is not None and any(np.any(np.abs(t) < numeric.SMALLEST_GRADIENT) for t in truth_numeric.values()):
+        truth_numeric = None  # a gradient too small to read: judged with every parameter's batch, as always
+    if truth_numeric is None:
+        with underflows.watch():
+            truth_numeric = numeric.complex_step_gradient(model, values)
+        truth_underflowed = underflows.seen
     memo: dict = {}
     tainted: set = set()  # symbols whose float64 values may have lost an underflowed part
-    for symbol, definition in list(model.definitions.items()) + list(delta_definitions.items()):
+    needed = _needed_deltas(gradients, delta_definitions)  # the deltas the forms use: a wide layer has many others
+    deltas_needed = [(s, d) for s, d in delta_definitions.items() if s in needed]
+    for symbol, definition in list(model.definitions.items()) + deltas_needed:
         with underflows.watch():
             values[symbol] = evaluate(definition, values, memo)
         if underflows.seen or (tainted and not tainted.isdisjoint(definition.free_symbols)):
@@ -364,7 +378,64 @@ def _numeric_checks(model: Model, chain: ChainRule, gradients: list[Gradient], p
                 )
             checks[p][name] = FormCheck("numeric", error)
             row += 1
+    if forward is not None:
+        forward.update((symbol, values[symbol]) for symbol in model.definitions)
     return checks
+
+
+FEW_PARAMETERS = 16  # a derivation of at most this many parameters of a wide network (``verify``) ...
+WIDE_NETWORK = 1000  # ... of over this many: the complex step is taken for those parameters only
+
+
+def _complex_step(model: Model, values, parameters) -> Optional[dict[sympy.Symbol, np.ndarray]]:
+    """∂E_total/∂p by the complex step for each of ``parameters`` alone, as
+    ``numeric.complex_step_gradient`` computes it for every parameter (the same forward pass
+    (``numeric.ForwardPass``), z_j + ih·a_i at the net input each feeds, a shared bias's parts
+    summed in order); None unless they are a few of a wide network, when that whole batch is the
+    better buy.
+
+    >>> from symbackprop.network.spec import NetworkSpec
+    >>> from symbackprop.derivation.chainrule import ChainRule
+    >>> model = Model(NetworkSpec.parse("40-30-1"))
+    >>> chain, values = ChainRule(model), numeric.random_points(model, 2, seed=0)
+    >>> p = chain.parameters[-1]
+    >>> mine, every = _complex_step(model, values, [p]), numeric.complex_step_gradient(model, values)
+    >>> bool(np.allclose(mine[p.symbol], every[p.symbol], rtol=1e-13, atol=0))
+    True
+    """
+    if len(parameters) > FEW_PARAMETERS or model.spec.n_parameters <= WIDE_NETWORK:
+        return None
+    forward = numeric.ForwardPass(model)
+    n_points = len(next(iter(values.values())))
+    weights = forward.weights(values)
+    found = {p.symbol: np.zeros(n_points) for p in parameters}
+    for point in range(n_points):
+        x, y, W, b = forward.matrices(values, point, weights)
+        a = [x]
+        for k in range(1, model.spec.depth + 1):
+            a.append(np.asarray(forward.activations[k](a[k - 1] @ W[k] + b[k]), dtype=float))
+        for p in parameters:
+            total = 0.0
+            for neuron in p.feeds:
+                k = neuron.layer
+                Z = np.tile((a[k - 1] @ W[k] + b[k]).astype(complex), (1, 1))
+                Z[0, neuron.index] += 1j * numeric.STEP * (a[k - 1][p.source.index] if p.kind == "weight" else 1.0)
+                total = total + forward.from_layer(Z, k, y, W, b).imag[0] / numeric.STEP
+            found[p.symbol][point] = total
+    return found
+
+
+def _needed_deltas(gradients: list[Gradient], delta_definitions: dict) -> set:
+    """The delta symbols the gradients' forms use, directly or through other deltas' definitions."""
+    stack = [s for g in gradients for form in (g.delta_value, g.path_sum) if form is not None
+             for s in form.free_symbols if s in delta_definitions]
+    needed: set = set()
+    while stack:
+        symbol = stack.pop()
+        if symbol not in needed:
+            needed.add(symbol)
+            stack.extend(s for s in delta_definitions[symbol].free_symbols if s in delta_definitions)
+    return needed
 
 
 def _check_underflow(model: Model, chain: ChainRule, written: list, forms: np.ndarray, truth: np.ndarray,
@@ -426,7 +497,7 @@ def _exact_truth(model: Model, p: sympy.Symbol, exact: dict, seconds: float = 10
     past float64's range; None when that takes too long (a big network's expanded E_total)."""
     try:
         with time_limit(seconds):
-            truth = model.almost_everywhere(sympy.diff(model.expanded_loss, p))
+            truth = model.almost_everywhere(derivative(model.expanded_loss, p))
             value = truth.xreplace({s: exact[s] for s in truth.free_symbols if s in exact}).evalf(EXACT_DIGITS)
     except (TimeoutError, ArithmeticError, MemoryError, RecursionError, TypeError, ValueError, KeyError):
         return None
@@ -488,10 +559,12 @@ def verify(
     gradients = list(gradients)
     symbolic = use_symbolic(proof, model)
     budget = PROOFS_SECONDS if proof == "auto" else None
+    truth = engine(model.expanded_loss) if symbolic else "SymPy"  # converts E_total once, before the children fork
     with _symbolic_proofs(model, chain, gradients, budget) if symbolic else nullcontext() as proofs:
         factors_proven = prove_local_factors(model, chain)
         with np.errstate(all="ignore"):  # a non-finite value is reported as one message, not as warnings
-            checks = _numeric_checks(model, chain, gradients, points, seed, progress)
+            forward: dict = {}
+            checks = _numeric_checks(model, chain, gradients, points, seed, progress, forward)
         matrix_entries = prove_matrix_forms(model, chain, forms, gradients)
         simplifications = prove_simplifications(model, chain)
         unproven = {}
@@ -506,4 +579,5 @@ def verify(
     return Verification(
         checks, factors_proven, points, seed, symbolic,
         matrix_entries_proven=matrix_entries, simplifications_proven=simplifications, unproven=unproven, proof=proof,
+        forward=forward, truth=truth,
     )
