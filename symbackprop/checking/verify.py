@@ -71,7 +71,7 @@ from ..algebra.grammar import (
 from ..algebra.limits import time_limit
 from ..derivation.chainrule import Gradient, Path, definition_symbols, find_parameter
 from ..handout.latex import to_latex
-from ..network.model import expand_definitions
+from ..network.model import definitions_used, expand_definitions
 from ..network.notation import NOTATIONS
 from ..network.spec import NetworkSpec, SpecError
 from ..proof import numeric
@@ -529,12 +529,7 @@ class Workspace:
         ``deltas_over_outputs`` writes them, expanding only the deltas it needs (of a wide layer's many)."""
         if "deltas_over_outputs" in self.__dict__:
             return expr.xreplace(self.deltas_over_outputs)
-        needed, stack = set(), [s for s in expr.free_symbols if s in self.delta_definitions]
-        while stack:
-            symbol = stack.pop()
-            if symbol not in needed:
-                needed.add(symbol)
-                stack.extend(s for s in self.delta_definitions[symbol].free_symbols if s in self.delta_definitions)
+        needed = definitions_used([expr], self.delta_definitions)
         return expr.xreplace(expand_definitions({s: d for s, d in self.delta_definitions.items() if s in needed}))
 
     def depends_on(self, exprs: Iterable[sympy.Expr]) -> set[sympy.Symbol]:

@@ -296,6 +296,23 @@ def expand_definitions(
     return expanded
 
 
+def definitions_used(exprs: Iterable[sympy.Expr], definitions: Mapping[sympy.Symbol, sympy.Expr]) -> set[sympy.Symbol]:
+    """The defined symbols ``exprs`` use, directly or through the definitions of others.
+
+    >>> a, b, c, d = sympy.symbols("a b c d")
+    >>> sorted(definitions_used([2 * c], {a: d + 1, b: d, c: a * d}), key=str)
+    [a, c]
+    """
+    stack = [s for expr in exprs for s in expr.free_symbols if s in definitions]
+    used: set[sympy.Symbol] = set()
+    while stack:
+        symbol = stack.pop()
+        if symbol not in used:
+            used.add(symbol)
+            stack.extend(s for s in definitions[symbol].free_symbols if s in definitions)
+    return used
+
+
 def free_symbols_in_order(exprs: Iterable[sympy.Expr]) -> list[sympy.Symbol]:
     """The free symbols of ``exprs`` sorted by name, for stable argument lists."""
     symbols: set[sympy.Symbol] = set()

@@ -37,7 +37,7 @@ from ..algebra.exact import are_equal
 from ..algebra.limits import time_limit
 from ..derivation.chainrule import ChainRule, Gradient
 from ..derivation.matrixform import LayerForm
-from ..network.model import Model, canonical_sum, expand_definitions, product
+from ..network.model import Model, canonical_sum, definitions_used, expand_definitions, product
 from ..network.spec import SpecError
 from . import numeric
 from .parallel import Forked
@@ -321,7 +321,8 @@ def _numeric_checks(model: Model, chain: ChainRule, gradients: list[Gradient], p
         truth_underflowed = underflows.seen
     memo: dict = {}
     tainted: set = set()  # symbols whose float64 values may have lost an underflowed part
-    needed = _needed_deltas(gradients, delta_definitions)  # the deltas the forms use: a wide layer has many others
+    needed = definitions_used((form for g in gradients for form in (g.delta_value, g.path_sum) if form is not None),
+                              delta_definitions)  # the deltas the forms use: a wide layer has many others
     deltas_needed = [(s, d) for s, d in delta_definitions.items() if s in needed]
     for symbol, definition in list(model.definitions.items()) + deltas_needed:
         with underflows.watch():
@@ -423,19 +424,6 @@ def _complex_step(model: Model, values, parameters) -> Optional[dict[sympy.Symbo
                 total = total + forward.from_layer(Z, k, y, W, b).imag[0] / numeric.STEP
             found[p.symbol][point] = total
     return found
-
-
-def _needed_deltas(gradients: list[Gradient], delta_definitions: dict) -> set:
-    """The delta symbols the gradients' forms use, directly or through other deltas' definitions."""
-    stack = [s for g in gradients for form in (g.delta_value, g.path_sum) if form is not None
-             for s in form.free_symbols if s in delta_definitions]
-    needed: set = set()
-    while stack:
-        symbol = stack.pop()
-        if symbol not in needed:
-            needed.add(symbol)
-            stack.extend(s for s in delta_definitions[symbol].free_symbols if s in delta_definitions)
-    return needed
 
 
 def _check_underflow(model: Model, chain: ChainRule, written: list, forms: np.ndarray, truth: np.ndarray,
