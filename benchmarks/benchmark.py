@@ -20,7 +20,7 @@ It prints each figure as it goes. With ``--write`` it also writes ``benchmarks/r
 points; without either, nothing is written. Not part of the test suite (a smoke test runs it with
 ``--quick``).
 
-    python benchmarks/benchmark.py --write    # the full run, about 10 minutes, updating results/
+    python benchmarks/benchmark.py --write    # the full run, about 9 minutes, updating results/
     python benchmarks/benchmark.py --quick    # tiny sizes, seconds, printed only
 """
 
