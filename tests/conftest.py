@@ -27,10 +27,9 @@ def seed000():
 
 
 # Modules whose tests share an expensive module-scoped fixture (derived handouts, a browser, a fork
-# server) or, like the diagnosis table, report over all of their tests: pytest-xdist runs each such
-# module in one worker (its "loadgroup" distribution, which `pytest_configure` picks for `-n`), so
-# the fixture is built once, not once per worker. Every other test is balanced across the workers
-# one by one.
+# server) or, like the diagnosis table, report over all of their tests: under `-n` pytest-xdist runs
+# each such module in one worker (the scheduler below), so the fixture is built once, not once per
+# worker. Every other test is balanced across the workers one by one.
 ONE_WORKER = {
     "test_detail", "test_diagnosis", "test_example_arithmetic", "test_exercise_html", "test_exercise_title",
     "test_fuzz_cli", "test_grammar", "test_html", "test_markdown", "test_notation_parsing", "test_seed001",
@@ -44,27 +43,24 @@ RUN_FIRST = ("test_wheel", "test_benchmark", "test_fuzz_cli", "test_html", "test
              "test_derive", "test_detail", "test_pdf_layout", "test_handouts")
 
 
-def pytest_configure(config):
-    """Under ``-n`` (pytest-xdist) the controller distributes by groups, and each worker marks its
-    tests' ids with their group (told through ``workerinput``: a worker reads the command line
-    again, without this change). Without xdist, or with ``--dist`` other than load, nothing changes."""
-    config.addinivalue_line("markers", "xdist_group(name): run in the same pytest-xdist worker as the rest of the group")
-    if getattr(config.option, "dist", "no") == "load" and not getattr(config.option, "distload", False):
-        config.option.dist = "loadgroup"
-    if getattr(config, "workerinput", {}).get("loadgroup"):
-        config.option.loadgroup = True
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # before pytest-xdist's own answer
+def pytest_xdist_make_scheduler(config, log):
+    """For `-n` (its "load" distribution): pytest-xdist's scope scheduling, where a scope is a whole
+    module for those in ``ONE_WORKER`` and a single test for every other. (Its "loadgroup" marks
+    would do the same, but from pytest 9.2 a plugin can no longer change a test's id, which they
+    rely on.) Any other ``--dist`` is left to pytest-xdist."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerModules(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if Path(module).stem in ONE_WORKER else nodeid
+
+    return OneWorkerModules(config, log)
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node):
-    node.workerinput["loadgroup"] = node.config.getvalue("dist") == "loadgroup"
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
-    for item in items:
-        module = Path(str(item.fspath)).stem
-        if module in ONE_WORKER:
-            item.add_marker(pytest.mark.xdist_group(module))
     rank = {module: n for n, module in enumerate(RUN_FIRST)}
     items.sort(key=lambda item: rank.get(Path(str(item.fspath)).stem, len(RUN_FIRST)))  # stable: else as collected
