@@ -20,7 +20,7 @@ from symbackprop.algebra.grammar import FormulaError, name_table, parse_math
 from symbackprop.checking.verify import Workspace, check_gradient
 from symbackprop.derivation import chainrule
 from symbackprop.derivation.chainrule import ChainRule, find_parameter
-from symbackprop.network.model import Model, ParameterList, canonical_sum, product
+from symbackprop.network.model import Model, canonical_sum, product
 from symbackprop.network.notation import NOTATIONS
 from symbackprop.network.spec import NetworkSpec, SpecError
 from symbackprop.proof import numeric, prove
@@ -232,12 +232,12 @@ def test_canonical_sum_with_the_same_assumptions_is_sympys():
         assert canonical_sum(terms, same_assumptions=True) == canonical_sum(terms)
 
 
-def test_the_parameter_list_answers_in_as_a_list():
+def test_the_parameter_set_is_the_parameter_list():
     model = Model(NetworkSpec.parse("30-12-10", bias=True))
     parameters = model.parameters
-    assert isinstance(parameters, ParameterList) and parameters == list(parameters)
-    assert all(p in parameters for p in parameters[:50]) and model.out[0][0] not in parameters
-    assert sympy.Symbol(parameters[3].name, real=True) in parameters  # equal, not identical
+    assert model.parameter_set == set(parameters) and len(model.parameter_set) == len(parameters)
+    assert all(p in model.parameter_set for p in parameters[:50]) and model.out[0][0] not in model.parameter_set
+    assert sympy.Symbol(parameters[3].name, real=True) in model.parameter_set  # equal, not identical
     parameters.remove(parameters[3])
     assert model.weights[1][0][3] not in parameters and model.weights[1][0][3] in model.parameters
     assert model.parameters is not model.parameters  # a new list each time, as before

@@ -50,7 +50,7 @@ def sympy_only():
 
 
 def engine(expr: sympy.Expr) -> str:
-    """Who ``derivative`` has differentiate ``expr``: "SymEngine" or "SymPy" (for the handouts' words)."""
+    """Who ``derivative`` lets differentiate ``expr``: "SymEngine" or "SymPy" (for the handouts' words)."""
     symengine = _symengine()
     return "SymEngine" if symengine is not None and _converted(expr, symengine) is not None else "SymPy"
 
@@ -75,10 +75,10 @@ class _Converted:
     """One expression in SymEngine, and the way back: SymEngine's result rebuilt in SymPy node by
     node (shared subterms once), its symbols the expression's own (with their assumptions)."""
 
-    def __init__(self, expr: sympy.Expr, symengine):
+    def __init__(self, expr: sympy.Expr, symbols: dict[str, sympy.Symbol], symengine):
         self.symengine = symengine
         self.expr = symengine.sympify(expr)
-        self.symbols = {s.name: s for s in expr.free_symbols}
+        self.symbols = symbols  # the expression's free symbols by name
         self.memo: dict = {}
 
     def back(self, node) -> sympy.Expr:
@@ -115,18 +115,21 @@ _CONVERTED: dict[sympy.Expr, _Converted | None] = {}  # the last few expressions
 
 
 def _plain(expr: sympy.Expr) -> bool:
-    """Built only from the node types in ``_PLAIN``, and no two free symbols share a name."""
-    if len({s.name for s in expr.free_symbols}) != len(expr.free_symbols):
-        return False
+    """Built only from the node types in ``_PLAIN``."""
     return all(isinstance(node, _PLAIN) for node in sympy.preorder_traversal(expr))
 
 
 def _converted(expr: sympy.Expr, symengine) -> _Converted | None:
+    """``expr`` in SymEngine, once for the last few expressions; None when SymEngine should not take
+    it: a node outside ``_PLAIN``, or two free symbols of one name."""
     if expr not in _CONVERTED:
         if len(_CONVERTED) >= 4:
             _CONVERTED.pop(next(iter(_CONVERTED)))
+        free = expr.free_symbols
+        symbols = {s.name: s for s in free}
         try:
-            _CONVERTED[expr] = _Converted(expr, symengine) if _plain(expr) else None
+            plain = len(symbols) == len(free) and _plain(expr)
+            _CONVERTED[expr] = _Converted(expr, symbols, symengine) if plain else None
         except (RuntimeError, TypeError, ValueError, NotImplementedError):
             _CONVERTED[expr] = None
     return _CONVERTED[expr]
@@ -136,7 +139,7 @@ def derivative(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
     """∂``expr``/∂``symbol``, as ``sympy.diff`` gives it (see the module docstring)."""
     symengine = _symengine()
     converted = _converted(expr, symengine) if symengine is not None and isinstance(symbol, sympy.Symbol) else None
-    if converted is not None and symbol in expr.free_symbols:
+    if converted is not None and converted.symbols.get(symbol.name) == symbol:  # a free symbol of expr
         try:
             return converted.back(symengine.diff(converted.expr, symengine.Symbol(symbol.name)))
         except (RuntimeError, TypeError, ValueError, NotImplementedError, KeyError):

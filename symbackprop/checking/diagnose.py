@@ -247,7 +247,7 @@ class Diagnosis:
         weight = f.value
         through = self._through(source, target)
         yield Mutation(f"the term through {through} is missing", (((of, wrt), self.zeros),), rank=1)
-        if not (isinstance(weight, sympy.Symbol) and weight in m.parameters):
+        if not (isinstance(weight, sympy.Symbol) and weight in m.parameter_set):
             return
         layer = target.layer
         wide = m.spec.layers[layer - 1] * m.spec.layers[layer] > MAX_SWAPPED_WEIGHTS

@@ -98,7 +98,7 @@ def exercise_context(derivation: Derivation, seed: int = 0) -> dict:
         {"name": tex(s), "value": number(s), "connects": connects}
         for s, connects in _parameters_in_order(m)
     ]
-    parameters = set(m.parameters)
+    parameters = m.parameter_set
     net_sum = lambda terms: to_latex(_weights_first(terms, parameters), names, order="none", mul_symbol=r"\,")  # noqa: E731
     network = [  # net_j = Σ_i w_ij out_i (+ b_j), as the design writes it: the weight first
         {

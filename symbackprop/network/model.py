@@ -144,13 +144,18 @@ class Model:
 
     @property
     def parameters(self) -> list[sympy.Symbol]:
-        """Every weight, then every bias, layer by layer from the input: a new list each time, whose
-        ``in`` is a set lookup (``ParameterList``)."""
-        if "_parameters" not in self.__dict__:
-            weights = [w for k in range(1, self.spec.depth + 1) for row in self.weights[k] for w in row]
-            ordered = tuple(weights + [b for k in range(1, self.spec.depth + 1) for b in self.layer_biases(k)])
-            self._parameters = (ordered, frozenset(ordered))
-        return ParameterList(*self._parameters)
+        """Every weight, then every bias, layer by layer from the input (a new list each time)."""
+        return list(self._parameter_order)
+
+    @cached_property
+    def _parameter_order(self) -> tuple[sympy.Symbol, ...]:
+        weights = [w for k in range(1, self.spec.depth + 1) for row in self.weights[k] for w in row]
+        return tuple(weights + [b for k in range(1, self.spec.depth + 1) for b in self.layer_biases(k)])
+
+    @cached_property
+    def parameter_set(self) -> frozenset[sympy.Symbol]:
+        """``parameters`` as a set, to ask of a symbol whether it is one (a wide network has 24,000)."""
+        return frozenset(self._parameter_order)
 
     def display_activation(self, layer: int, net: sympy.Expr) -> Optional[sympy.Expr]:
         """g(net) as an unevaluated named function, e.g. sigma(net_b_1), for printing (None for
@@ -176,47 +181,6 @@ class Model:
     def expanded_loss(self) -> sympy.Expr:
         """E_total fully expanded: a function of inputs, targets, weights and biases only."""
         return self.loss.xreplace(self.expansions)
-
-
-class ParameterList(list):
-    """``Model.parameters``: a list whose ``in`` asks a set of its items (a wide network has 24,000
-    parameters, and the diagnosis asks of each weight it meets whether it is one). Any change to the
-    list drops the set, and ``in`` scans the list as usual.
-
-    >>> x, y = sympy.symbols("x y")
-    >>> found = ParameterList((x,), frozenset((x,)))
-    >>> x in found, y in found, (found.append(y), y in found)[1]
-    (True, False, True)
-    """
-
-    def __init__(self, items=(), members: frozenset | None = None):
-        super().__init__(items)
-        self._members = members
-
-    def __contains__(self, item) -> bool:
-        if self._members is not None:
-            try:
-                return item in self._members
-            except TypeError:  # unhashable: compared one by one
-                pass
-        return list.__contains__(self, item)
-
-
-def _changes_the_list(name: str):
-    method = getattr(list, name)
-
-    def changing(self, *args, **kwargs):
-        self._members = None
-        return method(self, *args, **kwargs)
-
-    changing.__name__ = name
-    return changing
-
-
-for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend", "insert", "pop", "remove",
-              "clear", "sort", "reverse"):
-    setattr(ParameterList, _name, _changes_the_list(_name))
-del _name
 
 
 def product(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
