@@ -192,10 +192,7 @@ def complex_step_gradient(model: Model, values: Mapping[sympy.Symbol, np.ndarray
                                       + (model.spec.layers[k] if model.biases else 0), n_points)) for k in range(1, depth + 1)]
     weights = forward.weights(values)
     for point in range(n_points):
-        x, y, W, b = forward.matrices(values, point, weights)
-        a = [x]
-        for k in range(1, depth + 1):
-            a.append(np.asarray(forward.activations[k](a[k - 1] @ W[k] + b[k]), dtype=float))
+        y, W, b, a = _outputs(forward, values, point, weights)
         for k in range(1, depth + 1):
             z = a[k - 1] @ W[k] + b[k]
             n_in, n_out = W[k].shape
@@ -219,6 +216,46 @@ def complex_step_gradient(model: Model, values: Mapping[sympy.Symbol, np.ndarray
                 gradient[bias] = gradient[bias] + derivatives[k][n_in * n_out + j] if bias in gradient else \
                     0.0 + derivatives[k][n_in * n_out + j]
     return {p: gradient[p] for p in model.parameters}
+
+
+def _outputs(forward: ForwardPass, values, point: int, weights) -> tuple:
+    """At one point: the targets, the weight matrices and biases, and every layer's outputs a^[k]."""
+    x, y, W, b = forward.matrices(values, point, weights)
+    a = [x]
+    for k in range(1, forward.model.spec.depth + 1):
+        a.append(np.asarray(forward.activations[k](a[k - 1] @ W[k] + b[k]), dtype=float))
+    return y, W, b, a
+
+
+def complex_step_of(model: Model, values: Mapping[sympy.Symbol, np.ndarray], parameters) -> dict[sympy.Symbol, np.ndarray]:
+    """``complex_step_gradient`` for a few ``parameters`` (chain-rule ``Parameter``s) alone: the
+    same forward pass and z_j + ih·a_i at each net input a parameter feeds (a shared bias's parts
+    summed in order), one perturbed row each instead of a whole layer's batch.
+
+    >>> from symbackprop.network.spec import NetworkSpec
+    >>> from symbackprop.derivation.chainrule import ChainRule
+    >>> model = Model(NetworkSpec.parse("40-30-1"))
+    >>> chain, values = ChainRule(model), random_points(model, 2, seed=0)
+    >>> p = chain.parameters[-1]
+    >>> mine, every = complex_step_of(model, values, [p]), complex_step_gradient(model, values)
+    >>> bool(np.allclose(mine[p.symbol], every[p.symbol], rtol=1e-13, atol=0))
+    True
+    """
+    forward = ForwardPass(model)
+    n_points = len(next(iter(values.values())))
+    weights = forward.weights(values)
+    found = {p.symbol: np.zeros(n_points) for p in parameters}
+    for point in range(n_points):
+        y, W, b, a = _outputs(forward, values, point, weights)
+        for p in parameters:
+            total = 0.0
+            for neuron in p.feeds:
+                k = neuron.layer
+                Z = (a[k - 1] @ W[k] + b[k]).astype(complex)[np.newaxis, :]
+                Z[0, neuron.index] += 1j * STEP * (a[k - 1][p.source.index] if p.kind == "weight" else 1.0)
+                total = total + forward.from_layer(Z, k, y, W, b).imag[0] / STEP
+            found[p.symbol][point] = total
+    return found
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:

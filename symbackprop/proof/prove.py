@@ -389,41 +389,11 @@ WIDE_NETWORK = 1000  # ... of over this many: the complex step is taken for thos
 
 
 def _complex_step(model: Model, values, parameters) -> Optional[dict[sympy.Symbol, np.ndarray]]:
-    """∂E_total/∂p by the complex step for each of ``parameters`` alone, as
-    ``numeric.complex_step_gradient`` computes it for every parameter (the same forward pass
-    (``numeric.ForwardPass``), z_j + ih·a_i at the net input each feeds, a shared bias's parts
-    summed in order); None unless they are a few of a wide network, when that whole batch is the
-    better buy.
-
-    >>> from symbackprop.network.spec import NetworkSpec
-    >>> from symbackprop.derivation.chainrule import ChainRule
-    >>> model = Model(NetworkSpec.parse("40-30-1"))
-    >>> chain, values = ChainRule(model), numeric.random_points(model, 2, seed=0)
-    >>> p = chain.parameters[-1]
-    >>> mine, every = _complex_step(model, values, [p]), numeric.complex_step_gradient(model, values)
-    >>> bool(np.allclose(mine[p.symbol], every[p.symbol], rtol=1e-13, atol=0))
-    True
-    """
+    """∂E_total/∂p by the complex step for each of ``parameters`` alone (``numeric.complex_step_of``)
+    when they are a few of a wide network; None otherwise, when the whole batch is the better buy."""
     if len(parameters) > FEW_PARAMETERS or model.spec.n_parameters <= WIDE_NETWORK:
         return None
-    forward = numeric.ForwardPass(model)
-    n_points = len(next(iter(values.values())))
-    weights = forward.weights(values)
-    found = {p.symbol: np.zeros(n_points) for p in parameters}
-    for point in range(n_points):
-        x, y, W, b = forward.matrices(values, point, weights)
-        a = [x]
-        for k in range(1, model.spec.depth + 1):
-            a.append(np.asarray(forward.activations[k](a[k - 1] @ W[k] + b[k]), dtype=float))
-        for p in parameters:
-            total = 0.0
-            for neuron in p.feeds:
-                k = neuron.layer
-                Z = np.tile((a[k - 1] @ W[k] + b[k]).astype(complex), (1, 1))
-                Z[0, neuron.index] += 1j * numeric.STEP * (a[k - 1][p.source.index] if p.kind == "weight" else 1.0)
-                total = total + forward.from_layer(Z, k, y, W, b).imag[0] / numeric.STEP
-            found[p.symbol][point] = total
-    return found
+    return numeric.complex_step_of(model, values, parameters)
 
 
 def _check_underflow(model: Model, chain: ChainRule, written: list, forms: np.ndarray, truth: np.ndarray,
