@@ -53,7 +53,7 @@ class Mutation:
     message: str
     replace: tuple = ()  # ((of, wrt), array), ...
     scale: float = 1.0
-    value: np.ndarray | None = None  # the mutated gradient outright (another parameter's gradient)
+    value: Callable[[], np.ndarray] | None = None  # the mutated gradient outright (another parameter's), on demand
     rank: int = 0  # simpler explanations first
 
 
@@ -343,7 +343,8 @@ class Diagnosis:
 
         candidates = sorted((q for q in chain.parameters if q != p and q.layer == p.layer), key=order)
         for q in candidates[:MAX_OTHER_PARAMETERS]:
-            value = self._array(chain.gradient(q, with_paths=False).delta_value)  # the deltas' values are sampled
+            def value(q=q):  # the deltas' values are sampled
+                return self._array(chain.gradient(q, with_paths=False).delta_value)
             swapped = order(q)[0] == 0 and p.kind == "weight"
             why = " (its indices swapped)" if swapped else ""
             yield Mutation(f"your formula is the gradient of {names[q.symbol]}, not of {names[p.symbol]}{why}",
@@ -370,13 +371,15 @@ class Diagnosis:
             if _alike(written - value, self.truth, MATCH):
                 name = self.model.latex_names[self.gradient.parameter.symbol]
                 return [f"the term {shown} is extra: no path from {name} to the error gives it"]
-        found: list[tuple[int, str]] = []
+        found: list[tuple[int, str]] = []  # (rank, message), each simpler than the last
         singles = []
         deadline = time.perf_counter() + SECONDS
         for count, mutation in enumerate(self._all()):
             if count >= MAX_MUTATIONS or time.perf_counter() > deadline:
                 break
-            value = mutation.value if mutation.value is not None else self.structure.value(mutation)
+            if found and mutation.rank >= found[-1][0]:
+                continue  # it cannot be simpler than the match in hand
+            value = mutation.value() if mutation.value is not None else self.structure.value(mutation)
             if _alike(value, self.truth, DIFFERENT):
                 continue  # no change at these points: it explains nothing
             singles.append((mutation, value))
@@ -391,9 +394,7 @@ class Diagnosis:
                         found.append((mutation.rank + 3, f"{mutation.message}; and {message.split(':')[0].replace('your formula is', 'it is')}"))
         if not found:
             return []
-        found.sort()
-        best = [message for rank, message in found if rank == found[0][0]]
-        return [best[0]]
+        return [min(found, key=lambda match: match[0])[1]]  # the simplest; of equal ranks, the first found
 
     def _reversed(self, out: sympy.Symbol, target: sympy.Symbol) -> str:
         """The note on an error written target − out, in the notation's names: for the squared
