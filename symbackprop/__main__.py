@@ -1,5 +1,5 @@
 """``python -m symbackprop``: the same as the ``symbackprop`` console script."""
 
-from .cli import main
+from .cli import run
 
-main()
+run()

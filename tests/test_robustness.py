@@ -195,10 +195,12 @@ def test_a_run_that_needs_more_memory_than_it_may_take_is_one_line(tmp_path):
     says otherwise): running out of it is a message and exit 2, never a MemoryError traceback."""
     import os
 
-    limited = dict(os.environ, SYMBACKPROP_MEMORY_LIMIT="400M")
+    # 707-707's symbols alone (500,000 parameters) cannot fit in 300 MiB: refused before the build,
+    # deterministically (an allocation failing deep inside CPython can crash it instead of raising)
+    limited = dict(os.environ, SYMBACKPROP_MEMORY_LIMIT="300M")
     result = subprocess.run([sys.executable, "-m", "symbackprop", "derive", "707-707", "--format", "json", "-q",
                              "-o", "out"], capture_output=True, text=True, timeout=HANG, env=limited, cwd=tmp_path)
-    one_line_exit_2(result, "out of memory", "0.4 GiB", "SYMBACKPROP_MEMORY_LIMIT")
+    one_line_exit_2(result, "out of memory", "0.3 GiB", "SYMBACKPROP_MEMORY_LIMIT")
     bad = subprocess.run([sys.executable, "-m", "symbackprop", "derive", "2-1"], capture_output=True, text=True,
                          timeout=HANG, env=dict(os.environ, SYMBACKPROP_MEMORY_LIMIT="lots"))
     one_line_exit_2(bad, "SYMBACKPROP_MEMORY_LIMIT='lots'", "4G")
@@ -213,3 +215,30 @@ def test_a_run_that_needs_more_memory_than_it_may_take_is_one_line(tmp_path):
     with pytest.raises(SystemExit) as finished:
         main(["--version"])
     assert finished.value.code == 0 and resource.getrlimit(resource.RLIMIT_DATA) == before
+
+
+def test_a_build_that_cannot_fit_is_refused_before_it_starts_and_one_that_fits_is_not():
+    """``require_memory`` raises MemoryError under a data limit that the floor already exceeds, and
+    never where the build fits or there is no limit (run in a forked child: the limit is its own)."""
+    import os
+    import resource
+
+    from symbackprop.algebra.limits import _data_in_use, require_memory
+    from symbackprop.network.model import MODEL_BYTES_PER_PARAMETER, Model
+    from symbackprop.network.spec import NetworkSpec
+
+    require_memory(10**12)  # no limit here: nothing is refused
+    assert _data_in_use() > 0
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            resource.setrlimit(resource.RLIMIT_DATA, (_data_in_use() + 200 * 2**20, resource.RLIM_INFINITY))
+            Model(NetworkSpec.parse("20-20-20"))  # fits: 820 parameters, well under the 200 MiB left
+            try:
+                Model(NetworkSpec.parse("707-707"))
+            except MemoryError as refused:  # by the floor, before any symbol was made
+                code = 0 if "do not fit" in str(refused) and 500_000 * MODEL_BYTES_PER_PARAMETER > 200 * 2**20 else 3
+        finally:
+            os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0

@@ -1,4 +1,5 @@
-"""Bounds on a computation that user input can make arbitrarily long: ``time_limit(seconds)``."""
+"""Bounds on a computation that user input can make arbitrarily large: ``time_limit(seconds)``, and
+``require_memory(bytes)`` before a build that cannot fit."""
 
 from __future__ import annotations
 
@@ -64,3 +65,35 @@ def time_limit(seconds: float):
         else:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, _previous_handler.pop())
+
+
+def require_memory(needed: int) -> None:
+    """Raise ``MemoryError`` now when ``needed`` more bytes cannot fit under the process's data limit
+    (RLIMIT_DATA, which the command line sets): a build certain to run out is refused before it
+    starts, instead of failing deep inside, where an allocation that fails can even crash CPython
+    rather than raise. ``needed`` must be a floor of what the build takes, so that nothing that
+    would fit is refused; without a limit, or off Linux, this does nothing.
+
+    >>> require_memory(1024)
+    """
+    try:
+        import resource
+    except ImportError:
+        return
+    soft, _hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if soft == resource.RLIM_INFINITY:
+        return
+    if _data_in_use() + needed > soft:
+        raise MemoryError(f"{needed} bytes more do not fit under the data limit of {soft} bytes")
+
+
+def _data_in_use() -> int:
+    """Bytes the process's data now takes as RLIMIT_DATA counts them (VmData), or 0 where unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0

@@ -1,5 +1,5 @@
 """``python -m symbackprop.cli``: the same as the ``symbackprop`` console script."""
 
-from . import main
+from . import run
 
-main()
+run()

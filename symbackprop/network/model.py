@@ -22,6 +22,7 @@ from typing import Iterable, Mapping, Optional
 
 import sympy
 
+from ..algebra.limits import require_memory
 from .activations import Activation, resolve_activation
 from .losses import LOSSES, Loss
 from .notation import NOTATIONS, Name
@@ -37,6 +38,9 @@ class Neuron:
     index: int
 
 
+MODEL_BYTES_PER_PARAMETER = 500  # a floor: a parameter's symbol, names and net-input term take 0.8-1 KB
+
+
 class Model:
     """Symbols, definitions and E_total of one network.
 
@@ -47,6 +51,7 @@ class Model:
 
     def __init__(self, spec: NetworkSpec):
         check_symbolic_size(spec)
+        require_memory(MODEL_BYTES_PER_PARAMETER * spec.n_parameters)
         self.spec = spec
         self.notation = NOTATIONS[spec.notation](spec.layers)
         self.loss_function: Loss = LOSSES[spec.loss]
