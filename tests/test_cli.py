@@ -180,3 +180,24 @@ def test_progress_bar_on_a_terminal_and_nothing_on_a_pipe(tmp_path):
     os.close(leader)
     assert re.search(rb"numeric check +\[#+-*\] \d+/2048", shown)
     assert shown.endswith(b"\r\x1b[K")  # the bar is wiped before the process ends
+
+
+def test_the_console_script_ends_at_once_with_every_byte_written_and_its_status():
+    """``run`` (the console script, ``python -m symbackprop.cli``) skips the interpreter's teardown
+    with ``os._exit``: what it printed through a pipe is all there, byte for byte what ``main``
+    prints in-process, and the exit status is main's (0, 1 for a wrong formula, 2 for a usage error)."""
+    script = [sys.executable, "-m", "symbackprop.cli"]
+    piped = subprocess.run(script + ["example", "8-8-8-8", "--json"], capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    written = json.loads(piped.stdout)
+    assert len(written["grad"]["W"]) == 3 and len(json.dumps(written)) > 10_000  # three layers of weights
+    code = ("import sys; from symbackprop.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit as done:\n    sys.stderr.write(f'status {done.code}')\n")
+    inside = subprocess.run([sys.executable, "-c", code, "example", "8-8-8-8", "--json"], capture_output=True,
+                            text=True, timeout=120)
+    assert inside.stdout == piped.stdout and inside.stderr.endswith("status 0")
+    wrong = subprocess.run(script + ["verify", "2-2-1", "--param", "w_{11}", "out_{a_1}"], capture_output=True,
+                           text=True, timeout=120)
+    assert wrong.returncode == 1 and wrong.stdout.startswith("incorrect:")
+    usage = subprocess.run(script + ["derive", "2-x-1"], capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 2 and usage.stdout == "" and len(usage.stderr.splitlines()) == 1
