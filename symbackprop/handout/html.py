@@ -23,6 +23,7 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
+from .compiled import TemplateCache
 from .diagram import BIAS, weight_paths
 from .escape import html_finalize
 from .figures import parameter_diagram
@@ -72,8 +73,8 @@ def environment(templates: Path) -> jinja2.Environment:
     """The Jinja2 environment of the HTML templates in ``templates`` (``render.template_dir()``):
     autoescaping on, control characters dropped and bidirectional controls shown (``html_finalize``),
     a missing value an error."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), undefined=jinja2.StrictUndefined,
-                              autoescape=True, finalize=html_finalize, trim_blocks=True, lstrip_blocks=True,
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), bytecode_cache=TemplateCache(templates, "html"),
+                              undefined=jinja2.StrictUndefined, autoescape=True, finalize=html_finalize, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True)
 
 

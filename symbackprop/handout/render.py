@@ -37,6 +37,7 @@ from ..derivation.matrixform import LayerForm
 from ..network.model import expand_definitions
 from ..proof.prove import UNPROVEN, Progress, VerificationError
 from ..version import __version__
+from .compiled import TemplateCache
 from .diagram import TIKZ_LIBRARIES, to_svg, to_tikz
 from .escape import latex_escape, md_escape
 from .figures import network_diagram, parameter_diagram, svg_name
@@ -226,8 +227,10 @@ def _template_dir() -> Path:
 
 def environment(kind: str) -> jinja2.Environment:
     """The Jinja2 environment for ``kind`` "md" or "tex" (LaTeX-safe delimiters for "tex")."""
+    templates = _template_dir()
     options = dict(
-        loader=jinja2.FileSystemLoader(str(_template_dir())),
+        loader=jinja2.FileSystemLoader(str(templates)),
+        bytecode_cache=TemplateCache(templates, kind),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=True,
