@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -69,10 +70,11 @@ def page_files() -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
+@lru_cache(maxsize=None)
 def environment(templates: Path) -> jinja2.Environment:
     """The Jinja2 environment of the HTML templates in ``templates`` (``render.template_dir()``):
     autoescaping on, control characters dropped and bidirectional controls shown (``html_finalize``),
-    a missing value an error."""
+    a missing value an error; one per process and directory (templates stay compiled, a changed one reloads)."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), bytecode_cache=TemplateCache(templates, "html"),
                               undefined=jinja2.StrictUndefined, autoescape=True, finalize=html_finalize, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True)
