@@ -20,6 +20,7 @@ NETWORKS = [  # every plain activation and loss, biases, softmax + cross-entropy
     ("2-2-2", {"activation": "tanh,sigmoid", "loss": "bce", "bias": True}),
     ("2-2-3", {"activation": "softplus,softmax", "loss": "ce", "bias": True}),
     ("1-2-2", {"activation": "linear,sigmoid", "notation": "layers"}),
+    ("2-2-1", {"activation": "z/(1+abs(z)),sigmoid", "bias": True}),  # abs: SymPy's rule on SymEngine's result
 ]
 
 
@@ -55,16 +56,38 @@ def test_the_sympy_path_is_sympy_diff_itself(sympy_only):
 
 
 @pytest.mark.parametrize("make", [
-    lambda z: sympy.Abs(z),  # SymEngine leaves Derivative(Abs(z), z)
     lambda z: sympy.Heaviside(z),  # SymEngine says 0, SymPy DiracDelta(z)
     lambda z: sympy.Max(0, z),
     lambda z: sympy.Piecewise((z, z > 0), (0, True)),
-    lambda z: z / (1 + sympy.Abs(z)) + sympy.exp(z),
     lambda z: sympy.Float(0.5) * z**2,
+    lambda z: sympy.Abs(sympy.log(z)),  # abs of what may be complex: SymPy's other rule (re and im)
+    lambda z: sympy.Abs(z * sympy.Symbol("c")),  # c is not known to be real
 ])
 def test_anything_beyond_the_plain_nodes_is_left_to_sympy(make):
     z = sympy.Symbol("z", real=True)
+    assert differentiate.engine(make(z)) == "SymPy"
     assert derivative(make(z), z) == sympy.diff(make(z), z)
+
+
+@pytest.mark.parametrize("make", [
+    lambda z, w: sympy.Abs(z),  # SymEngine leaves Derivative(abs(z), z): rebuilt as sign(z)
+    lambda z, w: z / (1 + sympy.Abs(z)) + sympy.exp(z),
+    lambda z, w: sympy.Abs(w * z + 1) / (1 + sympy.Abs(w * z)),
+    lambda z, w: sympy.Abs(sympy.Abs(z) - w) ** 2,  # abs inside abs
+    lambda z, w: sympy.log(1 + sympy.Abs(z * w)) * sympy.exp(-sympy.Abs(z)),
+    lambda z, w: sympy.Abs(sympy.tanh(z)) * w,
+])
+def test_abs_of_a_real_expression_is_taken_by_symengine_with_sympys_rule(make):
+    z, w = sympy.symbols("z w", real=True)
+    expr = make(z, w)
+    assert differentiate.engine(expr) == "SymEngine"
+    for symbol in (z, w):
+        fast, truth = derivative(expr, symbol), sympy.diff(expr, symbol)
+        assert not fast.has(sympy.Derivative) and fast.free_symbols <= expr.free_symbols
+        assert are_equal(fast, truth), (expr, symbol)
+        for value in (-1.7, -0.3, 0.4, 2.2):  # and as numbers, on both sides of every kink
+            point = {z: value, w: 0.6 - value}
+            assert abs(complex(fast.subs(point)) - complex(truth.subs(point))) < 1e-12
 
 
 def test_two_symbols_of_one_name_are_left_to_sympy():

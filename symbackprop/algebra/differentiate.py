@@ -2,10 +2,13 @@
 
 ``derivative(expr, symbol)`` is ``sympy.diff(expr, symbol)``, taken by SymEngine (PyPI
 ``symengine``, a C++ symbolic core) when it is installed and the expression is built only from
-+, ×, powers, exp, log and tanh (sigmoid, tanh, softplus, squared error, cross-entropy, softmax).
-SymEngine differentiates the same expression by the same rules about a hundred times faster: SymPy
-walks the whole result again at every nested step. Anything else (Abs, Max, Heaviside, Piecewise,
-a custom function), a SymEngine failure, or ``SYMBACKPROP_SYMENGINE=0`` in the environment takes
++, ×, powers, exp, log, tanh and abs (sigmoid, tanh, softplus, a custom activation such as
+z/(1+|z|), squared error, cross-entropy, softmax). SymEngine differentiates the same expression by
+the same rules about a hundred times faster: SymPy walks the whole result again at every nested
+step. SymEngine has no rule for abs (it is not differentiable as a complex function) and leaves
+∂|u|/∂w unevaluated; that node is rebuilt with SymPy's own rule for a real u, sign(u) · ∂u/∂w.
+Anything else (Max, Heaviside, Piecewise, a custom function, a float, abs of an expression not
+known to be real), a SymEngine failure, or ``SYMBACKPROP_SYMENGINE=0`` in the environment takes
 ``sympy.diff`` itself. Either way the result is a SymPy expression over the same symbols (their
 assumptions kept), and it is never trusted beyond what the caller checks: a proof compares it with
 the derived form by the exact zero test, which decides on the expression, not on who built it.
@@ -25,9 +28,10 @@ from functools import lru_cache
 
 import sympy
 
-# The node types SymEngine's rules agree with SymPy's on, for real arguments.
+# The node types SymEngine's rules agree with SymPy's on, for real arguments; and Abs, whose
+# derivative SymEngine leaves to us: it is rebuilt by SymPy's rule (``_Converted._abs_derivative``).
 _PLAIN = (sympy.Add, sympy.Mul, sympy.Pow, sympy.exp, sympy.log, sympy.tanh, sympy.Symbol, sympy.Rational,
-          sympy.core.numbers.NumberSymbol)
+          sympy.core.numbers.NumberSymbol, sympy.Abs)
 
 
 _SYMPY_ONLY: list[bool] = []  # set inside ``sympy_only()``
@@ -105,18 +109,37 @@ class _Converted:
             result = sympy.exp(self.back(exponent)) if base == se.E else sympy.Pow(self.back(base), self.back(exponent))
         elif kind in ("log", "tanh") and len(node.args) == 1:
             result = getattr(sympy, kind)(self.back(node.args[0]))
+        elif kind == "Abs":
+            result = sympy.Abs(self.back(node.args[0]))
+        elif kind == "Derivative":
+            result = self._abs_derivative(node)
         else:
             raise ValueError(f"SymEngine gave a {kind}")
         self.memo[node] = result
         return result
 
 
+    def _abs_derivative(self, node) -> sympy.Expr:
+        """SymEngine's unevaluated ∂|u|/∂w (it has no rule for abs, which is not holomorphic) by
+        SymPy's own rule for a real u, ``Abs._eval_derivative``: sign(u) · ∂u/∂w, with ∂u/∂w
+        SymEngine's. ValueError for any other Derivative, or a u SymPy does not know to be real."""
+        se = self.symengine
+        if len(node.args) != 2 or type(node.args[0]).__name__ != "Abs" or type(node.args[1]).__name__ != "Symbol":
+            raise ValueError("SymEngine left a derivative other than of abs")
+        inner, symbol = node.args[0].args[0], node.args[1]
+        u = self.back(inner)
+        if u.is_extended_real is not True:
+            raise ValueError("abs of an expression not known to be real")
+        return self.back(se.diff(inner, symbol)) * sympy.sign(u)
+
+
 _CONVERTED: dict[sympy.Expr, _Converted | None] = {}  # the last few expressions differentiated (E_total, again and again)
 
 
 def _plain(expr: sympy.Expr) -> bool:
-    """Built only from the node types in ``_PLAIN``."""
-    return all(isinstance(node, _PLAIN) for node in sympy.preorder_traversal(expr))
+    """Built only from the node types in ``_PLAIN``, abs only of what SymPy knows to be real."""
+    return all(isinstance(node, _PLAIN) and (not isinstance(node, sympy.Abs) or node.args[0].is_extended_real is True)
+               for node in sympy.preorder_traversal(expr))
 
 
 def _converted(expr: sympy.Expr, symengine) -> _Converted | None:
