@@ -1,5 +1,6 @@
 """The exact zero test, against SymPy's own cancel() and known identities and non-identities."""
 
+import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,3 +64,27 @@ def test_agrees_with_sympy_cancel(a, b):
     expected = sympy.cancel(sympy.together(difference.xreplace(atoms))) == 0
     assert is_zero(difference) == expected
     assert is_zero(a - a)
+
+
+@pytest.mark.parametrize("activation", ["z/(1+abs(z))", "relu", "sigmoid"])
+def test_the_shared_walks_give_what_sympys_tree_walks_give(activation):
+    """``replace_shared`` is ``Basic.replace`` and ``_contains`` is ``Basic.has``, on the truths of a
+    network's proofs (expanded derivatives, with many shared subterms), for the proofs' own rewrites."""
+    from symbackprop.algebra.exact import _contains
+    from symbackprop.algebra.expressions import replace_shared
+    from symbackprop.network.activations import sign_times_argument
+    from symbackprop.network.model import Model
+    from symbackprop.network.spec import NetworkSpec
+
+    model = Model(NetworkSpec.parse("2-3-2", activation=activation))
+    rewrites = [
+        (lambda e: e.is_Mul and any(isinstance(f, sympy.sign) for f in e.args), sign_times_argument),
+        (lambda e: isinstance(e, sympy.Heaviside), lambda e: sympy.Heaviside(e.args[0], 0)),
+        (lambda e: isinstance(e, sympy.exp), lambda e: sympy.exp(2 * e.args[0])),
+    ]
+    for parameter in sorted(model.parameters, key=sympy.default_sort_key)[::3]:
+        truth = sympy.diff(model.expanded_loss, parameter)
+        for query, value in rewrites:
+            assert replace_shared(truth, query, value) == truth.replace(query, value)
+        for kind in (sympy.log, sympy.sign, sympy.Heaviside, sympy.exp, sympy.Abs):
+            assert _contains(truth, kind) == truth.has(kind)

@@ -78,6 +78,36 @@ class Total(sympy.Expr):
         return sympy.Add(*(t.doit(**hints) for t in self.args))
 
 
+def replace_shared(expr: sympy.Expr, query, value) -> sympy.Expr:
+    """``expr.replace(query, value)`` (bottom up: each node rebuilt from its replaced arguments,
+    then replaced itself if ``query`` holds), rebuilding each distinct subexpression once: an
+    expanded derivative shares its subterms so often that ``replace``, which walks the tree, visits
+    each a hundred times.
+
+    >>> x, y = sympy.symbols("x y")
+    >>> sines = sympy.sin(x) * sympy.sin(x + y) + sympy.sin(x)
+    >>> replace_shared(sines, lambda e: isinstance(e, sympy.sin), lambda e: sympy.cos(e.args[0]))
+    cos(x)*cos(x + y) + cos(x)
+    """
+    done: dict = {}
+
+    def rebuilt(node):
+        if node in done:
+            return done[node]
+        args = node.args
+        result = node
+        if args:
+            new = tuple(rebuilt(a) for a in args)
+            if new != args:
+                result = node.func(*new)
+        if query(result):
+            result = value(result)
+        done[node] = result
+        return result
+
+    return rebuilt(sympy.sympify(expr))
+
+
 def ordered_sum(terms) -> sympy.Expr:
     """``Total`` of several terms, or the single term itself."""
     terms = list(terms)

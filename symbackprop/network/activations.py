@@ -21,6 +21,8 @@ from typing import Callable, Optional, Sequence
 
 import sympy
 
+from ..algebra.expressions import replace_shared
+
 
 @dataclass(frozen=True)
 class Activation:
@@ -76,11 +78,12 @@ def _sigmoid(z):
 
 def _relu_almost_everywhere(expr: sympy.Expr) -> sympy.Expr:
     """Heaviside(max(0, x), h) and Heaviside(x, h) are both the step at x, away from x = 0."""
-    expr = expr.replace(
+    expr = replace_shared(
+        expr,
         lambda e: isinstance(e, sympy.Heaviside) and isinstance(e.args[0], sympy.Max) and 0 in e.args[0].args,
         lambda e: sympy.Heaviside(sympy.Add(*(a for a in e.args[0].args if a != 0)), 0),
     )
-    return expr.replace(lambda e: isinstance(e, sympy.Heaviside), lambda e: sympy.Heaviside(e.args[0], 0))
+    return replace_shared(expr, lambda e: isinstance(e, sympy.Heaviside), lambda e: sympy.Heaviside(e.args[0], 0))
 
 
 def sign_times_argument(expr: sympy.Expr) -> sympy.Expr:
@@ -112,7 +115,7 @@ def sign_times_argument(expr: sympy.Expr) -> sympy.Expr:
                 factors = others + [sympy.Abs(sign.args[0]) / coefficient]
         return sympy.Mul(*factors)
 
-    return expr.replace(lambda e: e.is_Mul and any(isinstance(f, sympy.sign) for f in e.args), merge)
+    return replace_shared(expr, lambda e: e.is_Mul and any(isinstance(f, sympy.sign) for f in e.args), merge)
 
 
 ACTIVATIONS: dict[str, Activation] = {
