@@ -28,6 +28,8 @@ from functools import lru_cache
 
 import sympy
 
+from .expressions import distinct_nodes
+
 # The node types SymEngine's rules agree with SymPy's on, for real arguments; and Abs, whose
 # derivative SymEngine leaves to us: it is rebuilt by SymPy's rule (``_Converted._abs_derivative``).
 _PLAIN = (sympy.Add, sympy.Mul, sympy.Pow, sympy.exp, sympy.log, sympy.tanh, sympy.Symbol, sympy.Rational,
@@ -139,7 +141,7 @@ _CONVERTED: dict[sympy.Expr, _Converted | None] = {}  # the last few expressions
 def _plain(expr: sympy.Expr) -> bool:
     """Built only from the node types in ``_PLAIN``, abs only of what SymPy knows to be real."""
     return all(isinstance(node, _PLAIN) and (not isinstance(node, sympy.Abs) or node.args[0].is_extended_real is True)
-               for node in sympy.preorder_traversal(expr))
+               for node in distinct_nodes(expr))
 
 
 def _converted(expr: sympy.Expr, symengine) -> _Converted | None:

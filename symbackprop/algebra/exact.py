@@ -39,6 +39,8 @@ import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.rings import PolyRing
 
+from .expressions import distinct_nodes, replace_shared
+
 
 def _is_rational_node(node: sympy.Basic) -> bool:
     """True for the nodes our polynomial arithmetic handles itself (+, ×, integer powers)."""
@@ -330,41 +332,23 @@ def _powers_as_exp(expr: sympy.Expr) -> sympy.Expr:
     >>> _powers_as_exp(sympy.log(1 + sympy.exp(a) * sympy.exp(b) * y)) == sympy.log(1 + y * sympy.exp(a + b))
     True
     """
-    expr = expr.replace(
+    expr = replace_shared(
+        expr,
         lambda e: e.is_Pow and not e.exp.is_number,
         lambda e: sympy.exp(e.exp * sympy.log(e.base), evaluate=False),
     )
-    return expr.replace(
+    return replace_shared(
+        expr,
         lambda e: e.is_Mul and sum(1 for f in e.args if isinstance(f, sympy.exp)) > 1,
         lambda e: sympy.Mul(*(f for f in e.args if not isinstance(f, sympy.exp)))
         * sympy.exp(sympy.Add(*(f.args[0] for f in e.args if isinstance(f, sympy.exp)))),
     )
 
 
-def _contains(expr: sympy.Basic, kind: type) -> bool:
-    """``expr.has(kind)``, visiting each distinct subexpression once: ``has`` walks the tree, and an
-    expanded derivative shares subterms so often that the tree is a hundred times the distinct nodes.
-
-    >>> x = sympy.Symbol("x")
-    >>> _contains(sympy.exp(x) + sympy.log(x + 1), sympy.log), _contains(sympy.exp(x) * x, sympy.log)
-    (True, False)
-    """
-    seen, stack = set(), [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, kind):
-            return True
-        for arg in node.args:
-            if arg not in seen:
-                seen.add(arg)
-                stack.append(arg)
-    return False
-
-
 def is_zero(expr: sympy.Expr) -> bool:
     """True when ``expr`` is identically zero (exactly, see the module docstring)."""
     expr = sympy.sympify(expr)
-    logs = _contains(expr, sympy.log)  # sigmoid and tanh nets have none: one walk, and nothing to rewrite
+    logs = any(isinstance(node, sympy.log) for node in distinct_nodes(expr))  # sigmoid and tanh nets have none
     if logs:
         expr = _powers_as_exp(expr)
     atoms = _Atoms(expr, each_term=logs)
