@@ -22,7 +22,7 @@ first run does). It prints each figure as it goes. With ``--write`` it also writ
 points; without either, nothing is written. Not part of the test suite (a smoke test runs it with
 ``--quick``).
 
-    python benchmarks/benchmark.py --write    # the full run, about 9 minutes, updating results/
+    python benchmarks/benchmark.py --write    # the full run, about 8 minutes, updating results/
     python benchmarks/benchmark.py --quick    # tiny sizes, seconds, printed only
 """
 
