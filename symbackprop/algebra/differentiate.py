@@ -120,7 +120,6 @@ class _Converted:
         self.memo[node] = result
         return result
 
-
     def _abs_derivative(self, node) -> sympy.Expr:
         """SymEngine's unevaluated ∂|u|/∂w (it has no rule for abs, which is not holomorphic) by
         SymPy's own rule for a real u, ``Abs._eval_derivative``: sign(u) · ∂u/∂w, with ∂u/∂w

@@ -7,7 +7,8 @@ checksum and its own version and recompiles whenever either changed, so an edite
 served stale. It is written where the templates are (the installed package, or a checkout), never
 anywhere else, and not at all when Python writes no bytecode (``PYTHONDONTWRITEBYTECODE``,
 ``python -B``) or the directory is read-only: then every run compiles, as before. A cache file
-that cannot be read is compiled afresh.
+that cannot be read is compiled afresh. The cache is trusted as the templates are (Jinja2 reads
+it with pickle and marshal): whoever can write there can change the templates themselves.
 
 >>> import tempfile, jinja2, pathlib
 >>> folder = pathlib.Path(tempfile.mkdtemp())

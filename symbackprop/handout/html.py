@@ -75,8 +75,9 @@ def environment(templates: Path) -> jinja2.Environment:
     """The Jinja2 environment of the HTML templates in ``templates`` (``render.template_dir()``):
     autoescaping on, control characters dropped and bidirectional controls shown (``html_finalize``),
     a missing value an error; one per process and directory (templates stay compiled, a changed one reloads)."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), bytecode_cache=TemplateCache(templates, "html"),
-                              undefined=jinja2.StrictUndefined, autoescape=True, finalize=html_finalize, trim_blocks=True, lstrip_blocks=True,
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
+                              bytecode_cache=TemplateCache(templates, "html"), undefined=jinja2.StrictUndefined,
+                              autoescape=True, finalize=html_finalize, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True)
 
 
