@@ -80,7 +80,7 @@ def test_anything_beyond_the_plain_nodes_is_left_to_sympy(make):
 def test_abs_of_a_real_expression_is_taken_by_symengine_with_sympys_rule(make):
     z, w = sympy.symbols("z w", real=True)
     expr = make(z, w)
-    assert differentiate.engine(expr) == "SymEngine"
+    assert differentiate.engine(expr) == "SymEngine+abs"
     for symbol in (z, w):
         fast, truth = derivative(expr, symbol), sympy.diff(expr, symbol)
         assert not fast.has(sympy.Derivative) and fast.free_symbols <= expr.free_symbols
@@ -132,3 +132,16 @@ def test_the_handouts_and_the_summary_name_who_took_the_derivative(tmp_path, cap
     with pytest.raises(SystemExit):
         main(["derive", "2-2-1", "--format", "json", "-o", str(tmp_path)])
     assert "symbolic proof: 6 of 6 equal SymEngine's diff of the expanded E_total exactly" in capsys.readouterr().out
+
+
+def test_a_proof_that_took_sympys_rule_for_abs_says_so(tmp_path, capsys):
+    from symbackprop.cli import main
+    from symbackprop.handout.render import render_latex, render_markdown
+
+    d = derive("2-2-1", activation="z/(1+abs(z))")
+    assert d.verification.truth == "SymEngine+abs"
+    assert "proven identical to SymEngine's `diff` (with SymPy's rule for abs) of the fully expanded" in render_markdown(d)
+    assert r"SymEngine's \texttt{diff} (with SymPy's rule for abs) of the expanded" in render_latex(d)
+    with pytest.raises(SystemExit):
+        main(["derive", "2-2-1", "--activation", "z/(1+abs(z))", "--format", "json", "-o", str(tmp_path)])
+    assert "equal SymEngine's diff (with SymPy's rule for abs) of the expanded E_total exactly" in capsys.readouterr().out

@@ -56,9 +56,18 @@ def sympy_only():
 
 
 def engine(expr: sympy.Expr) -> str:
-    """Who ``derivative`` lets differentiate ``expr``: "SymEngine" or "SymPy" (for the handouts' words)."""
+    """Who ``derivative`` lets differentiate ``expr``, for the handouts' words: "SymEngine",
+    "SymEngine+abs" (SymEngine, with SymPy's rule for abs), or "SymPy".
+
+    >>> x = sympy.Symbol("x", real=True)
+    >>> with sympy_only():
+    ...     engine(sympy.Abs(x))
+    'SymPy'
+    """
     symengine = _symengine()
-    return "SymEngine" if symengine is not None and _converted(expr, symengine) is not None else "SymPy"
+    if symengine is None or _converted(expr, symengine) is None:
+        return "SymPy"
+    return "SymEngine+abs" if any(isinstance(node, sympy.Abs) for node in distinct_nodes(expr)) else "SymEngine"
 
 
 def _symengine():

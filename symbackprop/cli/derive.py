@@ -140,7 +140,8 @@ def _summary(derivation, written, seconds: float) -> None:
     click.echo(f"symbackprop derive {derivation.spec.text}: {_count(len(gradients), 'parameter')} derived "
                f"({', '.join(k for k in kinds if not k.startswith('0 '))}) in {seconds:.2f} s")
     if n_symbolic or v.unproven:
-        truth = "SymEngine's diff" if v.truth == "SymEngine" else "sympy.diff"
+        truth = {"SymEngine": "SymEngine's diff", "SymEngine+abs": "SymEngine's diff (with SymPy's rule for abs)"}.get(
+            v.truth, "sympy.diff")
         click.echo(f"  symbolic proof: {n_symbolic} of {len(gradients)} equal {truth} of the expanded E_total exactly")
         for reason, n in sorted(Counter(v.unproven.values()).items()):
             click.echo(f"                  {n} not proven: {UNPROVEN[reason]} (the numeric check stands)")

@@ -849,7 +849,8 @@ class _Context:
                 "simplifications_proven": verification.simplifications_proven,
                 "simplified_deltas": sum(1 for delta in d.deltas if delta.simplification is not None),
                 "n_symbolic": sum(1 for g in gradients if verification.method(g.parameter.symbol) == "symbolic"),
-                "truth": verification.truth,  # who took the derivative the proofs compare with: "SymPy" or "SymEngine"
+                # who took the derivative the proofs compare with: "SymPy", "SymEngine", or "SymEngine+abs"
+                "truth": verification.truth,
                 "n_unproven": len(verification.unproven),
                 "steps_proven": sum(self.steps_proven.values()),  # counted while the layers above were built
                 "steps_upstream": self.steps_proven["upstream"],
