@@ -108,6 +108,7 @@ def _group(tex: str, i: int) -> tuple[str, int]:
     return tex[i + 1 :], len(tex)
 
 
+@lru_cache(maxsize=8192)  # a layout measures the same factors again and again
 def printed_width(tex: str) -> float:
     """A rough printed width of LaTeX math, in widths of a letter: enough to break a long sum into
     lines that fit the page (a fraction is as wide as its wider part, an index 0.7 of a letter).
