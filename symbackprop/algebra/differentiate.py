@@ -4,7 +4,7 @@
 ``symengine``, a C++ symbolic core) when it is installed and the expression is built only from
 +, ×, powers, exp, log, tanh and abs (sigmoid, tanh, softplus, a custom activation such as
 z/(1+|z|), squared error, cross-entropy, softmax). SymEngine differentiates the same expression by
-the same rules about a hundred times faster: SymPy walks the whole result again at every nested
+the same rules about ten times faster: SymPy walks the whole result again at every nested
 step. SymEngine has no rule for abs (it is not differentiable as a complex function) and leaves
 ∂|u|/∂w unevaluated; that node is rebuilt with SymPy's own rule for a real u, sign(u) · ∂u/∂w.
 Anything else (Max, Heaviside, Piecewise, a custom function, a float, abs of an expression not

@@ -81,7 +81,7 @@ class Total(sympy.Expr):
 def distinct_nodes(expr: sympy.Basic):
     """Every distinct subexpression of ``expr`` once (``expr`` first), in no particular order:
     ``preorder_traversal`` walks the tree, and an expanded derivative shares its subterms so often
-    that the tree is a hundred times the distinct nodes.
+    that the tree is dozens of times the distinct nodes.
 
     >>> x = sympy.Symbol("x")
     >>> sorted(map(str, distinct_nodes(sympy.exp(x) * (sympy.exp(x) + 1))))
@@ -101,7 +101,7 @@ def replace_shared(expr: sympy.Expr, query, value) -> sympy.Expr:
     """``expr.replace(query, value)`` (bottom up: each node rebuilt from its replaced arguments,
     then replaced itself if ``query`` holds), rebuilding each distinct subexpression once: an
     expanded derivative shares its subterms so often that ``replace``, which walks the tree, visits
-    each a hundred times.
+    each dozens of times.
 
     >>> x, y = sympy.symbols("x y")
     >>> sines = sympy.sin(x) * sympy.sin(x + y) + sympy.sin(x)
