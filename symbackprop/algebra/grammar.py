@@ -500,7 +500,7 @@ def name_table(latex_names: Mapping[sympy.Symbol, str]) -> NameTable:
             if key is None:  # not writable as one name; the other spelling still works
                 continue
             table.setdefault(key, symbol)
-            separated = key.replace("_", "")  # _loose(key)
+            separated = _loose(key)
             found = loose.setdefault(separated, symbol)
             if found is not _SHARED and found != symbol:
                 loose[separated] = _SHARED

@@ -247,11 +247,14 @@ def complex_step_of(model: Model, values: Mapping[sympy.Symbol, np.ndarray], par
     found = {p.symbol: np.zeros(n_points) for p in parameters}
     for point in range(n_points):
         y, W, b, a = _outputs(forward, values, point, weights)
+        nets: dict[int, np.ndarray] = {}  # layer k's net inputs at this point, as one complex row
         for p in parameters:
             total = 0.0
             for neuron in p.feeds:
                 k = neuron.layer
-                Z = (a[k - 1] @ W[k] + b[k]).astype(complex)[np.newaxis, :]
+                if k not in nets:
+                    nets[k] = (a[k - 1] @ W[k] + b[k]).astype(complex)[np.newaxis, :]
+                Z = nets[k].copy()
                 Z[0, neuron.index] += 1j * STEP * (a[k - 1][p.source.index] if p.kind == "weight" else 1.0)
                 total = total + forward.from_layer(Z, k, y, W, b).imag[0] / STEP
             found[p.symbol][point] = total

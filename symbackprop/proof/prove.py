@@ -116,7 +116,8 @@ class Verification:
     tolerance: float = TOLERANCE
     unproven: dict[sympy.Symbol, str] = field(default_factory=dict)  # parameter -> key of UNPROVEN
     proof: str = "auto"  # the mode asked for: why the symbolic proofs were skipped, when they were
-    truth: str = "SymPy"  # who took the derivative the proofs compare with: "SymPy", "SymEngine", or "SymEngine+abs" (abs by SymPy's rule)
+    # who took the derivative the proofs compare with: "SymPy", "SymEngine", or "SymEngine+abs" (abs by SymPy's rule)
+    truth: str = "SymPy"
     # the numeric check's points (``numeric.random_points(model, points, seed)``) with every net input
     # and output evaluated there (``evaluate``), for a later stage that needs the same numbers (``verify``)
     forward: dict = field(default_factory=dict, repr=False, compare=False)
