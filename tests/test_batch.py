@@ -116,6 +116,9 @@ def test_every_notation_proves_its_batch_form(notation, bias):
     assert shapes[2]["dZ"] == ([2, 3] if notation == "columns" else [3, 2])
     assert shapes[1]["dW"] == [2, 2]
     assert data["batch_form"]["layers"][0]["assumption"] == "the targets sum to 1"
+    # a power of ten, as for each parameter: the last bits of another CPU's BLAS cannot change the gallery
+    verification = data["batch_form"]["verification"]
+    assert verification["rel_error_below"] == 1e-12 and "max_rel_error" not in verification
     md = render_markdown(d)
     assert "A mini-batch of 3 samples" in md and "sympy.diff" in md
 

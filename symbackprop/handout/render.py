@@ -1166,7 +1166,7 @@ def _batch_json(derivation: Derivation) -> dict:
             }
             for layer in form.layers
         ],
-        "verification": {"entries_proven": check.entries_proven, "max_rel_error": check.max_rel_error,
+        "verification": {"entries_proven": check.entries_proven, "rel_error_below": float(error_bound(check.max_rel_error)),
                          "points": check.points, "symbolic": check.symbolic},
     }
 
