@@ -145,3 +145,24 @@ def test_a_proof_that_took_sympys_rule_for_abs_says_so(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["derive", "2-2-1", "--activation", "z/(1+abs(z))", "--format", "json", "-o", str(tmp_path)])
     assert "equal SymEngine's diff (with SymPy's rule for abs) of the expanded E_total exactly" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("formula, correct", [
+    (r"\delta_{c_1} out_{b_1}", True),
+    (r"(\delta_{d_1} w_{31} + \delta_{d_2} w_{34}) out_{c_1}(1 - out_{c_1}) out_{b_1}", True),
+    (r"\delta_{d_1} w_{31} out_{c_1}(1 - out_{c_1}) out_{b_1}", False),
+])
+def test_verify_judges_alike_with_either_derivative(formula, correct):
+    """``verify``'s exact test differentiates E_total with ``derivative`` too: the verdict, its
+    method and its diagnosis do not depend on whether SymEngine took the derivative."""
+    from symbackprop.checking.verify import check_gradient
+
+    def verdict():
+        v = check_gradient(derive("2-4-3-2", only=["w_21"], proof="gradients"), "w_21", formula)
+        return v.correct, v.method, v.diagnosis
+
+    fast = verdict()
+    with differentiate.sympy_only():
+        slow = verdict()
+    assert fast == slow and fast[0] is correct
+    assert fast[1] == ("symbolic" if correct else "numeric")  # a wrong formula is caught by the numbers first

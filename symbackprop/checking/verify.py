@@ -4,7 +4,8 @@ Formulas are read by the safe grammar of ``symbackprop.algebra.grammar`` (LaTeX 
 it, or plain text) in the network's own names. A formula is right when it is *proven* equal:
 every intermediate name (net, out, δ, E_total) is replaced by its definition down to the inputs,
 targets and weights, and the difference from ``sympy.diff`` of the expanded E_total is shown to
-be zero by ``symbackprop.algebra.exact``. A numeric check at random points guards the proof and, for a
+be zero by ``symbackprop.algebra.exact`` (``sympy.diff`` taken by SymEngine where installed, as in the
+proofs: ``algebra.differentiate``). A numeric check at random points guards the proof and, for a
 wrong formula, gives a point where the two sides differ. Where the exact test cannot decide
 (a network over ``SYMBOLIC_LIMIT`` parameters, a timeout, or functions it treats as unrelated,
 such as tanh and exp) the verdict says it rests on numbers: float64 at random points, then 50
@@ -53,6 +54,7 @@ import numpy as np
 import sympy
 from sympy.core.evalf import PrecisionExhausted
 
+from ..algebra.differentiate import derivative
 from ..algebra.evaluate import evaluate
 from ..algebra.exact import are_equal
 from ..algebra.expressions import Chain, ordered_sum
@@ -1222,7 +1224,7 @@ def _entry_verdict(ws: Workspace, derivation: Derivation, p, written: sympy.Expr
     delta_form = gradient.delta_value
     # the handout's cross-entropy results (g = ŷ - y) hold when the targets sum to 1: say so
     assumption = (f"correct when {ASSUMED_DISTRIBUTION}; for targets that do not, it is not the gradient")
-    result = ws.judge(written, delta_form, lambda: sympy.diff(model.expanded_loss, p.symbol), points, seed,
+    result = ws.judge(written, delta_form, lambda: derivative(model.expanded_loss, p.symbol), points, seed,
                       tolerance, assumption)
     terms, mistakes = (), ()
     if result.equal is False and ws.diagnosed < MAX_DIAGNOSED_ENTRIES:
