@@ -66,6 +66,53 @@ def test_agrees_with_sympy_cancel(a, b):
     assert is_zero(a - a)
 
 
+polynomial = st.lists(  # terms (coefficient, exponent of x, of y, of z)
+    st.tuples(st.fractions(min_value=-5, max_value=5, max_denominator=4), *[st.integers(0, 6)] * 3), max_size=4)
+
+
+def _as_sympy(terms):
+    return sympy.Add(*(sympy.Rational(c.numerator, c.denominator) * x**i * y**j * z**k for c, i, j, k in terms))
+
+
+def _in_ring(ring, terms):
+    gens = ring.gens
+    result = ring.zero
+    for c, *exponents in terms:
+        monomial = ring.const(c)
+        for gen, e in zip(gens, exponents):
+            monomial = ring.mul(monomial, ring.power(gen, e))
+        result = ring.add(result, monomial)
+    return result
+
+
+@settings(max_examples=100, deadline=None)
+@given(polynomial, polynomial, st.integers(0, 2), st.sampled_from([4, 8, 16]))
+def test_the_packed_polynomials_compute_what_sympy_does(a, b, exponent, width):
+    """``_Ring``, whose monomials are ints, against SymPy's own expansion: (a·b + a)^k, term by
+    term; where an exponent outgrows a narrow field it raises, and never gives a wrong result."""
+    from symbackprop.algebra.exact import _ExponentOverflow, _Ring
+
+    ring = _Ring(3, width)
+    product = sympy.expand(_as_sympy(a) * _as_sympy(b))
+    expected = sympy.Poly(sympy.expand((product + _as_sympy(a)) ** exponent), x, y, z)
+    try:
+        got = ring.power(ring.add(ring.mul(_in_ring(ring, a), _in_ring(ring, b)), _in_ring(ring, a)), exponent)
+    except _ExponentOverflow:  # only where an exponent on the way truly reaches 2^(width - 1)
+        on_the_way = [sympy.Poly(e, x, y, z) for e in (product, expected.as_expr())]
+        assert max(max(p.degree(v) for v in (x, y, z)) for p in on_the_way) >= 2 ** (width - 1)
+        return
+    field = 2**width - 1
+    as_terms = {tuple((m >> (i * width)) & field for i in range(3)): c for m, c in got.items()}
+    assert as_terms == {m: c for m, c in zip(expected.monoms(), expected.coeffs()) if c}
+
+
+def test_an_exponent_too_wide_for_the_fields_is_tested_again_with_wider_ones():
+    """x^40000 outgrows 16-bit fields (exponents below 2^15): is_zero widens them, and decides."""
+    big = sympy.Mul(sympy.Pow(x, 40000), x + y, evaluate=False)
+    assert is_zero(big - x**40001 - y * x**40000)
+    assert not is_zero(big - x**40001 - y * x**40001)
+
+
 @pytest.mark.parametrize("activation", ["z/(1+abs(z))", "relu", "sigmoid"])
 def test_the_shared_walks_give_what_sympys_tree_walks_give(activation):
     """``replace_shared`` is ``Basic.replace`` and ``distinct_nodes`` are ``preorder_traversal``'s, on the truths of a

@@ -33,11 +33,11 @@ False
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Optional
 
 import sympy
-from sympy.polys.domains import QQ
-from sympy.polys.rings import PolyRing
 
 from .expressions import distinct_nodes, replace_shared
 
@@ -158,7 +158,8 @@ def _merged_exponents(exponents: list[sympy.Expr]) -> dict[sympy.Expr, list[tupl
         for monomial in terms:
             by_monomial.setdefault(monomial, []).append(r)
     merged = {}
-    for rest in sorted(exponents, key=lambda r: (len(shapes[r]), sympy.default_sort_key(r))):
+    order = {r: i for i, r in enumerate(exponents)}  # ties in the order met: stable, and cheap to sort by
+    for rest in sorted(exponents, key=lambda r: (len(shapes[r]), order[r])):
         left = dict(shapes[rest])
         if len(left) < 2:
             continue
@@ -182,8 +183,10 @@ def _merged_exponents(exponents: list[sympy.Expr]) -> dict[sympy.Expr, list[tupl
 
 
 def _generators(expr: sympy.Expr, atoms: _Atoms) -> list[sympy.Basic]:
-    """Symbols and canonical non-rational subterms (the polynomial variables), in a stable order."""
-    found: set[sympy.Basic] = set()
+    """Symbols and canonical non-rational subterms (the polynomial variables), in the order first
+    met (stable: SymPy orders the arguments of + and × canonically; sorting by ``default_sort_key``
+    cost more than the test on a big network, and no verdict depends on the order)."""
+    found: dict[sympy.Basic, None] = {}
     seen: set[sympy.Basic] = set()
     stack = [expr]
     while stack:
@@ -193,14 +196,14 @@ def _generators(expr: sympy.Expr, atoms: _Atoms) -> list[sympy.Basic]:
         seen.add(node)
         if node.is_Number:
             if not node.is_Rational and not node.is_Float:
-                found.add(node)
+                found[node] = None
         elif node.is_Symbol:
-            found.add(node)
+            found[node] = None
         elif _is_rational_node(node):
             stack.extend(node.args)
         else:
-            found.update(atom for atom, _ in atoms.canonical(node))
-    return sorted(found, key=sympy.default_sort_key)
+            found.update((atom, None) for atom, _ in atoms.canonical(node))
+    return list(found)
 
 
 def _linear_denominators(expr: sympy.Expr, generators: list[sympy.Basic], atoms: _Atoms) -> dict[sympy.Basic, tuple]:
@@ -225,42 +228,158 @@ def _linear_denominators(expr: sympy.Expr, generators: list[sympy.Basic], atoms:
     return found
 
 
+class _ExponentOverflow(Exception):
+    """An exponent outgrew its field in ``_Ring``'s packed monomials: build again with wider fields."""
+
+
+class _Ring:
+    """Sparse polynomials with rational coefficients over ``n`` variables, made for speed: a
+    polynomial is a dict {monomial: coefficient}, a monomial one int holding each variable's
+    exponent in its own field of ``width`` bits (variable i in bits i·width and up), so the
+    product of two monomials is the sum of two ints, whatever the number of variables (a
+    network's hundreds of weights made tuple monomials, as in ``sympy.polys.rings``, the cost
+    of the test). Coefficients are ints, or ``Fraction`` where one is not an integer.
+
+    Exponents stay below 2^(width-1): the top bit of each field is a guard, so a sum of two
+    monomials never carries into the next field, and a product whose exponent reaches the guard
+    raises ``_ExponentOverflow`` (``is_zero`` builds again with fields twice as wide).
+
+    >>> ring = _Ring(2, width=8)
+    >>> x, y = ring.gens
+    >>> p = ring.add(x, ring.const(1))                     # x + 1
+    >>> ring.mul(p, ring.add(x, ring.const(-1))) == ring.add(ring.mul(x, x), ring.const(-1))
+    True
+    >>> ring.power(y, 127) == {127 << 8: 1}                # y^127: 127 in y's field, bits 8 to 15
+    True
+    >>> ring.power(y, 128)
+    Traceback (most recent call last):
+    ...
+    symbackprop.algebra.exact._ExponentOverflow
+    """
+
+    def __init__(self, n: int, width: int = 16):
+        self.width = width
+        self.guard = sum(1 << (i * width + width - 1) for i in range(n))
+        self.one = {0: 1}
+        self.zero: dict = {}
+        self.gens = [{1 << (i * width): 1} for i in range(n)]
+
+    @staticmethod
+    def const(c) -> dict:
+        return {0: c} if c else {}
+
+    def _checked(self, p: dict) -> dict:
+        if self.guard and p:
+            bits = 0
+            for m in p:
+                bits |= m
+            if bits & self.guard:
+                raise _ExponentOverflow
+        return p
+
+    def mul(self, a: dict, b: dict) -> dict:
+        if len(a) < len(b):
+            a, b = b, a
+        if len(b) == 1:
+            ((mb, cb),) = b.items()
+            if mb == 0:
+                return a if cb == 1 else {m: c * cb for m, c in a.items()}
+            return self._checked({m + mb: c * cb for m, c in a.items()})
+        out: dict = {}
+        get = out.get
+        for mb, cb in b.items():
+            for ma, ca in a.items():
+                m = ma + mb
+                c = get(m, 0) + ca * cb
+                if c:
+                    out[m] = c
+                else:
+                    del out[m]
+        return self._checked(out)
+
+    @staticmethod
+    def add(a: dict, b: dict) -> dict:
+        if len(a) < len(b):
+            a, b = b, a
+        out = dict(a)
+        get = out.get
+        for m, c in b.items():
+            total = get(m, 0) + c
+            if total:
+                out[m] = total
+            else:
+                del out[m]
+        return out
+
+    @staticmethod
+    def scale(a: dict, c) -> dict:
+        """``a`` times the rational ``c`` (an int, or a ``Fraction`` kept an int where it is one)."""
+        return {m: _rational(v * c) for m, v in a.items()} if c != 1 else a
+
+    def power(self, a: dict, exponent: int) -> dict:
+        result, base = self.one, a
+        while exponent:
+            if exponent & 1:
+                result = self.mul(result, base)
+            exponent >>= 1
+            if exponent:
+                base = self.mul(base, base)
+        return result
+
+
+def _rational(c):
+    """A coefficient as an int where it is one (a ``Fraction`` with denominator 1), else as is."""
+    return c.numerator if isinstance(c, Fraction) and c.denominator == 1 else c
+
+
 class _FractionBuilder:
     """Converts an expression to (numerator polynomial, {denominator factor id: exponent})."""
 
-    def __init__(self, generators: list[sympy.Basic], substitutions: dict[sympy.Basic, tuple], atoms: _Atoms):
+    def __init__(self, generators: list[sympy.Basic], substitutions: dict[sympy.Basic, tuple], atoms: _Atoms,
+                 width: int = 16):
         self.atoms = atoms
         kept = [g for g in generators if g not in substitutions]
-        names = [sympy.Dummy(f"g{n}") for n in range(len(kept) + len(substitutions))] or [sympy.Dummy("g")]
-        self.ring = PolyRing(names, QQ)
+        self.ring = _Ring(len(kept) + len(substitutions), width)
         self.variable = {g: (x, {}) for g, x in zip(kept, self.ring.gens)}
-        self.factors: list = []  # monic polynomials; a fraction's denominator is a product of their powers
+        self.factors: list = []  # primitive polynomials; a fraction's denominator is a product of their powers
         self.factor_id: dict = {}
         self.powers: dict[tuple[int, int], object] = {}
         self.memo: dict[sympy.Basic, tuple] = {}
-        for (g, (c0, c1)), v in zip(substitutions.items(), self.ring.gens[len(kept) :]):
+        ring = self.ring
+        for (g, (c0, c1)), v in zip(substitutions.items(), ring.gens[len(kept) :]):
             _, v_id = self.register(v)  # G = (1/v - c0)/c1 = (1 - c0·v)/(c1·v)
-            c0, c1 = QQ.from_sympy(c0), QQ.from_sympy(c1)
-            self.variable[g] = ((self.ring.one - v * c0).quo_ground(c1), {v_id: 1})
+            c0, c1 = _from_sympy(c0), _from_sympy(c1)
+            self.variable[g] = (ring.scale(ring.add(ring.one, ring.scale(v, -c0)), Fraction(1) / c1), {v_id: 1})
 
     def power_of_factor(self, factor: int, exponent: int):
         key = (factor, exponent)
         if key not in self.powers:
-            self.powers[key] = self.factors[factor] ** exponent
+            self.powers[key] = self.ring.power(self.factors[factor], exponent)
         return self.powers[key]
 
-    def register(self, polynomial) -> tuple[object, int | None]:
-        """Make ``polynomial`` a denominator factor; returns (scale, factor id or None if constant)."""
+    def register(self, polynomial: dict) -> tuple[object, int | None]:
+        """Make ``polynomial`` a denominator factor: it is s · f with f primitive (integer
+        coefficients without a common divisor, the leading one positive); returns (1/s, the id of
+        f, or None when ``polynomial`` is a constant)."""
         if not polynomial:
             raise ZeroDivisionError("the expression divides by an expression that is identically zero")
-        if polynomial.is_ground:
-            return QQ(1) / polynomial.LC, None
-        lead = polynomial.LC
-        monic = polynomial.quo_ground(lead)
-        if monic not in self.factor_id:
-            self.factor_id[monic] = len(self.factors)
-            self.factors.append(monic)
-        return QQ(1) / lead, self.factor_id[monic]
+        if len(polynomial) == 1 and 0 in polynomial:
+            return _rational(Fraction(1) / polynomial[0]), None
+        common = 1  # the least common multiple of the coefficients' denominators
+        for c in polynomial.values():
+            if isinstance(c, Fraction):
+                common = common * c.denominator // math.gcd(common, c.denominator)
+        integers = {m: int(c * common) for m, c in polynomial.items()}
+        divisor = 0
+        for c in integers.values():
+            divisor = math.gcd(divisor, c)
+        if integers[max(integers)] < 0:
+            divisor = -divisor
+        primitive = frozenset((m, c // divisor) for m, c in integers.items())
+        if primitive not in self.factor_id:
+            self.factor_id[primitive] = len(self.factors)
+            self.factors.append(dict(primitive))
+        return _rational(Fraction(common, divisor)), self.factor_id[primitive]
 
     def convert(self, node: sympy.Basic) -> tuple:
         cached = self.memo.get(node)
@@ -270,20 +389,20 @@ class _FractionBuilder:
         if node in self.variable:
             result = self.variable[node]
         elif not node.is_Number and not _is_rational_node(node):
-            numerator, denominator = self.ring.one, {}
+            numerator, denominator = ring.one, {}
             for atom, power in self.atoms.canonical(node):
                 n, d = self.power(self.variable[atom], power)
-                numerator *= n
+                numerator = ring.mul(numerator, n)
                 for factor, exponent in d.items():
                     denominator[factor] = denominator.get(factor, 0) + exponent
             result = (numerator, denominator)
         elif node.is_Number:
-            result = (ring(QQ.from_sympy(sympy.Rational(node))), {})
+            result = (ring.const(_from_sympy(sympy.Rational(node))), {})
         elif node.is_Mul:
             numerator, denominator = ring.one, {}
             for arg in node.args:
                 n, d = self.convert(arg)
-                numerator *= n
+                numerator = ring.mul(numerator, n)
                 for factor, exponent in d.items():
                     denominator[factor] = denominator.get(factor, 0) + exponent
             result = (numerator, denominator)
@@ -298,8 +417,8 @@ class _FractionBuilder:
                 for factor, exponent in denominator.items():
                     missing = exponent - d.get(factor, 0)
                     if missing:
-                        n = n * self.power_of_factor(factor, missing)
-                numerator += n
+                        n = ring.mul(n, self.power_of_factor(factor, missing))
+                numerator = ring.add(numerator, n)
             result = (numerator, denominator)
         else:  # an integer power
             result = self.power(self.convert(node.base), int(node.exp))
@@ -311,14 +430,20 @@ class _FractionBuilder:
         n, d = fraction
         if exponent == 1:
             return fraction
+        ring = self.ring
         if exponent < 0:
-            inverted = self.ring.one
+            inverted = ring.one
             for factor, e in d.items():
-                inverted *= self.power_of_factor(factor, e)
+                inverted = ring.mul(inverted, self.power_of_factor(factor, e))
             scale, factor = self.register(n)
-            n, d = inverted * scale, ({} if factor is None else {factor: 1})
+            n, d = ring.scale(inverted, scale), ({} if factor is None else {factor: 1})
             exponent = -exponent
-        return n**exponent, {factor: e * exponent for factor, e in d.items()}
+        return ring.power(n, exponent), {factor: e * exponent for factor, e in d.items()}
+
+
+def _from_sympy(number: sympy.Rational):
+    """A SymPy rational as an int, or a ``Fraction``."""
+    return int(number.p) if number.q == 1 else Fraction(int(number.p), int(number.q))
 
 
 def _powers_as_exp(expr: sympy.Expr) -> sympy.Expr:
@@ -354,8 +479,13 @@ def is_zero(expr: sympy.Expr) -> bool:
     atoms = _Atoms(expr, each_term=logs)
     generators = _generators(expr, atoms)
     substitutions = _linear_denominators(expr, generators, atoms)
-    numerator, _ = _FractionBuilder(generators, substitutions, atoms).convert(expr)
-    return not numerator
+    width = 16
+    while True:
+        try:
+            numerator, _ = _FractionBuilder(generators, substitutions, atoms, width).convert(expr)
+            return not numerator
+        except _ExponentOverflow:  # an exponent of 2^15 or more: wider fields
+            width *= 2
 
 
 def are_equal(a: sympy.Expr, b: sympy.Expr) -> bool:
