@@ -166,3 +166,16 @@ def test_verify_judges_alike_with_either_derivative(formula, correct):
         slow = verdict()
     assert fast == slow and fast[0] is correct
     assert fast[1] == ("symbolic" if correct else "numeric")  # a wrong formula is caught by the numbers first
+
+
+def test_symengines_derivative_reuses_the_expressions_own_subterms():
+    """The way back from SymEngine gives each forward-pass subterm (every exp(-net) that E_total
+    holds) as E_total's own object, not an equal copy: the zero test then compares by identity.
+    (SymEngine also merges e^{a} e^{b} into e^{a+b}, an exp of its own that E_total does not hold.)"""
+    from symbackprop.algebra.expressions import distinct_nodes
+
+    loss, parameters = weights_and_loss("2-3-3-2", {})
+    own = {node: node for node in distinct_nodes(loss)}
+    for p in parameters:
+        exps = [node for node in distinct_nodes(derivative(loss, p)) if isinstance(node, sympy.exp) and node in own]
+        assert exps and all(own[node] is node for node in exps), p

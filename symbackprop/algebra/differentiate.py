@@ -92,9 +92,43 @@ class _Converted:
 
     def __init__(self, expr: sympy.Expr, symbols: dict[str, sympy.Symbol], symengine):
         self.symengine = symengine
-        self.expr = symengine.sympify(expr)
         self.symbols = symbols  # the expression's free symbols by name
         self.memo: dict = {}
+        self.expr = self._forward(expr)
+
+    def _forward(self, expr: sympy.Expr):
+        """``expr`` in SymEngine, built node by node from the leaves up; each SymEngine node is
+        remembered with the SymPy node it came from, so that the way back gives a derivative's
+        forward-pass subterms as the very objects of ``expr`` (and of the forms compared with it,
+        built from the same expansions): dict lookups and the zero test then compare them by
+        identity, not by walking two equal trees."""
+        se = self.symengine
+        built: dict = {}
+        stack = [(expr, False)]
+        while stack:
+            node, ready = stack.pop()
+            if node in built:
+                continue
+            if not ready:
+                stack.append((node, True))
+                stack.extend((arg, False) for arg in node.args if arg not in built)
+                continue
+            args = [built[arg] for arg in node.args]
+            if node.is_Symbol:
+                result = se.Symbol(node.name)
+            elif node.is_Add:
+                result = se.Add(*args)
+            elif node.is_Mul:
+                result = se.Mul(*args)
+            elif node.is_Pow:
+                result = se.Pow(*args)
+            elif isinstance(node, sympy.exp):
+                result = se.exp(*args)
+            else:  # numbers, log, tanh, abs: as SymEngine reads them
+                result = se.sympify(node)
+            built[node] = result
+            self.memo.setdefault(result, node)
+        return built[expr]
 
     def back(self, node) -> sympy.Expr:
         """The SymPy form of a SymEngine result; ValueError for a node outside ``_PLAIN``'s kinds."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import lru_cache
 from typing import Optional
 
 import sympy
@@ -57,27 +58,31 @@ def _split(argument: sympy.Expr) -> tuple[sympy.Expr, int]:
     return rest, int(coefficient)
 
 
-def _exponents(node: sympy.Basic, each_term: bool = False) -> Optional[list[tuple[sympy.Expr, int]]]:
+@lru_cache(maxsize=8192)
+def _exponents(node: sympy.Basic, each_term: bool = False) -> Optional[tuple[tuple[sympy.Expr, int], ...]]:
     """e^{...} or b^w (w not an integer) as a product of (e^{r})^c, one factor per term of the
     exponent that holds a logarithm (SymPy turns e^{w log b} into b^w on its own) and one for
-    the rest (or, with ``each_term``, one for every term); None for any other node.
+    the rest (or, with ``each_term``, one for every term); None for any other node. Memoized:
+    the proofs of a network's parameters meet the same forward-pass exps again and again.
 
     >>> x, w, b = sympy.symbols("x w b")
     >>> _exponents(sympy.exp(-2 * x)), _exponents(b**w)
-    ([(x, -2)], [(w*log(b), 1)])
+    (((x, -2),), ((w*log(b), 1),))
     """
     if node.is_Pow and not node.exp.is_Integer and node.base is not sympy.E:
-        return [_split(node.exp * sympy.log(node.base))]
+        return (_split(node.exp * sympy.log(node.base)),)
     if not isinstance(node, sympy.exp):
         return None
     logs, rest = [], []
     for term in sympy.Add.make_args(node.args[0]):
         has_log = any(isinstance(f, sympy.log) for f in sympy.Mul.make_args(term))
         (logs if has_log else rest).append(term)
-    parts = [_split(term) for term in logs]
+    parts = tuple(_split(term) for term in logs)
     if each_term:
-        return parts + [_split(term) for term in rest]
-    return parts + ([_split(sympy.Add(*rest))] if rest else [])
+        return parts + tuple(_split(term) for term in rest)
+    if not rest:
+        return parts
+    return parts + (_split(node.args[0] if not logs else sympy.Add(*rest)),)
 
 
 class _Atoms:
