@@ -285,7 +285,7 @@ def main() -> None:
     # The symbolic proof (exact identity with sympy.diff of the expanded E_total), forced with
     # --proof symbolic on growing networks until one takes longer than the limit.
     proof_specs = ["2-2-1", "2-3-2"] if options.quick else ["2-4-3-2", "2-4-4-2", "2-8-8-2", "4-8-8-4", "8-8-8-4", "8-8-8-8",
-                                                           "8-16-16-8", "16-32-16-8"]
+                                                           "8-16-16-8", "16-32-16-8", "16-32-32-16"]
     largest = None
     for spec in proof_specs:
         seconds = within(symbackprop("derive", spec, "--format", "json", "--proof", "symbolic", "-q", "-o", str(work / f"p{spec}")),

@@ -97,6 +97,29 @@ def distinct_nodes(expr: sympy.Basic):
                 stack.append(arg)
 
 
+def tree_size(expr: sympy.Basic) -> int:
+    """The number of nodes of ``expr`` written out as a tree (a shared subterm counted each time
+    it occurs), computed over the distinct nodes: about twice ``sympy.count_ops``, at a tenth of
+    its cost or less.
+
+    >>> x, y = sympy.symbols("x y")
+    >>> tree_size(x * y + x), tree_size((x + 1) * sympy.exp(x + 1))  # x + 1 counted twice
+    (5, 8)
+    """
+    sizes: dict[sympy.Basic, int] = {}
+    stack = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in sizes:
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if arg not in sizes)
+            continue
+        sizes[node] = 1 + sum(sizes[arg] for arg in node.args)
+    return sizes[expr]
+
+
 def replace_shared(expr: sympy.Expr, query, value) -> sympy.Expr:
     """``expr.replace(query, value)`` (bottom up: each node rebuilt from its replaced arguments,
     then replaced itself if ``query`` holds), rebuilding each distinct subexpression once: an

@@ -34,6 +34,7 @@ import sympy
 from ..algebra.evaluate import evaluate, evaluate_many
 from ..algebra.differentiate import derivative, engine
 from ..algebra.exact import are_equal
+from ..algebra.expressions import tree_size
 from ..algebra.limits import time_limit
 from ..derivation.chainrule import ChainRule, Gradient
 from ..derivation.matrixform import LayerForm
@@ -49,7 +50,7 @@ UNPROVEN = {  # why a symbolic proof was not found, as the handouts say it
     "inconclusive": "the exact zero test could not show the difference is zero",
     "timeout": "SymPy ran out of time for it and was stopped",
 }
-IDENTITY_OPS = 4_000  # operations in a path sum and its delta form beyond which the exact identity is not tried
+IDENTITY_NODES = 8_000  # nodes of a path sum and its delta form (as trees) beyond which the exact identity is not tried
 IDENTITY_SECONDS = 2.0  # ... nor allowed to run longer than this each,
 IDENTITIES_SECONDS = 6.0  # ... or all together (a deep chain 1-1-...-1 makes every one slow)
 TOLERANCE = 1e-9
@@ -281,7 +282,7 @@ def _identity(path_sum: sympy.Expr, delta_form: sympy.Expr, seconds: float = IDE
     >>> _identity(a * b + a, a * (b + 1)), _identity(a * b, a * (b + 1))
     (True, False)
     """
-    if seconds <= 0 or sympy.count_ops(path_sum) + sympy.count_ops(delta_form) > IDENTITY_OPS:
+    if seconds <= 0 or tree_size(path_sum) + tree_size(delta_form) > IDENTITY_NODES:
         return None
     try:
         with time_limit(seconds):
