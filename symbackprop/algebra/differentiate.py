@@ -122,9 +122,9 @@ class _Converted:
                 result = se.Mul(*args)
             elif node.is_Pow:
                 result = se.Pow(*args)
-            elif isinstance(node, sympy.exp):
-                result = se.exp(*args)
-            else:  # numbers, log, tanh, abs: as SymEngine reads them
+            elif isinstance(node, (sympy.exp, sympy.log, sympy.tanh, sympy.Abs)):
+                result = getattr(se, type(node).__name__)(*args)
+            else:  # numbers: as SymEngine reads them
                 result = se.sympify(node)
             built[node] = result
             self.memo.setdefault(result, node)
