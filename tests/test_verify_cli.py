@@ -310,3 +310,16 @@ def test_a_left_side_in_param_must_name_the_parameter(capsys):
     code, _, err = run(["verify", "2-4-3-2", "--param", "w_{21}", r"\frac{\partial E}{\partial w_{31}} = " + EQ15], capsys)
     assert code == 2 and "the left side is the derivative by w_{31}, but --param names w_{21}" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("notation, weight", [("neurons", "w_{11}"), ("columns", "W^{[1]}_{1,1}")])
+def test_the_witness_names_each_value_as_the_handout_spells_it(notation, weight, capsys):
+    """The point of a wrong verdict is named in the handout's spelling, which reads back: each
+    weight named there is a parameter verify knows (not the internal w_11 or W_1_1_1)."""
+    code, out, _ = run(["verify", "2-3-2", "--notation", notation, "--param", weight, "0"], capsys)
+    line = next(line for line in out.splitlines() if line.startswith("  at "))
+    names = [part.split(" = ")[0] for part in line[len("  at "):].rstrip(":").split(", ") if " = " in part]
+    assert code == 1 and len(names) == 6 and all("{" in name and "mathrm" not in name for name in names), line
+    for name in names:
+        if name.lower().startswith("w"):
+            assert run(["verify", "2-3-2", "--notation", notation, "--param", name, "0"], capsys)[0] == 1, name

@@ -57,7 +57,7 @@ from sympy.core.evalf import PrecisionExhausted
 from ..algebra.differentiate import derivative
 from ..algebra.evaluate import evaluate
 from ..algebra.exact import are_equal
-from ..algebra.expressions import Chain, ordered_sum
+from ..algebra.expressions import Chain, ordered_sum, tidy
 from ..algebra import shapes
 from ..algebra.grammar import (
     FormulaError,
@@ -1325,7 +1325,7 @@ def correct_formula(derivation: Derivation, gradient: Gradient, latex: Callable[
     delta = gradient.delta
     simplest = delta.simplification.steps[-1] if delta.simplification is not None else None
     if simplest is not None and not gradient.shared:
-        factor = gradient.input_factor.value
+        factor, simplest = gradient.input_factor.value, tidy(simplest)  # ŷ - y, as the handout prints it
         return latex(Chain(simplest, factor) if factor != 1 else simplest)
     if gradient.paths and len(gradient.paths) <= MAX_SHOWN_PATHS:
         return latex(ordered_sum(path.product for path in gradient.paths))

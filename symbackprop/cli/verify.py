@@ -102,13 +102,13 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, steps, de
             if isinstance(verdict, MatrixVerdict):
                 _print_matrix_verdict(verdict)
             else:
-                _print_gradient_verdict(verdict)
+                _print_gradient_verdict(verdict, _spelling(derivation, verdict.point))
             raise click.exceptions.Exit(_status(verdict.correct))
         from ..checking.verify import check_steps
 
         verdict = check_steps(steps, derivation, points=points, seed=seed, variables=variables or ("z",),
                               definitions=shorthands, tolerance=tolerance)
-        _print_steps_verdict(verdict)
+        _print_steps_verdict(verdict, _spelling(derivation, {n: 0 for step in verdict.steps for n in step.point or ()}))
         raise click.exceptions.Exit(_status(verdict.correct))
     except (FormulaError, SpecError) as error:
         raise fail(str(error))
@@ -118,8 +118,20 @@ def _status(correct) -> int:
     return 0 if correct else EXIT_FAILED if correct is False else EXIT_NOT_CHECKED
 
 
-def _values(point: dict, limit: int = 6) -> str:
-    shown = [f"{name} = {value:.4g}" for name, value in list(point.items())[:limit]]
+def _spelling(derivation, point: dict | None) -> dict[str, str]:
+    """The names of a witness point as the handout spells them and as they can be typed back
+    (out_{a_1}, W^{[1]}_{1,1}, \\hat{y}_{1}; not the internal out_a_1, W_1_1_1, y_1): name -> spelling."""
+    if derivation is None or not point:
+        return {}
+    import re
+
+    return {s.name: re.sub(r"\\mathrm\{([^{}]*)\}", r"\1", latex)
+            for s, latex in derivation.model.latex_names.items() if s.name in point}
+
+
+def _values(point: dict, names: dict[str, str] | None = None, limit: int = 6) -> str:
+    names = names or {}
+    shown = [f"{names.get(name, name)} = {value:.4g}" for name, value in list(point.items())[:limit]]
     return ", ".join(shown) + (f", ... ({len(point)} values)" if len(point) > limit else "")
 
 
@@ -142,11 +154,11 @@ def _pair(left, right) -> tuple[str, str]:
     return _number(left), _number(right)
 
 
-def _witness(point: dict | None, left, right, names: tuple[str, str] = ("left", "right")) -> str:
+def _witness(point: dict | None, left, right, spelling: dict[str, str]) -> str:
     """'at z = 1.559: left = ..., right = ...', naming only the variables the formula depends on."""
     shown = _pair(left, right)
-    values = f"{names[0]} = {shown[0]}, {names[1]} = {shown[1]}"
-    return f"at {_values(point)}: {values}" if point else values
+    values = f"left = {shown[0]}, right = {shown[1]}"
+    return f"at {_values(point, spelling)}: {values}" if point else values
 
 
 def _readings(readings) -> None:
@@ -155,7 +167,7 @@ def _readings(readings) -> None:
         click.echo(f"  read in Nielsen's numbering (he numbers the input layer 1): {', '.join(readings)}")
 
 
-def _print_gradient_verdict(verdict) -> None:
+def _print_gradient_verdict(verdict, spelling: dict[str, str]) -> None:
     how = "proven symbolically" if verdict.method == "symbolic" else "checked numerically"
     of = f"d{verdict.loss}/d{verdict.parameter}"
     if verdict.correct is None:
@@ -172,7 +184,7 @@ def _print_gradient_verdict(verdict) -> None:
     _readings(verdict.readings)
     if verdict.point is not None:
         yours, true = _pair(verdict.written_value, verdict.expected_value)
-        click.echo(f"  at {_values(verdict.point)}:" if verdict.point else "  everywhere:")
+        click.echo(f"  at {_values(verdict.point, spelling)}:" if verdict.point else "  everywhere:")
         click.echo(f"    yours = {yours}, true = {true}")
     if verdict.note:
         click.echo(f"  note: {verdict.note}")
@@ -227,7 +239,7 @@ def _print_matrix_verdict(verdict) -> None:
     click.echo(f"  the correct formula of {first.parameter}: {first.expected_latex}")
 
 
-def _print_steps_verdict(verdict) -> None:
+def _print_steps_verdict(verdict, spelling: dict[str, str]) -> None:
     _readings(verdict.readings)
     for step in verdict.steps:
         click.echo(f"step {step.number}: {step.left_text} {step.relation} {step.right_text}")
@@ -237,7 +249,7 @@ def _print_steps_verdict(verdict) -> None:
             continue
         click.echo(f"  {'right' if step.correct else 'WRONG'} ({how})")
         if not step.correct and step.point is not None:
-            click.echo(f"  {_witness(step.point, step.left_value, step.right_value)}")
+            click.echo(f"  {_witness(step.point, step.left_value, step.right_value, spelling)}")
         if step.note:
             click.echo(f"  note: {step.note}")
     first, unchecked = verdict.first_wrong, verdict.unchecked
