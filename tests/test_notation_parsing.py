@@ -250,8 +250,9 @@ def test_free_variables_with_the_networks_activation(letters):
         (r"W^{[2]} \delta^{[2]}", "cannot multiply a 2×3 matrix by a 2×1 column vector: 3 columns against 2 rows"),
         (r"\delta^{[2]} \odot a^{[1]}", "cannot multiply a 2×1 column vector and a 3×1 column vector elementwise"),
         (r"\delta^{[2]} + a^{[1]}", "cannot add a 2×1 column vector and a 3×1 column vector"),
-        (r"\delta^{[2]} + 1", "cannot add a 2×1 column vector and a number"),
-        (r"(\delta^{[2]})^2", r"a power of a 2×1 column vector: write an elementwise product with \odot"),
+        (r"\delta^{[2]} a^{[1]}", "cannot multiply a 2×1 column vector by a 3×1 column vector"),
+        (r"W^{[2]} W^{[2]}", "cannot multiply a 2×3 matrix by a 2×3 matrix"),  # two matrices: never entry by entry
+        (r"(W^{[2]})^2", r"a power of a 2×3 matrix: write an elementwise product with \odot"),
         (r"1/\delta^{[2]}", "cannot divide by a 2×1 column vector"),
     ],
 )
@@ -259,6 +260,29 @@ def test_shape_mismatches_are_one_line_errors(columns, text, words):
     with pytest.raises(FormulaError) as caught:
         parse(columns, text, matrices=True)
     assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_what_numpy_and_ng_write_entry_by_entry_is_read_so_and_said(columns):
+    """1 - a^{[1]}, a^{[1]}(1 - a^{[1]}), a^{[1]} * a^{[1]} and (a^{[1]})^2 have no meaning as matrix
+    algebra; NumPy and Ng's notes mean them entry by entry, and so are they read, each reading
+    reported. A square matrix keeps its matrix product, and nothing else is read so."""
+    from symbackprop.algebra import shapes
+
+    ones = sympy.ImmutableMatrix([[1], [1], [1]])
+    for text, expected, said in [
+        (r"1 - a^{[1]}", ones - A1, [shapes.BROADCAST]),
+        (r"a^{[1]}(1 - a^{[1]})", A1.multiply_elementwise(ones - A1), [shapes.BROADCAST, shapes.SAME_SHAPE_PRODUCT]),
+        (r"a^{[1]} * a^{[1]}", A1.multiply_elementwise(A1), [shapes.SAME_SHAPE_PRODUCT]),
+        (r"1 - (a^{[1]})^2", ones - A1.multiply_elementwise(A1), [shapes.VECTOR_POWER, shapes.BROADCAST]),
+        (r"\delta^{[2]} (a^{[1]})^T", D2 * A1.T, []),
+    ]:
+        readings = []
+        assert parse(columns, text, matrices=True, readings=readings) == expected, text
+        assert readings == said, text
+    readings = []
+    W1 = parse(columns, r"W^{[1]}", matrices=True)
+    assert W1.shape == (3, 3) and parse(columns, r"W^{[1]} W^{[1]}", matrices=True, readings=readings) == W1 * W1
+    assert readings == []
 
 
 def test_a_vector_where_a_number_is_expected_is_refused_in_words(columns):

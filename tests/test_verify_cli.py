@@ -126,7 +126,7 @@ def test_readme_verify_examples_print_what_the_readme_shows(argv, printed, capsy
 
 
 def test_readme_has_the_verify_examples():
-    assert len(readme_verify_examples()) == 7
+    assert len(readme_verify_examples()) == 8
 
 
 def test_help_prints_latex_literally():
@@ -323,3 +323,18 @@ def test_the_witness_names_each_value_as_the_handout_spells_it(notation, weight,
     for name in names:
         if name.lower().startswith("w"):
             assert run(["verify", "2-3-2", "--notation", notation, "--param", name, "0"], capsys)[0] == 1, name
+
+
+def test_ngs_one_sample_backprop_as_his_notes_write_it(capsys):
+    """Ng's one-sample equations, his spelling and NumPy's elementwise * and 1 - a: dz^{[2]} = a^{[2]} - y,
+    dW^{[2]} = dz^{[2]} a^{[1]T}, dz^{[1]} = W^{[2]T} dz^{[2]} * g^{[1]'}(z^{[1]}), dW^{[1]} = dz^{[1]} x^T;
+    the elementwise readings are said, and a wrong g' is still caught."""
+    net = ["verify", "2-3-1", "--notation", "columns", "--loss", "bce"]
+    code, out, _ = run(net + ["--param", "dW^{[2]}", "dz^{[2]} a^{[1]T}"], capsys)
+    assert code == 0 and "all 3 entries" in out and "NumPy" not in out, out
+    code, out, _ = run(net + ["--param", "W^{[1]}", r"(W^{[2]T} dz^{[2]} * g^{[1]\prime}(z^{[1]})) x^T"], capsys)
+    assert code == 0 and "read as NumPy and Ng's notes write them: a product of two vectors of one shape" in out, out
+    code, out, _ = run(net + ["--param", "W^{[1]}", r"(W^{[2]T} dz^{[2]} * a^{[1]}(1 - a^{[1]})) x^T"], capsys)
+    assert code == 0 and "a number added to or subtracted from a vector" in out, out
+    code, out, _ = run(net + ["--param", "W^{[1]}", r"(W^{[2]T} dz^{[2]} * (1 - a^{[1]})) x^T"], capsys)
+    assert code == 1 and "wrong in 6 of its 6 entries" in out, out

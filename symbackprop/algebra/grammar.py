@@ -516,8 +516,9 @@ def name_table(latex_names: Mapping[sympy.Symbol, str]) -> NameTable:
 
 # -- the textbooks' spellings (column notation) ---------------------------------------------------
 LAYERED = {"a", "z", "w", "W", "b", "delta"}  # Nielsen's letters with a layer superscript: a^l_j, w^l_{jk}, δ^l_j
-_SAME_NAME = {"w": "W", "A": "a", "Z": "z", "dZ": "delta", "d_Z": "delta"}  # Ng's capitals for one entry, lowercase w
-_GRADIENT = {"dW": "W", "d_W": "W", "db": "b", "d_b": "b"}  # Ng's dW^{[l]}: ∂L/∂W^{[l]}
+# Ng's capitals for one entry, lowercase w; his one-sample dz^{[l]} (the deltas) and dw
+_SAME_NAME = {"w": "W", "A": "a", "Z": "z", "dZ": "delta", "d_Z": "delta", "dz": "delta", "d_z": "delta"}
+_GRADIENT = {"dW": "W", "d_W": "W", "dw": "W", "d_w": "W", "db": "b", "d_b": "b"}  # Ng's dW^{[l]}: ∂L/∂W^{[l]}
 
 
 @dataclass
@@ -740,6 +741,11 @@ class _State:
     transposed: int = 0  # transposes written inside a layer superscript (a^{[1]T}), not yet applied
     used: set = field(default_factory=set)  # summation indices put into a name or read as a number
     probing: bool = False  # a \sum without limit tries the next index: an unknown name ends it, no message needed
+    readings: Optional[list] = None  # receives the elementwise readings made (shapes.BROADCAST, ...), when asked for
+
+    def read(self, reading: str) -> None:
+        if self.readings is not None and reading not in self.readings:
+            self.readings.append(reading)
 
 
 @dataclass
@@ -817,6 +823,8 @@ class _Parser:
         while self.at("+", "-"):
             sign = self.take()
             right = self.term()
+            if shapes.broadcasts(result, right):
+                self.state.read(shapes.BROADCAST)
             result = self.shaped(shapes.add, sign, result, right, 1 if sign.text == "+" else -1)
         return result
 
@@ -833,7 +841,7 @@ class _Parser:
             token = self.peek()
             if self.at(*_TIMES):
                 self.take()
-                result = self.shaped(shapes.multiply, token, result, self.unary())
+                result = self.product(token, result, self.unary())
             elif self.at(*_HADAMARD):
                 self.take()
                 result = self.shaped(shapes.hadamard, token, result, self.unary())
@@ -841,9 +849,14 @@ class _Parser:
                 self.take()
                 result = self.shaped(shapes.divide, token, result, self.unary())
             elif self.starts_atom(token):
-                result = self.shaped(shapes.multiply, token, result, self.power())
+                result = self.product(token, result, self.power())
             else:
                 return result
+
+    def product(self, token: Token, left, right):
+        if shapes.elementwise_product(left, right):
+            self.state.read(shapes.SAME_SHAPE_PRODUCT)
+        return self.shaped(shapes.multiply, token, left, right)
 
     def starts_atom(self, token: Token) -> bool:
         """Implicit multiplication: ``2x``, ``out_{d_1}(1 - out_{d_1})``, ``\\frac{a}{b} c``."""
@@ -899,6 +912,9 @@ class _Parser:
     def raise_to(self, base: sympy.Expr, exponent: sympy.Expr, token: Token) -> sympy.Expr:
         """base^exponent, refusing constant powers too large to compute and huge symbolic exponents."""
         base, exponent = shapes.simplest(base), shapes.simplest(exponent)
+        if shapes.is_matrix(base) and not shapes.is_matrix(exponent) and 1 in base.shape:  # (a^{[1]})^2: NumPy's **
+            self.state.read(shapes.VECTOR_POWER)
+            return sympy.ImmutableMatrix(base.applyfunc(lambda entry: self.raise_to(entry, exponent, token)))
         if shapes.is_matrix(base) or shapes.is_matrix(exponent):
             self.fail(token, f"a power of {shapes.describe(base)}: write an elementwise product with \\odot, "
                              "or ^T for a transpose")
@@ -1640,6 +1656,8 @@ class _Parser:
                 prefixes.append("hat_y" + subs)
             if base in ("x", "X") and not supers:
                 prefixes.append("a^[0]" + subs)
+            if self.textbook.parameter and base in _GRADIENT:  # --param 'dW^{[2]}': the matrix W^{[2]}, Ng's name of its gradient
+                same = _GRADIENT[base]
             prefixes.append(same + supers + subs)
         if base == "yhat" and not supers:
             prefixes.append("hat_y" + subs)
@@ -1826,6 +1844,7 @@ def parse_math(
     matrices: bool = False,
     columns: Optional[bool] = None,
     sizes: Optional[Sequence[int]] = None,
+    readings: Optional[list] = None,
 ) -> sympy.Expr:
     """A formula in LaTeX or plain text over ``names`` (from ``name_table``) and the free
     ``variables`` (real symbols). Derivatives are evaluated; a defined symbol (``definitions``:
@@ -1837,6 +1856,9 @@ def parse_math(
     ``sympy.ImmutableMatrix``; without it, such a result is a ``FormulaError``. Layer vectors
     are columns when ``columns`` (default: when ``textbook`` is given, i.e. column notation),
     else rows. ``sizes`` (neurons per layer, input first) gives the n_l of ``\\sum_{k=1}^{n_l}``.
+    Where a vector operation is undefined as matrix algebra but NumPy and Ng's notes write it
+    (1 - a^{[1]}, a^{[1]}(1 - a^{[1]}), (a^{[1]})^2), it is read entry by entry, and ``readings``,
+    a list, receives what was read so (``shapes.BROADCAST``, ...).
 
     >>> z = sympy.Symbol("z", real=True)
     >>> parse_math(r"\\frac{d}{dz} \\left(\\frac{1}{1 - e^{-z}}\\right)", {}, variables=["z"])
@@ -1848,7 +1870,7 @@ def parse_math(
         table[name_key(variable)] = sympy.Symbol(variable, real=True)
     state = _State(columns=textbook is not None if columns is None else bool(columns),
                    sizes=None if sizes is None else tuple(int(n) for n in sizes),
-                   latex=getattr(names, "latex", {}))
+                   latex=getattr(names, "latex", {}), readings=readings)
     parser = _Parser(text, tokenize(text, MATH_ALLOWED), grammar, table, dict(definitions or {}), state,
                      literals=literals, textbook=textbook)
     result = _run(parser)

@@ -4,7 +4,9 @@ The grammar builds a formula such as ``(W^{[3]})^T \\delta^{[3]} \\odot \\sigma'
 ``sympy.ImmutableMatrix`` values; every operation here checks the shapes first and raises
 ``ShapeMismatch`` with one sentence in the user's terms ("cannot add a 3×1 column vector and a
 1×2 row vector"), which the grammar turns into a ``FormulaError`` at the operator's position.
-A 1×1 matrix counts as a number.
+A 1×1 matrix counts as a number. Where matrix algebra has no meaning but NumPy and Ng's notes
+write one, the operation is entry by entry: a number ± a vector or matrix (``broadcasts``), the
+product of two vectors of one shape (``elementwise_product``); the grammar reports each reading.
 
 >>> a = sympy.ImmutableMatrix([[1], [2]])
 >>> multiply(a.T, a), hadamard(a, a).T
@@ -50,10 +52,31 @@ def _check_size(value: Value) -> Value:
     return value
 
 
+# What the elementwise readings below are called where a verdict says it made them.
+BROADCAST = "a number added to or subtracted from a vector or matrix, entry by entry"
+SAME_SHAPE_PRODUCT = "a product of two vectors of one shape, entry by entry"
+VECTOR_POWER = "a power of a vector, entry by entry"
+
+
+def broadcasts(left: Value, right: Value) -> bool:
+    """Whether ``add`` reads left ± right as NumPy does, the number with every entry (1 - a^{[1]})."""
+    return is_matrix(simplest(left)) != is_matrix(simplest(right))
+
+
 def add(left: Value, right: Value, sign: int = 1) -> Value:
-    """left + sign·right, both numbers or both of one shape."""
+    """left + sign·right, both numbers or both of one shape; a number and a vector or matrix entry
+    by entry (NumPy's broadcasting, and Ng's 1 - a^{[1]}: ``broadcasts``).
+
+    >>> a = sympy.ImmutableMatrix([[1], [2]])
+    >>> add(1, a, -1).T
+    Matrix([[0, -1]])
+    """
     left, right = simplest(left), simplest(right)
-    if is_matrix(left) != is_matrix(right) or (is_matrix(left) and left.shape != right.shape):
+    if broadcasts(left, right):
+        if is_matrix(left):
+            return sympy.ImmutableMatrix(left.applyfunc(lambda entry: entry + sign * right))
+        return sympy.ImmutableMatrix(right.applyfunc(lambda entry: left + sign * entry))
+    if is_matrix(left) and left.shape != right.shape:
         verb = "add" if sign > 0 else "subtract"
         raise ShapeMismatch(f"cannot {verb} {describe(left)} and {describe(right)}")
     if is_matrix(left):
@@ -61,9 +84,26 @@ def add(left: Value, right: Value, sign: int = 1) -> Value:
     return left + right if sign > 0 else left - right
 
 
-def multiply(left: Value, right: Value) -> Value:
-    """The product: a matrix product when both are matrices (columns of the left = rows of the right)."""
+def elementwise_product(left: Value, right: Value) -> bool:
+    """Whether ``multiply`` reads left·right entry by entry: two vectors of one shape (two columns
+    of n > 1 entries), whose matrix product does not exist; Ng writes a^{[1]}(1 - a^{[1]}) and
+    NumPy's ``*`` so. Square matrices keep their matrix product, and no other shapes are read so."""
     left, right = simplest(left), simplest(right)
+    return (is_matrix(left) and is_matrix(right) and left.shape == right.shape and left.cols != right.rows
+            and 1 in left.shape)
+
+
+def multiply(left: Value, right: Value) -> Value:
+    """The product: a matrix product when both are matrices (columns of the left = rows of the right);
+    two vectors of one shape entry by entry (``elementwise_product``).
+
+    >>> a = sympy.ImmutableMatrix([[1], [2]])
+    >>> multiply(a, a).T
+    Matrix([[1, 4]])
+    """
+    left, right = simplest(left), simplest(right)
+    if elementwise_product(left, right):
+        return sympy.ImmutableMatrix(left.multiply_elementwise(right))
     if is_matrix(left) and is_matrix(right):
         if left.cols != right.rows:
             hint = ""

@@ -137,6 +137,7 @@ class GradientVerdict:
     readings: tuple[str, ...] = ()  # names read in Nielsen's numbering: "w^3_{12} = W^{[2]}_{1,2}"
     loss: str = "E"  # the loss's short name in the notation (E, or L in layer and column notation)
     mistakes: tuple[str, ...] = ()  # the mistake named whatever the formula's form (``checking.diagnose``)
+    elementwise: tuple[str, ...] = ()  # vector operations read entry by entry, as NumPy does (``shapes.BROADCAST``, ...)
 
     @property
     def diagnosis(self) -> list[str]:
@@ -186,6 +187,7 @@ class StepsVerdict:
     steps: tuple[Step, ...]
     ends_agree: bool | None
     readings: tuple[str, ...] = ()  # names read in Nielsen's numbering: "a^2_1 = a^{[1]}_{1}"
+    elementwise: tuple[str, ...] = ()  # vector operations read entry by entry, as NumPy does
 
     @property
     def correct(self) -> bool | None:
@@ -430,6 +432,7 @@ class Workspace:
         self.delta_definitions: dict[sympy.Symbol, sympy.Expr] = {}
         self.inputs: list[sympy.Symbol] = []
         self.textbook: Textbook | None = None  # column notation: Nielsen's and Ng's spellings too
+        self.elementwise: list[str] = []  # vector operations the formulas' parse read entry by entry
         if derivation is not None:
             m = self.model
             self.delta_definitions = {d.symbol: d.definition for d in derivation.chain.deltas}  # output first
@@ -479,7 +482,8 @@ class Workspace:
     def parse(self, text: str, literals: list | None = None, matrices: bool = False) -> sympy.Expr:
         """``text`` in the network's names; a vector or matrix formula only with ``matrices``."""
         return parse_math(text, self.names, definitions=self.one_level, literals=literals, textbook=self.textbook,
-                          matrices=matrices, sizes=self.model.spec.layers if self.model is not None else None)
+                          matrices=matrices, sizes=self.model.spec.layers if self.model is not None else None,
+                          readings=self.elementwise)
 
     def latex(self, expr: sympy.Basic) -> str:
         """``expr`` in LaTeX, its symbols under their handout names: the printer is handed only the names
@@ -1031,6 +1035,7 @@ class MatrixVerdict:
     readings: tuple[str, ...] = ()
     loss: str = "E"
     names: tuple[str, ...] = ()  # each entry's LaTeX name, W^{[2]}_{1,2}, row-major
+    elementwise: tuple[str, ...] = ()  # vector operations read entry by entry, as NumPy does
 
     @property
     def correct(self) -> bool | None:
@@ -1234,7 +1239,7 @@ def _entry_verdict(ws: Workspace, derivation: Derivation, p, written: sympy.Expr
     return GradientVerdict(
         model.latex_names[p.symbol], result.equal, result.method, written, ws.latex(written), gradient.chain_rule,
         correct_formula(derivation, gradient, ws.latex), result.point, result.left_value, result.right_value, terms,
-        result.note, tolerance, ws.readings(), model.loss_symbol.name.split("_")[0], mistakes,
+        result.note, tolerance, ws.readings(), model.loss_symbol.name.split("_")[0], mistakes, tuple(ws.elementwise),
     )
 
 
@@ -1276,7 +1281,7 @@ def _check_matrix(ws: Workspace, derivation: Derivation, target: sympy.Immutable
         entries = tuple(_entry_verdict(ws, derivation, by_symbol[s], w, points, seed, tolerance)
                         for s, w in zip(target, matrix))
         return MatrixVerdict(layer, target.shape, written, ws.latex(written), entries, transposed, ws.readings(), loss,
-                             tuple(model.latex_names[s] for s in target))
+                             tuple(model.latex_names[s] for s in target), tuple(ws.elementwise))
 
     parameters = [by_symbol[s] for s in target]
     if written.shape != target.shape:
@@ -1516,7 +1521,7 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
             ws.latex,
         ))
     ends = same(0, len(expressions) - 1)[0].equal if len(expressions) > 2 else None
-    return StepsVerdict(tuple(expressions), tuple(steps), ends, ws.readings())
+    return StepsVerdict(tuple(expressions), tuple(steps), ends, ws.readings(), tuple(ws.elementwise))
 
 
 __all__ = [

@@ -35,12 +35,14 @@ def _tolerance(ctx, param, value):
               help="Check EXPR, your formula for the loss's gradient dE_total/dNAME (dL/dNAME in layer and column "
                    "notation), in LaTeX or plain text (e.g. --param 'w_{31}' '(out_{d_1} - target_{d_1}) out_{d_1}"
                    "(1 - out_{d_1}) out_{c_1}'). In column notation Nielsen's and Ng's names are understood too "
-                   "(w^3_{24} = W^{[2]}_{2,4}: Nielsen numbers the input layer 1; dW^{[2]}_{1,3}, dZ^{[2]}_1, A^{[1]}_3, "
+                   "(w^3_{24} = W^{[2]}_{2,4}: Nielsen numbers the input layer 1; dW^{[2]}_{1,3}, dZ^{[2]}_1, dz^{[2]}, A^{[1]}_3, "
                    "x_1); a bare superscript that reads two ways (a^2_1: a^{[1]}_1, a^{[2]}_1 or (a_1)^2) is refused. "
                    r"EXPR may start with its left side, '\frac{\partial E}{\partial w_{31}} = ...', which must name NAME "
                    "(an empty NAME, '', takes it from there). NAME may be a whole layer's matrix or vector "
                    r"(W^{[2]}, b^{[2]}) with EXPR a matrix formula of its shape, e.g. '\delta^{[2]} (a^{[1]})^T' in "
-                   "column notation: every entry is checked.")
+                   "column notation: every entry is checked. As NumPy and Ng's notes write them, 1 - a^{[1]}, "
+                   "a^{[1]}(1 - a^{[1]}) (two vectors of one shape) and (a^{[1]})^2 are read entry by entry, "
+                   "and the verdict says so.")
 @click.option("--steps", metavar="'A = B = ...'",
               help=r"Check every '=' (or \approx, ≈) of a chain of derivation steps; may use d/dz and the "
                    "network's names. Numbers with decimals count as rounded to their last digit.")
@@ -161,10 +163,13 @@ def _witness(point: dict | None, left, right, spelling: dict[str, str]) -> str:
     return f"at {_values(point, spelling)}: {values}" if point else values
 
 
-def _readings(readings) -> None:
-    """Say how bare superscripts were read (Nielsen's numbering), so no reading is silent."""
+def _readings(readings, elementwise=()) -> None:
+    """Say how bare superscripts were read (Nielsen's numbering), and which vector operations entry by
+    entry (as NumPy and Ng's notes write them), so no reading is silent."""
     if readings:
         click.echo(f"  read in Nielsen's numbering (he numbers the input layer 1): {', '.join(readings)}")
+    if elementwise:
+        click.echo(f"  read as NumPy and Ng's notes write them: {'; '.join(elementwise)}")
 
 
 def _print_gradient_verdict(verdict, spelling: dict[str, str]) -> None:
@@ -172,16 +177,16 @@ def _print_gradient_verdict(verdict, spelling: dict[str, str]) -> None:
     of = f"d{verdict.loss}/d{verdict.parameter}"
     if verdict.correct is None:
         click.echo(f"not checked: your formula for {of} could not be compared with the true gradient: {verdict.note}")
-        _readings(verdict.readings)
+        _readings(verdict.readings, verdict.elementwise)
         return
     if verdict.correct:
         click.echo(f"correct: your formula for {of} equals the true gradient ({how})")
-        _readings(verdict.readings)
+        _readings(verdict.readings, verdict.elementwise)
         if verdict.note:
             click.echo(f"  note: {verdict.note}")
         return
     click.echo(f"incorrect: your formula for {of} is not the gradient ({how})")
-    _readings(verdict.readings)
+    _readings(verdict.readings, verdict.elementwise)
     if verdict.point is not None:
         yours, true = _pair(verdict.written_value, verdict.expected_value)
         click.echo(f"  at {_values(verdict.point, spelling)}:" if verdict.point else "  everywhere:")
@@ -203,7 +208,7 @@ def _print_matrix_verdict(verdict) -> None:
     if verdict.correct:
         click.echo(f"correct: your formula for {of} equals the true gradient in all {n} entries of the {size} "
                    f"{'matrix' if min(rows, cols) > 1 else 'vector'} ({how})")
-        _readings(verdict.readings)
+        _readings(verdict.readings, verdict.elementwise)
         if verdict.note:
             click.echo(f"  note: {verdict.note}")
         return
@@ -211,13 +216,13 @@ def _print_matrix_verdict(verdict) -> None:
         skipped = ", ".join(e.parameter for e in verdict.unchecked)
         click.echo(f"not checked: your formula for {of} could not be compared with the true gradient at {skipped}; "
                    f"the other entries are right")
-        _readings(verdict.readings)
+        _readings(verdict.readings, verdict.elementwise)
         for entry in verdict.unchecked[:1]:
             click.echo(f"  note: {entry.note}")
         return
     if verdict.transposed:
         click.echo(f"incorrect: your formula for {of} is the transpose of the gradient ({how})")
-        _readings(verdict.readings)
+        _readings(verdict.readings, verdict.elementwise)
         entry = "entry (i, j)" if min(rows, cols) > 1 else "entry i"
         index = "{i,j}" if min(rows, cols) > 1 else "{i}"
         click.echo(f"  transposed, it is right in all {n} entries: {entry} of the gradient is d{verdict.loss}/"
@@ -225,7 +230,7 @@ def _print_matrix_verdict(verdict) -> None:
         return
     wrong = verdict.wrong
     click.echo(f"incorrect: your formula for {of} is wrong in {len(wrong)} of its {n} entries ({how})")
-    _readings(verdict.readings)
+    _readings(verdict.readings, verdict.elementwise)
     if verdict.pattern:
         click.echo(f"  {verdict.pattern}:")
     for entry in wrong[:MAX_SHOWN_ENTRIES]:
@@ -240,7 +245,7 @@ def _print_matrix_verdict(verdict) -> None:
 
 
 def _print_steps_verdict(verdict, spelling: dict[str, str]) -> None:
-    _readings(verdict.readings)
+    _readings(verdict.readings, verdict.elementwise)
     for step in verdict.steps:
         click.echo(f"step {step.number}: {step.left_text} {step.relation} {step.right_text}")
         how = "proven symbolically" if step.method == "symbolic" else "checked numerically"
