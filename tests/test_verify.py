@@ -432,3 +432,19 @@ def test_numbers_whose_terms_cancel_are_judged_by_what_their_rounding_can_do():
     found = []
     parse_math("0.5 - 0.49", {}, literals=found)
     assert propagated_rounding(lambda t: parse_math(t, {}), "0.5 - 0.49", found) == pytest.approx(0.055)
+
+
+@pytest.mark.parametrize("activation, loss, paths", [("tanh,sigmoid", "bce", 2), ("tanh,softmax", "ce", 4)])
+def test_the_correct_formula_of_a_hidden_weight_writes_each_output_delta_as_y_hat_minus_y(activation, loss, paths):
+    """Where the output delta's factors cancel (sigmoid + bce, softmax + ce: with a softmax, the
+    paths through every output into one net input), the correct formula shown for a hidden weight
+    writes that delta ŷ_j - y_j, one term per output neuron; read back, it is proven right."""
+    d = derive("2-2-2", notation="columns", activation=activation, loss=loss, only=["W_1_1_1"], proof="gradients")
+    (gradient,) = d.gradients
+    assert len(gradient.paths) == paths
+    verdict = check_gradient(d, "W^{[1]}_{1,1}", "0")
+    shown = verdict.expected_latex
+    assert verdict.correct is False and r"\left(\hat{y}_{1} - y_{1}\right)" in shown and r"\left(\hat{y}_{2} - y_{2}\right)" in shown
+    assert r"\frac" not in shown and shown.count("+") == 1
+    again = check_gradient(d, "W^{[1]}_{1,1}", shown)
+    assert again.correct is True and again.method == "symbolic"

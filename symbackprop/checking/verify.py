@@ -1333,7 +1333,7 @@ def correct_formula(derivation: Derivation, gradient: Gradient, latex: Callable[
         factor, simplest = gradient.input_factor.value, tidy(simplest)  # ŷ - y, as the handout prints it
         return latex(Chain(simplest, factor) if factor != 1 else simplest)
     if gradient.paths and len(gradient.paths) <= MAX_SHOWN_PATHS:
-        return latex(ordered_sum(path.product for path in gradient.paths))
+        return latex(_paths_with_simplest_output_deltas(derivation, gradient))
     if gradient.shared or delta.is_output:
         return latex(gradient.delta_form)
     recursion = delta.recursion
@@ -1348,6 +1348,42 @@ def correct_formula(derivation: Derivation, gradient: Gradient, latex: Callable[
         shown = to_latex(Chain(kept, term.activation.shown), names)
     del parts
     return f"{latex(gradient.delta_form)}, where {latex(delta.symbol)} = {shown}"
+
+
+def _paths_with_simplest_output_deltas(derivation: Derivation, gradient: Gradient) -> sympy.Expr:
+    """The path sum, each output delta's factors (∂E/∂ŷ_k · ∂ŷ_k/∂z_j, summed over the k that a
+    softmax mixes) written as its simplest proven form ŷ_j - y_j where they cancel (sigmoid + bce,
+    softmax + ce): (ŷ_1 - y_1) · W^{[2]}_{1,1} · a(1 - a) · x_1 rather than
+    (ŷ_1 - y_1)/(ŷ_1(1 - ŷ_1)) · ŷ_1(1 - ŷ_1) · … . The regrouped sum is shown equal to the path sum
+    (under the targets' assumption, as the cancellation itself) before it is used; else the path sum."""
+    paths = gradient.paths
+    plain = ordered_sum(path.product for path in paths)
+    simplest = {d.neuron: d.simplification for d in derivation.chain.deltas if d.simplification is not None}
+    if not simplest or any(len(path.factors) < 2 for path in paths):
+        return plain
+    groups: dict[tuple, list] = {}
+    for path in paths:
+        head, rest = path.factors[:2], path.factors[2:]
+        groups.setdefault((head[1].wrt, tuple((f.of, f.wrt) for f in rest)), []).append(path)
+    model = derivation.model
+    by_net = {model.net[n.layer][n.index]: n for n in simplest}
+    terms, values, assumption = [], [], None
+    for (net, _), members in groups.items():
+        neuron = by_net.get(net)
+        if neuron is None:
+            return plain
+        simplification = simplest[neuron]
+        assumption = assumption or simplification.assumption
+        rest = members[0].factors[2:]
+        terms.append(Chain(tidy(simplification.steps[-1]), *(f.shown for f in rest)))
+        values.append(sympy.Mul(simplification.steps[-1], *(f.value for f in rest)))
+    condition = {}
+    if assumption:  # the targets sum to 1
+        condition = {model.targets[-1]: 1 - sympy.Add(*model.targets[:-1])}
+    total = sympy.Add(*(path.value for path in paths))
+    if not are_equal(sympy.Add(*values).xreplace(condition), total.xreplace(condition)):
+        return plain
+    return ordered_sum(terms)
 
 
 # -- a chain of steps ----------------------------------------------------------------------------
