@@ -146,8 +146,8 @@ def test_powers_stay_powers(net):
          ["z^1_1 is ambiguous", "it would be z^{[0]}_{1}, which this network does not have",
           "counting the input as layer 0 it is z^{[1]}_{1}", "write z^{[1]}_{1}"]),
         # a power or a layer
-        (["--steps", "a^2 = 1"], ["a^2 is ambiguous: a to the power 2, but a is not a name here, or Nielsen's a^2, "
-                                  "the whole vector of layer 2", "a^{[1]}_{1} for Nielsen's a^2_1", "(a)^2 with a defined"]),
+        (["--steps", "a^2 = 1"], ["a^2 is ambiguous: in Nielsen's numbering (he numbers the input layer 1) it is a^{[1]}; "
+                                  "counting the input as layer 0 it is a^{[2]}", "as a power it is (a)^2, but a is not a name here"]),
         (["--steps", "a^2_1 = a_1 a_1", "--where", "a_1=z"],
          ["a^2_1 is ambiguous", "it is a^{[1]}_{1}", "it is a^{[2]}_{1} (= \\hat{y}_{1})", "as a power it is (a_{1})^2",
           "write a^{[1]}_{1} or a^{[2]}_{1} or (a_{1})^2 for a power"]),
@@ -231,3 +231,17 @@ def test_fuzzed_textbook_names_never_traceback(net, text):
         check_steps(text + " = 1", net)
     except FormulaError as error:
         assert "\n" not in str(error)
+
+
+def test_nielsens_bp_equations_with_whole_vectors(capsys):
+    """Nielsen's BP1-BP4 as he writes them, whole vectors with a bare layer superscript (he numbers
+    the input layer 1): b^3 is the vector b^{[2]}, w^3 the matrix W^{[2]}; each reading is said."""
+    net = ["verify", "2-3-2", "--notation", "columns", "--bias"]
+    code, out, _ = run(net + ["--param", "b^3", r"\nabla_a C \odot \sigma'(z^3)"], capsys)
+    assert code == 0 and "all 2 entries" in out and "z^3 = z^{[2]}" in out, out
+    code, out, _ = run(net + ["--param", "b^2", r"((w^3)^T \delta^3) \odot \sigma'(z^2)"], capsys)
+    assert code == 0 and "all 3 entries" in out and "w^3 = W^{[2]}" in out, out
+    code, out, _ = run(net + ["--param", "w^3", r"\delta^3 (a^2)^T"], capsys)
+    assert code == 0 and "all 6 entries of the 2×3 matrix" in out, out
+    code, _, err = run(net + ["--param", "w^3", r"(a^2)^T \delta^3"], capsys)  # the order mistyped: refused in words
+    assert code == 2 and "cannot multiply a 1×3 row vector by a 2×1 column vector" in err

@@ -603,7 +603,7 @@ class Textbook:
         if len(subscripts) == 1 and base in ("w", "W") and len(subscripts[0]) == 2 and subscripts[0].isdigit():
             subscripts = tuple(subscripts[0])
         letter = {"w": "W", "delta": r"\delta"}.get(base, base)
-        written = f"{letter}^{{[{layer}]}}_{{{','.join(subscripts)}}}"
+        written = f"{letter}^{{[{layer}]}}" + (f"_{{{','.join(subscripts)}}}" if subscripts else "")
         printed = self.latex_names.get(symbol, written) if symbol is not None else written
         same = printed.replace("{", "").replace("}", "") == written.replace("{", "").replace("}", "")
         return written if same else f"{written} (= {printed})"
@@ -617,21 +617,16 @@ class Textbook:
         if not self.parameter:
             plain = self._lookup("_".join(name.base) + "".join("_" + s for s in subscripts), names)
             power = None if plain is None else plain ** n
-        if not subscripts:
-            if power is not None:
-                return power
-            if self.parameter:
-                raise AmbiguousName(
-                    f"{spelled} is not one parameter: in Nielsen's numbering (he numbers the input layer 1) it is the "
-                    f"whole vector of layer {n}; name one entry, e.g. {self._shown(base, n - 1, ('1',), None)} for "
-                    f"Nielsen's {spelled}_1", text, name.start)
-            raise AmbiguousName(
-                f"{spelled} is ambiguous: {letter} to the power {n}, but {letter} is not a name here, or Nielsen's "
-                f"{spelled}, the whole vector of layer {n} (he numbers the input layer 1); write one entry, e.g. "
-                f"{self._shown(base, n - 1, ('1',), None)} for Nielsen's {spelled}_1, or ({letter})^{n} with {letter} "
-                "defined", text, name.start)
-        nielsen = self._lookup(self._key(base, n - 1, subscripts), names) if n >= 1 else None
-        brackets = self._lookup(self._key(base, n, subscripts), names)
+        if not subscripts and power is not None:
+            return power
+        if subscripts:
+            def lookup(layer):
+                return self._lookup(self._key(base, layer, subscripts), names)
+        else:  # Nielsen's b^3, z^2: the layer's whole vector
+            def lookup(layer):
+                return shapes.layer_value(self._key(base, layer, ()), shapes.index_names(names), columns=True)
+        nielsen = lookup(n - 1) if n >= 1 else None
+        brackets = lookup(n)
         readings, writes = [], []
         for symbol, layer, how in ((nielsen, n - 1, "in Nielsen's numbering (he numbers the input layer 1)"),
                                    (brackets, n, "counting the input as layer 0")):
@@ -651,7 +646,8 @@ class Textbook:
         problem = f"{spelled} is ambiguous: {'; '.join(readings)}; write {' or '.join(writes)}"
         if power is not None or nielsen is None:
             raise AmbiguousName(problem, text, name.start)
-        self.read.append(f"{spelled} = {self.latex_names.get(nielsen, str(nielsen))}")
+        shown = self.latex_names.get(nielsen, str(nielsen)) if subscripts else self._shown(base, n - 1, (), None)
+        self.read.append(f"{spelled} = {shown}")
         if brackets is None:
             self.nielsen = True
         else:
@@ -1875,6 +1871,9 @@ def parse_math(
                      literals=literals, textbook=textbook)
     result = _run(parser)
     if shapes.is_matrix(result) and not matrices:
+        if textbook is not None and textbook.pending:  # a bare a^2 read as a layer's vector: say how else it reads
+            whole, position, problem = textbook.pending[0]
+            raise AmbiguousName(problem, whole, position)
         raise FormulaError(f"the formula is {shapes.describe(result)}, not a single value: name one entry, "
                            "e.g. with a subscript", text, None)
     return result
