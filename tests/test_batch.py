@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import sympy
 
 from symbackprop import derive
 from symbackprop.cli import main

@@ -448,3 +448,14 @@ def test_the_correct_formula_of_a_hidden_weight_writes_each_output_delta_as_y_ha
     assert r"\frac" not in shown and shown.count("+") == 1
     again = check_gradient(d, "W^{[1]}_{1,1}", shown)
     assert again.correct is True and again.method == "symbolic"
+
+
+def test_kronecker_delta_with_a_summed_index_is_kroneckers_even_where_it_spells_a_delta():
+    """In column notation δ_{11} can also read loosely as the delta δ^{[1]}_1; with a \\sum's index in
+    its subscript (δ_{k1} in \\sum_k) it is Kronecker's: the textbook's softmax + cross-entropy steps."""
+    d = derive("2-2-3", notation="columns", activation="sigmoid,softmax", loss="ce", proof="gradients")
+    verdict = check_steps(r"\frac{\partial L}{\partial z^{[2]}_1} = -\sum_k y_k (\delta_{k1} - \hat{y}_1) "
+                          r"= \hat{y}_1 \sum_k y_k - y_1 = \hat{y}_1 - y_1", d)
+    assert verdict.correct is True and [step.method for step in verdict.steps] == ["symbolic"] * 3
+    assert check_steps(r"\sum_k y_k \delta_{k1} = y_1", d).correct is True
+    assert check_steps(r"\sum_k y_k \delta_{k1} = y_2", d).correct is False

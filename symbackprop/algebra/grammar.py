@@ -296,6 +296,7 @@ class _Name:
     end: int
     bare: Optional[str] = None  # an unbracketed superscript read with the name (Nielsen's a^2_1), textbook names only
     primes: int = 0  # g^{[2]\prime}: primes written inside the layer superscript
+    indexed: bool = False  # a subscript holds an index a \sum bound (\delta_{k1} in \sum_k): an index expression
 
     @property
     def key(self) -> str:
@@ -1490,10 +1491,13 @@ class _Parser:
             base = [first.text[1:]]
         else:
             self.fail(first, "expected a name")
-        superscripts, subscripts, bare, primes = [], [], None, 0
+        superscripts, subscripts, bare, primes, indexed = [], [], None, 0, False
         while self.grammar.latex:
             if self.at("_"):
-                subscripts += self.bound(self.subscript())
+                written = self.subscript()
+                parts = self.bound(written)
+                indexed = indexed or parts != written
+                subscripts += parts
             elif self.at("^") and (self.peek(1).text == "[" or (self.peek(1).text == "{" and self.peek(2).text == "[")):
                 superscript, marks = self.bracket_superscript()
                 superscripts.append(superscript)
@@ -1504,7 +1508,7 @@ class _Parser:
             else:
                 break
         end = self.tokens[self.index - 1].end
-        return _Name(tuple(base), tuple(superscripts), tuple(subscripts), first.position, end, bare, primes)
+        return _Name(tuple(base), tuple(superscripts), tuple(subscripts), first.position, end, bare, primes, indexed)
 
     def bound(self, parts: list[str]) -> list[str]:
         r"""Subscripts with the indices a \sum has bound replaced by their values: w_{jk} → w_{12}."""
@@ -1597,7 +1601,12 @@ class _Parser:
         return parts
 
     def resolve(self, name: _Name) -> sympy.Expr:
-        """The symbol a name stands for; ``e`` is Euler's number; ``xy`` is x·y when both are names."""
+        """The symbol a name stands for; ``e`` is Euler's number; ``xy`` is x·y when both are names;
+        Kronecker's δ where a \\sum's index is in its subscript (\\delta_{k1}), whatever name it spells."""
+        if name.indexed:
+            kronecker = self.kronecker(name)
+            if kronecker is not None:
+                return kronecker
         if self.textbook is not None:
             found = self.textbook.resolve(name, self.names, self.text)
             if found is not None:
