@@ -459,3 +459,15 @@ def test_kronecker_delta_with_a_summed_index_is_kroneckers_even_where_it_spells_
     assert verdict.correct is True and [step.method for step in verdict.steps] == ["symbolic"] * 3
     assert check_steps(r"\sum_k y_k \delta_{k1} = y_1", d).correct is True
     assert check_steps(r"\sum_k y_k \delta_{k1} = y_2", d).correct is False
+
+
+def test_a_true_zero_that_float64_rounds_is_not_a_difference():
+    """Σ_k ∂ŷ_k/∂z_1 = 0 for a softmax (its outputs sum to 1): float64 leaves 1e-17 and 50 digits
+    1e-52 of rounding, which is no difference; the exact test proves it. A true difference of
+    1e-40 is still found."""
+    d = derive("2-2-3", notation="columns", activation="sigmoid,softmax", loss="ce", proof="gradients")
+    right = check_steps(r"\sum_k \frac{\partial \hat{y}_k}{\partial z^{[2]}_1} = 0", d)
+    assert right.correct is True and right.steps[0].method == "symbolic"
+    written_out = " + ".join(rf"\frac{{\partial \hat{{y}}_{k}}}{{\partial z^{{[2]}}_2}}" for k in (1, 2, 3))
+    assert check_steps(f"{written_out} = 0", d).correct is True
+    assert check_steps(r"\sum_k \frac{\partial \hat{y}_k}{\partial z^{[2]}_1} = 10^{-40}", d).correct is False

@@ -715,6 +715,8 @@ class Workspace:
                 if relative[index] > max(tolerance, TOLERANCE):
                     return self.witness(values, index, (fa[index], fb[index]), "numeric", depends), tally
             elif None not in pair and _relative(*pair) > max(tolerance, PRECISE_TOLERANCE):
+                if abs(pair[0] - pair[1]) < VANISHED * abs(fa[index] - fb[index]):
+                    continue  # float64's difference was its rounding (a zero, 1e-17, came out 1e-52): the exact test decides
                 return self.witness(values, index, pair, "numeric", depends), tally
         unresolved = np.flatnonzero(~finite)
         for index in unresolved[:MAX_PRECISE_POINTS]:
@@ -1318,6 +1320,7 @@ def _mistakes(ws: Workspace, derivation: Derivation, gradient: Gradient, written
         return []
 
 
+VANISHED = 1e-9  # a float64 difference that shrinks below this fraction of itself at DIGITS digits was rounding
 MAX_SHOWN_PATHS = 8  # a correct formula with more path terms is shown as the delta recursion
 MAX_SHOWN_TERMS = 4  # ... and a recursion with more terms is shortened with \dots
 
