@@ -471,3 +471,19 @@ def test_a_true_zero_that_float64_rounds_is_not_a_difference():
     written_out = " + ".join(rf"\frac{{\partial \hat{{y}}_{k}}}{{\partial z^{{[2]}}_2}}" for k in (1, 2, 3))
     assert check_steps(f"{written_out} = 0", d).correct is True
     assert check_steps(r"\sum_k \frac{\partial \hat{y}_k}{\partial z^{[2]}_1} = 10^{-40}", d).correct is False
+
+
+@pytest.mark.parametrize("steps, correct", [
+    (r"0.4 - 0.5 \times 0.082167041 = 0.35891648", True),  # the classic walk-through's update of w_5
+    (r"0.4 - 0.5 \times 0.082167041 = 0.33", False),  # 8 % off: 0.4 and 0.5 are given values, not 0.4 ± 0.05
+    (r"0.15 \times 0.05 + 0.2 \times 0.1 + 0.35 = 0.3775", True),
+    (r"0.15 \times 0.05 + 0.2 \times 0.1 + 0.35 = 0.3776", False),
+    (r"\frac{1}{2}(0.01 - 0.75136507)^2 = 0.27", True),  # a result standing alone is rounded, 0.27 ± 0.005
+    (r"\frac{1}{2}(0.01 - 0.75136507)^2 = 0.2", False),
+    (r"0.74136507 \times 0.186815602 \times 0.593269992 = 0.082167041", True),
+])
+def test_short_numbers_inside_a_computation_are_given_values_not_rounded_ones(steps, correct):
+    """A number of one or two significant digits inside a computation (a weight, an input, the
+    learning rate) is taken exactly; longer numbers, and a side that is a single number, count as
+    rounded to their last digit. Else 0.4 ± 0.05 would excuse a result 24 % off."""
+    assert check_steps(steps).correct is correct

@@ -17,7 +17,7 @@ their difference is evaluated at an exact (rational) point to a certified accura
 (e^{1000}, 0·inf), the point is evaluated at 50 digits; a point where neither side is a real
 number is no evidence, and when no point is, the verdict is "not checked" (``correct`` None),
 never "right". Numbers with decimals in ``--steps`` count as rounded (0.74136507 may be off by
-5e-9), so a chain of rounded arithmetic is judged within that rounding (``rounding``), or within
+5e-9; a short one inside a computation, a weight 0.4, is a value given), so a chain of rounded arithmetic is judged within that rounding (``rounding``), or within
 a tolerance given; for the cross-entropy, steps and gradients are judged, like the handout, with
 targets that sum to 1, and the verdict says so.
 
@@ -1446,6 +1446,22 @@ def rounding(literals: Iterable[Literal]) -> tuple[float, Literal | None]:
     return sum(relative), rounded[relative.index(max(relative))]
 
 
+def _significant_digits(text: str) -> int:
+    """Significant digits of a number as written: 0.05 has 1, 0.15 2, 0.74136507 8, 2.5E+4 2."""
+    mantissa = re.split(r"[eE]", text.lstrip("+-"))[0]
+    return len(mantissa.replace(".", "").lstrip("0")) or 1
+
+
+def _rounded_only(literals: list[Literal], side: sympy.Expr) -> list[Literal]:
+    """The numbers of one side that count as rounded: a number of one or two significant digits
+    inside a computation (a weight 0.4, an input 0.05, a learning rate 0.5) is a value given, taken
+    exactly, or 0.4 ± 0.05 would excuse a result 24 % off; standing alone as the side (= 0.27) it is a
+    rounded result. Longer numbers (0.74136507) count as rounded wherever they are."""
+    alone = len(literals) == 1 and side == sympy.Rational(literals[0].value.numerator, literals[0].value.denominator)
+    return [n if n.half_unit is None or alone or _significant_digits(n.text) > 2 else replace(n, half_unit=None)
+            for n in literals]
+
+
 def propagated_rounding(parse: Callable[[str], sympy.Expr], text: str, literals: list[Literal]) -> float:
     """How far the rounding of the numbers written can move the value of ``text``, a formula of
     numbers only (``parse`` reads it): the sum over its rounded numbers of the change that half a
@@ -1484,7 +1500,8 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
     """Check every ``=`` of a derivation chain (``verify --steps``). ``variables`` are free
     (real) variables; ``definitions`` names shorthands, e.g. ``{"a": "1/(1-e^{-z})"}``; with a
     ``derivation`` the network's names may be used too, under the handout's assumptions (for
-    the cross-entropy, the targets sum to 1). Numbers with decimals are taken as rounded: a step
+    the cross-entropy, the targets sum to 1). Numbers with decimals are taken as rounded (but a
+    short one inside a computation, 0.4 or 0.05, as a value given: ``_rounded_only``): a step
     is right when its sides agree within the rounding of the numbers written (``rounding``), or
     within ``tolerance`` (relative) when it is given; ``\\approx`` and ``≈`` say the same as ``=``.
 
@@ -1513,7 +1530,7 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
         except FormulaError as error:
             position = None if error.position is None else offset + error.position
             raise type(error)(error.problem, text, position, error.allowed) from None
-        numbers.append(literals)
+        numbers.append(_rounded_only(literals, expressions[-1]))
     if ws.textbook is not None:
         ws.textbook.settle()
 
