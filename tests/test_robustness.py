@@ -128,6 +128,24 @@ def test_evaluating_a_huge_constant_is_bounded_and_right():
     assert constant(sympy.exp(10) / 3) == float(sympy.exp(10).evalf(30) / 3)
 
 
+def test_a_time_limit_fires_again_when_the_code_swallows_it():
+    """SymPy catches broad exceptions in places (``except Exception``), so one alarm can be swallowed:
+    the limit fires again until its block is left, and leaves no alarm behind."""
+    import signal
+    import time
+
+    from symbackprop.algebra.limits import time_limit
+
+    started = time.monotonic()
+    with pytest.raises(TimeoutError), time_limit(0.05):
+        try:
+            time.sleep(5)
+        except Exception:  # noqa: BLE001 - as SymPy does
+            pass
+        time.sleep(5)
+    assert time.monotonic() - started < 2 and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
 def test_time_limits_nest_and_an_outer_one_is_not_swallowed():
     import signal
     import time

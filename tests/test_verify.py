@@ -487,3 +487,16 @@ def test_short_numbers_inside_a_computation_are_given_values_not_rounded_ones(st
     learning rate) is taken exactly; longer numbers, and a side that is a single number, count as
     rounded to their last digit. Else 0.4 ± 0.05 would excuse a result 24 % off."""
     assert check_steps(steps).correct is correct
+
+
+def test_each_outputs_error_of_the_classic_walk_through_is_a_name():
+    """E_{c_1} (the walk-through's E_{o1}) is one output's term of E_total, in letter notation:
+    E_total = E_{c_1} + E_{c_2}, and ∂E_total/∂out_{b_1} splits into the outputs' errors."""
+    d = derive("2-2-2", proof="gradients")
+    assert check_steps(r"E_{total} = E_{c_1} + E_{c_2}", d).correct is True
+    assert check_steps(r"E_{c_1} = \frac{1}{2}(target_{c_1} - out_{c_1})^2", d).correct is True
+    assert check_steps(r"E_{c_1} = (target_{c_1} - out_{c_1})^2", d).correct is False
+    split = (r"\frac{\partial E_{total}}{\partial out_{b_1}} = \frac{\partial E_{c_1}}{\partial out_{b_1}} "
+             r"+ \frac{\partial E_{c_2}}{\partial out_{b_1}}")
+    verdict = check_steps(split, d)
+    assert verdict.correct is True and verdict.steps[0].method == "symbolic"

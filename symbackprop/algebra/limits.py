@@ -16,13 +16,19 @@ _owner = [os.getpid()]
 _previous_handler: list = []
 
 
+REFIRE_SECONDS = 0.1  # a limit that has passed fires again this often until its block is left
+
+
 def _expire(signum, frame):
-    """The alarm: raise ``TimeoutError`` if a deadline has passed; else (an alarm that arrived as
-    a block was being left) set the timer for the nearest deadline still standing."""
+    """The alarm: raise ``TimeoutError`` if a deadline has passed, and fire again shortly, for
+    SymPy swallows exceptions in places (``except Exception``: ``sympy.solve`` went on for
+    minutes and gigabytes after one alarm); else (an alarm that arrived as a block was being
+    left) set the timer for the nearest deadline still standing."""
     if not _deadlines:
         return
     left = min(_deadlines) - time.monotonic()
     if left <= 1e-3:
+        signal.setitimer(signal.ITIMER_REAL, REFIRE_SECONDS)
         raise TimeoutError("time limit reached")
     signal.setitimer(signal.ITIMER_REAL, left)
 

@@ -433,6 +433,7 @@ class Workspace:
         self.inputs: list[sympy.Symbol] = []
         self.textbook: Textbook | None = None  # column notation: Nielsen's and Ng's spellings too
         self.elementwise: list[str] = []  # vector operations the formulas' parse read entry by entry
+        self.output_errors: dict[sympy.Symbol, sympy.Expr] = {}  # E_{c_1}: one output's term of E_total
         if derivation is not None:
             m = self.model
             self.delta_definitions = {d.symbol: d.definition for d in derivation.chain.deltas}  # output first
@@ -442,6 +443,8 @@ class Workspace:
             self.inputs = list(m.primary)
             if m.notation.columns:
                 self.textbook = Textbook(m.spec.depth, self.latex_names)
+            elif m.spec.notation == "neurons":
+                self._output_errors(m)
         self.variables = [sympy.Symbol(v, real=True) for v in variables]
         for spelling, symbol in zip(variables, self.variables):
             self.names[name_key(spelling)] = symbol
@@ -465,6 +468,22 @@ class Workspace:
         self._bits: dict[sympy.Symbol, int] = {}  # a primary symbol → its bit in those sets
         self._bit_symbols: list[sympy.Symbol] = []
         self.diagnosed = 0  # wrong formulas diagnosed in words (a matrix's entries: at most MAX_DIAGNOSED_ENTRIES)
+
+    def _output_errors(self, m) -> None:
+        """Letter notation's E_{c_1}, the classic walk-through's E_{o1}: one output's term of E_total
+        (½(target_{c_1} - out_{c_1})² for squared error), so ∂E_total/∂out_{b_1} = ∂E_{c_1}/∂out_{b_1} +
+        ∂E_{c_2}/∂out_{b_1} reads as written."""
+        depth = m.spec.depth
+        for neuron, out, target in zip(m.neurons(depth), m.out[depth], m.targets):
+            label = m.label(neuron)
+            symbol = sympy.Symbol(f"E_{label}", real=True)
+            if symbol in self.latex_names or name_key(f"E_{{{label}}}") in self.names:
+                continue
+            spelled = f"E_{{{label}}}"
+            self.one_level[symbol] = self.output_errors[symbol] = m.loss_function.term(out, target)
+            self.names[name_key(spelled)] = symbol
+            self.names.latex[symbol] = spelled
+            self.latex_names[symbol] = spelled
 
     @contextmanager
     def assuming_targets_sum_to_one(self):
@@ -504,6 +523,7 @@ class Workspace:
         if self.model is not None:
             known = expand_definitions(self.delta_definitions, known=self.model.expansions)
             known[self.model.loss_symbol] = self.model.expanded_loss
+            known = expand_definitions(self.output_errors, known=known)
         return expand_definitions(self.user_definitions, known=known)
 
     def expand(self, expr: sympy.Expr) -> sympy.Expr:
@@ -522,6 +542,7 @@ class Workspace:
             known[self.model.loss_symbol] = self.model.expanded_loss
         deltas = {s: d for s, d in self.delta_definitions.items() if s in needed}
         known = expand_definitions(deltas, known=known)  # output layer first: each uses only earlier ones
+        known = expand_definitions({s: d for s, d in self.output_errors.items() if s in needed}, known=known)
         known = expand_definitions({s: d for s, d in self.user_definitions.items()}, known=known)
         return expr.xreplace(known)
 
@@ -760,8 +781,10 @@ class Workspace:
         difference = sympy.Add(a, sympy.Mul(-1, b, evaluate=False), evaluate=False)
         digits = _digits_needed(difference)
         n = len(next(iter(values.values()))) if values else 1
+        inputs = set(self.inputs)  # a defined symbol left in a side has only a float64 value: no exact point
         for index in range(min(MAX_PRECISE_POINTS, n)):
-            point = {s: sympy.Rational(float(values[s][index])) for s in difference.free_symbols if s in values}
+            point = {s: sympy.Rational(float(values[s][index])) for s in difference.free_symbols
+                     if s in values and s in inputs}
             if len(point) < len(difference.free_symbols):
                 break
             try:
