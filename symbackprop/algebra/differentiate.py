@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import sympy
 
-from .expressions import distinct_nodes
+from .expressions import distinct_nodes, distinct_postorder
 
 # The node types SymEngine's rules agree with SymPy's on, for real arguments; and Abs, whose
 # derivative SymEngine leaves to us: it is rebuilt by SymPy's rule (``_Converted._abs_derivative``).
@@ -104,15 +104,7 @@ class _Converted:
         identity, not by walking two equal trees."""
         se = self.symengine
         built: dict = {}
-        stack = [(expr, False)]
-        while stack:
-            node, ready = stack.pop()
-            if node in built:
-                continue
-            if not ready:
-                stack.append((node, True))
-                stack.extend((arg, False) for arg in node.args if arg not in built)
-                continue
+        for node in distinct_postorder(expr):
             args = [built[arg] for arg in node.args]
             if node.is_Symbol:
                 result = se.Symbol(node.name)
