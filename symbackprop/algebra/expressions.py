@@ -145,23 +145,19 @@ def replace_shared(expr: sympy.Expr, query, value) -> sympy.Expr:
     >>> replace_shared(sines, lambda e: isinstance(e, sympy.sin), lambda e: sympy.cos(e.args[0]))
     cos(x)*cos(x + y) + cos(x)
     """
+    expr = sympy.sympify(expr)
     done: dict = {}
-
-    def rebuilt(node):
-        if node in done:
-            return done[node]
+    for node in distinct_postorder(expr):  # each node after its arguments: they are rebuilt already
         args = node.args
         result = node
         if args:
-            new = tuple(rebuilt(a) for a in args)
+            new = tuple(done[a] for a in args)
             if new != args:
                 result = node.func(*new)
         if query(result):
             result = value(result)
         done[node] = result
-        return result
-
-    return rebuilt(sympy.sympify(expr))
+    return done[expr]
 
 
 def ordered_sum(terms) -> sympy.Expr:
