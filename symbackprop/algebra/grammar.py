@@ -567,11 +567,14 @@ class Textbook:
             return "_".join(("hat_y",) + subscripts)
         return base + ("" if layer is None else f"^[{layer}]") + "".join("_" + s for s in subscripts)
 
-    def resolve(self, name: _Name, names: Mapping[str, sympy.Symbol], text: str) -> Optional[sympy.Expr]:
-        """What ``name`` stands for in the textbooks' spellings; None to look it up as written."""
+    def resolve(self, name: _Name, names: Mapping[str, sympy.Symbol], text: str,
+                index: Callable[[], Mapping]) -> Optional[sympy.Expr]:
+        """What ``name`` stands for in the textbooks' spellings; None to look it up as written.
+        ``index`` gives ``shapes.index_names`` of ``names`` (the parser's, computed once), for a
+        whole layer written with Nielsen's bare superscript (b^3)."""
         base = "_".join(name.base)
         if name.bare is not None:
-            return self._bare(name, base, names, text)
+            return self._bare(name, base, names, text, index)
         if self._lookup(name.key, names) is not None or len(name.superscripts) > 1:
             return None
         layer = int(name.superscripts[0]) if name.superscripts and name.superscripts[0].isdigit() else None
@@ -609,7 +612,7 @@ class Textbook:
         same = printed.replace("{", "").replace("}", "") == written.replace("{", "").replace("}", "")
         return written if same else f"{written} (= {printed})"
 
-    def _bare(self, name: _Name, base: str, names, text: str) -> sympy.Expr:
+    def _bare(self, name: _Name, base: str, names, text: str, index: Callable[[], Mapping]) -> sympy.Expr:
         spelled, n = text[name.start : name.end], int(name.bare)
         subscripts = name.subscripts
         letter = r"\delta" if base == "delta" else base
@@ -625,7 +628,7 @@ class Textbook:
                 return self._lookup(self._key(base, layer, subscripts), names)
         else:  # Nielsen's b^3, z^2: the layer's whole vector
             def lookup(layer):
-                return shapes.layer_value(self._key(base, layer, ()), shapes.index_names(names), columns=True)
+                return shapes.layer_value(self._key(base, layer, ()), index(), columns=True)
         nielsen = lookup(n - 1) if n >= 1 else None
         brackets = lookup(n)
         readings, writes = [], []
@@ -1388,10 +1391,14 @@ class _Parser:
             self.fail(token, "the output layer's vector is not known here")
         return sympy.ImmutableMatrix(outs) if self.state.columns else sympy.ImmutableMatrix([outs])
 
-    def layer_vector(self, prefix: str) -> Optional[sympy.ImmutableMatrix]:
+    def layer_index(self) -> Mapping:
+        """``shapes.index_names`` of the names, computed once per parse (a wide network has thousands)."""
         if self.state.vectors is None:
             self.state.vectors = shapes.index_names(self.names)
-        return shapes.layer_value(prefix, self.state.vectors, self.state.columns)
+        return self.state.vectors
+
+    def layer_vector(self, prefix: str) -> Optional[sympy.ImmutableMatrix]:
+        return shapes.layer_value(prefix, self.layer_index(), self.state.columns)
 
     def square_root(self) -> sympy.Expr:
         sqrt = self.take()
@@ -1608,7 +1615,7 @@ class _Parser:
             if kronecker is not None:
                 return kronecker
         if self.textbook is not None:
-            found = self.textbook.resolve(name, self.names, self.text)
+            found = self.textbook.resolve(name, self.names, self.text, self.layer_index)
             if found is not None:
                 return found
         for key in (name.key, _loose(name.key)):
