@@ -5,6 +5,9 @@ The judging is ``symbackprop.checking.verify``; this module parses options and p
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
+
 import click
 
 from .options import (
@@ -106,13 +109,13 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, steps, de
             if isinstance(verdict, MatrixVerdict):
                 _print_matrix_verdict(verdict)
             else:
-                _print_gradient_verdict(verdict, _spelling(derivation, verdict.point))
+                _print_gradient_verdict(verdict, _spelling(derivation, verdict.point or ()))
             raise click.exceptions.Exit(_status(verdict.correct))
         from ..checking.verify import check_steps
 
         verdict = check_steps(steps, derivation, points=points, seed=seed, variables=variables or ("z",),
                               definitions=shorthands, tolerance=tolerance)
-        _print_steps_verdict(verdict, _spelling(derivation, {n: 0 for step in verdict.steps for n in step.point or ()}))
+        _print_steps_verdict(verdict, _spelling(derivation, {n for step in verdict.steps for n in step.point or ()}))
         raise click.exceptions.Exit(_status(verdict.correct))
     except (FormulaError, SpecError) as error:
         raise fail(str(error))
@@ -122,15 +125,13 @@ def _status(correct) -> int:
     return 0 if correct else EXIT_FAILED if correct is False else EXIT_NOT_CHECKED
 
 
-def _spelling(derivation, point: dict | None) -> dict[str, str]:
-    """The names of a witness point as the handout spells them and as they can be typed back
+def _spelling(derivation, names: Collection[str]) -> dict[str, str]:
+    """The witness point's ``names`` as the handout spells them and as they can be typed back
     (out_{a_1}, W^{[1]}_{1,1}, \\hat{y}_{1}; not the internal out_a_1, W_1_1_1, y_1): name -> spelling."""
-    if derivation is None or not point:
+    if derivation is None or not names:
         return {}
-    import re
-
     return {s.name: re.sub(r"\\mathrm\{([^{}]*)\}", r"\1", latex)
-            for s, latex in derivation.model.latex_names.items() if s.name in point}
+            for s, latex in derivation.model.latex_names.items() if s.name in names}
 
 
 def _values(point: dict, names: dict[str, str] | None = None, limit: int = 6) -> str:
