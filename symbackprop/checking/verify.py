@@ -476,10 +476,9 @@ class Workspace:
         depth = m.spec.depth
         for neuron, out, target in zip(m.neurons(depth), m.out[depth], m.targets):
             label = m.label(neuron)
-            symbol = sympy.Symbol(f"E_{label}", real=True)
-            if symbol in self.latex_names or name_key(f"E_{{{label}}}") in self.names:
+            symbol, spelled = sympy.Symbol(f"E_{label}", real=True), f"E_{{{label}}}"
+            if symbol in self.latex_names or name_key(spelled) in self.names:
                 continue
-            spelled = f"E_{{{label}}}"
             self.one_level[symbol] = self.output_errors[symbol] = m.loss_function.term(out, target)
             self.names[name_key(spelled)] = symbol
             self.names.latex[symbol] = spelled
@@ -1387,20 +1386,19 @@ def _paths_with_simplest_output_deltas(derivation: Derivation, gradient: Gradien
     simplest = {d.neuron: d.simplification for d in derivation.chain.deltas if d.simplification is not None}
     if not simplest or any(len(path.factors) < 2 for path in paths):
         return plain
-    groups: dict[tuple, list] = {}
+    groups: dict[tuple, Path] = {}  # (the output net, the route below it) -> the first path that takes it
     for path in paths:
-        head, rest = path.factors[:2], path.factors[2:]
-        groups.setdefault((head[1].wrt, tuple((f.of, f.wrt) for f in rest)), []).append(path)
+        groups.setdefault((path.factors[1].wrt, tuple((f.of, f.wrt) for f in path.factors[2:])), path)
     model = derivation.model
     by_net = {model.net[n.layer][n.index]: n for n in simplest}
     terms, values, assumption = [], [], None
-    for (net, _), members in groups.items():
+    for (net, _), first in groups.items():
         neuron = by_net.get(net)
         if neuron is None:
             return plain
         simplification = simplest[neuron]
         assumption = assumption or simplification.assumption
-        rest = members[0].factors[2:]
+        rest = first.factors[2:]
         terms.append(Chain(tidy(simplification.steps[-1]), *(f.shown for f in rest)))
         values.append(sympy.Mul(simplification.steps[-1], *(f.value for f in rest)))
     condition = {}
