@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
+from typing import TYPE_CHECKING, Iterable, Optional, Union
 
-from .derivation.batch import BatchForm, batch_form
 from .derivation.chainrule import ChainRule, Delta, Gradient, Parameter, find_parameter
-from .derivation.matrixform import LayerForm, layer_forms
 from .network.model import Model
 from .network.spec import NetworkSpec, SpecError
-from .proof.batch import BatchCheck, verify_batch
 from .proof.prove import Progress, Verification, verify
+
+if TYPE_CHECKING:  # imported where they are used: `verify` needs neither the matrix form nor a batch
+    from .derivation.batch import BatchForm
+    from .derivation.matrixform import LayerForm
+    from .proof.batch import BatchCheck
 
 # Path sums are written out for every parameter of a network with at most DETAIL_LIMIT
 # parameters; larger networks get them for one representative weight per layer (and for any
@@ -163,11 +165,18 @@ def derive(
             progress("chain rule", done, len(parameters))
     gradients = tuple(gradients)
     only_gradients = proof == "gradients"  # `verify`: the forms it prints are checked, and it builds nothing else
-    layers = () if only_gradients else tuple(layer_forms(chain))
+    layers = ()
+    if not only_gradients:
+        from .derivation.matrixform import layer_forms
+
+        layers = tuple(layer_forms(chain))
     verification = verify(model, chain, gradients, layers, proof="numeric" if only_gradients else proof,
                           points=points, seed=seed, progress=progress)
     form = check = None
     if spec.batch > 1 and not only_gradients:
+        from .derivation.batch import batch_form
+        from .proof.batch import verify_batch
+
         form = batch_form(chain)
         check = verify_batch(model, chain, form, points=points, seed=seed,
                              symbolic=None if proof == "auto" else proof == "symbolic")

@@ -144,3 +144,56 @@ def test_a_formula_still_gets_its_full_check():
         NetworkSpec.parse("2-2-1", activation="0*z")
     with pytest.raises(SpecError, match="invalid activation formula"):
         NetworkSpec.parse("2-2-1", activation="z+")
+
+
+# The console script's placeholder for sympy.tensor.tensor (``cli.defer_tensor_module``): a run of
+# ``run`` as the console script does it, reporting whether the tensor modules were loaded.
+TENSOR_PROBE = """
+import json, os, sys
+from symbackprop.cli import run
+real_exit = os._exit
+def report(code):
+    print(json.dumps({"code": code, "tensor": type(sys.modules.get("sympy.tensor.tensor")).__name__,
+                      "combinatorics": "sympy.combinatorics" in sys.modules}))
+    sys.stdout.flush()
+    real_exit(code)
+os._exit = report
+sys.argv = ["symbackprop"] + json.loads(sys.argv[1])
+run()
+"""
+
+
+def test_the_console_script_never_loads_sympy_tensors_for_a_derivation(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    argv = ["verify", "2-2-1", "--param", "w_{11}", r"\delta_{b_1} out_{a_1}"]
+    result = subprocess.run([sys.executable, "-c", TENSOR_PROBE, json.dumps(argv)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    *said, last = result.stdout.splitlines()
+    assert json.loads(last) == {"code": 0, "tensor": "module", "combinatorics": False}, result.stderr
+    assert said[0].startswith("correct: your formula for dE/dw_{11} equals the true gradient")
+
+
+def test_the_tensor_placeholder_gives_way_to_sympy_tensors_when_one_is_used():
+    """Sums keep working before and after the real module is loaded, and tensor algebra is
+    SymPy's own: the placeholder only answers Add's two questions while no tensor can exist."""
+    code = """
+import sys
+from symbackprop.cli import defer_tensor_module
+defer_tensor_module()
+import sympy
+x, y = sympy.symbols("x y")
+before = x + y + 1
+assert "sympy.combinatorics" not in sys.modules and before == sympy.Add(1, x, y)
+from sympy.tensor.tensor import TensorIndexType, TensorHead, tensor_indices
+L = TensorIndexType("L")
+i = tensor_indices("i", L)
+A, B = TensorHead("A", [L]), TensorHead("B", [L])
+total = A(i) + B(i) + A(i)
+assert type(total).__name__ == "TensAdd" and total == 2 * A(i) + B(i), total
+assert sys.modules["sympy.tensor.tensor"].TensAdd is type(total)
+assert x + y + 1 == before
+print("ok")
+"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.stdout == "ok\n", result.stderr

@@ -78,7 +78,6 @@ from ..network.notation import NOTATIONS
 from ..network.spec import NetworkSpec, SpecError
 from ..proof import numeric
 from ..proof.prove import SYMBOLIC_LIMIT, TOLERANCE
-from .diagnose import diagnose
 
 if TYPE_CHECKING:  # for annotations only: this stage takes the data it is given, it does not run the pipeline
     from ..api import Derivation
@@ -1329,6 +1328,8 @@ DIAGNOSIS_POINTS = 7  # random points at which a mutation must equal the formula
 
 def _mistakes(ws: Workspace, derivation: Derivation, gradient: Gradient, written: sympy.Expr, seed: int) -> list[str]:
     """The named mistake (``checking.diagnose``), at points that respect the handout's assumptions."""
+    from .diagnose import diagnose  # only a wrong formula needs it
+
     def run():
         values = ws.sample(DIAGNOSIS_POINTS, seed + 7)
         return diagnose(derivation, gradient, written, values, ws.evaluate, ws.latex)

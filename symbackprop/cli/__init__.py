@@ -167,6 +167,42 @@ def main(argv=None) -> None:
     sys.exit(status if isinstance(status, int) else 0)
 
 
+_TENSOR_MODULE = "sympy.tensor.tensor"
+
+
+def defer_tensor_module() -> None:
+    """Put off importing ``sympy.tensor.tensor`` (and with it ``sympy.combinatorics``) until
+    something uses a tensor: a placeholder stands in ``sys.modules`` until then.
+
+    SymPy's ``Add.flatten`` imports ``TensExpr`` and ``TensAdd`` from that module on its first
+    call, only to ask whether a term is a tensor: 17 modules, a twentieth of a small derivation's
+    run. While the real module has not been loaded no tensor can exist, so the placeholder
+    answers those two names with classes nothing is an instance of; any other name, or those
+    two once the real module is loaded, loads it (``Add.flatten`` imports on every call, so it
+    then sees the real classes). Only the console script does this: a program that imports
+    symbackprop keeps SymPy as it is.
+    """
+    if _TENSOR_MODULE in sys.modules:
+        return
+    import importlib
+    import types
+
+    placeholder = types.ModuleType(_TENSOR_MODULE, "stands in for sympy.tensor.tensor until a tensor is used")
+    stand_ins = {name: type(name, (), {"__module__": _TENSOR_MODULE}) for name in ("TensExpr", "TensAdd")}
+
+    def __getattr__(name: str):
+        if name.startswith("__"):  # the import system asking for __path__ and the like
+            raise AttributeError(name)
+        if sys.modules.get(_TENSOR_MODULE) is placeholder:
+            if name in stand_ins:
+                return stand_ins[name]
+            del sys.modules[_TENSOR_MODULE]
+        return getattr(importlib.import_module(_TENSOR_MODULE), name)
+
+    placeholder.__getattr__ = __getattr__
+    sys.modules[_TENSOR_MODULE] = placeholder
+
+
 def run() -> None:
     """The console script and ``python -m symbackprop.cli``: ``main``, then the process ends at once.
 
@@ -176,6 +212,7 @@ def run() -> None:
     flushing the two streams ``os._exit`` skips only that teardown. ``main`` itself raises
     SystemExit as usual: a test (or a program) that calls it goes on running.
     """
+    defer_tensor_module()
     try:
         main()
     except SystemExit as done:

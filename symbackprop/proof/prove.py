@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 import mpmath
 import numpy as np
@@ -37,11 +37,13 @@ from ..algebra.exact import are_equal
 from ..algebra.expressions import tree_size
 from ..algebra.limits import time_limit
 from ..derivation.chainrule import ChainRule, Gradient
-from ..derivation.matrixform import LayerForm
 from ..network.model import Model, canonical_sum, definitions_used, expand_definitions, product
 from ..network.spec import SpecError
 from . import numeric
 from .parallel import Forked
+
+if TYPE_CHECKING:
+    from ..derivation.matrixform import LayerForm
 
 SYMBOLIC_LIMIT = 50  # parameters; above it sympy.diff of the expanded E_total gets slow
 PROOF_SECONDS = 10.0  # per parameter: a symbolic proof that takes longer is given up ...
