@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Union
 
 from .derivation.chainrule import ChainRule, Delta, Gradient, Parameter, find_parameter
 from .network.model import Model
@@ -138,6 +138,7 @@ def derive(
     seed: int = 0,
     max_paths: int = MAX_PATHS,
     progress: Progress = None,
+    meanwhile: Optional[Callable[[Derivation], None]] = None,
 ) -> Derivation:
     """Derive, verify and return the gradients of E_total for the network ``spec`` (e.g. ``"2-4-3-2"``).
 
@@ -146,6 +147,9 @@ def derive(
     to 50 parameters), "symbolic", "numeric" or "gradients" (what ``verify`` needs: the derived parameters'
     forms checked numerically, no matrix forms or batch equations built); ``points`` and ``seed`` set the numeric check.
     Raises ``SpecError`` for bad input and ``VerificationError`` if a form fails its proof.
+    ``meanwhile``, while the symbolic proofs run in forked children, is given the Derivation as it
+    will be if all of them succeed (without ``batch`` > 1, whose equations come after the proofs):
+    the ``derive`` command renders the handouts then, and keeps them if the proofs came true.
     """
     started = time.perf_counter()
     if not isinstance(spec, NetworkSpec):
@@ -170,8 +174,13 @@ def derive(
         from .derivation.matrixform import layer_forms
 
         layers = tuple(layer_forms(chain))
+
+    def provisional(verification: Verification) -> None:
+        meanwhile(Derivation(spec, model, chain, gradients, layers, verification, bool(named), time.perf_counter() - started))
+
+    speculate = meanwhile is not None and spec.batch == 1 and not only_gradients
     verification = verify(model, chain, gradients, layers, proof="numeric" if only_gradients else proof,
-                          points=points, seed=seed, progress=progress)
+                          points=points, seed=seed, progress=progress, meanwhile=provisional if speculate else None)
     form = check = None
     if spec.batch > 1 and not only_gradients:
         from .derivation.batch import batch_form

@@ -201,3 +201,64 @@ def test_the_console_script_ends_at_once_with_every_byte_written_and_its_status(
     assert wrong.returncode == 1 and wrong.stdout.startswith("incorrect:")
     usage = subprocess.run(script + ["derive", "2-x-1"], capture_output=True, text=True, timeout=120)
     assert usage.returncode == 2 and usage.stdout == "" and len(usage.stderr.splitlines()) == 1
+
+
+def _count_renders(monkeypatch) -> list:
+    """Each call of ``render_outputs``, as the derive command makes them, by the verification it rendered."""
+    from symbackprop.handout import render
+
+    calls = []
+    real = render.render_outputs
+
+    def counted(derivation, *args, **kwargs):
+        calls.append(dict(derivation.verification.unproven))
+        return real(derivation, *args, **kwargs)
+
+    monkeypatch.setattr(render, "render_outputs", counted)
+    return calls
+
+
+def test_derive_keeps_the_handouts_it_rendered_while_the_proofs_ran(tmp_path, capsys, monkeypatch):
+    """Rendered once, while the forked children proved: the files are those the derivation renders to."""
+    from symbackprop import derive
+    from symbackprop.handout.render import write_outputs
+
+    calls = _count_renders(monkeypatch)
+    code, out, err = run(["derive", "2-4-3-2", "-q", "-o", str(tmp_path / "cli")], capsys)
+    assert code == 0, err
+    assert calls == [{}]  # the guess that every proof succeeds, kept
+    write_outputs(derive("2-4-3-2"), tmp_path / "api", ["md", "tex", "json"])
+    for name in sorted(p.name for p in (tmp_path / "api").iterdir()):
+        assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "api" / name).read_bytes(), name
+    assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == sorted(p.name for p in (tmp_path / "api").iterdir())
+
+
+def test_derive_renders_again_when_a_proof_does_not_come_true(tmp_path, capsys, monkeypatch):
+    """Proofs out of time: the handouts rendered on the guess that all succeed are thrown away."""
+    from symbackprop.proof import prove
+
+    monkeypatch.setenv("SYMBACKPROP_WORKERS", "2")  # proofs in children, whatever the machine
+    monkeypatch.setattr(prove, "PROOF_SECONDS", 1e-4)
+    calls = _count_renders(monkeypatch)
+    code, out, err = run(["derive", "2-2-1", "-q", "-o", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert len(calls) == 2 and calls[0] == {} and set(calls[1].values()) == {"timeout"}
+    data = json.loads((tmp_path / "derivation.json").read_text())
+    assert {p["symbolic_proof"] for p in data["parameters"]} == {"timeout"}
+    assert "SymPy ran out of time" in (tmp_path / "derivation.md").read_text()
+
+
+def test_the_guess_is_given_only_while_proofs_run_in_children(monkeypatch):
+    """``derive(meanwhile=...)``: once, with the verification the run ends with when all proofs
+    succeed; never for a numeric proof (no children) or a mini-batch (its equations come after)."""
+    from symbackprop import derive
+
+    monkeypatch.setenv("SYMBACKPROP_WORKERS", "2")
+
+    seen = []
+    derivation = derive("2-4-3-2", meanwhile=seen.append)
+    assert len(seen) == 1 and seen[0].verification == derivation.verification
+    assert seen[0].gradients == derivation.gradients and seen[0].layers == derivation.layers
+    derive("2-4-3-2", proof="numeric", meanwhile=seen.append)
+    derive("2-2-1", batch=3, meanwhile=seen.append)
+    assert len(seen) == 1

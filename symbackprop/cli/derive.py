@@ -98,12 +98,21 @@ def _derive_and_write(network, directory, formats, only, proof, points, seed, ti
     from ..api import derive as run_derive
     from ..handout.exercise import ExerciseError
     from ..handout.pdf import LatexError, TexMissing
-    from ..handout.render import write_exercise, write_outputs
+    from ..handout.render import render_outputs, write_exercise, write_outputs, write_rendered
     from ..network.spec import SpecError
     from ..proof.prove import VerificationError
 
+    guess: list = []  # (the Verification assumed, the handouts rendered with it) while the proofs ran
+
+    def render_meanwhile(provisional) -> None:
+        try:
+            guess[:] = [(provisional.verification, render_outputs(provisional, formats, title=title, detail=detail))]
+        except Exception:  # rendered again once the proofs are in, where its error is reported as usual
+            guess.clear()
+
     try:
-        derivation = run_derive(network, only=only, proof=proof, points=points, seed=seed, progress=progress)
+        derivation = run_derive(network, only=only, proof=proof, points=points, seed=seed, progress=progress,
+                                meanwhile=None if exercise else render_meanwhile)
     except SpecError as error:
         raise fail(str(error))
     except VerificationError as error:
@@ -113,6 +122,8 @@ def _derive_and_write(network, directory, formats, only, proof, points, seed, ti
     try:
         if exercise:
             written = write_exercise(derivation, directory, formats, seed=seed, title=title)
+        elif guess and guess[0][0] == derivation.verification:  # every proof came true: as rendered
+            written = write_rendered(directory, guess[0][1])
         else:
             written = write_outputs(derivation, directory, formats, title=title, progress=progress, detail=detail)
     except OSError as error:

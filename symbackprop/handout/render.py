@@ -25,7 +25,7 @@ import re
 import tempfile
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional, Union
 
 import jinja2
 import sympy
@@ -1299,6 +1299,40 @@ def write_documents(directory: Path, stem: str, formats: list[str], render, batc
     return written
 
 
+def render_outputs(
+    derivation: Derivation, formats: Iterable[str], title: Optional[str] = None,
+    progress: Progress = None, source_note: Optional[dict] = None, detail: str = DEFAULT_DETAIL,
+) -> list[tuple[str, Union[str, bytes]]]:
+    """Every file ``write_outputs`` writes, rendered but not written: (name, content) pairs, each
+    diagram and asset before the page that needs it. The ``derive`` command renders while its
+    symbolic proofs still run in forked children, and writes once they are in."""
+    formats = list(formats)
+    data = (context(derivation, title, figures="md" in formats, source_note=source_note, detail=detail)
+            if {"md", "tex", "pdf", "html"} & set(formats) else None)
+    files = svg_files(derivation, detail) if "md" in formats else []  # in place before the md that links them
+    files += [(f"derivation.{fmt}", _render(fmt, data)) for fmt in formats if fmt in ("md", "tex")]
+    if "pdf" in formats:
+        files.append(("derivation.pdf", compile_pdf(_render("tex", data), "derivation.pdf")))
+    if "json" in formats:
+        files.append(("derivation.json", render_json(derivation, progress)))
+    if "html" in formats:  # the page and, before it, KaTeX and its script (see handout.html)
+        from .html import page_files
+
+        files += list(page_files().items()) + [("derivation.html", render_html(derivation, data=data))]
+    return files
+
+
+def write_rendered(directory: Path, files: list[tuple[str, Union[str, bytes]]]) -> list[Path]:
+    """Write ``render_outputs``'s files into ``directory``, all or none, in their order; returns the
+    documents' paths first (md, tex, pdf, json, html), then the diagrams' and assets'."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with Batch(directory) as batch:
+        paths = [batch.add(name, content) for name, content in files]
+    documents = [path for path in paths if path.name.startswith("derivation.")]
+    return documents + [path for path in paths if not path.name.startswith("derivation.")]
+
+
 def write_outputs(
     derivation: Derivation, directory: Path, formats: Iterable[str], title: Optional[str] = None,
     progress: Progress = None, source_note: Optional[dict] = None, detail: str = DEFAULT_DETAIL,
@@ -1307,23 +1341,7 @@ def write_outputs(
     SVG diagrams beside derivation.md and KaTeX beside derivation.html, all or none; ``progress(stage, done, total)`` hears of long
     JSON writing; ``source_note`` adds "About the source" (see ``source_note_context``); ``detail``
     "full" works every parameter in its own section (default "concise": one per layer)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    formats = list(formats)
-    data = (context(derivation, title, figures="md" in formats, source_note=source_note, detail=detail)
-            if {"md", "tex", "pdf", "html"} & set(formats) else None)
-    with Batch(directory) as batch:
-        figures = write_svgs(derivation, directory, batch, detail) if "md" in formats else []  # renamed before the md
-        written = write_documents(directory, "derivation", formats, lambda kind: _render(kind, data), batch)
-        if "json" in formats:
-            written.append(batch.add("derivation.json", render_json(derivation, progress)))
-        if "html" in formats:  # the page and, beside it, KaTeX and its script (see handout.html)
-            from .html import add_page
-
-            page, *assets = add_page(batch, "derivation.html", render_html(derivation, data=data))
-            written.append(page)
-            figures += assets
-    return written + figures
+    return write_rendered(directory, render_outputs(derivation, formats, title, progress, source_note, detail))
 
 
 def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[str], seed: int = 0,
@@ -1354,15 +1372,10 @@ def write_exercise(derivation: Derivation, directory: Path, formats: Iterable[st
     return written + pages
 
 
-def write_svgs(derivation: Derivation, directory: Path, batch: Optional[Batch] = None,
-               detail: str = DEFAULT_DETAIL) -> list[Path]:
+def svg_files(derivation: Derivation, detail: str = DEFAULT_DETAIL) -> list[tuple[str, str]]:
     """network.svg and, per parameter the handout works out (``layer_parameters``) whose paths
-    are written out, network-<name>.svg (in ``batch``, a ``Batch`` in ``directory``, or all or
-    none on their own)."""
-    if batch is None:
-        with Batch(directory) as own:
-            return write_svgs(derivation, directory, own, detail)
+    are written out, network-<name>.svg: (name, SVG text) pairs."""
     worked = [g for k in range(derivation.spec.depth, 0, -1) for g in layer_parameters(derivation, k, detail)[2]]
     figures = [(NETWORK_SVG, network_diagram(derivation))]
     figures += [(svg_name(g), parameter_diagram(derivation, g)) for g in worked if g.paths is not None]
-    return [batch.add(name, to_svg(diagram)) for name, diagram in figures]
+    return [(name, to_svg(diagram)) for name, diagram in figures]

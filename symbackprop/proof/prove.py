@@ -512,16 +512,20 @@ def verify(
     points: int = 3,
     seed: int = 0,
     progress: Progress = None,
+    meanwhile: Optional[Callable[[Verification], None]] = None,
 ) -> Verification:
     """Check every form of every gradient; raise ``VerificationError`` on the first disagreement.
 
     The symbolic proofs start first, in forked children (``symbackprop.proof.parallel``), and this
-    process makes the other checks while they run.
+    process makes the other checks while they run; then, if they still run, it calls
+    ``meanwhile`` with the Verification as it will be if every proof succeeds (the ``derive``
+    command renders the handouts then), and collects them.
     """
     gradients = list(gradients)
     symbolic = use_symbolic(proof, model)
     budget = PROOFS_SECONDS if proof == "auto" else None
     truth = engine(model.expanded_loss) if symbolic else "SymPy"  # converts E_total once, before the children fork
+    outcomes: list[str] = []  # each symbolic proof's: "proven", or why not (a key of UNPROVEN)
     with _symbolic_proofs(model, chain, gradients, budget) if symbolic else nullcontext() as proofs:
         factors_proven = prove_local_factors(model, chain)
         with np.errstate(all="ignore"):  # a non-finite value is reported as one message, not as warnings
@@ -529,17 +533,25 @@ def verify(
             checks = _numeric_checks(model, chain, gradients, points, seed, progress, forward)
         matrix_entries = prove_matrix_forms(model, chain, forms, gradients)
         simplifications = prove_simplifications(model, chain)
-        unproven = {}
-        if proofs is not None:
-            report = (lambda done, total: progress("symbolic proof", done, total)) if progress else None
-            for gradient, outcome in zip(gradients, proofs.results(report)):
+
+        def verification(outcomes: list[str]) -> Verification:
+            unproven = {}
+            decided = dict(checks)
+            for gradient, outcome in zip(gradients, outcomes):
                 p = gradient.parameter.symbol
                 if outcome == "proven":
-                    checks[p] = {name: FormCheck("symbolic", c.max_rel_error) for name, c in checks[p].items()}
+                    decided[p] = {name: FormCheck("symbolic", c.max_rel_error) for name, c in checks[p].items()}
                 else:  # every form passed the numeric check already: it stands
                     unproven[p] = outcome
-    return Verification(
-        checks, factors_proven, points, seed, symbolic,
-        matrix_entries_proven=matrix_entries, simplifications_proven=simplifications, unproven=unproven, proof=proof,
-        forward=forward, truth=truth,
-    )
+            return Verification(
+                decided, factors_proven, points, seed, symbolic,
+                matrix_entries_proven=matrix_entries, simplifications_proven=simplifications, unproven=unproven,
+                proof=proof, forward=forward, truth=truth,
+            )
+
+        if proofs is not None:
+            if meanwhile is not None and proofs.children:
+                meanwhile(verification(["proven"] * len(gradients)))
+            report = (lambda done, total: progress("symbolic proof", done, total)) if progress else None
+            outcomes = proofs.results(report)
+    return verification(outcomes)
