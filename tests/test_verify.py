@@ -480,6 +480,9 @@ def test_a_true_zero_that_float64_rounds_is_not_a_difference():
     (r"0.15 \times 0.05 + 0.2 \times 0.1 + 0.35 = 0.3776", False),
     (r"\frac{1}{2}(0.01 - 0.75136507)^2 = 0.27", True),  # a result standing alone is rounded, 0.27 ± 0.005
     (r"\frac{1}{2}(0.01 - 0.75136507)^2 = 0.2", False),
+    (r"\left(-0.5535\right) \cdot 0.2169 = -0.12", True),  # a negative result alone is rounded too (-0.12005)
+    (r"\left(-0.5535\right) \cdot 0.2169 = \left(-0.12\right)", True),
+    (r"\left(-0.5535\right) \cdot 0.2169 = -0.13", False),
     (r"0.74136507 \times 0.186815602 \times 0.593269992 = 0.082167041", True),
 ])
 def test_short_numbers_inside_a_computation_are_given_values_not_rounded_ones(steps, correct):

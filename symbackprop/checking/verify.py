@@ -1477,9 +1477,9 @@ def _significant_digits(text: str) -> int:
 def _rounded_only(literals: list[Literal], side: sympy.Expr) -> list[Literal]:
     """The numbers of one side that count as rounded: a number of one or two significant digits
     inside a computation (a weight 0.4, an input 0.05, a learning rate 0.5) is a value given, taken
-    exactly, or 0.4 ± 0.05 would excuse a result 24 % off; standing alone as the side (= 0.27) it is a
-    rounded result. Longer numbers (0.74136507) count as rounded wherever they are."""
-    alone = len(literals) == 1 and side == sympy.Rational(literals[0].value.numerator, literals[0].value.denominator)
+    exactly, or 0.4 ± 0.05 would excuse a result 24 % off; standing alone as the side (= 0.27, = -0.12)
+    it is a rounded result. Longer numbers (0.74136507) count as rounded wherever they are."""
+    alone = len(literals) == 1 and abs(side) == sympy.Rational(literals[0].value.numerator, literals[0].value.denominator)
     return [n if n.half_unit is None or alone or _significant_digits(n.text) > 2 else replace(n, half_unit=None)
             for n in literals]
 

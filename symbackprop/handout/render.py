@@ -1284,8 +1284,18 @@ def write_pdf(tex: str, path: Path) -> Path:
     return path
 
 
+def document_files(stem: str, formats: Iterable[str], render) -> list[tuple[str, Union[str, bytes]]]:
+    """stem.md / stem.tex / stem.pdf for the requested formats, as (name, content) pairs;
+    ``render(kind)`` gives md or tex text."""
+    formats = list(formats)
+    files = [(f"{stem}.{fmt}", render(fmt)) for fmt in formats if fmt in ("md", "tex")]
+    if "pdf" in formats:
+        files.append((f"{stem}.pdf", compile_pdf(render("tex"), f"{stem}.pdf")))
+    return files
+
+
 def write_documents(directory: Path, stem: str, formats: list[str], render, batch: Optional[Batch] = None) -> list[Path]:
-    """stem.md / stem.tex / stem.pdf for the requested formats; ``render(kind)`` gives md or tex text.
+    """``document_files``, written.
 
     With ``batch`` (a ``Batch`` in ``directory``) the files join that run's batch; without, they
     are one batch of their own: all are in place when this returns, or none is.
@@ -1293,10 +1303,7 @@ def write_documents(directory: Path, stem: str, formats: list[str], render, batc
     if batch is None:
         with Batch(directory) as own:
             return write_documents(directory, stem, formats, render, own)
-    written = [batch.add(f"{stem}.{fmt}", render(fmt)) for fmt in formats if fmt in ("md", "tex")]
-    if "pdf" in formats:
-        written.append(batch.add(f"{stem}.pdf", compile_pdf(render("tex"), f"{stem}.pdf")))
-    return written
+    return [batch.add(name, content) for name, content in document_files(stem, formats, render)]
 
 
 def render_outputs(
@@ -1310,9 +1317,7 @@ def render_outputs(
     data = (context(derivation, title, figures="md" in formats, source_note=source_note, detail=detail)
             if {"md", "tex", "pdf", "html"} & set(formats) else None)
     files = svg_files(derivation, detail) if "md" in formats else []  # in place before the md that links them
-    files += [(f"derivation.{fmt}", _render(fmt, data)) for fmt in formats if fmt in ("md", "tex")]
-    if "pdf" in formats:
-        files.append(("derivation.pdf", compile_pdf(_render("tex", data), "derivation.pdf")))
+    files += document_files("derivation", formats, lambda kind: _render(kind, data))
     if "json" in formats:
         files.append(("derivation.json", render_json(derivation, progress)))
     if "html" in formats:  # the page and, before it, KaTeX and its script (see handout.html)
