@@ -19,8 +19,6 @@ Corrected copies (those slips fixed, nothing else) report 0 wrong.
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
 import sys
 import time
@@ -355,8 +353,6 @@ def test_cli_clean_document_exit_0():
     ([DOCUMENTS / "letter_star.md", "--format", "xml"], "xml"),
 ])
 def test_cli_usage_errors_exit_2(args, message, tmp_path):
-    from symbackprop.cli import main
-
     probe = subprocess.run([sys.executable, "-c", "import sys; from symbackprop.cli import main; main(sys.argv[1:])",
                             "lint", *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert probe.returncode == 2, probe.stderr
