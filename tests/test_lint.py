@@ -394,6 +394,22 @@ def test_fuzzed_documents_never_raise():
     check()
 
 
+@pytest.mark.parametrize("spec, seed, options", [
+    ("2-4-3-2", 12, {}), ("2-4-3-2", 13, {}), ("2-4-3-2", 20, {}), ("2-3-2", 12, {"activation": "tanh"}),
+    ("3-4-3", 16, {"loss": "ce", "activation": "sigmoid,softmax"}),
+])
+def test_a_worked_examples_value_that_ends_in_zeros_keeps_them(spec, seed, options):
+    """out_{d_1}(1 - out_{d_1}) = 0.24996 is printed 0.2500, not 0.25: a number of two digits inside
+    a computation is a value given exactly (a weight 0.4, the rate 0.5), so lint read 0.25 as
+    exact and called (-0.2744) · 0.25 = -0.06858 wrong, where every digit is right."""
+    from symbackprop.numbers.example import render_example, worked_example
+
+    text = render_example(worked_example(spec, seed=seed, **options), "md")
+    report = lint_document(read_document(text, "example.md"), derivation(spec, **options))
+    assert [(e.line, e.text[-80:]) for e in report.reports if e.verdict == "wrong"] == []
+    assert report.summary["right"] > 40
+
+
 @pytest.mark.parametrize("seed", [0, 1, 4, 7])
 def test_worked_examples_of_a_wider_network_lint_clean(seed):
     """A worked example prints hundreds of rounded numbers: every one must be the value rounded in

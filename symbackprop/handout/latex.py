@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Mapping
 
 import sympy
+from mpmath.libmp import prec_to_dps
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
@@ -31,7 +32,19 @@ class HandoutPrinter(LatexPrinter):
     """``LatexPrinter`` that knows ``Partial``, ``Chain`` and ``Total``; the Hadamard product is
     printed with the setting ``hadamard`` (``\\circ`` as Ng and seed 001 write it, or ``\\odot`` as Nielsen)."""
 
-    _default_settings = {**LatexPrinter._default_settings, "hadamard": r"\circ"}
+    # rounded_digits: a float of at most this many significant digits is a rounded value and keeps
+    # its trailing zeros (0.2500, not 0.25), so that a reader, and ``lint``, sees how precise it is
+    _default_settings = {**LatexPrinter._default_settings, "hadamard": r"\circ", "rounded_digits": 0}
+
+    def _print_Float(self, expr) -> str:
+        digits = self._settings["rounded_digits"]
+        if not digits or prec_to_dps(expr._prec) > digits or self._settings["full_prec"] is True:
+            return super()._print_Float(expr)
+        self._settings["full_prec"], kept = True, self._settings["full_prec"]
+        try:
+            return super()._print_Float(expr)
+        finally:
+            self._settings["full_prec"] = kept
 
     def _print_HadamardProduct(self, expr) -> str:
         operator = " %s " % self._settings["hadamard"]
@@ -90,5 +103,9 @@ class HandoutPrinter(LatexPrinter):
 
 
 def to_latex(expr: sympy.Basic, names: Mapping[sympy.Symbol, str], **settings) -> str:
-    """LaTeX of ``expr`` with each symbol printed under its notation name."""
+    """LaTeX of ``expr`` with each symbol printed under its notation name.
+
+    >>> to_latex(sympy.Float("0.25", 4), {}, rounded_digits=4), to_latex(sympy.Float("0.15", 9), {}, rounded_digits=4)
+    ('0.2500', '0.15')
+    """
     return HandoutPrinter({"symbol_names": dict(names), **settings}).doprint(expr)

@@ -749,8 +749,10 @@ class _Handout:
         from ..handout.latex import to_latex
 
         self.ex, self.m, self.figures = example, example.model, figures
-        self.tex = lambda expr, names=None: to_latex(expr, names or self.m.latex_names)  # noqa: E731
-        self.num = lambda value: to_latex(_number(value), {})  # noqa: E731
+        # the handout's 4-digit values keep their trailing zeros (0.2500): rounded, not given exactly
+        self.tex = lambda expr, names=None: to_latex(expr, names or self.m.latex_names,  # noqa: E731
+                                                     rounded_digits=SIGNIFICANT)
+        self.num = lambda value: to_latex(_number(value), {}, rounded_digits=SIGNIFICANT)  # noqa: E731
         self.exact = lambda value: to_latex(_worked(value), {})  # noqa: E731
 
     def value(self, symbol) -> float:
@@ -938,7 +940,7 @@ class _Handout:
     def _update(self, old: float, gradient: float):
         from ..algebra.expressions import Chain, Total
 
-        return Total(_number(old), -Chain(_number(self.ex.lr), _number(gradient)))
+        return Total(_number(old), -Chain(_worked(self.ex.lr), _number(gradient)))  # the rate as given
 
     @staticmethod
     def _parameter(params: dict, parameter) -> float:
@@ -962,7 +964,7 @@ class _Handout:
             "loss_title": m.loss_function.title,
             "bias": spec.bias,
             "seed": ex.seeded,
-            "lr": self.num(ex.lr),
+            "lr": self.exact(ex.lr),
             "freeze_bias": ex.freeze_bias,
             "inputs": [{"symbol": self.tex(s), "value": self.exact(self.value(s))} for s in m.inputs[:NEURONS_SHOWN]],
             "given_lines": self.given_lines(m.inputs[:NEURONS_SHOWN], max(0, len(m.inputs) - NEURONS_SHOWN))
