@@ -541,7 +541,7 @@ class Workspace:
         deltas = {s: d for s, d in self.delta_definitions.items() if s in needed}
         known = expand_definitions(deltas, known=known)  # output layer first: each uses only earlier ones
         known = expand_definitions({s: d for s, d in self.output_errors.items() if s in needed}, known=known)
-        known = expand_definitions({s: d for s, d in self.user_definitions.items()}, known=known)
+        known = expand_definitions(self.user_definitions, known=known)
         return expr.xreplace(known)
 
     @cached_property

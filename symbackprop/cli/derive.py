@@ -102,13 +102,14 @@ def _derive_and_write(network, directory, formats, only, proof, points, seed, ti
     from ..network.spec import SpecError
     from ..proof.prove import VerificationError
 
-    guess: list = []  # (the Verification assumed, the handouts rendered with it) while the proofs ran
+    guess = None  # (the Verification assumed, the handouts rendered with it) while the proofs ran
 
     def render_meanwhile(provisional) -> None:
+        nonlocal guess
         try:
-            guess[:] = [(provisional.verification, render_outputs(provisional, formats, title=title, detail=detail))]
+            guess = provisional.verification, render_outputs(provisional, formats, title=title, detail=detail)
         except Exception:  # rendered again once the proofs are in, where its error is reported as usual
-            guess.clear()
+            guess = None
 
     try:
         derivation = run_derive(network, only=only, proof=proof, points=points, seed=seed, progress=progress,
@@ -122,8 +123,8 @@ def _derive_and_write(network, directory, formats, only, proof, points, seed, ti
     try:
         if exercise:
             written = write_exercise(derivation, directory, formats, seed=seed, title=title)
-        elif guess and guess[0][0] == derivation.verification:  # every proof came true: as rendered
-            written = write_rendered(directory, guess[0][1])
+        elif guess is not None and guess[0] == derivation.verification:  # every proof came true: as rendered
+            written = write_rendered(directory, guess[1])
         else:
             written = write_outputs(derivation, directory, formats, title=title, progress=progress, detail=detail)
     except OSError as error:

@@ -145,13 +145,20 @@ def add_page(batch, name: str, html: str) -> list[Path]:
     return add_pages(batch, {name: html})
 
 
+def with_page_files(pages: dict[str, str]) -> list[tuple[str, str | bytes]]:
+    """Pages that share one copy of the files beside them, by name, and those files, as (name,
+    content) pairs in the order to write them: the pages last, so that none is in place without
+    its scripts."""
+    return list(page_files().items()) + list(pages.items())
+
+
 def add_pages(batch, pages: dict[str, str]) -> list[Path]:
     """Pages that share one copy of the files beside them (e.g. exercise.html and
     solutions.html), by name, into ``batch`` as ``add_page`` does: the pages last, and first in
     the list returned."""
-    written = [batch.add(relative, content) for relative, content in page_files().items()]
-    return [batch.add(name, html) for name, html in pages.items()] + written
+    written = [batch.add(name, content) for name, content in with_page_files(pages)]
+    return written[-len(pages):] + written[:-len(pages)]
 
 
-__all__ = ["render_page", "page_files", "json_script", "katex_version", "add_page", "add_pages", "parameter_entry", "lit_paths",
+__all__ = ["render_page", "page_files", "json_script", "katex_version", "add_page", "add_pages", "with_page_files", "parameter_entry", "lit_paths",
            "caption_parts", "STATIC", "KATEX"]

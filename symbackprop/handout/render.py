@@ -1321,9 +1321,9 @@ def render_outputs(
     if "json" in formats:
         files.append(("derivation.json", render_json(derivation, progress)))
     if "html" in formats:  # the page and, before it, KaTeX and its script (see handout.html)
-        from .html import page_files
+        from .html import with_page_files
 
-        files += list(page_files().items()) + [("derivation.html", render_html(derivation, data=data))]
+        files += with_page_files({"derivation.html": render_html(derivation, data=data)})
     return files
 
 
