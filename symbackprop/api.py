@@ -145,7 +145,7 @@ def derive(
     ``shared_bias`` gives each computed layer one bias shared by its neurons. ``batch`` > 1 adds the mini-batch equations for that many samples (the loss their mean), proven
     equal to the mean of the per-sample gradients. ``only`` names parameters to derive (default: all); ``proof`` is "auto" (symbolic proofs up
     to 50 parameters), "symbolic", "numeric" or "gradients" (what ``verify`` needs: the derived parameters'
-    forms checked numerically, no matrix forms or batch equations built); ``points`` and ``seed`` set the numeric check.
+    forms checked numerically, no matrix forms, batch equations or proofs of the local derivatives); ``points`` and ``seed`` set the numeric check.
     Raises ``SpecError`` for bad input and ``VerificationError`` if a form fails its proof.
     ``meanwhile``, while the symbolic proofs run in forked children, is given the Derivation as it
     will be if all of them succeed (without ``batch`` > 1, whose equations come after the proofs):
@@ -180,7 +180,8 @@ def derive(
 
     speculate = meanwhile is not None and spec.batch == 1 and not only_gradients
     verification = verify(model, chain, gradients, layers, proof="numeric" if only_gradients else proof,
-                          points=points, seed=seed, progress=progress, meanwhile=provisional if speculate else None)
+                          points=points, seed=seed, progress=progress, meanwhile=provisional if speculate else None,
+                          local_factors=not only_gradients)
     form = check = None
     if spec.batch > 1 and not only_gradients:
         from .derivation.batch import batch_form

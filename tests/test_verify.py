@@ -473,6 +473,22 @@ def test_a_true_zero_that_float64_rounds_is_not_a_difference():
     assert check_steps(r"\sum_k \frac{\partial \hat{y}_k}{\partial z^{[2]}_1} = 10^{-40}", d).correct is False
 
 
+def test_a_side_that_is_zero_shows_zero_at_the_witness_not_the_rounding_of_50_digits():
+    """σ(1 - σ) - σ + σ² is zero; at 50 digits it comes out -6.7e-52, which the witness line must
+    not show as the side's value: it is settled at the exact point (0). A side that is truly that
+    small keeps its value, certified (e^{-150}, 10^{-60} z)."""
+    zero = r"\sigma(z)(1-\sigma(z)) - \sigma(z) + \sigma(z)^2"
+    wrong = check_steps(rf"\frac{{d}}{{dz}}\sigma(z) = {zero}").steps[0]
+    assert wrong.correct is False and wrong.right_value == 0
+    z = wrong.point["z"]
+    assert math.isclose(wrong.left_value, math.exp(-z) / (1 + math.exp(-z)) ** 2, rel_tol=1e-9)
+    tiny = check_steps(rf"e^{{-150}} = {zero}").steps[0]
+    assert tiny.correct is False and tiny.right_value == 0
+    assert math.isclose(float(tiny.left_value), math.exp(-150), rel_tol=1e-12)
+    scaled = check_steps(rf"{zero} = 10^{{-60}} z").steps[0]
+    assert scaled.left_value == 0 and math.isclose(float(scaled.right_value), 1e-60 * scaled.point["z"], rel_tol=1e-12)
+
+
 @pytest.mark.parametrize("steps, correct", [
     (r"0.4 - 0.5 \times 0.082167041 = 0.35891648", True),  # the classic walk-through's update of w_5
     (r"0.4 - 0.5 \times 0.082167041 = 0.33", False),  # 8 % off: 0.4 and 0.5 are given values, not 0.4 ± 0.05

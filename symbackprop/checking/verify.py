@@ -260,7 +260,7 @@ def _shown(x, y) -> tuple[Number, Number]:
             f = float(v)
         except OverflowError:
             return None
-        return f if math.isfinite(f) and (f != 0 or v == 0) else None
+        return f if math.isfinite(f) and (f != 0 or not v) else None  # not v: SymPy's Float(0) == 0 is False
 
     if isinstance(x, float) and isinstance(y, float):
         return float(x), float(y)
@@ -703,13 +703,39 @@ class Workspace:
         except (TypeError, ValueError, ArithmeticError, RecursionError):
             return None
 
-    def witness(self, values, index: int, pair: tuple, method: str, depends: set, note: str = "") -> _Comparison:
+    def witness(self, values, index: int, pair: tuple, method: str, depends: set, note: str = "",
+                sides: tuple = ()) -> _Comparison:
         """An "unequal" verdict with the point (the primary symbols and variables the two sides
-        depend on) and both values there."""
+        depend on) and both values there; given the two ``sides``, a value at the rounding level of
+        the high-precision evaluation is settled first (``_settled``)."""
         depends = depends.value if isinstance(depends, _Later) else depends
         point = {s.name: float(values[s][index]) for s in self.inputs if s in values and s in depends}
+        if sides:
+            pair = tuple(self._settled(side, value, values, index) for side, value in zip(sides, pair))
         left, right = _shown(*pair)
         return _Comparison(False, method, point, left, right, note)
+
+    def _settled(self, side: sympy.Expr, value, values, index: int):
+        """``value``, a side at point ``index`` evaluated at DIGITS digits, or where it is at that
+        evaluation's rounding level (below 10^{-(DIGITS-20)}: σ(1 - σ) - σ + σ², zero, comes out
+        -6.7e-52) its value certified at the exact point: 0 where it is zero to 3·DIGITS digits,
+        else the certified value. ``value`` as it was when that cannot be done in time."""
+        if not isinstance(value, sympy.Float) or value == 0 or abs(value) >= sympy.Float(10) ** -(DIGITS - 20):
+            return value
+        try:
+            with time_limit(PRECISE_SECONDS):
+                expanded = self.expand(side).xreplace(self.given)
+                inputs = set(self.inputs)
+                point = {s: sympy.Rational(float(values[s][index])) for s in expanded.free_symbols
+                         if s in values and s in inputs}
+                if len(point) < len(expanded.free_symbols):
+                    return value
+                certified = _real(expanded.xreplace(point).evalf(15, strict=True, maxn=3 * DIGITS))
+        except PrecisionExhausted:
+            return sympy.Float(0)
+        except (TimeoutError, TypeError, ValueError, ArithmeticError, RecursionError):
+            return value
+        return value if certified is None else certified
 
     def numbers(self, a: sympy.Expr, b: sympy.Expr, values, tolerance: float,
                 depends: set) -> tuple[_Comparison | None, _Tally]:
@@ -736,7 +762,7 @@ class Workspace:
             elif None not in pair and _relative(*pair) > max(tolerance, PRECISE_TOLERANCE):
                 if abs(pair[0] - pair[1]) < VANISHED * abs(fa[index] - fb[index]):
                     continue  # float64's difference was its rounding (a zero, 1e-17, came out 1e-52): the exact test decides
-                return self.witness(values, index, pair, "numeric", depends), tally
+                return self.witness(values, index, pair, "numeric", depends, sides=(a, b)), tally
         unresolved = np.flatnonzero(~finite)
         for index in unresolved[:MAX_PRECISE_POINTS]:
             pair = self.precise(a, b, values, index)
@@ -789,7 +815,7 @@ class Workspace:
                 with time_limit(PRECISE_SECONDS):
                     gap, pair = _clear_gap(a, b, point, digits)
                     if gap is not None:  # far above the working precision's error: no certified evaluation needed
-                        return self._differ(values, index, pair, gap, depends), False
+                        return self._differ(values, index, pair, gap, depends, sides), False
                     gap = _real(difference.xreplace(point).evalf(15, strict=True, maxn=digits))
                     if gap is None:  # not a real number here: another point
                         continue
@@ -809,7 +835,7 @@ class Workspace:
                 continue
             except (TypeError, ArithmeticError, RecursionError):
                 continue
-            return self._differ(values, index, pair, gap, depends), False
+            return self._differ(values, index, pair, gap, depends, sides), False
         return None, False
 
     def _by_ratio(self, a, b, point, values, index: int, depends: set) -> _Comparison | None:
@@ -826,13 +852,13 @@ class Workspace:
         note = f"both sides are beyond float64's range there, and their ratio is {_short(ratio, 6)}"
         return self.witness(values, index, pair, "symbolic", depends, note)
 
-    def _differ(self, values, index: int, pair: tuple, gap, depends: set) -> _Comparison:
+    def _differ(self, values, index: int, pair: tuple, gap, depends: set, sides: tuple) -> _Comparison:
         note = ""
         if None not in pair and _relative(*pair) < 100 * TOLERANCE:
             relative = abs(gap) / max(abs(pair[0]), abs(pair[1]))
             note = (f"{self.sides[2]} differ by {_short(gap)} there (relative {_short(relative, 1)}), "
                     "below float64's resolution: shown by exact evaluation")
-        return self.witness(values, index, pair, "symbolic", depends, note)
+        return self.witness(values, index, pair, "symbolic", depends, note, sides)
 
     def compare(self, a: sympy.Expr, b: sympy.Expr, b_exact: Callable[[], sympy.Expr], points: int,
                 seed: int, tolerance: float = 0.0) -> _Comparison:

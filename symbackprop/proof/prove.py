@@ -513,8 +513,13 @@ def verify(
     seed: int = 0,
     progress: Progress = None,
     meanwhile: Optional[Callable[[Verification], None]] = None,
+    local_factors: bool = True,
 ) -> Verification:
     """Check every form of every gradient; raise ``VerificationError`` on the first disagreement.
+
+    ``local_factors=False`` skips the symbolic proofs of the activations' local derivatives
+    (``prove_local_factors``: every neuron's, for the handout's count); the forms that use them are
+    checked numerically all the same (``verify`` prints no handout, and asks for one gradient).
 
     The symbolic proofs start first, in forked children (``symbackprop.proof.parallel``), and this
     process makes the other checks while they run; then, if they still run, it calls
@@ -527,7 +532,7 @@ def verify(
     truth = engine(model.expanded_loss) if symbolic else "SymPy"  # converts E_total once, before the children fork
     outcomes: list[str] = []  # each symbolic proof's: "proven", or why not (a key of UNPROVEN)
     with _symbolic_proofs(model, chain, gradients, budget) if symbolic else nullcontext() as proofs:
-        factors_proven = prove_local_factors(model, chain)
+        factors_proven = prove_local_factors(model, chain) if local_factors else 0
         with np.errstate(all="ignore"):  # a non-finite value is reported as one message, not as warnings
             forward: dict = {}
             checks = _numeric_checks(model, chain, gradients, points, seed, progress, forward)
