@@ -720,7 +720,7 @@ class Workspace:
         evaluation's rounding level (below 10^{-(DIGITS-20)}: σ(1 - σ) - σ + σ², zero, comes out
         -6.7e-52) its value certified at the exact point: 0 where it is zero to 3·DIGITS digits,
         else the certified value. ``value`` as it was when that cannot be done in time."""
-        if not isinstance(value, sympy.Float) or value == 0 or abs(value) >= sympy.Float(10) ** -(DIGITS - 20):
+        if not isinstance(value, sympy.Float) or not value or abs(value) >= sympy.Float(10) ** -(DIGITS - 20):
             return value
         try:
             with time_limit(PRECISE_SECONDS):
@@ -819,7 +819,7 @@ class Workspace:
                     gap = _real(difference.xreplace(point).evalf(15, strict=True, maxn=digits))
                     if gap is None:  # not a real number here: another point
                         continue
-                    if gap == 0:
+                    if not gap:  # (a SymPy Float: Float(0) == 0 is False since SymPy 1.13)
                         return None, True
                     pair = tuple(_real(side.xreplace(point).evalf(DIGITS)) for side in (a, b))
             except PrecisionExhausted:  # cannot be told from zero at that many digits: equal, or as good as
@@ -987,10 +987,12 @@ def _term_difference(ws: Workspace, values, written: sympy.Expr, expected: sympy
         clauses.append(f"no factor {latex(missing)}")
     elif extra:
         clauses.append(f"an extra factor {latex(extra)}")
-    if c_written == -c_expected:
-        clauses.append("the wrong sign")
-    elif c_written != c_expected:
-        clauses.append(f"the coefficient {c_written} instead of {c_expected}")
+    if not clauses:  # the same factors: the coefficients alone differ (with a wrong factor they say nothing:
+        # 1 - |n| - n·sign(n) is normalized to -(...) and -1 against 1 is no wrong sign)
+        if c_written == -c_expected:
+            clauses.append("the wrong sign")
+        elif c_written != c_expected:
+            clauses.append(f"the coefficient {c_written} instead of {c_expected}")
     return shared, clauses
 
 
