@@ -124,6 +124,20 @@ def test_sign_times_its_argument_is_abs_in_the_proofs():
     assert custom_activation("tanh(z)").almost_everywhere is None
 
 
+def test_the_softsign_derivative_is_written_with_abs_not_sign():
+    """sympy.diff of z/(1 + |z|) is 1/(1 + |z|) - z sign(z)/(1 + |z|)^2; the local factor is written
+    1/(1 + |z|)^2 (sign(z)·z = |z|), and still proven against sympy.diff."""
+    z = sympy.Symbol("z", real=True)
+    derivative = custom_activation("z/(1+abs(z))").derivative(z)
+    assert derivative == 1 / (1 + sympy.Abs(z)) ** 2
+    truth = sympy.diff(z / (1 + sympy.Abs(z)), z)
+    for value in (-2.5, -0.25, 0.75, 3):
+        assert float(derivative.subs(z, value)) == pytest.approx(float(truth.subs(z, value)), rel=1e-14)
+    d = derive("2-2-1", activation="z/(1+abs(z))")
+    assert d.verification.factors_proven > 0 and not d.verification.unproven
+    assert all("sign" not in p["chain_rule"] for p in derivation_json(d)["parameters"])
+
+
 def test_softsign_two_hidden_layers_every_weight_proven_symbolically():
     derivation = derive("2-4-3-2", activation="z/(1+abs(z))")
     verification = derivation.verification

@@ -247,6 +247,28 @@ def test_latex_constructs(names):
         assert parse_math(text, names) == expected, text
 
 
+@pytest.mark.parametrize("text, expected", [
+    (r"|z|", sympy.Abs(z)),
+    (r"\left| z \right| + \lvert z \rvert + \vert z \vert", 3 * sympy.Abs(z)),
+    (r"\left\lvert 1 - z \right\rvert", sympy.Abs(1 - z)),
+    (r"2|z| + |-3|", 2 * sympy.Abs(z) + 3),
+    (r"||z| - 1|", sympy.Abs(sympy.Abs(z) - 1)),
+    (r"\frac{z}{1 + |z|}", z / (1 + sympy.Abs(z))),
+    (r"\big| z \big|^2", sympy.Abs(z) ** 2),
+    (r"\mathrm{sign}(z) + \operatorname{sgn}(z) + sign(z)", 3 * sympy.sign(z)),
+])
+def test_absolute_value_bars_and_sign(text, expected):
+    """|z| as people write it (bars, \\left| \\right|, \\lvert \\rvert), and sign(z), what d|z|/dz is."""
+    assert parse_math(text, {"z": z}) == expected
+
+
+def test_absolute_value_bars_are_checked():
+    for text, problem in [(r"|z", "never closed"), (r"\lvert z", "never closed"), (r"\left| z \right)", "never closed")]:
+        with pytest.raises(FormulaError, match=problem):
+            parse_math(text, {"z": z})
+    assert parse_activation("z/(1+|z|)") == z / (1 + sympy.Abs(z))  # plain text too
+
+
 def test_derivative_forms(names, seed000_model):
     m = seed000_model
     definitions = {**m.definitions, m.loss_symbol: m.loss}

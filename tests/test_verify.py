@@ -489,6 +489,44 @@ def test_a_side_that_is_zero_shows_zero_at_the_witness_not_the_rounding_of_50_di
     assert scaled.left_value == 0 and math.isclose(float(scaled.right_value), 1e-60 * scaled.point["z"], rel_tol=1e-12)
 
 
+@pytest.mark.parametrize("steps", [
+    r"\frac{d}{dz}\max(0, z) = [z > 0]",  # relu's derivative, SymPy's Heaviside(z) against ours
+    r"|z| = 2\max(0, z) - z",
+    r"\mathrm{sign}(z)\, z = |z|",
+    r"\frac{d}{dz} \frac{z}{1+|z|} = \frac{1}{(1+|z|)^2}",  # the softsign's derivative
+])
+def test_identities_the_exact_test_cannot_decide_are_never_called_wrong(steps):
+    """The exact test takes |z|, sign(z) and Heaviside for unrelated variables; "differ" from it is
+    checked at an exact point, where these sides are equal (a difference of 0, which SymPy's
+    Float(0) == 0 no longer admits): right, never WRONG. sign(u)·u is |u| for the exact test."""
+    verdict = check_steps(steps)
+    assert verdict.correct is True
+    if "sign" in steps or "1+|z|" in steps:
+        assert verdict.steps[0].method == "symbolic"
+
+
+def test_a_relu_layers_gradient_with_an_iverson_bracket_is_correct():
+    """Ng's db^{[1]} with relu's gate written [z^{[1]} > 0]: correct in every entry (it was called
+    wrong, or crashed on 0/0, where the exact evaluation found the sides equal)."""
+    d = derive("2-3-1", notation="columns", bias=True, activation="relu,sigmoid", loss="bce", proof="gradients")
+    for seed in range(3):
+        verdict = check_gradient(d, "db^{[1]}", r"W^{[2]T} dz^{[2]} * [z^{[1]} > 0]", seed=seed)
+        assert verdict.correct is True, seed
+
+
+def test_a_wrong_factor_is_not_also_called_the_wrong_sign():
+    """A term with a wrong factor is not said to have "the wrong sign" too: the sign of the
+    normalized factors (1 - |n| - n sign n as -(...)) says nothing about the term's."""
+    d = derive("2-2-1", activation="z/(1+abs(z))", proof="gradients")
+    verdict = check_gradient(d, "w_21", r"(out_{c_1} - target_{c_1}) \frac{1}{1+|net_{c_1}|} out_{b_1}")
+    assert verdict.correct is False
+    assert verdict.written_value * verdict.expected_value > 0  # both sides have one sign at the witness
+    assert not any("wrong sign" in line for line in verdict.diagnosis), verdict.diagnosis
+    assert any("wrong factor" in line for line in verdict.diagnosis), verdict.diagnosis
+    correct = check_gradient(d, "w_21", r"(out_{c_1} - target_{c_1}) \frac{1}{(1+|net_{c_1}|)^2} out_{b_1}")
+    assert correct.correct is True and correct.method == "symbolic"
+
+
 @pytest.mark.parametrize("steps, correct", [
     (r"0.4 - 0.5 \times 0.082167041 = 0.35891648", True),  # the classic walk-through's update of w_5
     (r"0.4 - 0.5 \times 0.082167041 = 0.33", False),  # 8 % off: 0.4 and 0.5 are given values, not 0.4 ± 0.05

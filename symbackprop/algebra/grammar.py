@@ -145,7 +145,7 @@ _UNICODE: dict[str, tuple[tuple[str, str], ...]] = {  # a character as the token
     "ℒ": (("word", "L"),), "√": (("macro", r"\sqrt"),), "″": (("op", "'"), ("op", "'")),
     "\u00a0": (), "\u2009": (), "\u200a": (), "\u202f": (), "\u2002": (), "\u2003": (), "\u2061": (), "\u2062": (),
 }
-_PLAIN_OPS = {"+", "-", "*", "/", "^", "**", "(", ")", ",", "'"}
+_PLAIN_OPS = {"+", "-", "*", "/", "^", "**", "(", ")", ",", "'", "|"}
 _OLD_FONTS = {r"\rm": r"\mathrm", r"\bf": r"\mathbf", r"\it": r"\mathit", r"\sf": r"\mathsf", r"\cal": r"\mathcal",
               r"\tt": r"\mathrm", r"\bm": r"\boldsymbol"}
 
@@ -234,6 +234,8 @@ MATH_FUNCTIONS: dict[str, Function] = {
     "sech": Function(1, lambda x: 1 / sympy.cosh(x)),
     "cosh": Function(1, sympy.cosh),
     "sinh": Function(1, sympy.sinh),
+    "sign": Function(1, sympy.sign),  # d|z|/dz, as SymPy writes it
+    "sgn": Function(1, sympy.sign),
     "H": Function(1, lambda x: sympy.Heaviside(x, 0)),  # the step, H(0) = 0 as for relu's derivative
     "Heaviside": Function(1, lambda x: sympy.Heaviside(x, 0)),
     "relu": Function(1, lambda x: sympy.Max(0, x)),
@@ -252,6 +254,7 @@ _FUNCTION_MACROS = {r"\exp", r"\log", r"\ln", r"\tanh", r"\sin", r"\cos", r"\sig
 _ACTIVATION_NAMES = {"g", "f", "phi", "varphi", "act"}  # g'(z): the derivative of the layer's activation
 _PRIME = {"'", r"\prime"}
 _HADAMARD = {r"\odot", r"\circ"}
+_BARS = {"|": "|", r"\lvert": r"\rvert", r"\vert": r"\vert"}  # |z|, \lvert z \rvert: the absolute value
 _COMPARISONS = {">": ">", "<": "<", ">=": ">=", "<=": "<=", r"\gt": ">", r"\lt": "<", r"\geq": ">=",
                 r"\ge": ">=", r"\geqslant": ">=", r"\leq": "<=", r"\le": "<=", r"\leqslant": "<="}
 _TRANSPOSE = {"T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathrm{T}", r"\mathbf{T}", "{T}", r"{\top}",
@@ -264,12 +267,12 @@ _OPENING = {"(": ")", "[": "]", "{": "}", r"\{": r"\}"}  # \{ \}: braces that pr
 _IGNORED = {r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\biggl",
             r"\biggr", r"\Biggl", r"\Biggr", r"\bigm", r"\Bigm"}
 
-ACTIVATION_ALLOWED = ("numbers, the variable z, + - * / ^ **, parentheses, exp log sqrt tanh abs sin cos, "
+ACTIVATION_ALLOWED = ("numbers, the variable z, + - * / ^ **, parentheses, exp log sqrt tanh abs (or |z|) sin cos, "
                       "max/min of an expression and a number such as max(0, z); "
                       "numbers as 2, 0.5, 1e-3 or 2.5E+4")
 MATH_ALLOWED = (r"numbers (2, 0.5, 1e-3, 2.5E+4; e alone is Euler's number), "
                 r"the network's names (out_{d_1}, w_{31}, \delta_{c_1}, ...), + - * / ^ **, "
-                r"\cdot \times, implicit products, ( ) [ ] { } \left( \right), \frac \sqrt, e^{...}, "
+                r"\cdot \times, implicit products, ( ) [ ] { } \left( \right), |z|, \frac \sqrt, e^{...}, "
                 r"\exp \log \ln \tanh \sigma \sin \cos, \frac{d}{dz} and \frac{\partial}{\partial w}, \partial E/\partial w, "
                 r"\sigma'(z) g'(z), [z > 0], \sum_k, \odot ^T")
 
@@ -759,6 +762,7 @@ class _Parser:
     index: int = 0
     literals: Optional[list] = None  # the numbers read, as ``Literal``s, when asked for
     textbook: Optional["Textbook"] = None  # Nielsen's and Ng's spellings (column notation), when accepted
+    bars: int = 0  # absolute-value bars open in this parser: a | after an operand closes the innermost
 
     # -- token helpers -------------------------------------------------------------------------
     def peek(self, ahead: int = 0) -> Token:
@@ -862,6 +866,8 @@ class _Parser:
         """Implicit multiplication: ``2x``, ``out_{d_1}(1 - out_{d_1})``, ``\\frac{a}{b} c``."""
         if token.kind in ("number", "word") or (token.kind == "op" and token.text == "("):
             return True
+        if token.text in ("|", r"\vert") and token.kind != "word":  # 2|z|; inside |...|, a bar closes it
+            return self.bars == 0
         if not self.grammar.latex:
             return False
         if token.kind == "op":
@@ -872,7 +878,7 @@ class _Parser:
                 ahead += 1
             return self.starts_atom(self.peek(ahead))
         return (token.kind == "macro" and token.text not in _TIMES | _HADAMARD | set(_COMPARISONS)
-                and token.text not in (r"\right", r"\prime", r"\top"))
+                and token.text not in (r"\right", r"\prime", r"\top", r"\rvert"))
 
     def unary(self) -> sympy.Expr:
         if self.at("-", "+"):
@@ -945,12 +951,14 @@ class _Parser:
             return self.number()
         if token.kind == "op" and (token.text == "(" or (self.grammar.latex and token.text in ("[", "{", r"\{"))):
             return self.bracketed()
+        if token.text == "|" and token.kind == "op" or self.grammar.latex and token.text in _BARS:
+            return self.absolute()
         if token.kind == "word" or (self.grammar.latex and token.text in _WRAPPERS | _ACCENTS | _GREEK):
             return self.name_or_call()
         if not self.grammar.latex or token.kind != "macro":
             self.unexpected(token)
         if token.text == r"\left":
-            return self.bracketed()
+            return self.absolute() if self.peek(1).text in _BARS and self.peek(1).kind != "word" else self.bracketed()
         if token.text in _FRACTIONS:
             return self.fraction()
         if token.text == r"\sqrt":
@@ -968,6 +976,33 @@ class _Parser:
                                       and self.peek(2).text in ("1", "I") and self.peek(3).text == "}"):
             return self.indicator()
         self.unexpected(token)
+
+    def absolute(self) -> sympy.Expr:
+        r"""|z|, \lvert z \rvert, \vert z \vert, \left| z \right|: the absolute value (of each entry of a vector).
+
+        >>> parse_math(r"\left| -2 \right| + |z| \lvert z \rvert", {"z": sympy.Symbol("z", real=True)})
+        z**2 + 2
+        """
+        left = self.at(r"\left")
+        if left:
+            self.take()
+        opening = self.take()
+        closing = _BARS[opening.text]
+        self.bars += 1
+        try:
+            with self.nested(opening):
+                inner = self.expression()
+        finally:
+            self.bars -= 1
+        while self.grammar.latex and self.at(*_IGNORED):
+            self.take()
+        if left:
+            self.expect(r"\right")
+        if not self.at(closing):
+            self.fail(opening if self.peek().kind == "end" else self.peek(),
+                      f"this {opening.text} is never closed (an absolute value is |...|)")
+        self.take()
+        return shapes.elementwise(sympy.Abs, inner)
 
     def number(self) -> sympy.Expr:
         """A number as written: ``2``, ``0.5``, ``1e-3``, ``2.5E+4`` (exact), listed in ``literals``."""

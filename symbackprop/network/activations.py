@@ -42,9 +42,18 @@ class Activation:
     mixes = False  # out_k depends on net_k only
 
     def derivative(self, z: sympy.Expr) -> sympy.Expr:
-        """g'(z), by ``sympy.diff`` of the formula (never declared by us)."""
+        """g'(z), by ``sympy.diff`` of the formula (never declared by us), each sign(u)·u that
+        SymPy's rule for |u| leaves written |u| (an identity for real u: z/(1 + |z|) gives
+        1/(1 + |z|)^2, not 1/(1 + |z|) - z sign(z)/(1 + |z|)^2).
+
+        >>> resolve_activation("z/(1+abs(z))").derivative(sympy.Symbol("z", real=True))
+        (Abs(z) + 1)**(-2)
+        """
         dummy = sympy.Dummy("z", real=True)
-        return sympy.diff(self.formula(dummy), dummy).xreplace({dummy: z})
+        derivative = sympy.diff(self.formula(dummy), dummy)
+        if derivative.has(sympy.sign):  # over one denominator, where the |z| terms cancel
+            derivative = sympy.together(sign_times_argument(derivative))
+        return derivative.xreplace({dummy: z})
 
     def outputs(self, nets: Sequence[sympy.Expr]) -> list[sympy.Expr]:
         """The layer's outputs as functions of its net inputs."""
