@@ -166,6 +166,25 @@ def test_correct_documents_report_nothing_wrong(name, spec, options, checked):
     assert report.summary["checked"] >= checked, report.summary
 
 
+def test_the_walk_through_in_its_own_names_with_its_givens():
+    """The classic walk-through (w_5, out_{o1}, i_1, b_1) with the values it starts from: its names are
+    the 2-2-2 network's (w_5 is w_{21}), so ∂E_total/∂w_5 is a gradient, never the derivative by a
+    given number (0, as lint once said of every right line); exactly the three lines wrong on purpose
+    are wrong, each with its diagnosis."""
+    path = DOCUMENTS / "walkthrough_givens.md"
+    report = lint_text(path.read_text(), path.name, spec="2-2-2", shared_bias=True)
+    lines = path.read_text().splitlines()
+    wrong = {r.line: r for r in report.wrong}
+    assert set(wrong) == {39, 45, 57}, [(r.line, r.text) for r in report.wrong]
+    assert all("on purpose" in lines[n - 3] for n in wrong)
+    assert any("written for" in d for d in wrong[39].diagnosis), wrong[39].diagnosis  # σ for σ'
+    assert any("w_{22} instead of w_{21}" in d for d in wrong[57].diagnosis), wrong[57].diagnosis
+    assert any("c_2 is missing" in d for d in wrong[57].diagnosis), wrong[57].diagnosis
+    right = {r.line for r in report.reports if r.verdict == "right"}
+    assert {29, 31, 33, 35, 51, 53, 59, 61} <= right, sorted(right)
+    assert "one bias per layer" in report.network
+
+
 # -- vector and matrix equations, entry by entry --------------------------------------------------
 COLUMNS_HANDOUT = ROOT / "output/gallery/2-3-2-columns-bce-batch/derivation.md"
 COLUMNS_BP = DOCUMENTS / "columns_bp.tex"

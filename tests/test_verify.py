@@ -546,6 +546,26 @@ def test_short_numbers_inside_a_computation_are_given_values_not_rounded_ones(st
     assert check_steps(steps).correct is correct
 
 
+def test_the_classic_walk_throughs_own_names():
+    """The walk-through names 2-2-2's neurons i, h, o and numbers the weights w_1 ... w_8 through both
+    layers, target by target as letter notation does (w_5 = h_1→o_1 = w_{21}, w_7 = h_1→o_2 = w_{23});
+    its b_1, b_2 are the layers' shared biases. Each name read so is said in the verdict."""
+    d = derive("2-2-2", shared_bias=True, proof="gradients")
+    verdict = check_gradient(d, "w_5", r"(out_{o1} - target_{o1}) out_{o1}(1-out_{o1}) out_{h1}")
+    assert verdict.correct is True and verdict.parameter == "w_{21}"
+    assert "w_5 = w_{21}" in verdict.aliases and r"out_{h1} = \mathrm{out}_{b_1}" in verdict.aliases
+    hidden = check_gradient(d, "w_1", r"(\delta_{o1} w_5 + \delta_{o2} w_7) out_{h1}(1 - out_{h1}) i_1")
+    assert hidden.correct is True and hidden.parameter == "w_{11}"
+    swapped = check_gradient(d, "w_1", r"(\delta_{o1} w_5 + \delta_{o2} w_6) out_{h1}(1 - out_{h1}) i_1")
+    assert swapped.correct is False
+    assert check_gradient(d, "b_2", r"\delta_{o1} + \delta_{o2}").correct is True
+    assert check_steps(r"E_{total} = E_{o1} + E_{o2}", d).correct is True
+    # the network's own names come first, and the numbering stops where it would meet them (w_{11})
+    assert check_gradient(d, "w_{21}", r"\delta_{c_1} out_{b_1}").aliases == ()
+    with pytest.raises(SpecError, match="unknown parameter"):
+        check_gradient(derive("2-3-2", proof="gradients"), "w_5", "0")
+
+
 def test_each_outputs_error_of_the_classic_walk_through_is_a_name():
     """E_{c_1} (the walk-through's E_{o1}) is one output's term of E_total, in letter notation:
     E_total = E_{c_1} + E_{c_2}, and ∂E_total/∂out_{b_1} splits into the outputs' errors."""

@@ -453,13 +453,25 @@ def name_key(spelling: str) -> str:
 
 class NameTable(dict):
     """Normalized spelling → symbol (what ``name_table`` returns), with ``latex``: each symbol's
-    name as the handout prints it, for messages that list names in the reader's own spelling."""
+    name as the handout prints it, for messages that list names in the reader's own spelling; and
+    ``aliases``: other spellings of some names (the classic walk-through's w_5 for w_{21}), keyed
+    alike, read only where no name of the table is spelled so, and said (``parse_math``'s ``aliased``)."""
 
     latex: dict
+    aliases: dict
 
     def __init__(self, *args, latex: Optional[Mapping[sympy.Symbol, str]] = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.latex = dict(latex or {})
+        self.aliases = {}
+
+    def add_aliases(self, aliases: Mapping[str, sympy.Symbol]) -> None:
+        """Spelling → symbol, each keyed as ``name_key`` keys it (and without separators)."""
+        for spelling, symbol in aliases.items():
+            key = name_key(spelling)
+            for k in (key, _loose(key)):
+                if k not in self:
+                    self.aliases.setdefault(k, symbol)
 
 
 _SHARED = object()  # name_table: a separator-free spelling that several symbols have (w_{1,11} and w_{11,1})
@@ -745,6 +757,8 @@ class _State:
     used: set = field(default_factory=set)  # summation indices put into a name or read as a number
     probing: bool = False  # a \sum without limit tries the next index: an unknown name ends it, no message needed
     readings: Optional[list] = None  # receives the elementwise readings made (shapes.BROADCAST, ...), when asked for
+    aliases: Mapping = field(default_factory=dict)  # ``NameTable.aliases``: other spellings, key → symbol
+    aliased: Optional[list] = None  # receives "w_5 = w_{21}" for each alias read, when asked for
 
     def read(self, reading: str) -> None:
         if self.readings is not None and reading not in self.readings:
@@ -1656,6 +1670,13 @@ class _Parser:
         for key in (name.key, _loose(name.key)):
             if key in self.names:
                 return self.names[key]
+        for key in (name.key, _loose(name.key)):
+            if key in self.state.aliases:  # the walk-through's w_5: the network's w_{21}, said in the verdict
+                symbol = self.state.aliases[key]
+                said = f"{self.text[name.start:name.end]} = {self.state.latex.get(symbol, symbol.name)}"
+                if self.state.aliased is not None and said not in self.state.aliased:
+                    self.state.aliased.append(said)
+                return symbol
         word = name.word
         if word is not None and word in self.state.bindings:  # \sum_k k x_k
             self.state.used.add(word)
@@ -1892,6 +1913,7 @@ def parse_math(
     columns: Optional[bool] = None,
     sizes: Optional[Sequence[int]] = None,
     readings: Optional[list] = None,
+    aliased: Optional[list] = None,
 ) -> sympy.Expr:
     """A formula in LaTeX or plain text over ``names`` (from ``name_table``) and the free
     ``variables`` (real symbols). Derivatives are evaluated; a defined symbol (``definitions``:
@@ -1905,7 +1927,8 @@ def parse_math(
     else rows. ``sizes`` (neurons per layer, input first) gives the n_l of ``\\sum_{k=1}^{n_l}``.
     Where a vector operation is undefined as matrix algebra but NumPy and Ng's notes write it
     (1 - a^{[1]}, a^{[1]}(1 - a^{[1]}), (a^{[1]})^2), it is read entry by entry, and ``readings``,
-    a list, receives what was read so (``shapes.BROADCAST``, ...).
+    a list, receives what was read so (``shapes.BROADCAST``, ...); ``aliased``, a list, receives each
+    other spelling of a name read (``NameTable.aliases``: "w_5 = w_{21}").
 
     >>> z = sympy.Symbol("z", real=True)
     >>> parse_math(r"\\frac{d}{dz} \\left(\\frac{1}{1 - e^{-z}}\\right)", {}, variables=["z"])
@@ -1917,7 +1940,8 @@ def parse_math(
         table[name_key(variable)] = sympy.Symbol(variable, real=True)
     state = _State(columns=textbook is not None if columns is None else bool(columns),
                    sizes=None if sizes is None else tuple(int(n) for n in sizes),
-                   latex=getattr(names, "latex", {}), readings=readings)
+                   latex=getattr(names, "latex", {}), readings=readings, aliases=getattr(names, "aliases", {}),
+                   aliased=aliased)
     parser = _Parser(text, tokenize(text, MATH_ALLOWED), grammar, table, dict(definitions or {}), state,
                      literals=literals, textbook=textbook)
     result = _run(parser)

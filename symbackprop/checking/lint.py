@@ -486,7 +486,8 @@ class _Linter:
                 needed.add(symbol)
                 stack += definition.free_symbols
         order = [symbol for symbol in self.one_level if symbol in needed]  # one_level is in evaluation order
-        missing = sorted(str(s) for s in primary if s not in values)
+        names = self.model.latex_names  # the document's reader knows the handout's spellings: b_{c}, not b_c
+        missing = sorted(names.get(s, str(s)) for s in primary if s not in values)
         if missing:
             return None, 0.0, missing
         moved = [s for s in sorted(primary, key=sympy.default_sort_key) if _half_unit(values[s])]
@@ -1074,7 +1075,9 @@ def lint_document(document: Document, derivation: Derivation, points: int = 3, s
     spec = derivation.model.spec
     activations = ", ".join(dict.fromkeys(spec.activations))
     network = f"{spec.text}, {activations}, {derivation.model.loss_function.title}"
-    if spec.bias:
+    if spec.shared_bias:
+        network += ", one bias per layer"
+    elif spec.bias:
         network += ", with biases"
     if spec.notation != "neurons":
         network += f", {spec.notation} notation"

@@ -138,6 +138,7 @@ class GradientVerdict:
     loss: str = "E"  # the loss's short name in the notation (E, or L in layer and column notation)
     mistakes: tuple[str, ...] = ()  # the mistake named whatever the formula's form (``checking.diagnose``)
     elementwise: tuple[str, ...] = ()  # vector operations read entry by entry, as NumPy does (``shapes.BROADCAST``, ...)
+    aliases: tuple[str, ...] = ()  # other spellings read: the walk-through's "w_5 = w_{21}"
 
     @property
     def diagnosis(self) -> list[str]:
@@ -188,6 +189,7 @@ class StepsVerdict:
     ends_agree: bool | None
     readings: tuple[str, ...] = ()  # names read in Nielsen's numbering: "a^2_1 = a^{[1]}_{1}"
     elementwise: tuple[str, ...] = ()  # vector operations read entry by entry, as NumPy does
+    aliases: tuple[str, ...] = ()  # other spellings read: the walk-through's "w_5 = w_{21}"
 
     @property
     def correct(self) -> bool | None:
@@ -433,6 +435,7 @@ class Workspace:
         self.inputs: list[sympy.Symbol] = []
         self.textbook: Textbook | None = None  # column notation: Nielsen's and Ng's spellings too
         self.elementwise: list[str] = []  # vector operations the formulas' parse read entry by entry
+        self.aliased: list[str] = []  # other spellings read (the walk-through's "w_5 = w_{21}")
         self.output_errors: dict[sympy.Symbol, sympy.Expr] = {}  # E_{c_1}: one output's term of E_total
         if derivation is not None:
             m = self.model
@@ -445,6 +448,7 @@ class Workspace:
                 self.textbook = Textbook(m.spec.depth, self.latex_names)
             elif m.spec.notation == "neurons":
                 self._output_errors(m)
+                self._walkthrough_names(m)
         self.variables = [sympy.Symbol(v, real=True) for v in variables]
         for spelling, symbol in zip(variables, self.variables):
             self.names[name_key(spelling)] = symbol
@@ -484,6 +488,17 @@ class Workspace:
             self.names.latex[symbol] = spelled
             self.latex_names[symbol] = spelled
 
+    def _walkthrough_names(self, m) -> None:
+        """The classic 2-2-2 walk-through's spellings (w_5, out_{h1}, E_{o1}; ``NeuronsNotation.walkthrough_names``)
+        as other spellings of the network's names, said in the verdict when read (``aliased``)."""
+        by_name = {s.name: s for s in m.latex_names}
+        aliases = {alias: by_name[name.symbol] for alias, name in
+                   m.notation.walkthrough_names(m.spec.shared_bias).items() if name.symbol in by_name}
+        if aliases:
+            for j, error in enumerate(self.output_errors):
+                aliases[f"E_{{o_{j + 1}}}"] = error
+        self.names.add_aliases(aliases)
+
     @contextmanager
     def assuming_targets_sum_to_one(self):
         """Inside the block, compare under the cross-entropy's assumption: the last target is 1
@@ -501,7 +516,7 @@ class Workspace:
         """``text`` in the network's names; a vector or matrix formula only with ``matrices``."""
         return parse_math(text, self.names, definitions=self.one_level, literals=literals, textbook=self.textbook,
                           matrices=matrices, sizes=self.model.spec.layers if self.model is not None else None,
-                          readings=self.elementwise)
+                          readings=self.elementwise, aliased=self.aliased)
 
     def latex(self, expr: sympy.Basic) -> str:
         """``expr`` in LaTeX, its symbols under their handout names: the printer is handed only the names
@@ -1090,6 +1105,7 @@ class MatrixVerdict:
     loss: str = "E"
     names: tuple[str, ...] = ()  # each entry's LaTeX name, W^{[2]}_{1,2}, row-major
     elementwise: tuple[str, ...] = ()  # vector operations read entry by entry, as NumPy does
+    aliases: tuple[str, ...] = ()  # other spellings read: the walk-through's "w_5 = w_{21}"
 
     @property
     def correct(self) -> bool | None:
@@ -1169,6 +1185,20 @@ def _target(derivation: Derivation, ws: Workspace, name: str):
         raise SpecError(f"{name} has {len(value):,} entries; at most {MAX_MATRIX_ENTRIES} are checked at once: "
                         "name one entry")
     return value
+
+
+def _said_alias(ws: Workspace, name: str, target) -> None:
+    """Say that a parameter named in the walk-through's spelling (w_5) is the network's w_{21}."""
+    if shapes.is_matrix(target) or not ws.names.aliases:
+        return
+    try:
+        key = name_key(name.strip())
+    except FormulaError:
+        return
+    if key not in ws.names and (key in ws.names.aliases or key.replace("_", "") in ws.names.aliases):
+        said = f"{name.strip()} = {ws.latex_names[target.symbol]}"
+        if said not in ws.aliased:
+            ws.aliased.append(said)
 
 
 def _target_name(derivation: Derivation, target) -> str:
@@ -1255,6 +1285,7 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     ws = Workspace(derivation)
     ws.sides = ("your formula", "the true gradient", "your formula and the true gradient")
     target = _target(derivation, ws, parameter)
+    _said_alias(ws, parameter, target)
     if claimed is not None:
         said = _target(derivation, ws, claimed)
         if shapes.is_matrix(said) != shapes.is_matrix(target) or said != target:
@@ -1294,6 +1325,7 @@ def _entry_verdict(ws: Workspace, derivation: Derivation, p, written: sympy.Expr
         model.latex_names[p.symbol], result.equal, result.method, written, ws.latex(written), gradient.chain_rule,
         correct_formula(derivation, gradient, ws.latex), result.point, result.left_value, result.right_value, terms,
         result.note, tolerance, ws.readings(), model.loss_symbol.name.split("_")[0], mistakes, tuple(ws.elementwise),
+        tuple(ws.aliased),
     )
 
 
@@ -1335,7 +1367,7 @@ def _check_matrix(ws: Workspace, derivation: Derivation, target: sympy.Immutable
         entries = tuple(_entry_verdict(ws, derivation, by_symbol[s], w, points, seed, tolerance)
                         for s, w in zip(target, matrix))
         return MatrixVerdict(layer, target.shape, written, ws.latex(written), entries, transposed, ws.readings(), loss,
-                             tuple(model.latex_names[s] for s in target), tuple(ws.elementwise))
+                             tuple(model.latex_names[s] for s in target), tuple(ws.elementwise), tuple(ws.aliased))
 
     parameters = [by_symbol[s] for s in target]
     if written.shape != target.shape:
@@ -1630,7 +1662,7 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
             ws.latex,
         ))
     ends = same(0, len(expressions) - 1)[0].equal if len(expressions) > 2 else None
-    return StepsVerdict(tuple(expressions), tuple(steps), ends, ws.readings(), tuple(ws.elementwise))
+    return StepsVerdict(tuple(expressions), tuple(steps), ends, ws.readings(), tuple(ws.elementwise), tuple(ws.aliased))
 
 
 __all__ = [

@@ -166,9 +166,13 @@ def _witness(point: dict | None, left, right, spelling: dict[str, str]) -> str:
     return f"at {_values(point, spelling)}: {values}" if point else values
 
 
-def _readings(readings, elementwise=()) -> None:
-    """Say how bare superscripts were read (Nielsen's numbering), and which vector operations entry by
-    entry (as NumPy and Ng's notes write them), so no reading is silent."""
+def _readings(verdict) -> None:
+    """Say how bare superscripts were read (Nielsen's numbering), which vector operations entry by
+    entry (as NumPy and Ng's notes write them), and which names in the classic walk-through's
+    spelling, so no reading is silent."""
+    readings, elementwise, aliases = verdict.readings, verdict.elementwise, verdict.aliases
+    if aliases:
+        click.echo(f"  read in the classic walk-through's names (w_1, w_2, ... through both layers): {', '.join(aliases)}")
     if readings:
         click.echo(f"  read in Nielsen's numbering (he numbers the input layer 1): {', '.join(readings)}")
     if elementwise:
@@ -180,16 +184,16 @@ def _print_gradient_verdict(verdict, spelling: dict[str, str]) -> None:
     of = f"d{verdict.loss}/d{verdict.parameter}"
     if verdict.correct is None:
         click.echo(f"not checked: your formula for {of} could not be compared with the true gradient: {verdict.note}")
-        _readings(verdict.readings, verdict.elementwise)
+        _readings(verdict)
         return
     if verdict.correct:
         click.echo(f"correct: your formula for {of} equals the true gradient ({how})")
-        _readings(verdict.readings, verdict.elementwise)
+        _readings(verdict)
         if verdict.note:
             click.echo(f"  note: {verdict.note}")
         return
     click.echo(f"incorrect: your formula for {of} is not the gradient ({how})")
-    _readings(verdict.readings, verdict.elementwise)
+    _readings(verdict)
     if verdict.point is not None:
         yours, true = _pair(verdict.written_value, verdict.expected_value)
         click.echo(f"  at {_values(verdict.point, spelling)}:" if verdict.point else "  everywhere:")
@@ -211,7 +215,7 @@ def _print_matrix_verdict(verdict) -> None:
     if verdict.correct:
         click.echo(f"correct: your formula for {of} equals the true gradient in all {n} entries of the {size} "
                    f"{'matrix' if min(rows, cols) > 1 else 'vector'} ({how})")
-        _readings(verdict.readings, verdict.elementwise)
+        _readings(verdict)
         if verdict.note:
             click.echo(f"  note: {verdict.note}")
         return
@@ -219,13 +223,13 @@ def _print_matrix_verdict(verdict) -> None:
         skipped = ", ".join(e.parameter for e in verdict.unchecked)
         click.echo(f"not checked: your formula for {of} could not be compared with the true gradient at {skipped}; "
                    f"the other entries are right")
-        _readings(verdict.readings, verdict.elementwise)
+        _readings(verdict)
         for entry in verdict.unchecked[:1]:
             click.echo(f"  note: {entry.note}")
         return
     if verdict.transposed:
         click.echo(f"incorrect: your formula for {of} is the transpose of the gradient ({how})")
-        _readings(verdict.readings, verdict.elementwise)
+        _readings(verdict)
         entry = "entry (i, j)" if min(rows, cols) > 1 else "entry i"
         index = "{i,j}" if min(rows, cols) > 1 else "{i}"
         click.echo(f"  transposed, it is right in all {n} entries: {entry} of the gradient is d{verdict.loss}/"
@@ -233,7 +237,7 @@ def _print_matrix_verdict(verdict) -> None:
         return
     wrong = verdict.wrong
     click.echo(f"incorrect: your formula for {of} is wrong in {len(wrong)} of its {n} entries ({how})")
-    _readings(verdict.readings, verdict.elementwise)
+    _readings(verdict)
     if verdict.pattern:
         click.echo(f"  {verdict.pattern}:")
     for entry in wrong[:MAX_SHOWN_ENTRIES]:
@@ -248,7 +252,7 @@ def _print_matrix_verdict(verdict) -> None:
 
 
 def _print_steps_verdict(verdict, spelling: dict[str, str]) -> None:
-    _readings(verdict.readings, verdict.elementwise)
+    _readings(verdict)
     for step in verdict.steps:
         click.echo(f"step {step.number}: {step.left_text} {step.relation} {step.right_text}")
         how = "proven symbolically" if step.method == "symbolic" else "checked numerically"

@@ -532,6 +532,9 @@ def find_parameter(chain: ChainRule, name: str) -> Parameter:
     >>> chain = ChainRule(Model(NetworkSpec.parse("2-4-3-2")))
     >>> find_parameter(chain, "w_{34}").symbol, find_parameter(chain, "w34").symbol
     (w_34, w_34)
+
+    In letter notation with one hidden layer, also the classic walk-through's w_1, w_2, ... and b_1, b_2
+    (``NeuronsNotation.walkthrough_names``).
     """
     wanted = _normalize(name)
     names = chain.model.latex_names
@@ -560,6 +563,13 @@ def find_parameter(chain: ChainRule, name: str) -> Parameter:
             symbol = None
         if symbol in by_symbol:
             return by_symbol[symbol]
+    walkthrough = getattr(chain.model.notation, "walkthrough_names", None)  # the classic walk-through's w_5
+    if walkthrough is not None:
+        aliases = {_normalize(alias): named.symbol for alias, named in walkthrough(chain.model.spec.shared_bias).items()}
+        symbol = aliases.get(wanted) or aliases.get(separated) or {k.replace("_", ""): v for k, v in aliases.items()}.get(separated)
+        found = next((p for p in chain.parameters if p.symbol.name == symbol), None)
+        if found is not None:
+            return found
     in_order = sorted(chain.parameters, key=lambda p: (p.layer, p.kind != "weight"))  # stable: target-major
     known = [names[p.symbol] for p in in_order]
     shown = ", ".join(known[:8]) + (f", … ({len(known)} in all)" if len(known) > 8 else "")

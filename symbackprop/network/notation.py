@@ -88,6 +88,38 @@ class NeuronsNotation:
         """The one bias of a layer shared by its neurons, named by the layer as b_{c_1} is by its neuron: b_{c}."""
         return Name(f"b_{layer_letter(layer)}", f"b_{{{layer_letter(layer)}}}")
 
+    def walkthrough_names(self, shared_bias: bool) -> dict[str, Name]:
+        """The classic 2-2-2 walk-through's names for a network with one hidden layer, as other spellings of
+        this notation's names: inputs i_1, hidden neurons h_1 (out_{h1}, net_{h1}), outputs o_1 (out_{o1},
+        net_{o1}, target_{o1}); the weights w_1, w_2, ... through both layers in this notation's order (the
+        walk-through's: w_1 = i_1→h_1, w_2 = i_2→h_1, ...) while there are at most 9 (w_{11} is this
+        notation's own first weight); a shared bias per layer, b_1 and b_2. Empty for any other depth.
+
+        >>> names = NeuronsNotation((2, 2, 2)).walkthrough_names(shared_bias=True)
+        >>> [(alias, names[alias].symbol) for alias in ("w_5", "out_{h_1}", "i_2", "b_2")]
+        [('w_5', 'w_21'), ('out_{h_1}', 'out_b_1'), ('i_2', 'out_a_2'), ('b_2', 'b_c')]
+        """
+        if len(self.layers) != 3:
+            return {}
+        names = {f"i_{j + 1}": self.out(0, j) for j in range(self.layers[0])}
+        for letter, layer in (("h", 1), ("o", 2)):
+            for j in range(self.layers[layer]):
+                names[f"out_{{{letter}_{j + 1}}}"] = self.out(layer, j)
+                names[f"net_{{{letter}_{j + 1}}}"] = self.net(layer, j)
+                names[f"\\delta_{{{letter}_{j + 1}}}"] = self.delta(layer, j)
+        for j in range(self.layers[2]):
+            names[f"target_{{o_{j + 1}}}"] = self.target(j)
+        weights = [self.weight(k, i, j) for k in (1, 2) for i, j in self._target_major(k)]
+        if len(weights) <= 9:
+            names.update((f"w_{n}", weight) for n, weight in enumerate(weights, start=1))
+        if shared_bias:
+            names.update((f"b_{k}", self.shared_bias(k)) for k in (1, 2))
+        return names
+
+    def _target_major(self, layer: int) -> list[tuple[int, int]]:
+        """(source, target) of layer ``layer``'s weights in this notation's numbering (``Model.numbered_weights``)."""
+        return [(i, j) for j in range(self.layers[layer]) for i in range(self.layers[layer - 1])]
+
     def error(self, j: int) -> Name:
         """The output neuron's own error term, seed 000's E_{d_1}."""
         return self._named("E", "E", len(self.layers) - 1, j)
