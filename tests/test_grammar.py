@@ -269,6 +269,21 @@ def test_absolute_value_bars_are_checked():
     assert parse_activation("z/(1+|z|)") == z / (1 + sympy.Abs(z))  # plain text too
 
 
+def test_no_derivative_by_a_name_given_a_number():
+    """A document's $v = 0.4$ makes v a number: ∂E/∂v would be 0 whatever E is, which is no check of
+    anything (lint once called right lines wrong so); it is refused, naming v."""
+    v = S("v")
+    with pytest.raises(FormulaError, match="cannot differentiate with respect to v: it is given the value 2/5"):
+        parse_math(r"\frac{\partial}{\partial v} v^2", {"v": v}, definitions={v: sympy.Rational(2, 5)})
+    assert parse_math(r"\frac{d}{dv} v^2", {"v": v}) == 2 * v
+
+
+def test_an_unknown_name_under_partial_is_reported_as_such(names):
+    """\\frac{\\partial E}{\\partial X} is a derivative whatever X is: an unknown X is named, not the ∂."""
+    with pytest.raises(FormulaError, match="unknown name 'out_{x1}'"):
+        parse_math(r"\frac{\partial E_{total}}{\partial out_{x1}}", names)
+
+
 def test_derivative_forms(names, seed000_model):
     m = seed000_model
     definitions = {**m.definitions, m.loss_symbol: m.loss}

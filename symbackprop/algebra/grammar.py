@@ -1159,7 +1159,9 @@ class _Parser:
         try:
             variable = self.sub(variable_tokens, den_end).variable()
         except FormulaError:
-            if operator:  # clearly meant as d/d(something): report the unknown variable
+            # clearly meant as a derivative: d/d(something), or ∂ above and below (∂ is nothing else):
+            # report the unknown variable, not the ∂ left over
+            if operator or (numerator[0].text == r"\partial" and denominator[0].text == r"\partial"):
                 raise
             return None
         return variable, (None if operator else top)
@@ -1168,11 +1170,16 @@ class _Parser:
         token = self.peek()
         if token.kind not in ("word", "macro"):
             self.fail(token, "expected the variable of the derivative")
-        symbol = self.resolve(self.read_name())
+        name = self.read_name()
+        symbol = self.resolve(name)
         self.expect_end()
         entries = symbol.values() if shapes.is_matrix(symbol) else [symbol]
         if not all(isinstance(entry, sympy.Symbol) for entry in entries):
             self.fail(token, f"cannot differentiate with respect to {symbol}")
+        given = self.definitions.get(symbol)
+        if given is not None and given.is_number:  # a document's $v = 0.4$: the derivative by it would be 0
+            self.fail(token, f"cannot differentiate with respect to {self.text[name.start:name.end]}: it is given "
+                             f"the value {given}, it is no variable of the network")
         return symbol
 
     def differentiate(self, operand: sympy.Expr, variable: sympy.Symbol, token: Token) -> sympy.Expr:
