@@ -546,6 +546,17 @@ def test_short_numbers_inside_a_computation_are_given_values_not_rounded_ones(st
     assert check_steps(steps).correct is correct
 
 
+@pytest.mark.parametrize("j", [1, 2, 3])
+def test_the_sigmoid_style_softmax_delta_names_the_output_written(j):
+    """(ŷ_3 − y_3) ŷ_3 (1 − ŷ_3) for b^{[2]}_3 of a softmax layer is diagnosed for neuron 3 (it once
+    named neuron 1, the first output every path of a softmax passes)."""
+    d = derive("2-3-3", notation="columns", loss="ce", bias=True, proof="gradients")
+    verdict = check_gradient(d, f"b^{{[2]}}_{j}", rf"(\hat{{y}}_{j} - y_{j}) \hat{{y}}_{j} (1 - \hat{{y}}_{j})")
+    said = [line for line in verdict.diagnosis if "sigmoid-style" in line]
+    assert verdict.correct is False and said, verdict.diagnosis
+    assert rf"\delta^{{[2]}}_{{{j}}} = \hat{{y}}_{{{j}}} - y_{{{j}}}" in said[0], said
+
+
 def test_the_classic_walk_throughs_own_names():
     """The walk-through names 2-2-2's neurons i, h, o and numbers the weights w_1 ... w_8 through both
     layers, target by target as letter notation does (w_5 = h_1→o_1 = w_{21}, w_7 = h_1→o_2 = w_{23});

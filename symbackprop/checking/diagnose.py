@@ -305,8 +305,13 @@ class Diagnosis:
                   and m.neuron_of[of].index != m.neuron_of[wrt].index):
                 replace.append(((of, wrt), self.zeros))
         name = "softmax + cross-entropy" if m.spec.loss == "ce" else f"{m.spec.activations[-1]} + cross-entropy"
-        j = next((m.neuron_of[wrt].index for (of, wrt), _f in self.structure.visited if of == m.loss_symbol), 0)
-        out, target = m.out[depth][j], m.targets[j]  # the first output on the formula's paths
+        # the output named: the one whose net input the formula's paths pass when there is one (a softmax
+        # output's bias: every ŷ_k depends on it, but only ∂ŷ_3/∂z_3 is left), else the first on its paths
+        passed = sorted({m.neuron_of[wrt].index for (of, wrt), _f in self.structure.visited
+                         if wrt in m.net[depth] and of in m.out[depth] and m.neuron_of[of].index == m.neuron_of[wrt].index})
+        j = passed[0] if len(passed) == 1 else next(
+            (m.neuron_of[wrt].index for (of, wrt), _f in self.structure.visited if of == m.loss_symbol), 0)
+        out, target = m.out[depth][j], m.targets[j]
         delta = next(d.symbol for d in self.derivation.chain.deltas if d.neuron == m.neuron_of[out])  # δ, g^{[Lz]}
         error = self.latex(Total(out, -target))
         yield Mutation(f"the sigmoid-style output delta ({error}) {self.latex(out * (1 - out))}: "
