@@ -343,7 +343,13 @@ def _names(model) -> dict[str, sympy.Symbol]:
     """The grammar's name table of a model, built once per model (a wide network has 24,000 names,
     and ``lint`` checks many formulas against one derivation)."""
     if model not in _NAME_TABLES:
-        _NAME_TABLES[model] = name_table(model.latex_names)
+        table = name_table(model.latex_names)
+        walkthrough = getattr(model.notation, "walkthrough_names", None)  # letter notation: the walk-through's w_5
+        if walkthrough is not None:
+            by_name = {s.name: s for s in model.latex_names}
+            table.add_aliases({alias: by_name[name.symbol] for alias, name in walkthrough(model.spec.shared_bias).items()
+                               if name.symbol in by_name})
+        _NAME_TABLES[model] = table
     return _NAME_TABLES[model]
 
 
@@ -441,6 +447,7 @@ class Workspace:
             m = self.model
             self.delta_definitions = {d.symbol: d.definition for d in derivation.chain.deltas}  # output first
             self.names = NameTable(_names(m), latex=m.latex_names)  # messages list names as the handout spells them
+            self.names.aliases = dict(_names(m).aliases)  # the walk-through's w_5, out_{h1} (E_{o1} below)
             self.latex_names = dict(m.latex_names)
             self.one_level = {**m.definitions, m.loss_symbol: m.loss, **self.delta_definitions}
             self.inputs = list(m.primary)
@@ -448,7 +455,6 @@ class Workspace:
                 self.textbook = Textbook(m.spec.depth, self.latex_names)
             elif m.spec.notation == "neurons":
                 self._output_errors(m)
-                self._walkthrough_names(m)
         self.variables = [sympy.Symbol(v, real=True) for v in variables]
         for spelling, symbol in zip(variables, self.variables):
             self.names[name_key(spelling)] = symbol
@@ -487,17 +493,8 @@ class Workspace:
             self.names[name_key(spelled)] = symbol
             self.names.latex[symbol] = spelled
             self.latex_names[symbol] = spelled
-
-    def _walkthrough_names(self, m) -> None:
-        """The classic 2-2-2 walk-through's spellings (w_5, out_{h1}, E_{o1}; ``NeuronsNotation.walkthrough_names``)
-        as other spellings of the network's names, said in the verdict when read (``aliased``)."""
-        by_name = {s.name: s for s in m.latex_names}
-        aliases = {alias: by_name[name.symbol] for alias, name in
-                   m.notation.walkthrough_names(m.spec.shared_bias).items() if name.symbol in by_name}
-        if aliases:
-            for j, error in enumerate(self.output_errors):
-                aliases[f"E_{{o_{j + 1}}}"] = error
-        self.names.add_aliases(aliases)
+            if self.names.aliases:  # one hidden layer: the walk-through's own spelling, E_{o1}
+                self.names.add_aliases({f"E_{{o_{neuron.index + 1}}}": symbol})
 
     @contextmanager
     def assuming_targets_sum_to_one(self):
@@ -741,10 +738,8 @@ class Workspace:
         try:
             with time_limit(PRECISE_SECONDS):
                 expanded = self.expand(side).xreplace(self.given)
-                inputs = set(self.inputs)
-                point = {s: sympy.Rational(float(values[s][index])) for s in expanded.free_symbols
-                         if s in values and s in inputs}
-                if len(point) < len(expanded.free_symbols):
+                point = self._exact_point(expanded, values, index)
+                if point is None:
                     return value
                 certified = _real(expanded.xreplace(point).evalf(15, strict=True, maxn=3 * DIGITS))
         except PrecisionExhausted:
@@ -823,11 +818,9 @@ class Workspace:
         difference = sympy.Add(a, sympy.Mul(-1, b, evaluate=False), evaluate=False)
         digits = _digits_needed(difference)
         n = len(next(iter(values.values()))) if values else 1
-        inputs = set(self.inputs)  # a defined symbol left in a side has only a float64 value: no exact point
         for index in range(min(MAX_PRECISE_POINTS, n)):
-            point = {s: sympy.Rational(float(values[s][index])) for s in difference.free_symbols
-                     if s in values and s in inputs}
-            if len(point) < len(difference.free_symbols):
+            point = self._exact_point(difference, values, index)
+            if point is None:
                 break
             try:
                 with time_limit(PRECISE_SECONDS):
@@ -855,6 +848,13 @@ class Workspace:
                 continue
             return self._differ(values, index, pair, gap, depends, sides), False
         return None, False
+
+    def _exact_point(self, expr: sympy.Expr, values, index: int) -> dict | None:
+        """Sample point ``index`` as exact rationals for every free symbol of ``expr``; None when one is
+        not a primary symbol or variable (a defined symbol left in it has only a float64 value)."""
+        inputs = set(self.inputs)
+        point = {s: sympy.Rational(float(values[s][index])) for s in expr.free_symbols if s in values and s in inputs}
+        return point if len(point) == len(expr.free_symbols) else None
 
     def _by_ratio(self, a, b, point, values, index: int, depends: set) -> _Comparison | None:
         """The sides differ where each is too large to evaluate (e^{100000} and 2 e^{100000}) when

@@ -566,7 +566,7 @@ def find_parameter(chain: ChainRule, name: str) -> Parameter:
     walkthrough = getattr(chain.model.notation, "walkthrough_names", None)  # the classic walk-through's w_5
     if walkthrough is not None:
         aliases = {_normalize(alias): named.symbol for alias, named in walkthrough(chain.model.spec.shared_bias).items()}
-        symbol = aliases.get(wanted) or aliases.get(separated) or {k.replace("_", ""): v for k, v in aliases.items()}.get(separated)
+        symbol = aliases.get(wanted) or {k.replace("_", ""): v for k, v in aliases.items()}.get(separated)
         found = next((p for p in chain.parameters if p.symbol.name == symbol), None)
         if found is not None:
             return found

@@ -109,16 +109,12 @@ class NeuronsNotation:
                 names[f"\\delta_{{{letter}_{j + 1}}}"] = self.delta(layer, j)
         for j in range(self.layers[2]):
             names[f"target_{{o_{j + 1}}}"] = self.target(j)
-        weights = [self.weight(k, i, j) for k in (1, 2) for i, j in self._target_major(k)]
+        weights = [self.weight(k, i, j) for k in (1, 2) for j in range(self.layers[k]) for i in range(self.layers[k - 1])]
         if len(weights) <= 9:
             names.update((f"w_{n}", weight) for n, weight in enumerate(weights, start=1))
         if shared_bias:
             names.update((f"b_{k}", self.shared_bias(k)) for k in (1, 2))
         return names
-
-    def _target_major(self, layer: int) -> list[tuple[int, int]]:
-        """(source, target) of layer ``layer``'s weights in this notation's numbering (``Model.numbered_weights``)."""
-        return [(i, j) for j in range(self.layers[layer]) for i in range(self.layers[layer - 1])]
 
     def error(self, j: int) -> Name:
         """The output neuron's own error term, seed 000's E_{d_1}."""
