@@ -338,3 +338,16 @@ def test_ngs_one_sample_backprop_as_his_notes_write_it(capsys):
     assert code == 0 and "a number added to or subtracted from a vector" in out, out
     code, out, _ = run(net + ["--param", "W^{[1]}", r"(W^{[2]T} dz^{[2]} * (1 - a^{[1]})) x^T"], capsys)
     assert code == 1 and "wrong in 6 of its 6 entries" in out, out
+
+
+def test_where_shorthands_are_used_in_param_too(capsys):
+    """A delta named once with --where and used in the gradient: the formula is judged with the
+    shorthand written out, and a wrong shorthand makes a wrong formula, diagnosed as one."""
+    delta = "g_o=(out_{d_1} - target_{d_1}) out_{d_1} (1 - out_{d_1})"
+    code, out, _ = run(["verify", "2-4-3-2", "--param", "w_{31}", "g_o out_{c_1}", "--where", delta], capsys)
+    assert code == 0 and out.startswith("correct:"), out
+    flipped = "g_o=(target_{d_1} - out_{d_1}) out_{d_1} (1 - out_{d_1})"
+    code, out, _ = run(["verify", "2-4-3-2", "--param", "w_{31}", "g_o out_{c_1}", "--where", flipped], capsys)
+    assert code == 1 and "the sign is flipped" in out, out
+    code, out, err = run(["verify", "2-4-3-2", "--param", "w_{31}", "g_o out_{c_1}", "--where", "out_{c_1}=0.5"], capsys)
+    assert code == 2 and "the network already names out_{c_1}" in err and len(err.splitlines()) == 1

@@ -431,7 +431,7 @@ class Workspace:
     variables such as z, and the user's own definitions (``a`` = 1/(1 - e^{-z}))."""
 
     def __init__(self, derivation: Derivation | None = None, variables: Iterable[str] = (),
-                 definitions: Mapping[str, str] | None = None):
+                 definitions: Mapping[str, str] | None = None, own_names_only: bool = False):
         self.model = derivation.model if derivation is not None else None
         self.derivation = derivation
         self.names: NameTable = NameTable()
@@ -463,6 +463,9 @@ class Workspace:
         self.inputs += self.variables
         self.user_definitions: dict[sympy.Symbol, sympy.Expr] = {}
         for spelling, text in (definitions or {}).items():
+            if own_names_only and name_key(spelling) in self.names:  # --param: the network's names are its own
+                raise FormulaError(f"the network already names {spelling}: give the shorthand a name of its own",
+                                   f"{spelling}={text}", 0)
             symbol = sympy.Symbol(spelling, real=True)
             self.user_definitions[symbol] = self.parse(text)
             self.one_level[symbol] = self.user_definitions[symbol]
@@ -1257,7 +1260,8 @@ def layer_entries(spec: NetworkSpec, parameter: str, text: str = "") -> list[str
 
 
 def check_gradient(derivation: Derivation, parameter: str, text: str, points: int = 3,
-                   seed: int = 0, tolerance: float | None = None) -> GradientVerdict | MatrixVerdict:
+                   seed: int = 0, tolerance: float | None = None,
+                   definitions: Mapping[str, str] | None = None) -> GradientVerdict | MatrixVerdict:
     """Is ``text`` a correct formula for ∂E_total/∂``parameter``? (``verify --param``)
 
     ``text`` may have a left-hand side, ``\\frac{\\partial E}{\\partial w_{31}} = …``: it must
@@ -1267,13 +1271,16 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     entry's gradient, and the verdict is a ``MatrixVerdict``. ``tolerance`` (relative) lets the
     two agree only that closely (default: exactly). Raises ``SpecError`` for an unknown parameter
     and ``FormulaError`` for a formula that does not parse, names something unknown, has the wrong
-    shape, or whose left side names another parameter.
+    shape, or whose left side names another parameter. ``definitions`` are the user's shorthands
+    (``verify --where``), each under a name the network does not have.
 
     >>> from symbackprop import derive
     >>> d = derive("2-4-3-2", only=["w_21"])
     >>> v = check_gradient(d, "w_21", r"\\delta_{d_1} w_{31} out_{c_1}(1 - out_{c_1}) out_{b_1}")
     >>> v.correct, v.diagnosis
     (False, ['the term through d_2 is missing'])
+    >>> check_gradient(d, "w_31", "g out_{c_1}", definitions={"g": "(out_{d_1} - target_{d_1}) out_{d_1}(1 - out_{d_1})"}).correct
+    True
     """
     if points < 1:
         raise ValueError("the numeric check needs at least one point")
@@ -1282,7 +1289,7 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     claimed, text = split_claim(text)
     if not (parameter or "").strip() and claimed is not None:
         parameter = claimed
-    ws = Workspace(derivation)
+    ws = Workspace(derivation, definitions=definitions, own_names_only=True)
     ws.sides = ("your formula", "the true gradient", "your formula and the true gradient")
     target = _target(derivation, ws, parameter)
     _said_alias(ws, parameter, target)

@@ -52,7 +52,8 @@ def _tolerance(ctx, param, value):
                    "does a side that is one number (= 0.27); shorter ones inside a computation (a weight 0.4, a "
                    "learning rate 0.5) are given values, taken exactly.")
 @click.option("--where", "definitions", multiple=True, metavar="NAME=EXPR",
-              help=r"A shorthand used in --steps, e.g. --where 'a=\frac{1}{1-e^{-z}}' (repeatable).")
+              help=r"A shorthand your formula uses, e.g. --where 'a=\frac{1}{1-e^{-z}}' (repeatable); "
+                   "in --param under a name the network does not have (--where 'g_o=(out_{d_1} - target_{d_1}) out_{d_1}(1 - out_{d_1})').")
 @click.option("--var", "variables", multiple=True, metavar="NAME",
               help="A free variable of --steps (repeatable)  [default: z]")
 @click.option("--tolerance", type=float, callback=_tolerance, metavar="X",
@@ -105,7 +106,8 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, steps, de
         if param:
             from ..checking.verify import MatrixVerdict, check_gradient
 
-            verdict = check_gradient(derivation, param[0], param[1], points=points, seed=seed, tolerance=tolerance)
+            verdict = check_gradient(derivation, param[0], param[1], points=points, seed=seed, tolerance=tolerance,
+                                     definitions=shorthands)
             if isinstance(verdict, MatrixVerdict):
                 _print_matrix_verdict(verdict)
             else:
