@@ -486,3 +486,20 @@ def test_literals_record_each_number_with_its_rounding():
         ("1.5E2", 150, formula.Fraction(5)),
     ]
     assert [n.position for n in found] == [text.index(n.text) for n in found]
+
+
+def test_a_product_one_transpose_defines_is_repaired_only_when_asked():
+    from symbackprop.algebra.grammar import Repair
+
+    names = {"A": sympy.ImmutableMatrix(2, 3, sympy.symbols("a:6")), "v": sympy.ImmutableMatrix(2, 1, sympy.symbols("v:2")),
+             "u": sympy.ImmutableMatrix(4, 1, sympy.symbols("u:4"))}
+    table = dict(names)
+    with pytest.raises(FormulaError, match="cannot multiply a 2×3 matrix by a 2×1 column vector"):
+        parse_math(r"A v", table, matrices=True)
+    repairs: list = []
+    result = parse_math(r"2 A \cdot v", table, matrices=True, repairs=repairs)
+    assert result == 2 * names["A"].T * names["v"]
+    assert repairs == [Repair("2 A", "a 2×3 matrix", "cannot multiply a 2×3 matrix by a 2×1 column vector: "
+                              "3 columns against 2 rows", 4)]
+    with pytest.raises(FormulaError, match="cannot multiply a 2×3 matrix by a 4×1 column vector"):
+        parse_math(r"A u", table, matrices=True, repairs=[])  # no transpose defines it

@@ -257,6 +257,18 @@ def test_matrix_written_inside_a_formula_is_not_guessed():
     assert report.reports[0].verdict == "not checked"
 
 
+def test_a_missing_transpose_is_named_only_where_the_transpose_makes_the_side_right():
+    right = r"$$\frac{\partial L}{\partial W^{[1]}} = \left(W^{[2]} \delta^{[2]} \odot \sigma'(z^{[1]})\right) x^T$$"
+    also_wrong = right.replace(r"\sigma'", r"\sigma")  # σ for σ' as well: no claim about the transpose
+    report = lint_text(right + "\n\n" + also_wrong, spec="2-3-2", notation="columns")
+    first, second = report.reports
+    assert first.verdict == second.verdict == "wrong"
+    assert "the shapes do not fit" in first.reason and "cannot multiply a 2×3 matrix" in first.reason
+    assert first.diagnosis == (r"W^{[2]} (a 2×3 matrix) needs its transpose here: with it transposed, the side equals "
+                               r"\frac{\partial L}{\partial W^{[1]}}",)
+    assert second.diagnosis == ()
+
+
 def test_a_wrong_number_is_found():
     text = (DOCUMENTS / "walkthrough.md").read_text().replace("= 0.593269992$$", "= 0.598269992$$")
     report = lint_text(text, spec="2-2-2", shared_bias=True)

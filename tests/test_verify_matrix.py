@@ -199,3 +199,35 @@ def test_an_untransposed_weight_matrix_in_the_hidden_delta_names_the_wrong_weigh
     assert verdict.correct is False and len(verdict.wrong) == 4
     assert r"W^{[1]}_{1,1}: the term through \hat{y}_{2} has a wrong weight: W^{[2]}_{1,2} where it needs W^{[2]}_{2,1}" \
         in verdict.diagnosis
+
+
+def test_a_missing_transpose_that_alone_makes_the_product_defined_is_named():
+    """W^{[2]} δ^{[2]} on a 2-3-2 net multiplies 2×3 by 2×1: undefined; with (W^{[2]})^T it is the
+    hidden layer's gradient, so the verdict is "incorrect", naming the factor, not a parse error."""
+    spec = NetworkSpec.parse("2-3-2", notation="columns")
+    d = derive(spec, only=layer_entries(spec, "W^{[1]}"), proof="gradients")
+    right = r"((W^{[2]})^T \delta^{[2]} \odot \sigma'(z^{[1]})) x^T"
+    assert check_gradient(d, "W^{[1]}", right).correct is True
+    verdict = check_gradient(d, "W^{[1]}", right.replace("(W^{[2]})^T", "W^{[2]}"))
+    assert verdict.correct is False and verdict.wrong == ()
+    assert [r.factor for r in verdict.repairs] == ["W^{[2]}"]
+    assert verdict.diagnosis == ["W^{[2]} (a 2×3 matrix) needs its transpose here"]
+    assert all(e.correct for e in verdict.entries)  # the repaired formula, entry by entry
+
+
+def test_a_transpose_repair_is_never_claimed_when_the_repaired_formula_is_still_wrong():
+    spec = NetworkSpec.parse("2-3-2", notation="columns")
+    d = derive(spec, only=layer_entries(spec, "W^{[1]}"), proof="gradients")
+    with pytest.raises(FormulaError, match="cannot multiply a 2×3 matrix by a 2×1 column vector") as error:
+        check_gradient(d, "W^{[1]}", r"(W^{[2]} \delta^{[2]} \odot \sigma(z^{[1]})) x^T")  # σ for σ' too
+    assert error.value.position == 9  # the product's second factor, as without a repair
+
+
+def test_cli_a_vector_that_needs_its_transpose():
+    result = invoke("2-3-2", "--notation", "columns", "--param", "W^{[2]}", r"\delta^{[2]} a^{[1]}")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [
+        "incorrect: your formula for dL/dW^{[2]} is undefined as written: cannot multiply a 2×1 column vector by a "
+        "3×1 column vector: 1 columns against 3 rows",
+        "  a^{[1]} (a 3×1 column vector) needs its transpose here: with it transposed, your formula is right in all "
+        "6 entries (proven symbolically)"]

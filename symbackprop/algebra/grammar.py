@@ -98,6 +98,18 @@ class FormulaError(ValueError):
         super().__init__(f"invalid formula {_excerpt(text, position)}{where}: {problem}{hint}")
 
 
+@dataclass(frozen=True)
+class Repair:
+    """A product a formula writes that is undefined, made defined by transposing one factor:
+    ``factor`` as written (``W^{[2]}``), ``shape`` its description (a 2×3 matrix), ``problem`` the
+    shape error the product was, at ``position`` in the formula."""
+
+    factor: str
+    shape: str
+    problem: str
+    position: int
+
+
 class AmbiguousName(FormulaError):
     """A name that reads two ways (Nielsen's a^2_1: layer 2 counting the input as 1 or as 0, or a power)."""
 
@@ -759,6 +771,7 @@ class _State:
     readings: Optional[list] = None  # receives the elementwise readings made (shapes.BROADCAST, ...), when asked for
     aliases: Mapping = field(default_factory=dict)  # ``NameTable.aliases``: other spellings, key → symbol
     aliased: Optional[list] = None  # receives "w_5 = w_{21}" for each alias read, when asked for
+    repairs: Optional[list] = None  # receives a ``Repair`` for each product made defined by a transpose, when asked for
 
     def read(self, reading: str) -> None:
         if self.readings is not None and reading not in self.readings:
@@ -854,12 +867,14 @@ class _Parser:
             raise FormulaError(str(error), self.text, token.position) from None
 
     def term(self) -> sympy.Expr:
+        start = self.peek().position
         result = self.unary()
         while True:
             token = self.peek()
             if self.at(*_TIMES):
                 self.take()
-                result = self.product(token, result, self.unary())
+                right_start = self.peek().position
+                result = self.product(token, result, self.unary(), (start, token.position, right_start))
             elif self.at(*_HADAMARD):
                 self.take()
                 result = self.shaped(shapes.hadamard, token, result, self.unary())
@@ -867,14 +882,29 @@ class _Parser:
                 self.take()
                 result = self.shaped(shapes.divide, token, result, self.unary())
             elif self.starts_atom(token):
-                result = self.product(token, result, self.power())
+                result = self.product(token, result, self.power(), (start, token.position, token.position))
             else:
                 return result
 
-    def product(self, token: Token, left, right):
+    def product(self, token: Token, left, right, spans: tuple[int, int, int]):
+        """left · right; where the product is undefined but one factor's transpose makes it defined,
+        and the caller asked for ``repairs``, that product, and a ``Repair`` naming the factor."""
         if shapes.elementwise_product(left, right):
             self.state.read(shapes.SAME_SHAPE_PRODUCT)
-        return self.shaped(shapes.multiply, token, left, right)
+        try:
+            return shapes.multiply(left, right)
+        except shapes.ShapeMismatch as error:
+            if self.state.repairs is not None and shapes.is_matrix(left) and shapes.is_matrix(right):
+                start, end, right_start = spans
+                fits = [(side, text) for side, text, fits in (
+                    ("left", self.text[start:end], left.rows == right.rows),
+                    ("right", self.text[right_start:self.peek().position], left.cols == right.cols)) if fits]
+                if len(fits) == 1:  # one way to make it defined: name that factor
+                    side, text = fits[0]
+                    factor = left if side == "left" else right
+                    self.state.repairs.append(Repair(text.strip(), shapes.describe(factor), str(error), token.position))
+                    return shapes.multiply(left.T, right) if side == "left" else shapes.multiply(left, right.T)
+            raise FormulaError(str(error), self.text, token.position) from None
 
     def starts_atom(self, token: Token) -> bool:
         """Implicit multiplication: ``2x``, ``out_{d_1}(1 - out_{d_1})``, ``\\frac{a}{b} c``."""
@@ -1921,6 +1951,7 @@ def parse_math(
     sizes: Optional[Sequence[int]] = None,
     readings: Optional[list] = None,
     aliased: Optional[list] = None,
+    repairs: Optional[list] = None,
 ) -> sympy.Expr:
     """A formula in LaTeX or plain text over ``names`` (from ``name_table``) and the free
     ``variables`` (real symbols). Derivatives are evaluated; a defined symbol (``definitions``:
@@ -1935,7 +1966,9 @@ def parse_math(
     Where a vector operation is undefined as matrix algebra but NumPy and Ng's notes write it
     (1 - a^{[1]}, a^{[1]}(1 - a^{[1]}), (a^{[1]})^2), it is read entry by entry, and ``readings``,
     a list, receives what was read so (``shapes.BROADCAST``, ...); ``aliased``, a list, receives each
-    other spelling of a name read (``NameTable.aliases``: "w_5 = w_{21}").
+    other spelling of a name read (``NameTable.aliases``: "w_5 = w_{21}"). With ``repairs``, a list,
+    a product undefined as written that exactly one factor's transpose defines (W^{[2]} \\delta^{[2]}
+    for (W^{[2]})^T \\delta^{[2]}) is read with that transpose, and the list receives a ``Repair``.
 
     >>> z = sympy.Symbol("z", real=True)
     >>> parse_math(r"\\frac{d}{dz} \\left(\\frac{1}{1 - e^{-z}}\\right)", {}, variables=["z"])
@@ -1948,7 +1981,7 @@ def parse_math(
     state = _State(columns=textbook is not None if columns is None else bool(columns),
                    sizes=None if sizes is None else tuple(int(n) for n in sizes),
                    latex=getattr(names, "latex", {}), readings=readings, aliases=getattr(names, "aliases", {}),
-                   aliased=aliased)
+                   aliased=aliased, repairs=repairs)
     parser = _Parser(text, tokenize(text, MATH_ALLOWED), grammar, table, dict(definitions or {}), state,
                      literals=literals, textbook=textbook)
     result = _run(parser)

@@ -584,10 +584,10 @@ class _Linter:
             self.memo[key] = Workspace(self.derivation, ("z",), dict(self.context.shorthands))
         return self.memo[key]
 
-    def matrix_side(self, ws: Workspace, text: str):
+    def matrix_side(self, ws: Workspace, text: str, repairs: list | None = None):
         """One side as a SymPy value: a matrix written out (``\\begin{bmatrix}…``, ``[a \\quad b]``)
-        entry by entry, else the grammar with ``matrices=True``. A FormulaError when it cannot be read
-        reliably (a matrix written out inside a longer formula)."""
+        entry by entry, else the grammar with ``matrices=True`` (and ``repairs``: ``parse_math``'s).
+        A FormulaError when it cannot be read reliably (a matrix written out inside a longer formula)."""
         text = _SHAPE_NOTE.sub(" ", text).strip()
         found = _MATRIX_SLICE.search(text)
         if found:
@@ -600,7 +600,7 @@ class _Linter:
             return sympy.ImmutableMatrix(rows)
         if _MATRIX_LITERAL.search(text):
             raise FormulaError("a matrix written out inside a longer formula", text, None)
-        return ws.parse(rewrite(self.gradient_names(text), self.model), matrices=True)
+        return ws.parse(rewrite(self.gradient_names(text), self.model), matrices=True, repairs=repairs)
 
     def gradient_names(self, text: str) -> str:
         """Layer notation's names for gradients, ``g^{[3W]}`` = ∂L/∂W^{[3]} (likewise a, b; the last layer's
@@ -655,7 +655,7 @@ class _Linter:
         if misfit and self.model.spec.notation == "columns":  # names read as the layer's vectors: a real misfit
             i = misfit[0]
             return EquationReport(**base, verdict=WRONG, reason=f"the shapes do not fit in {sides[i]}: {skipped[i]}",
-                                  diagnosis=(skipped[i],))
+                                  diagnosis=self.transposes_needed(ws, sides, i, values))
         if len(keep) < 2:
             if not skipped:
                 return None
@@ -683,6 +683,24 @@ class _Linter:
         if defined:
             reason = f"names {defined}; {reason}"
         return EquationReport(**base, verdict=verdict, reason=reason, steps=tuple(steps))
+
+    def transposes_needed(self, ws: Workspace, sides: list[str], i: int, values: dict) -> tuple[str, ...]:
+        """Side ``i``, whose shapes do not fit, made defined by transposing one factor (``parse_math``'s
+        ``repairs``): the factor named, only where the side so read equals a side next to it."""
+        repairs: list = []
+        try:
+            repaired = self.matrix_side(ws, sides[i], repairs)
+        except FormulaError:
+            return ()
+        for j in (i - 1, i + 1):
+            if repairs and j in values:
+                left, right = (j, i) if j < i else (i, j)
+                pair = (values[j], repaired) if j < i else (repaired, values[j])
+                if self.compare_matrices(ws, sides[left], sides[right], *pair, [], "").verdict == RIGHT:
+                    factors = "; ".join(f"{r.factor} ({r.shape}) needs its transpose here" for r in repairs)
+                    return (f"{factors}: with {'it' if len(repairs) == 1 else 'them'} transposed, the side equals "
+                            f"{sides[j]}",)
+        return ()
 
     def compare_matrices(self, ws, left_text, right_text, left, right, bridged, why) -> StepReport:
         def shape(value) -> str:

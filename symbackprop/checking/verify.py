@@ -63,6 +63,7 @@ from ..algebra.grammar import (
     FormulaError,
     Literal,
     NameTable,
+    Repair,
     Textbook,
     name_key,
     name_table,
@@ -512,11 +513,13 @@ class Workspace:
             self.given = {}
             self.samples.clear()
 
-    def parse(self, text: str, literals: list | None = None, matrices: bool = False) -> sympy.Expr:
-        """``text`` in the network's names; a vector or matrix formula only with ``matrices``."""
+    def parse(self, text: str, literals: list | None = None, matrices: bool = False,
+              repairs: list | None = None) -> sympy.Expr:
+        """``text`` in the network's names; a vector or matrix formula only with ``matrices`` (and
+        ``repairs``: see ``parse_math``)."""
         return parse_math(text, self.names, definitions=self.one_level, literals=literals, textbook=self.textbook,
                           matrices=matrices, sizes=self.model.spec.layers if self.model is not None else None,
-                          readings=self.elementwise, aliased=self.aliased)
+                          readings=self.elementwise, aliased=self.aliased, repairs=repairs)
 
     def latex(self, expr: sympy.Basic) -> str:
         """``expr`` in LaTeX, its symbols under their handout names: the printer is handed only the names
@@ -1109,10 +1112,11 @@ class MatrixVerdict:
     names: tuple[str, ...] = ()  # each entry's LaTeX name, W^{[2]}_{1,2}, row-major
     elementwise: tuple[str, ...] = ()  # vector operations read entry by entry, as NumPy does
     aliases: tuple[str, ...] = ()  # other spellings read: the walk-through's "w_5 = w_{21}"
+    repairs: tuple[Repair, ...] = ()  # an undefined product that is right once these factors are transposed
 
     @property
     def correct(self) -> bool | None:
-        if self.transposed or any(e.correct is False for e in self.entries):
+        if self.transposed or self.repairs or any(e.correct is False for e in self.entries):
             return False
         return None if any(e.correct is None for e in self.entries) else True
 
@@ -1123,7 +1127,7 @@ class MatrixVerdict:
 
     @property
     def wrong(self) -> tuple[GradientVerdict, ...]:
-        return () if self.transposed else tuple(e for e in self.entries if e.correct is False)
+        return () if self.transposed or self.repairs else tuple(e for e in self.entries if e.correct is False)
 
     @property
     def unchecked(self) -> tuple[GradientVerdict, ...]:
@@ -1139,6 +1143,8 @@ class MatrixVerdict:
         """What the wrong entries have in common, in words ("" when nothing is certain)."""
         if self.transposed:
             return f"your matrix is the transpose of the gradient of {self.parameter}"
+        if self.repairs:
+            return "; ".join(f"{r.factor} ({r.shape}) needs its transpose here" for r in self.repairs)
         wrong = self.wrong
         said = [re.sub(r"\d+", "#", "; ".join(e.mistakes)) for e in wrong]
         if len(wrong) > 1 and all(said) and len(set(said)) == 1:  # one mistake, told alike in every wrong entry
@@ -1358,11 +1364,15 @@ def _numerically_close(ws: Workspace, derivation: Derivation, written: sympy.Imm
 
 def _check_matrix(ws: Workspace, derivation: Derivation, target: sympy.ImmutableMatrix, text: str, points: int,
                   seed: int, tolerance: float) -> MatrixVerdict:
-    """Every entry of a vector or matrix formula judged against its entry's gradient (``check_gradient``)."""
+    """Every entry of a vector or matrix formula judged against its entry's gradient (``check_gradient``).
+    A formula with a product undefined as written (W^{[2]} \\delta^{[2]}) is judged as the transpose
+    of one factor makes it (``parse_math``'s ``repairs``): wrong, and named so, where that is right;
+    where it is not, the shape error is the verdict (no claim about a formula that means nothing)."""
     model = derivation.model
     by_symbol = {p.symbol: p for p in derivation.chain.parameters}
     layer = _layer_name(model.latex_names[target[0]])
-    written = ws.parse(text, matrices=True)
+    repairs: list[Repair] = []
+    written = ws.parse(text, matrices=True, repairs=repairs)
     if ws.textbook is not None:
         ws.textbook.settle()
     described = shapes.describe(written)
@@ -1376,21 +1386,31 @@ def _check_matrix(ws: Workspace, derivation: Derivation, target: sympy.Immutable
         return MatrixVerdict(layer, target.shape, written, ws.latex(written), entries, transposed, ws.readings(), loss,
                              tuple(model.latex_names[s] for s in target), tuple(ws.elementwise), tuple(ws.aliased))
 
-    parameters = [by_symbol[s] for s in target]
-    if written.shape != target.shape:
-        if written.T.shape == target.shape and _numerically_close(ws, derivation, written.T, parameters, points, seed):
-            found = verdict(written.T, transposed=True)
-            if all(e.correct for e in found.entries):
-                return found
-        raise FormulaError(f"your formula is {described}, {layer} is {shapes.describe(target)}",
-                           text, None)
-    found = verdict(written)
-    if found.wrong and written.shape[0] == written.shape[1] and written != written.T and \
-            _numerically_close(ws, derivation, written.T, parameters, points, seed):
-        transposed = verdict(written.T, transposed=True)
-        if all(e.correct for e in transposed.entries):
-            return transposed
-    return found
+    def judged() -> MatrixVerdict:
+        parameters = [by_symbol[s] for s in target]
+        if written.shape != target.shape:
+            if written.T.shape == target.shape and _numerically_close(ws, derivation, written.T, parameters, points, seed):
+                found = verdict(written.T, transposed=True)
+                if all(e.correct for e in found.entries):
+                    return found
+            raise FormulaError(f"your formula is {described}, {layer} is {shapes.describe(target)}", text, None)
+        found = verdict(written)
+        if found.wrong and written.shape[0] == written.shape[1] and written != written.T and \
+                _numerically_close(ws, derivation, written.T, parameters, points, seed):
+            transposed = verdict(written.T, transposed=True)
+            if all(e.correct for e in transposed.entries):
+                return transposed
+        return found
+
+    if not repairs:
+        return judged()
+    try:
+        found = judged()
+    except FormulaError:
+        found = None
+    if found is None or found.correct is not True:
+        raise FormulaError(repairs[0].problem, text, repairs[0].position)
+    return replace(found, repairs=tuple(repairs))
 
 
 DIAGNOSIS_POINTS = 7  # random points at which a mutation must equal the formula

@@ -237,6 +237,12 @@ def _print_matrix_verdict(verdict) -> None:
         click.echo(f"  transposed, it is right in all {n} entries: {entry} of the gradient is d{verdict.loss}/"
                    f"d{verdict.parameter}_{index}, a {size} {'matrix' if min(rows, cols) > 1 else 'vector'}")
         return
+    if verdict.repairs:
+        click.echo(f"incorrect: your formula for {of} is undefined as written: {verdict.repairs[0].problem}")
+        _readings(verdict)
+        click.echo(f"  {verdict.pattern}: with {'it' if len(verdict.repairs) == 1 else 'them'} transposed, "
+                   f"your formula is right in all {n} entries ({how})")
+        return
     wrong = verdict.wrong
     click.echo(f"incorrect: your formula for {of} is wrong in {len(wrong)} of its {n} entries ({how})")
     _readings(verdict)
