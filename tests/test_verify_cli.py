@@ -126,7 +126,7 @@ def test_readme_verify_examples_print_what_the_readme_shows(argv, printed, capsy
 
 
 def test_readme_has_the_verify_examples():
-    assert len(readme_verify_examples()) == 9
+    assert len(readme_verify_examples()) == 10
 
 
 def test_help_prints_latex_literally():

@@ -51,9 +51,14 @@ def test_wrong_entries_are_named_by_their_latex_names():
     verdict = check_gradient(d, "b^{[2]}", r"\delta^{[2]} \odot 2")
     assert verdict.correct is False
     assert [e.parameter for e in verdict.wrong] == [r"b^{[2]}_{1}", r"b^{[2]}_{2}"]
-    assert verdict.pattern == "the same kind of mistake in every entry"
-    assert [line.split(": ", 1)[0] for line in verdict.diagnosis[1:]] == [r"b^{[2]}_{1}", r"b^{[2]}_{2}"]
-    assert all(line.split(": ", 1)[1].startswith("your formula is twice the gradient") for line in verdict.diagnosis[1:])
+    # one diagnosis, word for word in each entry: said once for the whole vector
+    assert verdict.pattern == (r"in every entry: your formula is twice the gradient: the ½ in \mathcal{L} cancels "
+                               "the 2 from the square")
+    assert verdict.diagnosis == [verdict.pattern]
+    different = check_gradient(d, "b^{[2]}", r"\delta^{[2]} \odot \hat{y}")  # a wrong factor: each entry by name
+    assert different.correct is False
+    assert [line.split(": ", 1)[0] for line in different.diagnosis if line.startswith("b^")] == \
+        [e.parameter for e in different.wrong]
 
 
 @pytest.mark.parametrize("name, formula", [("W^{[2]}", r"a^{[1]} (\delta^{[2]})^T"), ("b^{[2]}", r"(\delta^{[2]})^T")])

@@ -546,6 +546,9 @@ def name_table(latex_names: Mapping[sympy.Symbol, str]) -> NameTable:
 LAYERED = {"a", "z", "w", "W", "b", "delta"}  # Nielsen's letters with a layer superscript: a^l_j, w^l_{jk}, δ^l_j
 # Ng's capitals for one entry, lowercase w; his one-sample dz^{[l]} (the deltas) and dw
 _SAME_NAME = {"w": "W", "A": "a", "Z": "z", "dZ": "delta", "d_Z": "delta", "dz": "delta", "d_z": "delta"}
+_BATCH_CAPITALS = {"A", "Z", "dZ", "d_Z", "X"}  # Ng's matrices of a mini-batch, read as one sample's vectors
+ONE_SAMPLE = ("Ng's capitals (A^{[1]}, Z^{[1]}, dZ^{[2]}, X) as one sample's vectors, m = 1 "
+              "(a mini-batch's formula: verify --batch M)")
 _GRADIENT = {"dW": "W", "d_W": "W", "dw": "W", "d_w": "W", "db": "b", "d_b": "b"}  # Ng's dW^{[l]}: ∂L/∂W^{[l]}
 
 
@@ -1703,6 +1706,8 @@ class _Parser:
         if self.textbook is not None:
             found = self.textbook.resolve(name, self.names, self.text, self.layer_index)
             if found is not None:
+                if "_".join(name.base) in _BATCH_CAPITALS:
+                    self.state.read(ONE_SAMPLE)
                 return found
         for key in (name.key, _loose(name.key)):
             if key in self.names:
@@ -1769,6 +1774,8 @@ class _Parser:
         for prefix in prefixes:
             found = self.layer_vector(prefix)
             if found is not None:
+                if self.textbook is not None and base in _BATCH_CAPITALS:
+                    self.state.read(ONE_SAMPLE)
                 return found
         if not name.subscripts and not supers:  # \mathbf{target}: the one layer that has targets (target_{d_j})
             layered = [p for p in self.state.vectors if re.fullmatch(re.escape(base) + r"_[a-z]+", p)]

@@ -463,16 +463,7 @@ class Workspace:
             self.latex_names[symbol] = spelling
         self.inputs += self.variables
         self.user_definitions: dict[sympy.Symbol, sympy.Expr] = {}
-        for spelling, text in (definitions or {}).items():
-            if own_names_only and name_key(spelling) in self.names:  # --param: the network's names are its own
-                raise FormulaError(f"the network already names {spelling}: give the shorthand a name of its own",
-                                   f"{spelling}={text}", 0)
-            symbol = sympy.Symbol(spelling, real=True)
-            self.user_definitions[symbol] = self.parse(text)
-            self.one_level[symbol] = self.user_definitions[symbol]
-            self.names[name_key(spelling)] = symbol
-            self.names.latex[symbol] = spelling
-            self.latex_names[symbol] = spelling
+        self.define(definitions or {}, own_names_only)
         self.symbolic = self.model is None or self.model.spec.n_parameters <= SYMBOLIC_LIMIT
         self.samples: dict[tuple[int, int], dict] = {}
         self.given: dict[sympy.Symbol, sympy.Expr] = {}  # an assumption (``assuming_targets_sum_to_one``)
@@ -482,6 +473,25 @@ class Workspace:
         self._bits: dict[sympy.Symbol, int] = {}  # a primary symbol → its bit in those sets
         self._bit_symbols: list[sympy.Symbol] = []
         self.diagnosed = 0  # wrong formulas diagnosed in words (a matrix's entries: at most MAX_DIAGNOSED_ENTRIES)
+
+    def define(self, definitions: Mapping[str, str], own_names_only: bool = False) -> None:
+        """The user's shorthands (``verify --where``), each name -> its formula; with ``own_names_only``
+        none may take a name the network has."""
+        for spelling, text in definitions.items():
+            if own_names_only and name_key(spelling) in self.names:  # --param: the network's names are its own
+                raise FormulaError(f"the network already names {spelling}: give the shorthand a name of its own",
+                                   f"{spelling}={text}", 0)
+            value = self.parse(text, matrices=True)
+            if shapes.is_matrix(value):  # a vector or matrix shorthand (G = dZ^{[2]}) stands for its value, inline
+                self.names[name_key(spelling)] = value
+                self.names.latex[value] = spelling
+                continue
+            symbol = sympy.Symbol(spelling, real=True)
+            self.user_definitions[symbol] = value
+            self.one_level[symbol] = self.user_definitions[symbol]
+            self.names[name_key(spelling)] = symbol
+            self.names.latex[symbol] = spelling
+            self.latex_names[symbol] = spelling
 
     def _output_errors(self, m) -> None:
         """Letter notation's E_{c_1}, the classic walk-through's E_{o1}: one output's term of E_total
@@ -500,6 +510,32 @@ class Workspace:
             if self.names.aliases:  # one hidden layer: the walk-through's own spelling, E_{o1}
                 self.names.add_aliases({f"E_{{o_{neuron.index + 1}}}": symbol})
 
+    # -- the truth a gradient formula is judged against ------------------------------------------
+    def check_names(self, written: sympy.Basic, text: str) -> None:
+        """Refuse names a parsed formula may not use here (a batch workspace: one sample's)."""
+
+    def matrix_latex(self, target: sympy.ImmutableMatrix) -> str:
+        """The correct formula of a whole layer's gradient, where one is shown for it ("": each entry's)."""
+        return ""
+
+    def gradient_value(self, gradient: Gradient) -> sympy.Expr:
+        """The gradient as the handout writes it (δ_j · out_i, over defined symbols), for the numbers."""
+        return gradient.delta_value
+
+    def gradient_exact(self, parameter: sympy.Symbol) -> sympy.Expr:
+        """``sympy.diff`` of the plain E_total by ``parameter``, for the exact test."""
+        return derivative(self.model.expanded_loss, parameter)
+
+    def gradient_latex(self, gradient: Gradient) -> str:
+        """The correct formula shown for a wrong one (``correct_formula``)."""
+        return correct_formula(self.derivation, gradient, self.latex)
+
+    def gradient_mistakes(self, gradient: Gradient, written: sympy.Expr, points: int,
+                          seed: int) -> tuple[tuple[TermCheck, ...], tuple[str, ...]]:
+        """A wrong formula's term-by-term comparison and its named mistakes."""
+        return (_diagnose(self, self.derivation, gradient, written, points, seed),
+                tuple(_mistakes(self, self.derivation, gradient, written, seed)))
+
     @contextmanager
     def assuming_targets_sum_to_one(self):
         """Inside the block, compare under the cross-entropy's assumption: the last target is 1
@@ -517,9 +553,15 @@ class Workspace:
               repairs: list | None = None) -> sympy.Expr:
         """``text`` in the network's names; a vector or matrix formula only with ``matrices`` (and
         ``repairs``: see ``parse_math``)."""
-        return parse_math(text, self.names, definitions=self.one_level, literals=literals, textbook=self.textbook,
-                          matrices=matrices, sizes=self.model.spec.layers if self.model is not None else None,
-                          readings=self.elementwise, aliased=self.aliased, repairs=repairs)
+        try:
+            return parse_math(text, self.names, definitions=self.one_level, literals=literals, textbook=self.textbook,
+                              matrices=matrices, sizes=self.model.spec.layers if self.model is not None else None,
+                              readings=self.elementwise, aliased=self.aliased, repairs=repairs)
+        except FormulaError as error:
+            if self.model is not None and error.problem.startswith("unknown name 'm'"):  # Ng's 1/m: a batch's size
+                raise FormulaError("unknown name 'm': the number of samples of a mini-batch is known with "
+                                   "--batch M (verify --batch)", error.text, error.position) from None
+            raise
 
     def latex(self, expr: sympy.Basic) -> str:
         """``expr`` in LaTeX, its symbols under their handout names: the printer is handed only the names
@@ -1113,6 +1155,7 @@ class MatrixVerdict:
     elementwise: tuple[str, ...] = ()  # vector operations read entry by entry, as NumPy does
     aliases: tuple[str, ...] = ()  # other spellings read: the walk-through's "w_5 = w_{21}"
     repairs: tuple[Repair, ...] = ()  # an undefined product that is right once these factors are transposed
+    formula_latex: str = ""  # the correct formula of the whole matrix, where one is shown (a batch's \frac{1}{m} dZ A^T)
 
     @property
     def correct(self) -> bool | None:
@@ -1149,12 +1192,21 @@ class MatrixVerdict:
         said = [re.sub(r"\d+", "#", "; ".join(e.mistakes)) for e in wrong]
         if len(wrong) > 1 and all(said) and len(set(said)) == 1:  # one mistake, told alike in every wrong entry
             where = "every entry" if len(wrong) == len(self.entries) else f"each of the {len(wrong)} wrong entries"
-            return f"the same kind of mistake in {where}"
+            return f"in {where}: {self.shared_diagnosis}" if self.shared_diagnosis else \
+                f"the same kind of mistake in {where}"
         return ""
+
+    @property
+    def shared_diagnosis(self) -> str:
+        """The diagnosis of every wrong entry when it is word for word the same (a batch's 1/m dropped), else ""."""
+        said = {"; ".join(e.diagnosis) for e in self.wrong}
+        return said.pop() if len(self.wrong) > 1 and len(said) == 1 else ""
 
     @property
     def diagnosis(self) -> list[str]:
         """The pattern, then each wrong entry by its name with its diagnosis: "W^{[2]}_{1,2}: ..."."""
+        if self.shared_diagnosis:
+            return [self.pattern]
         lines = [self.pattern] if self.pattern else []
         for entry in self.wrong:
             lines.append(f"{entry.parameter}: " + ("; ".join(entry.diagnosis) or "a different value"))
@@ -1266,8 +1318,8 @@ def layer_entries(spec: NetworkSpec, parameter: str, text: str = "") -> list[str
 
 
 def check_gradient(derivation: Derivation, parameter: str, text: str, points: int = 3,
-                   seed: int = 0, tolerance: float | None = None,
-                   definitions: Mapping[str, str] | None = None) -> GradientVerdict | MatrixVerdict:
+                   seed: int = 0, tolerance: float | None = None, definitions: Mapping[str, str] | None = None,
+                   workspace: type[Workspace] | None = None) -> GradientVerdict | MatrixVerdict:
     """Is ``text`` a correct formula for ∂E_total/∂``parameter``? (``verify --param``)
 
     ``text`` may have a left-hand side, ``\\frac{\\partial E}{\\partial w_{31}} = …``: it must
@@ -1278,7 +1330,8 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     two agree only that closely (default: exactly). Raises ``SpecError`` for an unknown parameter
     and ``FormulaError`` for a formula that does not parse, names something unknown, has the wrong
     shape, or whose left side names another parameter. ``definitions`` are the user's shorthands
-    (``verify --where``), each under a name the network does not have.
+    (``verify --where``), each under a name the network does not have. ``workspace`` is the
+    ``Workspace`` class the formula is read and judged in (a mini-batch's: ``checking.batch``).
 
     >>> from symbackprop import derive
     >>> d = derive("2-4-3-2", only=["w_21"])
@@ -1295,7 +1348,7 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     claimed, text = split_claim(text)
     if not (parameter or "").strip() and claimed is not None:
         parameter = claimed
-    ws = Workspace(derivation, definitions=definitions, own_names_only=True)
+    ws = (workspace or Workspace)(derivation, definitions=definitions, own_names_only=True)
     ws.sides = ("your formula", "the true gradient", "your formula and the true gradient")
     target = _target(derivation, ws, parameter)
     _said_alias(ws, parameter, target)
@@ -1316,6 +1369,7 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     written = ws.parse(text)
     if ws.textbook is not None:
         ws.textbook.settle()
+    ws.check_names(written, text)
     return _entry_verdict(ws, derivation, target, written, points, seed, tolerance)
 
 
@@ -1324,19 +1378,17 @@ def _entry_verdict(ws: Workspace, derivation: Derivation, p, written: sympy.Expr
     """The verdict on ``written`` as ∂E_total/∂``p`` (one parameter), with its diagnosis when wrong."""
     model, chain = derivation.model, derivation.chain
     gradient = chain.gradient(p, with_paths=chain.count_paths(p) <= MAX_DIAGNOSED_PATHS)
-    delta_form = gradient.delta_value
     # the handout's cross-entropy results (g = ŷ - y) hold when the targets sum to 1: say so
     assumption = (f"correct when {ASSUMED_DISTRIBUTION}; for targets that do not, it is not the gradient")
-    result = ws.judge(written, delta_form, lambda: derivative(model.expanded_loss, p.symbol), points, seed,
+    result = ws.judge(written, ws.gradient_value(gradient), lambda: ws.gradient_exact(p.symbol), points, seed,
                       tolerance, assumption)
     terms, mistakes = (), ()
     if result.equal is False and ws.diagnosed < MAX_DIAGNOSED_ENTRIES:
         ws.diagnosed += 1
-        terms = _diagnose(ws, derivation, gradient, written, points, seed)
-        mistakes = tuple(_mistakes(ws, derivation, gradient, written, seed))
+        terms, mistakes = ws.gradient_mistakes(gradient, written, points, seed)
     return GradientVerdict(
         model.latex_names[p.symbol], result.equal, result.method, written, ws.latex(written), gradient.chain_rule,
-        correct_formula(derivation, gradient, ws.latex), result.point, result.left_value, result.right_value, terms,
+        ws.gradient_latex(gradient), result.point, result.left_value, result.right_value, terms,
         result.note, tolerance, ws.readings(), model.loss_symbol.name.split("_")[0], mistakes, tuple(ws.elementwise),
         tuple(ws.aliased),
     )
@@ -1347,7 +1399,7 @@ def _numerically_close(ws: Workspace, derivation: Derivation, written: sympy.Imm
     """Whether every entry of ``written`` equals its parameter's gradient at the random points
     (under the cross-entropy's assumption too): a quick screen before judging each entry."""
     chain = derivation.chain
-    expected = [chain.gradient(p, with_paths=False).delta_value for p in parameters]
+    expected = [ws.gradient_value(chain.gradient(p, with_paths=False)) for p in parameters]
 
     def close() -> bool:
         values = ws.sample(points, seed)
@@ -1375,6 +1427,7 @@ def _check_matrix(ws: Workspace, derivation: Derivation, target: sympy.Immutable
     written = ws.parse(text, matrices=True, repairs=repairs)
     if ws.textbook is not None:
         ws.textbook.settle()
+    ws.check_names(written, text)
     described = shapes.describe(written)
     if not shapes.is_matrix(written):
         written = sympy.ImmutableMatrix([[written]])
@@ -1403,7 +1456,8 @@ def _check_matrix(ws: Workspace, derivation: Derivation, target: sympy.Immutable
         return found
 
     if not repairs:
-        return judged()
+        found = judged()
+        return replace(found, formula_latex=ws.matrix_latex(target)) if found.correct is False else found
     try:
         found = judged()
     except FormulaError:

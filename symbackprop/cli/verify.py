@@ -46,6 +46,11 @@ def _tolerance(ctx, param, value):
                    "column notation: every entry is checked. As NumPy and Ng's notes write them, 1 - a^{[1]}, "
                    "a^{[1]}(1 - a^{[1]}) (two vectors of one shape) and (a^{[1]})^2 are read entry by entry, "
                    "and the verdict says so.")
+@click.option("--batch", default=1, show_default=True, type=click.IntRange(1, 16), metavar="M",
+              help="--param for a mini-batch of M samples, the loss their mean: EXPR over the batch's matrices, as "
+                   r"Ng writes dW^{[2]} = \frac{1}{m} dZ^{[2]} A^{[1]T} (column notation: A^{[l]}, Z^{[l]}, dZ^{[l]}, X, "
+                   r"\hat{Y}, Y, one column per sample; m = M; \mathbf{1} a vector of ones; layer notation: one row "
+                   "per sample).")
 @click.option("--steps", metavar="'A = B = ...'",
               help=r"Check every '=' (or \approx, ≈) of a chain of derivation steps; may use d/dz and the "
                    "network's names. Numbers of three or more significant digits count as rounded to their last digit, and so "
@@ -61,7 +66,8 @@ def _tolerance(ctx, param, value):
                    "for --steps, the rounding of the numbers written (half a unit in each one's last digit).")
 @points_option("Random points of the numeric check.")
 @seed_option("Seed of the random points.")
-def verify(spec, activation, loss, bias, shared_bias, notation, param, steps, definitions, variables, tolerance, points, seed):
+def verify(spec, activation, loss, bias, shared_bias, notation, param, batch, steps, definitions, variables, tolerance,
+           points, seed):
     """Check a hand derivation: a formula for one gradient (--param), or a chain of steps (--steps).
 
     \b
@@ -75,13 +81,18 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, steps, de
         raise fail("give either --param NAME EXPR or --steps 'A = B = ...' (see 'symbackprop verify --help')")
     if param and not spec:
         raise fail("--param needs the network: symbackprop verify SPEC --param NAME EXPR")
+    if batch > 1 and not param:
+        raise fail("--batch checks a --param formula over a batch of samples, not --steps")
+    if batch > 1 and notation == "neurons":
+        raise fail("--batch needs the batch's matrices of layer or column notation (A^{[1]}, dZ^{[2]}): "
+                   "add --notation columns or --notation layers")
     shorthands = {}
     for definition in definitions:
         name, equals, formula = definition.partition("=")
         if not equals or not name.strip():
             raise fail(f"--where needs NAME=EXPR, got {definition!r}")
         shorthands[name.strip()] = formula
-    network = network_spec(spec, activation, loss, bias, notation, shared_bias=shared_bias) if spec else None
+    network = network_spec(spec, activation, loss, bias, notation, batch, shared_bias=shared_bias) if spec else None
     from ..algebra.grammar import FormulaError  # SymPy: after the usage checks
     from ..network.spec import SpecError
 
@@ -104,8 +115,12 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, steps, de
             else:
                 derivation = run_derive(network, proof="gradients")
         if param:
-            from ..checking.verify import MatrixVerdict, check_gradient
+            from ..checking.verify import MatrixVerdict
 
+            if batch > 1:  # Ng's mini-batch formulas, over the batch's matrices
+                from ..checking.batch import check_batch_gradient as check_gradient
+            else:
+                from ..checking.verify import check_gradient
             verdict = check_gradient(derivation, param[0], param[1], points=points, seed=seed, tolerance=tolerance,
                                      definitions=shorthands)
             if isinstance(verdict, MatrixVerdict):
@@ -215,8 +230,9 @@ def _print_matrix_verdict(verdict) -> None:
     size = f"{rows}×{cols}"
     n = len(verdict.entries)
     if verdict.correct:
-        click.echo(f"correct: your formula for {of} equals the true gradient in all {n} entries of the {size} "
-                   f"{'matrix' if min(rows, cols) > 1 else 'vector'} ({how})")
+        click.echo(f"correct: your formula for {of} equals the true gradient" + (
+            f" in all {n} entries of the {size} {'matrix' if min(rows, cols) > 1 else 'vector'}" if n > 1 else "")
+            + f" ({how})")
         _readings(verdict)
         if verdict.note:
             click.echo(f"  note: {verdict.note}")
@@ -244,17 +260,21 @@ def _print_matrix_verdict(verdict) -> None:
                    f"your formula is right in all {n} entries ({how})")
         return
     wrong = verdict.wrong
-    click.echo(f"incorrect: your formula for {of} is wrong in {len(wrong)} of its {n} entries ({how})")
+    click.echo(f"incorrect: your formula for {of} " + (f"is wrong in {len(wrong)} of its {n} entries" if n > 1 else
+                                                         "is not the gradient") + f" ({how})")
     _readings(verdict)
     if verdict.pattern:
         click.echo(f"  {verdict.pattern}:")
     for entry in wrong[:MAX_SHOWN_ENTRIES]:
-        said = "; ".join(entry.diagnosis)
+        said = "" if verdict.shared_diagnosis else "; ".join(entry.diagnosis)
         values = "" if entry.point is None else "yours = {}, true = {}".format(*_pair(entry.written_value,
                                                                                       entry.expected_value))
         click.echo(f"  {entry.parameter}: " + (f"{said} ({values})" if said and values else said or values))
     if len(wrong) > MAX_SHOWN_ENTRIES:
         click.echo(f"  ... and {len(wrong) - MAX_SHOWN_ENTRIES} more wrong entries")
+    if verdict.formula_latex:
+        click.echo(f"  the correct formula: {verdict.formula_latex}")
+        return
     first = wrong[0]
     click.echo(f"  the correct formula of {first.parameter}: {first.expected_latex}")
 

@@ -76,19 +76,34 @@ def sample_symbols(chain: ChainRule) -> list[sympy.Symbol]:
     return symbols + [delta.symbol for delta in chain.deltas]
 
 
-def batch_form(chain: ChainRule) -> BatchForm:
-    """The mini-batch equations for ``chain.model.spec.batch`` samples."""
-    model, notation = chain.model, chain.model.notation
-    spec, size, columns = model.spec, model.spec.batch, model.notation.columns
-    latex: dict[sympy.Basic, str] = {}
+def sample_copies(chain: ChainRule, size: int) -> tuple[list[dict], dict[sympy.Symbol, str]]:
+    """For each of ``size`` samples, each per-sample symbol (``sample_symbols``) -> its copy for
+    that sample (out_c_1 of sample 2 is ``out_c_1__2``), and the copies' LaTeX ({out_{c_1}}^{(2)}).
+
+    >>> from symbackprop.network.model import Model
+    >>> from symbackprop.network.spec import NetworkSpec
+    >>> copies, latex = sample_copies(ChainRule(Model(NetworkSpec.parse("1-1"))), 2)
+    >>> copies[1][sympy.Symbol("out_b_1", real=True)], latex[copies[1][sympy.Symbol("out_b_1", real=True)]]
+    (out_b_1__2, '{\\\\mathrm{out}_{b_1}}^{(2)}')
+    """
+    latex: dict[sympy.Symbol, str] = {}
     copies = []
     for sample in range(1, size + 1):
         copy = {}
         for symbol in sample_symbols(chain):
             twin = sympy.Symbol(f"{symbol.name}__{sample}", real=True)
-            latex[twin] = f"{{{model.latex_names[symbol]}}}^{{({sample})}}"
+            latex[twin] = f"{{{chain.model.latex_names[symbol]}}}^{{({sample})}}"
             copy[symbol] = twin
         copies.append(copy)
+    return copies, latex
+
+
+def batch_form(chain: ChainRule) -> BatchForm:
+    """The mini-batch equations for ``chain.model.spec.batch`` samples."""
+    model, notation = chain.model, chain.model.notation
+    spec, size, columns = model.spec, model.spec.batch, model.notation.columns
+    copies, copied = sample_copies(chain, size)
+    latex: dict[sympy.Basic, str] = dict(copied)
 
     def matrix(name: str, text: str, rows: int, cols: int) -> sympy.MatrixSymbol:
         symbol = sympy.MatrixSymbol(name, rows, cols)

@@ -1,0 +1,191 @@
+"""``verify --batch M``: a mini-batch formula, as Ng writes them, judged against the gradient of the batch's loss.
+
+The loss of a batch of m samples is the mean of their losses, L = (1/m) Σ_i L^(i), so the gradient
+of a weight is the mean of the samples' gradients: ∂L/∂W^{[2]}_{j,k} = (1/m) Σ_i δ^{[2](i)}_j a^{[1](i)}_k,
+which Ng writes dW^{[2]} = \\frac{1}{m} dZ^{[2]} A^{[1]T}. A formula is read over the batch's
+matrices, one column per sample in column notation (one row per sample in the others): A^{[l]} the
+outputs (X = A^{[0]}, \\hat{Y} the last layer's), Z^{[l]} the net inputs, dZ^{[l]} the deltas, Y
+the targets, and m the number of samples. Every sample has its own inputs and targets, the weights
+are shared; each sample's symbols are copies (``derivation.batch.sample_copies``), so the exact
+test and the numbers are those of ``verify``'s ``Workspace``: the truth side is the mean of
+``sympy.diff`` of each sample's plain loss. A wrong formula that is m times the gradient (the 1/m
+dropped: the sum of the samples' gradients) or 1/m of it is named so, after the same test proves it.
+
+>>> from symbackprop import derive
+>>> d = derive("2-3-1", notation="columns", loss="bce", batch=2, only=["W_2_1_1", "W_2_1_2", "W_2_1_3"],
+...            proof="gradients")
+>>> check_batch_gradient(d, "dW^{[2]}", r"\\frac{1}{m} dZ^{[2]} A^{[1]T}").correct
+True
+>>> check_batch_gradient(d, "dW^{[2]}", r"dZ^{[2]} A^{[1]T}").diagnosis[0][:52]
+'in every entry: the 1/m of the mean is missing: your'
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+import sympy
+
+from ..algebra.grammar import FormulaError, name_key
+from ..derivation.batch import batch_form, sample_copies
+from ..derivation.chainrule import Gradient
+from ..handout.latex import to_latex
+from ..proof import numeric
+from .verify import GradientVerdict, MatrixVerdict, TermCheck, Workspace, check_gradient
+
+MAX_NAMED_ORIGINALS = 3  # one-sample names listed when a batch formula uses them
+
+
+class BatchWorkspace(Workspace):
+    """``Workspace`` over a batch of ``size`` samples: the batch's matrices as names, every
+    per-sample symbol copied for each sample (with its definition), the truth the mean of the
+    samples' gradients."""
+
+    def __init__(self, derivation, definitions=None, own_names_only: bool = False):
+        super().__init__(derivation)
+        model, chain = derivation.model, derivation.chain
+        self.size = size = model.spec.batch
+        self.copies, latex = sample_copies(chain, size)
+        self.original: dict[sympy.Symbol, tuple[sympy.Symbol, int]] = {}  # a copy -> (its symbol, its sample)
+        for i, copy in enumerate(self.copies):
+            self.original.update((twin, (symbol, i)) for symbol, twin in copy.items())
+        self.latex_names.update(latex)
+        self.names.latex.update(latex)
+        originals = [(s, d) for s, d in self.one_level.items() if s in self.copies[0]]  # nets, outs, deltas: in order
+        for copy in self.copies:
+            self.one_level.update((copy[s], d.xreplace(copy)) for s, d in originals)
+        primary = [copy[s] for copy in self.copies for s in (*model.inputs, *model.targets)]
+        self.inputs += primary
+        self.primary_copies = set(primary)
+        self.targets = [copy[t] for copy in self.copies for t in model.targets]
+        self._name_matrices()
+        self.define(definitions or {}, own_names_only)  # over the batch's names
+
+    def _name_matrices(self) -> None:
+        """The batch's matrices under the notation's names (Ng's A^{[1]}, dZ^{[2]}, X, Y in column notation)."""
+        model = self.model
+        notation, depth, columns = model.notation, model.spec.depth, model.notation.columns
+        deltas = {d.neuron: d.symbol for d in self.derivation.chain.deltas}
+
+        def matrix(symbols):
+            rows = [[copy[s] for copy in self.copies] for s in symbols]  # one column per sample
+            return sympy.ImmutableMatrix(rows if columns else list(map(list, zip(*rows))))
+
+        named = {}
+        for k in range(depth + 1):
+            named[notation.batch("A", k)] = matrix(model.out[k] if k else model.inputs)
+        for k in range(1, depth + 1):
+            named[notation.batch("dZ", k)] = matrix([deltas[n] for n in model.neurons(k)])
+            if columns:
+                named[f"Z^{{[{k}]}}"] = matrix(model.net[k])
+        named[notation.batch("Y", depth)] = matrix(model.targets)
+        if columns:
+            named["X"], named[r"\hat{Y}"] = named[notation.batch("A", 0)], named[notation.batch("A", depth)]
+        named[r"\mathbf{1}"] = sympy.ImmutableMatrix(sympy.ones(*((self.size, 1) if columns else (1, self.size))))
+        for spelling, value in named.items():  # the messages list them as spelled here
+            self.names[name_key(spelling)] = value
+            self.names.latex[value] = spelling
+        self.names[name_key("m")] = sympy.Integer(self.size)
+        self.batch_names = tuple(named) + ("m",)
+
+    # -- numbers and expansions over the copies --------------------------------------------------
+    def sample(self, n: int, seed: int) -> dict[sympy.Symbol, np.ndarray]:
+        """The network's random point (its weights), and for each sample inputs and targets of its own."""
+        if (n, seed) in self.samples:
+            return self.samples[n, seed]
+        model = self.model
+        values = numeric.random_points(model, n, seed)  # the weights (one sample's symbols are not used)
+        for i, copy in enumerate(self.copies, 1):
+            drawn = numeric.random_points(model, n, seed + 7919 * i)
+            if self.given:
+                drawn = numeric.as_distribution(model, drawn)
+            values.update((copy[s], drawn[s]) for s in (*model.inputs, *model.targets))
+        memo: dict = {}
+        for symbol, definition in self.one_level.items():  # in order: each copy after what it uses
+            if (symbol in self.original or symbol in self.user_definitions) and symbol not in values:
+                values[symbol] = self.evaluate(definition, values, memo)
+        self.samples[n, seed] = values
+        return values
+
+    def expand(self, expr: sympy.Expr) -> sympy.Expr:
+        """``expr`` over the weights and each sample's inputs and targets."""
+        copied = {}
+        for symbol in expr.free_symbols:
+            if symbol in self.original and symbol not in self.primary_copies:
+                original, i = self.original[symbol]
+                copied[symbol] = super().expand(original).xreplace(self.copies[i])
+        return super().expand(expr.xreplace(copied) if copied else expr)
+
+    @property
+    def full(self) -> dict[sympy.Symbol, sympy.Expr]:
+        raise NotImplementedError("a batch workspace expands only what a formula uses (expand)")
+
+    def targets_matter(self, exprs) -> bool:
+        return self.model.loss_function.targets_sum_to_one and bool(self.depends_on(exprs) & set(self.targets))
+
+    @contextmanager
+    def assuming_targets_sum_to_one(self):
+        """Each sample's targets sum to 1."""
+        with super().assuming_targets_sum_to_one():
+            targets = self.model.targets
+            for copy in self.copies:
+                self.given[copy[targets[-1]]] = 1 - sympy.Add(*(copy[t] for t in targets[:-1]))
+            yield
+
+    # -- the truth: the mean of the samples' gradients -------------------------------------------
+    def mean(self, expr: sympy.Expr) -> sympy.Expr:
+        """(1/m) Σ_i ``expr`` of sample i (``expr`` over one sample's symbols; the weights shared)."""
+        return sympy.Rational(1, self.size) * sympy.Add(*(expr.xreplace(copy) for copy in self.copies))
+
+    def gradient_value(self, gradient: Gradient) -> sympy.Expr:
+        return self.mean(gradient.delta_value)
+
+    def gradient_exact(self, parameter: sympy.Symbol) -> sympy.Expr:
+        return self.mean(super().gradient_exact(parameter))
+
+    def gradient_latex(self, gradient: Gradient) -> str:
+        return self.latex(sympy.Mul(sympy.Rational(1, self.size), sympy.Add(*(
+            gradient.delta_value.xreplace(copy) for copy in self.copies), evaluate=False), evaluate=False))
+
+    def gradient_mistakes(self, gradient: Gradient, written: sympy.Expr, points: int,
+                          seed: int) -> tuple[tuple[TermCheck, ...], tuple[str, ...]]:
+        """The 1/m dropped (m times the gradient) or taken twice (1/m of it), each proven by the
+        same test as the verdict; no other mistake is named in a batch formula."""
+        truth = self.gradient_value(gradient)
+        exact = self.gradient_exact(gradient.parameter.symbol)
+        m = sympy.Integer(self.size)
+        for factor, said in ((m, "the 1/m of the mean is missing: your formula is m times the gradient (the sum "
+                                 "of the samples' gradients)"),
+                             (1 / m, "1/m is taken twice: your formula is the gradient divided by m")):
+            if self.judge(written, factor * truth, lambda f=factor: f * exact, points, seed, 0.0, "").equal:
+                return (), (said,)
+        return (), ()
+
+    def matrix_latex(self, target: sympy.ImmutableMatrix) -> str:
+        """The layer's batch formula as the handout prints it (``derivation.batch``): \\frac{1}{m} dZ^{[2]} (A^{[1]})^T."""
+        model, first = self.model, target[0]
+        layer = next(k for k in range(1, model.spec.depth + 1)
+                     if any(first in row for row in model.weights[k]) or (model.biases and first in model.biases[k]))
+        kind = "dW" if any(first in row for row in model.weights[layer]) else "db"
+        form = batch_form(self.derivation.chain)  # for the model's batch size, this workspace's
+        gradient = next(g for g in form.layers if g.layer == layer).gradient(kind)
+        return to_latex(gradient.formula, dict(form.names), hadamard=r"\odot" if form.columns else r"\circ")
+
+    def check_names(self, written: sympy.Basic, text: str) -> None:
+        """Refuse one sample's names (a^{[1]}_1, δ^{[2]}) in a batch formula: they are no sample of the batch."""
+        model = self.model
+        symbols = written.free_symbols if isinstance(written, sympy.Basic) else set()
+        for symbol in [s for s in symbols if s in self.user_definitions]:  # and in the shorthands it uses
+            symbols |= self.expand(symbol).free_symbols
+        alone = sorted((s for s in symbols if s in self.copies[0]), key=lambda s: s.name)
+        if alone:
+            shown = ", ".join(model.latex_names[s] for s in alone[:MAX_NAMED_ORIGINALS])
+            raise FormulaError(f"{shown} {'is' if len(alone) == 1 else 'are'} one sample's, not the batch's: with "
+                               f"--batch write the batch's matrices ({', '.join(self.batch_names)})", text, None)
+
+
+def check_batch_gradient(derivation, parameter: str, text: str, **options) -> GradientVerdict | MatrixVerdict:
+    """``check_gradient`` for a mini-batch of ``derivation.model.spec.batch`` samples (``verify --batch``):
+    ``text`` over the batch's matrices, judged against the gradient of the mean loss."""
+    return check_gradient(derivation, parameter, text, workspace=BatchWorkspace, **options)
