@@ -269,12 +269,24 @@ def test_a_missing_transpose_is_named_only_where_the_transpose_makes_the_side_ri
     assert second.diagnosis == ()
 
 
+def test_a_wrong_delta_is_corrected_by_its_recursion_never_by_itself():
+    text = "\n\n".join(["A 2-2-2 network.",
+                         r"$$\delta_{b_1} = (\delta_{c_1} w_{21} + \delta_{c_2} w_{21}) out_{b_1}(1 - out_{b_1})$$",
+                         r"$$\delta_{c_1} = (out_{c_1} - target_{c_1}) out_{c_1}$$"])
+    hidden, output = lint_text(text, spec="2-2-2").reports
+    assert hidden.verdict == output.verdict == "wrong"
+    assert hidden.correction == (r"\delta_{b_1} = \left(\delta_{c_1} \cdot w_{21} + \delta_{c_2} \cdot w_{23}\right) "
+                                 r"\cdot \mathrm{out}_{b_1} \left(1 - \mathrm{out}_{b_1}\right)")
+    assert output.correction == (r"\delta_{c_1} = \left(\mathrm{out}_{c_1} - \mathrm{target}_{c_1}\right) \cdot "
+                                 r"\mathrm{out}_{c_1} \left(1 - \mathrm{out}_{c_1}\right)")
+
+
 def test_a_wrong_number_is_found():
     text = (DOCUMENTS / "walkthrough.md").read_text().replace("= 0.593269992$$", "= 0.598269992$$")
     report = lint_text(text, spec="2-2-2", shared_bias=True)
     assert wrong_lines(report) == {7}
     assert "rounding of the numbers written" in report.wrong[0].reason
-    assert report.wrong[0].correction == r"\frac{1}{1 + e^{-0.3775}} = 0.59327"
+    assert report.wrong[0].correction == r"\frac{1}{1 + e^{-0.3775}} = 0.593269992"  # to the 9 digits written
 
 
 def test_planted_errors_are_diagnosed():

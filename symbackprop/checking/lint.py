@@ -54,6 +54,7 @@ from .verify import (
     check_steps,
     propagated_rounding,
     rounding,
+    significant_digits,
     split_chain,
 )
 
@@ -367,6 +368,11 @@ def _written_matrix(text: str) -> list[list[str]] | None:
 def _short(problem: str) -> str:
     """The grammar's reason in one short line (without its list of every known name)."""
     return problem.split("; known names")[0].strip()
+
+
+def _spaceless(latex: str) -> str:
+    """LaTeX without spaces and \\mathrm (\\mathrm{out}_{b_1} and out_{b_1} alike), for comparing spellings."""
+    return re.sub(r"\\mathrm\{([^{}]*)\}|\s+", lambda m: m.group(1) or "", latex)
 
 
 def _numbers_only(text: str) -> sympy.Expr:
@@ -1032,14 +1038,20 @@ class _Linter:
                 found = None
             if found is not None and found.correct is False:
                 return f"{sides[i]} = {found.expected_latex}", list(found.diagnosis)
-        if not left.free_symbols:  # arithmetic: the number it comes to
+        if not left.free_symbols:  # arithmetic: the number it comes to, to the digits the document writes
+            digits = min(15, max([6] + [significant_digits(n.text) for n in _literals(sides[j])]))
             try:
-                return f"{sides[i]} = {float(sympy.N(left, 20)):.6g}", []
+                return f"{sides[i]} = {float(sympy.N(left, 20)):.{digits}g}", []
             except (TypeError, ValueError, OverflowError):
                 pass
         definition = self.model.definitions.get(left)
         if definition is not None:  # a net input or an output: its definition, as the handout writes it
             return f"{sides[i]} = {to_latex(definition, self.model.latex_names)}", []
+        delta = next((d for d in self.derivation.chain.deltas if d.symbol == left), None)
+        if delta is not None:  # a delta: its recursion, as the handout writes it
+            return f"{sides[i]} = {to_latex(delta.recursion, self.model.latex_names)}", []
+        if _spaceless(step.left_latex) == _spaceless(sides[i]):  # no correction says only "X = X"
+            return "", []
         return f"{sides[i]} = {step.left_latex}", []
 
     # -- shapes ---------------------------------------------------------------------------------

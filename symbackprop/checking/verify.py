@@ -1612,7 +1612,7 @@ def rounding(literals: Iterable[Literal]) -> tuple[float, Literal | None]:
     return sum(relative), rounded[relative.index(max(relative))]
 
 
-def _significant_digits(text: str) -> int:
+def significant_digits(text: str) -> int:
     """Significant digits of a number as written: 0.05 has 1, 0.15 2, 0.74136507 8, 2.5E+4 2."""
     mantissa = re.split(r"[eE]", text.lstrip("+-"))[0]
     return len(mantissa.replace(".", "").lstrip("0")) or 1
@@ -1624,7 +1624,7 @@ def _rounded_only(literals: list[Literal], side: sympy.Expr) -> list[Literal]:
     exactly, or 0.4 ± 0.05 would excuse a result 24 % off; standing alone as the side (= 0.27, = -0.12)
     it is a rounded result. Longer numbers (0.74136507) count as rounded wherever they are."""
     alone = len(literals) == 1 and abs(side) == sympy.Rational(literals[0].value.numerator, literals[0].value.denominator)
-    return [n if n.half_unit is None or alone or _significant_digits(n.text) > 2 else replace(n, half_unit=None)
+    return [n if n.half_unit is None or alone or significant_digits(n.text) > 2 else replace(n, half_unit=None)
             for n in literals]
 
 
