@@ -67,15 +67,12 @@ def central_differences(loss: sympy.Expr, point: dict, h: float = 1e-6):
 def substitute_definitions(expr: sympy.Expr, definitions: dict[str, str]) -> sympy.Expr:
     """Replace every defined name in ``expr`` by its definition until only primary symbols remain.
 
-    Each definition is written out once, over the primary symbols (memoized, depth first), and
+    Each definition is written out once, over the primary symbols (memoized, depth first, and kept
+    for the next call with the same definitions: the tests call this once per parameter), and
     ``expr`` is then substituted in one pass: re-substituting the whole expression once per layer
     rebuilt every Max (relu) node many times over, which SymPy makes slow.
     """
-    parsed = {
-        sympy.Symbol(name, real=True): sympy.sympify(text, locals=_locals(text, definitions))
-        for name, text in definitions.items()
-    }
-    written_out: dict[sympy.Symbol, sympy.Expr] = {}
+    parsed, written_out = _definitions(tuple(definitions.items()))
     visiting: set[sympy.Symbol] = set()
 
     def write_out(symbol: sympy.Symbol) -> sympy.Expr:
@@ -91,6 +88,21 @@ def substitute_definitions(expr: sympy.Expr, definitions: dict[str, str]) -> sym
         return written_out[symbol]
 
     return expr.xreplace({s: write_out(s) for s in expr.free_symbols if s in parsed})
+
+
+_DEFINITIONS: dict[tuple, tuple[dict, dict]] = {}  # the definitions as given -> (parsed, written out so far)
+
+
+def _definitions(items: tuple[tuple[str, str], ...]) -> tuple[dict, dict]:
+    """The definitions parsed, and the memo of those written out, for these exact definitions."""
+    if items not in _DEFINITIONS:
+        if len(_DEFINITIONS) >= 8:
+            _DEFINITIONS.pop(next(iter(_DEFINITIONS)))
+        definitions = dict(items)
+        parsed = {sympy.Symbol(name, real=True): sympy.sympify(text, locals=_locals(text, definitions))
+                  for name, text in items}
+        _DEFINITIONS[items] = (parsed, {})
+    return _DEFINITIONS[items]
 
 
 def _locals(text: str, definitions: dict[str, str]) -> dict:

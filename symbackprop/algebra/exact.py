@@ -499,6 +499,11 @@ def are_equal(a: sympy.Expr, b: sympy.Expr) -> bool:
     >>> x = sympy.Symbol("x")
     >>> are_equal((x + 1) ** 2, x**2 + 2 * x + 1)
     True
+
+    The same expression is equal without expanding it: a deep chain's path product (121 factors
+    of 1-1-...-1) is its delta form, and expanding their difference would take 2^40 terms.
     """
+    if a == b:
+        return True
     # unevaluated: SymPy would otherwise flatten and query assumptions on two large expressions
     return is_zero(sympy.Add(a, sympy.Mul(-1, b, evaluate=False), evaluate=False))

@@ -233,7 +233,7 @@ def _maybe_unit_interval(expr: sympy.Expr, z: sympy.Symbol) -> Optional[bool]:
     return False if np.any((finite < 0) | (finite > 1)) else None
 
 
-OUTPUT_FORM_SECONDS = 2.0  # for finding g' written in the output a = g(z); past it there is none
+OUTPUT_FORM_SECONDS = 1.0  # for finding g' written in the output a = g(z); past it there is none (those found take under 0.6 s)
 _PIECEWISE = (sympy.Abs, sympy.Max, sympy.Min, sympy.sign, sympy.Heaviside)
 
 
