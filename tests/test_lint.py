@@ -185,6 +185,24 @@ def test_the_walk_through_in_its_own_names_with_its_givens():
     assert "one bias per layer" in report.network
 
 
+def test_ng_one_sample_and_mini_batch_equations_are_checked():
+    """Ng's one-sample dW^{[2]} = dz^{[2]} a^{[1]T} and his batch's \\frac{1}{m} dZ^{[2]} A^{[1]T} (a batch of as
+    many samples as no layer has neurons, each its own inputs and targets): every line checked, the two
+    wrong on purpose wrong with what is wrong, the batch's verdicts saying the batch they were proven for."""
+    path = DOCUMENTS / "ng_one_sample_and_batch.md"
+    report = lint_text(path.read_text(), path.name)
+    assert "2-3-1" in report.network and "columns" in report.network
+    lines = path.read_text().splitlines()
+    wrong = {r.line: r for r in report.wrong}
+    assert set(wrong) == {21, 37} and all("on purpose" in lines[n - 3] for n in wrong)
+    assert wrong[21].diagnosis == (r"x (a 2×1 column vector) needs its transpose here: with it transposed, the side "
+                                   r"equals dW^{[1]}",)
+    assert "the right side is m times the left: a 1/m is missing on the right" in wrong[37].reason
+    assert report.summary == {"found": 14, "checked": 14, "right": 12, "wrong": 2, "not checked": 0}
+    batch = [r for r in report.reports if r.line > 23 and r.verdict == "right"]
+    assert len(batch) == 6 and all(r.reason.endswith("for a batch of 4 samples") for r in batch)
+
+
 # -- vector and matrix equations, entry by entry --------------------------------------------------
 COLUMNS_HANDOUT = ROOT / "output/gallery/2-3-2-columns-bce-batch/derivation.md"
 COLUMNS_BP = DOCUMENTS / "columns_bp.tex"
@@ -199,9 +217,10 @@ def test_column_handout_bp_equations_are_checked(suffix, lines):
     for line in lines:
         found = next(r for r in report.reports if r.line == line)
         assert found.verdict == "right" and "entry by entry" in found.reason, found
-    batch = [r for r in report.reports if "a batch of samples" in r.reason]
-    assert len(batch) == 4 and all(r.verdict == "not checked" for r in batch)
-    assert report.summary["checked"] >= 57, report.summary
+    # the mini-batch's six equations, proven for the handout's own m = 2 (its "a batch of m = 2 samples")
+    batch = [r for r in report.reports if "for a batch of" in r.reason]
+    assert len(batch) == 6 and all(r.verdict == "right" and r.reason.endswith("for a batch of 2 samples") for r in batch)
+    assert report.summary["checked"] >= 63, report.summary
 
 
 @pytest.mark.parametrize("old, new, why", [

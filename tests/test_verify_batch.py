@@ -126,3 +126,18 @@ def test_without_batch_capitals_are_one_sample_and_the_verdict_says_so():
     assert result.exit_code == 0
     assert "Ng's capitals (A^{[1]}, Z^{[1]}, dZ^{[2]}, X) as one sample's vectors, m = 1 (a mini-batch's formula: " \
            "verify --batch M)" in result.output
+
+
+def test_a_batchs_matrices_of_one_shape_multiply_entry_by_entry_as_ng_writes_them():
+    right = (r"\frac{1}{m} (W^{[2]T} dZ^{[2]} * A^{[1]} (1 - A^{[1]})) X^T")
+    result = invoke("2-3-1", "--notation", "columns", "--loss", "bce", "--batch", "4", "--param", "dW^{[1]}", right)
+    assert result.exit_code == 0, result.output
+    assert "a product of two matrices of one shape that is not square (a batch's), entry by entry" in result.output
+    square = invoke("2-3-1", "--notation", "columns", "--loss", "bce", "--batch", "3", "--param", "dW^{[1]}", right)
+    assert square.exit_code == 1  # 3 samples and 3 hidden neurons: A^{[1]} is 3×3, and A^{[1]}(1 - A^{[1]}) a matrix product
+    assert square.output.splitlines()[-1] == (r"  note: with --batch 3, a layer of 3 neurons has square 3×3 batch matrices, "
+                                              r"and a product of two of them is their matrix product; entry by entry is "
+                                              r"\odot (or give another M)")
+    odot = invoke("2-3-1", "--notation", "columns", "--loss", "bce", "--batch", "3", "--param", "dW^{[1]}",
+                  r"\frac{1}{m} (W^{[2]T} dZ^{[2]} \odot A^{[1]} \odot (1 - A^{[1]})) X^T")
+    assert odot.exit_code == 0, odot.output

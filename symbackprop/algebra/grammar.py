@@ -612,12 +612,12 @@ class Textbook:
             target = self._lookup(self._key(_GRADIENT[base], layer, name.subscripts), names)
             if target is None or self.parameter:
                 return target
-            return self._gradient(_GRADIENT[base], layer, name.subscripts, names)
+            return self.gradient(_GRADIENT[base], layer, name.subscripts, names)
         if name.superscripts and layer is None:
             return None
         return self._lookup(self._key(base, layer, name.subscripts), names)
 
-    def _gradient(self, kind: str, layer: int, subscripts: tuple[str, ...], names) -> Optional[sympy.Expr]:
+    def gradient(self, kind: str, layer: int, subscripts: tuple[str, ...], names) -> Optional[sympy.Expr]:
         """Ng's dW^{[l]}_{j,k} = δ^{[l]}_j a^{[l-1]}_k and db^{[l]}_j = δ^{[l]}_j inside a formula."""
         if kind == "b" and not subscripts:  # a shared bias: the sum of the layer's deltas
             deltas = [self._lookup(self._key("delta", layer, (str(j),)), names) for j in range(1, 10_000)]
@@ -893,7 +893,7 @@ class _Parser:
         """left · right; where the product is undefined but one factor's transpose makes it defined,
         and the caller asked for ``repairs``, that product, and a ``Repair`` naming the factor."""
         if shapes.elementwise_product(left, right):
-            self.state.read(shapes.SAME_SHAPE_PRODUCT)
+            self.state.read(shapes.SAME_SHAPE_PRODUCT if 1 in shapes.simplest(left).shape else shapes.SAME_SHAPE_MATRIX_PRODUCT)
         try:
             return shapes.multiply(left, right)
         except shapes.ShapeMismatch as error:
@@ -1771,6 +1771,15 @@ class _Parser:
             prefixes.append(same + supers + subs)
         if base == "yhat" and not supers:
             prefixes.append("hat_y" + subs)
+        if self.textbook is not None and not self.textbook.parameter and base in _GRADIENT and not subs:
+            layer = name.superscripts[0] if len(name.superscripts) == 1 and name.superscripts[0].isdigit() else None
+            shape = self.layer_vector(_GRADIENT[base] + supers) if layer is not None else None
+            if shape is not None:  # Ng's dW^{[2]} in a formula: the matrix of ∂L/∂W^{[2]}_{j,k} = δ^{[2]}_j a^{[1]}_k
+                entries = [self.textbook.gradient(_GRADIENT[base], int(layer), (str(r + 1),) if base in ("db", "d_b")
+                                                  else (str(r + 1), str(c + 1)), self.names)
+                           for r in range(shape.rows) for c in range(shape.cols)]
+                if all(e is not None for e in entries):
+                    return sympy.ImmutableMatrix(shape.rows, shape.cols, entries)
         for prefix in prefixes:
             found = self.layer_vector(prefix)
             if found is not None:

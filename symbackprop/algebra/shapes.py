@@ -55,6 +55,7 @@ def _check_size(value: Value) -> Value:
 # What the elementwise readings below are called where a verdict says it made them.
 BROADCAST = "a number added to or subtracted from a vector or matrix, entry by entry"
 SAME_SHAPE_PRODUCT = "a product of two vectors of one shape, entry by entry"
+SAME_SHAPE_MATRIX_PRODUCT = "a product of two matrices of one shape that is not square (a batch's), entry by entry"
 VECTOR_POWER = "a power of a vector, entry by entry"
 
 
@@ -85,12 +86,12 @@ def add(left: Value, right: Value, sign: int = 1) -> Value:
 
 
 def elementwise_product(left: Value, right: Value) -> bool:
-    """Whether ``multiply`` reads left·right entry by entry: two vectors of one shape (two columns
-    of n > 1 entries), whose matrix product does not exist; Ng writes a^{[1]}(1 - a^{[1]}) and
-    NumPy's ``*`` so. Square matrices keep their matrix product, and no other shapes are read so."""
+    """Whether ``multiply`` reads left·right entry by entry: two vectors (two columns of n > 1
+    entries) or two matrices (a batch's A^{[1]}, n × m) of one shape that is not square, whose matrix
+    product does not exist; Ng writes a^{[1]}(1 - a^{[1]}) and A^{[1]}(1 - A^{[1]}) and NumPy's ``*``
+    so. Square matrices keep their matrix product, and no other shapes are read so."""
     left, right = simplest(left), simplest(right)
-    return (is_matrix(left) and is_matrix(right) and left.shape == right.shape and left.cols != right.rows
-            and 1 in left.shape)
+    return is_matrix(left) and is_matrix(right) and left.shape == right.shape and left.cols != right.rows
 
 
 def multiply(left: Value, right: Value) -> Value:

@@ -42,10 +42,13 @@ class BatchWorkspace(Workspace):
     per-sample symbol copied for each sample (with its definition), the truth the mean of the
     samples' gradients."""
 
-    def __init__(self, derivation, definitions=None, own_names_only: bool = False):
+    def __init__(self, derivation, definitions=None, own_names_only: bool = False, size: int | None = None,
+                 gradients: bool = False):
+        """``size`` samples (default: the model's batch); with ``gradients`` the batch's dW^{[l]} and
+        db^{[l]} are names too, each the mean of the samples' gradients (``lint`` reads them as left sides)."""
         super().__init__(derivation)
         model, chain = derivation.model, derivation.chain
-        self.size = size = model.spec.batch
+        self.size = size = size or model.spec.batch
         self.copies, latex = sample_copies(chain, size)
         self.original: dict[sympy.Symbol, tuple[sympy.Symbol, int]] = {}  # a copy -> (its symbol, its sample)
         for i, copy in enumerate(self.copies):
@@ -60,6 +63,8 @@ class BatchWorkspace(Workspace):
         self.primary_copies = set(primary)
         self.targets = [copy[t] for copy in self.copies for t in model.targets]
         self._name_matrices()
+        if gradients:
+            self._name_gradients()
         self.define(definitions or {}, own_names_only)  # over the batch's names
 
     def _name_matrices(self) -> None:
@@ -88,6 +93,26 @@ class BatchWorkspace(Workspace):
             self.names.latex[value] = spelling
         self.names[name_key("m")] = sympy.Integer(self.size)
         self.batch_names = tuple(named) + ("m",)
+
+    def _name_gradients(self) -> None:
+        """dW^{[l]} and db^{[l]} (the notation's spelling) as the matrices of the mean gradients,
+        laid out as the layer's W^{[l]} and b^{[l]} are."""
+        model, chain = self.model, self.derivation.chain
+        notation, columns = model.notation, model.notation.columns
+        by_symbol = {p.symbol: p for p in chain.parameters}
+
+        def mean_gradient(symbol):
+            return self.mean(chain.gradient(by_symbol[symbol], with_paths=False).delta_value)
+
+        for k in range(1, model.spec.depth + 1):
+            weights = sympy.Matrix(model.weights[k])  # from i to j: n_{k-1} × n_k
+            value = (weights.T if columns else weights).applyfunc(mean_gradient)
+            self.names[name_key(notation.batch("dW", k))] = sympy.ImmutableMatrix(value)
+            if model.biases:
+                biases = model.biases[k][:1] if model.spec.shared_bias else model.biases[k]
+                row = [mean_gradient(b) for b in biases]
+                value = sympy.ImmutableMatrix([[v] for v in row] if columns else [row])
+                self.names[name_key(notation.batch("db", k))] = value
 
     # -- numbers and expansions over the copies --------------------------------------------------
     def sample(self, n: int, seed: int) -> dict[sympy.Symbol, np.ndarray]:
@@ -171,6 +196,19 @@ class BatchWorkspace(Workspace):
         form = batch_form(self.derivation.chain)  # for the model's batch size, this workspace's
         gradient = next(g for g in form.layers if g.layer == layer).gradient(kind)
         return to_latex(gradient.formula, dict(form.names), hadamard=r"\odot" if form.columns else r"\circ")
+
+    def scale_mistake(self, left: sympy.ImmutableMatrix, right: sympy.ImmutableMatrix, points: int, seed: int) -> str:
+        """Words for two sides of a batch equation of which one is m times the other in every entry
+        (a 1/m dropped or doubled, ``lint``), after the same test as a verdict proves it; else ""."""
+        m = sympy.Integer(self.size)
+        for factor, said in ((m, "the right side is m times the left: a 1/m is missing on the right (or extra on "
+                                 "the left)"),
+                             (1 / m, "the left side is m times the right: a 1/m is missing on the left (or extra on "
+                                     "the right)")):
+            if all(self.judge(r, factor * l, lambda e=factor * l: self.expand(e), points, seed, 0.0, "").equal
+                   for l, r in zip(left, right)):
+                return said
+        return ""
 
     def check_names(self, written: sympy.Basic, text: str) -> None:
         """Refuse one sample's names (a^{[1]}_1, δ^{[2]}) in a batch formula: they are no sample of the batch."""

@@ -45,7 +45,7 @@ from ..algebra.grammar import FormulaError, Literal, parse_math
 from ..algebra.limits import time_limit
 from ..handout.latex import to_latex
 from ..network.model import expand_definitions
-from ..network.spec import SpecError
+from ..network.spec import MAX_BATCH, SpecError
 from .document import Document, Equation, ShapeClaim
 from .verify import (
     ASSUMED_DISTRIBUTION,
@@ -340,7 +340,12 @@ _MATRIX_SLICE = re.compile(r"(?<![A-Za-z\\])W_\{?\d+\}?\^\{\[\d+\]\}(?!\s*_)|(?<
 _SHAPE_ERROR = re.compile(r"cannot (?:multiply|add|subtract|compare)|a power of a")
 _SHAPE_NOTE = re.compile(r"_\{\s*\d+\s*\\times\s*\d+\s*\}")
 _MATRIX_LITERAL = re.compile(r"\\begin\{[a-zA-Z]*matrix\*?\}|\\q?quad(?![A-Za-z])|\\begin\{array\}|&|\\\\\\\\")
-_BATCH = re.compile(r"(?<![A-Za-z\\])(?:dZ|dW|db|dA|A\^|Z\^|Y(?![A-Za-z]))|\\mathbf\{1\}|\\frac\{1\}\{m\}|\^\{\(i\)\}")
+# a mini-batch's equation: Ng's matrices of samples (A^{[1]}, Z^{[1]}, dZ^{[2]}, Y), 1/m, the ones vector,
+# a sample's superscript (i); dW^{[2]} and db^{[2]} alone are one sample's too (dW^{[2]} = dz^{[2]} a^{[1]T})
+_BATCH = re.compile(r"(?<![A-Za-z\\])(?:dZ|dA|A\^|Z\^|Y(?![A-Za-z]))|\\mathbf\{1\}|\\frac\{1\}\{m\}|\^\{\(i\)\}")
+BATCH_SAMPLES = 3  # a mini-batch's equations are checked for the document's m, else for at least this many samples
+# (each its own inputs and targets), a number no layer has (n × m matrices are then not square: A^{[1]}(1 - A^{[1]})
+# is Ng's entry by entry)
 _ENVIRONMENT = re.compile(r"\A(?:\\left\s*[\[(]\s*)?\\begin\{(?P<name>[a-zA-Z]*matrix)\*?\}(?P<body>.*)\\end\{(?P=name)\*?\}"
                           r"(?:\s*\\right\s*[\])])?\Z", re.DOTALL)
 
@@ -574,6 +579,7 @@ class _Linter:
                 return own
         if not trial and report.verdict == NOT_CHECKED and (
                 _VECTOR_REASON.search(report.reason) or "unknown name" in report.reason and _MATRIX.search(equation.text)
+                or _BATCH.search(equation.text)
                 or self.model.spec.notation == "layers" and re.search(r"g\^\{\[\d+[aWwb]\]\}", equation.text)):
             report = self.matrices(equation) or report
         if not trial and report.verdict == NOT_CHECKED and report.reason.startswith("placeholder"):
@@ -588,6 +594,18 @@ class _Linter:
         key = ("workspace", tuple(self.context.shorthands.items()))
         if key not in self.memo:
             self.memo[key] = Workspace(self.derivation, ("z",), dict(self.context.shorthands))
+        return self.memo[key]
+
+    def batch_workspace(self) -> Workspace:
+        """A mini-batch of BATCH_SAMPLES samples (``checking.batch``): A^{[1]}, dZ^{[2]}, Y, m, dW^{[2]}, ..."""
+        from .batch import BatchWorkspace
+
+        key = ("batch", tuple(self.context.shorthands.items()))
+        if key not in self.memo:
+            given = self.context.shorthands.get("m", "").strip()  # the document's own "a batch of m = 2 samples"
+            size = int(given) if given.isdigit() and 1 <= int(given) <= MAX_BATCH else \
+                next(m for m in itertools.count(BATCH_SAMPLES) if m not in self.model.spec.layers)
+            self.memo[key] = BatchWorkspace(self.derivation, dict(self.context.shorthands), size=size, gradients=True)
         return self.memo[key]
 
     def matrix_side(self, ws: Workspace, text: str, repairs: list | None = None):
@@ -638,14 +656,15 @@ class _Linter:
         entry against the network, each entry an ordinary scalar comparison; sides of different
         shapes are wrong. None when fewer than two sides can be read reliably."""
         base = dict(line=equation.line, number=equation.number, text=equation.text)
-        if _BATCH.search(equation.text):
-            return EquationReport(**base, verdict=NOT_CHECKED,
-                                  reason="a batch of samples (matrices with one column per sample): lint checks one sample's equations")
+        batch = bool(_BATCH.search(equation.text))
+        if batch and self.model.spec.notation == "neurons":
+            return EquationReport(**base, verdict=NOT_CHECKED, reason="a mini-batch's equation in letter notation, "
+                                  "which has no batch matrices: lint reads them in layer and column notation")
         # split_chain blanks a matrix's & and \\\\ (lengths kept): each side as written, from its offsets
         sides = [equation.text[offset:offset + len(side)].strip() for offset, side in split_chain(equation.text)[0]]
         if len(sides) < 2:
             return None
-        ws = self.workspace()
+        ws = self.batch_workspace() if batch else self.workspace()
         values, skipped = {}, {}
         for i, side in enumerate(sides):
             try:
@@ -677,7 +696,7 @@ class _Linter:
         elif RIGHT in results:
             verdict = RIGHT
             reason = ("proven" if {s.method for s in steps if s.verdict == RIGHT} == {"symbolic"} else "checked numerically")
-            reason += ", entry by entry"
+            reason += ", entry by entry" + (f", for a batch of {ws.size} samples" if batch else "")
             unchecked = [s for s in steps if s.verdict == NOT_CHECKED]
             if unchecked:
                 reason += f"; {len(unchecked)} of {len(steps)} steps not checked: {unchecked[0].note}"
@@ -736,8 +755,9 @@ class _Linter:
                 values = ""
                 if result.left_value is not None and result.right_value is not None:
                     values = f": left = {float(result.left_value):.8g}, right = {float(result.right_value):.8g}"
+                scaled = ws.scale_mistake(a, b, self.points, self.seed) if hasattr(ws, "scale_mistake") else ""
                 return StepReport(left_text, right_text, WRONG, result.method,
-                                  f"{prefix}{where} differs{values}; {result.note}".rstrip("; "))
+                                  "; ".join(filter(None, (f"{prefix}{where} differs{values}", result.note, scaled))))
             if result.equal is None:
                 unchecked = unchecked or f"{where} not checked: {result.note}"
             else:

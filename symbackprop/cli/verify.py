@@ -127,6 +127,10 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, batch, st
                 _print_matrix_verdict(verdict)
             else:
                 _print_gradient_verdict(verdict, _spelling(derivation, verdict.point or ()))
+            if batch > 1 and batch in network.layers and verdict.correct is False:
+                click.echo(f"  note: with --batch {batch}, a layer of {batch} neurons has square {batch}×{batch} batch "
+                           f"matrices, and a product of two of them is their matrix product; entry by entry is \\odot "
+                           "(or give another M)")
             raise click.exceptions.Exit(_status(verdict.correct))
         from ..checking.verify import check_steps
 
