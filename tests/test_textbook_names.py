@@ -245,3 +245,16 @@ def test_nielsens_bp_equations_with_whole_vectors(capsys):
     assert code == 0 and "all 6 entries of the 2×3 matrix" in out, out
     code, _, err = run(net + ["--param", "w^3", r"(a^2)^T \delta^3"], capsys)  # the order mistyped: refused in words
     assert code == 2 and "cannot multiply a 1×3 row vector by a 2×1 column vector" in err
+
+
+def test_nielsens_L_is_the_output_layer_and_L_minus_k_the_layers_before_it():
+    """δ^L, a^L_j, z^L, W^L and a^{L-1}, a^{L-2}: the same layers whichever way the input is counted."""
+    d = derive("2-3-2", notation="columns", proof="gradients")
+    for name, formula in [("W^{[2]}", r"\delta^L (a^{L-1})^T"),
+                          ("W^{[1]}", r"((W^L)^T \delta^L \odot \sigma'(z^{L-1})) (a^{L-2})^T"),
+                          ("W^{[2]}_{1,3}", r"(a^L_1 - y_1) \sigma'(z^L_1) a^{L-1}_3")]:
+        assert check_gradient(d, name, formula).correct is True, formula
+    with pytest.raises(FormulaError, match="your formula is a 2×2 matrix, W\\^\\{\\[2\\]\\} is a 2×3 matrix"):
+        check_gradient(d, "W^{[2]}", r"\delta^L (a^{L-2})^T")  # a^{L-2} is the input layer's
+    with pytest.raises(FormulaError, match="a\\^\\{L-3\\}: the network has 3 layers"):
+        check_gradient(d, "W^{[2]}", r"\delta^L (a^{L-3})^T")

@@ -603,6 +603,14 @@ class Textbook:
         ``index`` gives ``shapes.index_names`` of ``names`` (the parser's, computed once), for a
         whole layer written with Nielsen's bare superscript (b^3)."""
         base = "_".join(name.base)
+        if name.bare is not None and name.bare.startswith("L"):  # Nielsen's a^L, δ^L, a^{L-1}: from the output layer
+            layer = self.output_layer - int(name.bare[2:] or 0)  # the same layer whichever way the input is counted
+            if layer < 0:
+                raise FormulaError(f"{text[name.start:name.end]}: the network has {self.output_layer + 1} layers", text,
+                                   name.start)
+            if name.subscripts:
+                return self._lookup(self._key(base, layer, name.subscripts), names)
+            return shapes.layer_value(self._key(base, layer, ()), index(), columns=True)
         if name.bare is not None:
             return self._bare(name, base, names, text, index)
         if self._lookup(name.key, names) is not None or len(name.superscripts) > 1:
@@ -1621,11 +1629,24 @@ class _Parser:
         return result
 
     def bare_layer(self) -> bool:
-        """Whether ``^`` is followed by a whole number, bare (``^2``) or braced (``^{2}``)."""
-        whole = lambda token: token.kind == "number" and token.text.isdigit()  # noqa: E731
-        return whole(self.peek(1)) or (self.peek(1).text == "{" and whole(self.peek(2)) and self.peek(3).text == "}")
+        """Whether ``^`` is followed by a whole number or Nielsen's L (the output layer), bare (``^2``,
+        ``^L``) or braced (``^{2}``)."""
+        whole = lambda token: token.kind == "number" and token.text.isdigit() or token.kind == "word" and token.text == "L"  # noqa: E731
+        return whole(self.peek(1)) or (self.peek(1).text == "{" and whole(self.peek(2)) and self.peek(3).text == "}") \
+            or self._before_output()
+
+    def _before_output(self) -> bool:
+        """``^{L-1}``: a layer counted back from the output layer L."""
+        return (self.peek(1).text == "{" and self.peek(2).text == "L" and self.peek(3).text == "-"
+                and self.peek(4).kind == "number" and self.peek(4).text.isdigit() and self.peek(5).text == "}")
 
     def bare_superscript(self) -> str:
+        if self._before_output():
+            for _ in range(4):  # ^ { L -
+                self.take()
+            back = self.take().text
+            self.take()
+            return f"L-{back}"
         self.take()
         braced = self.at("{")
         if braced:
