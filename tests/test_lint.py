@@ -185,6 +185,23 @@ def test_the_walk_through_in_its_own_names_with_its_givens():
     assert "one bias per layer" in report.network
 
 
+def test_nielsens_equations_for_every_index_are_checked_for_each_value():
+    """δ^L_j = ∂C/∂a^L_j σ'(z^L_j), ∂C/∂W^{[2]}_{jk} = a^{[1]}_k δ^{[2]}_j, a \\sum_k with a free j: each
+    checked for every j, k the network's names have; a wrong one names the values where it is wrong."""
+    path = DOCUMENTS / "nielsen_indices.md"
+    report = lint_text(path.read_text(), path.name)
+    lines = path.read_text().splitlines()
+    wrong = {r.line: r for r in report.wrong}
+    assert set(wrong) == {11, 17} and all("on purpose" in lines[n - 3] for n in wrong)
+    assert wrong[11].reason == "for j = 1, k = 2" and wrong[17].reason == "for j = 1"
+    assert wrong[17].steps[0].left == r"\delta^{[1]}_{1}"
+    right = {r.line: r.reason for r in report.reports if r.verdict == "right"}
+    assert right == {3: "proven for every value of j the network's names have (2 of them)",
+                     5: "proven for every value of j the network's names have (2 of them)",
+                     7: "proven for every value of j, k the network's names have (6 of them)",
+                     13: "proven for every value of j the network's names have (3 of them)"}
+
+
 def test_ng_one_sample_and_mini_batch_equations_are_checked():
     """Ng's one-sample dW^{[2]} = dz^{[2]} a^{[1]T} and his batch's \\frac{1}{m} dZ^{[2]} A^{[1]T} (a batch of as
     many samples as no layer has neurons, each its own inputs and targets): every line checked, the two

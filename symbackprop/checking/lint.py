@@ -41,7 +41,7 @@ import numpy as np
 import sympy
 
 from ..algebra.evaluate import evaluate
-from ..algebra.grammar import FormulaError, Literal, parse_math
+from ..algebra.grammar import FormulaError, Literal, name_key, parse_math
 from ..algebra.limits import time_limit
 from ..handout.latex import to_latex
 from ..network.model import expand_definitions
@@ -343,6 +343,9 @@ _MATRIX_LITERAL = re.compile(r"\\begin\{[a-zA-Z]*matrix\*?\}|\\q?quad(?![A-Za-z]
 # a mini-batch's equation: Ng's matrices of samples (A^{[1]}, Z^{[1]}, dZ^{[2]}, Y), 1/m, the ones vector,
 # a sample's superscript (i); dW^{[2]} and db^{[2]} alone are one sample's too (dW^{[2]} = dz^{[2]} a^{[1]T})
 _BATCH = re.compile(r"(?<![A-Za-z\\])(?:dZ|dA|A\^|Z\^|Y(?![A-Za-z]))|\\mathbf\{1\}|\\frac\{1\}\{m\}|\^\{\(i\)\}")
+# an equation for every neuron: the letters i, j, k as subscripts (Nielsen's δ^L_j, w^{[2]}_{jk})
+_INDEX_SUBSCRIPT = re.compile(r"_(?:\{([ijk]{1,2})\}|([ijk])(?![A-Za-z0-9]))")  # _j, _{j}, _{jk}
+MAX_INSTANCES = 400  # index values tried for one equation
 BATCH_SAMPLES = 3  # a mini-batch's equations are checked for the document's m, else for at least this many samples
 # (each its own inputs and targets), a number no layer has (n × m matrices are then not square: A^{[1]}(1 - A^{[1]})
 # is Ng's entry by entry)
@@ -584,10 +587,55 @@ class _Linter:
             report = self.matrices(equation) or report
         if not trial and report.verdict == NOT_CHECKED and report.reason.startswith("placeholder"):
             report = self.placeholders(equation) or report
+        if not trial and report.verdict == NOT_CHECKED and "unknown name" in report.reason:
+            report = self.every_index(equation) or report
         if not trial and missing_partial(equation.text) and report.verdict != NOT_CHECKED:
             report = replace(report, reason="; ".join(filter(None, [
                 report.reason, "note: a derivative lost a \\partial (read \\frac{\\partial x}{w} as \\frac{\\partial x}{\\partial w})"])))
         return report
+
+    # -- equations for every index: Nielsen's ∂C/∂w^{[2]}_{jk} = a^{[1]}_k δ^{[2]}_j -----------------------
+    def every_index(self, equation: Equation) -> EquationReport | None:
+        """An equation written for every neuron index (i, j, k in subscripts, not bound by a \\sum and
+        not a name): checked for each value of its indices that the network's names have, each
+        instance as the equation itself would be; right when every instance is, wrong with the first
+        wrong instance's values. None when it has no such index, or no instance could be read."""
+        text = equation.text
+        bound = set(re.findall(r"\\sum_\{?\s*([a-z])", text))
+        letters = sorted({c for groups in _INDEX_SUBSCRIPT.findall(text) for c in "".join(groups)} - bound)
+        if not letters or any(name_key(c) in self.workspace().names for c in letters):
+            return None
+        size = max(self.model.spec.layers)
+        if size ** len(letters) > MAX_INSTANCES:
+            return None
+        instances, right = [], 0
+        for values in itertools.product(range(1, size + 1), repeat=len(letters)):
+            chosen = dict(zip(letters, map(str, values)))
+
+            def number(found: re.Match) -> str:
+                group = found.group(1) or found.group(2)
+                if any(c in bound for c in group):  # \sum_k W_{kj}: W_{k1}, k left to the sum
+                    return "_{" + "".join(chosen.get(c, c) for c in group) + "}"
+                return "_{" + ",".join(chosen[c] for c in group) + "}"  # W_{jk}: W_{1,2}
+
+            written = _INDEX_SUBSCRIPT.sub(number, text)
+            if set(letters) & {c for groups in _INDEX_SUBSCRIPT.findall(written) for c in "".join(groups)}:
+                return None  # an index left where this reading cannot put a number
+            instance = self.check(replace(equation, text=written), trial=False)
+            said = ", ".join(f"{c} = {v}" for c, v in chosen.items())
+            if instance.verdict == WRONG:
+                return replace(instance, text=text, reason=f"for {said}" + (f": {instance.reason}" if instance.reason else ""))
+            if instance.verdict == RIGHT:
+                right += 1
+                instances.append(instance)
+            elif "unknown name" not in instance.reason:  # a name for those values the network does not have: skipped
+                return None
+        if not right:
+            return None
+        how = "proven" if all(r.reason.startswith("proven") for r in instances) else "checked numerically"
+        return EquationReport(equation.line, equation.number, text, RIGHT,
+                              reason=f"{how} for every value of {', '.join(letters)} the network's names have "
+                                     f"({right} of them)")
 
     # -- vectors and matrices -----------------------------------------------------------------
     def workspace(self) -> Workspace:
