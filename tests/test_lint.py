@@ -202,6 +202,24 @@ def test_nielsens_equations_for_every_index_are_checked_for_each_value():
                      13: "proven for every value of j the network's names have (3 of them)"}
 
 
+def test_nielsens_equations_for_every_layer_are_checked_for_each_layer():
+    """δ^l = ((W^{l+1})^T δ^{l+1}) ⊙ σ'(z^l) and BP3, BP4 for every l (in brackets, so Nielsen's numbering of
+    the layers and the bracket one give the same equations), skipping the layers a name does not exist for."""
+    path = DOCUMENTS / "nielsen_layers.md"
+    report = lint_text(path.read_text(), path.name)
+    assert "2-3-2-2" in report.network
+    lines = path.read_text().splitlines()
+    wrong = {r.line: r for r in report.wrong}
+    assert set(wrong) == {11, 15} and all("on purpose" in lines[n - 3] for n in wrong)
+    assert wrong[11].reason == "for j = 1, k = 1, l = 1"
+    assert wrong[15].reason.startswith("for l = 1: the shapes do not fit")
+    assert wrong[15].diagnosis[0].startswith("W^{[2]} (a 2×3 matrix) needs its transpose here")
+    right = {r.line: r.reason for r in report.reports if r.verdict == "right"}
+    assert right == {3: "proven for every value of l the network's names have (2 of them)",
+                     5: "proven for every value of j, l the network's names have (7 of them)",
+                     7: "proven for every value of j, k, l the network's names have (16 of them)"}
+
+
 def test_ng_one_sample_and_mini_batch_equations_are_checked():
     """Ng's one-sample dW^{[2]} = dz^{[2]} a^{[1]T} and his batch's \\frac{1}{m} dZ^{[2]} A^{[1]T} (a batch of as
     many samples as no layer has neurons, each its own inputs and targets): every line checked, the two

@@ -31,6 +31,7 @@ derivative worked out) judged against its own definition, as ``verify --where`` 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -345,6 +346,8 @@ _MATRIX_LITERAL = re.compile(r"\\begin\{[a-zA-Z]*matrix\*?\}|\\q?quad(?![A-Za-z]
 _BATCH = re.compile(r"(?<![A-Za-z\\])(?:dZ|dA|A\^|Z\^|Y(?![A-Za-z]))|\\mathbf\{1\}|\\frac\{1\}\{m\}|\^\{\(i\)\}")
 # an equation for every neuron: the letters i, j, k as subscripts (Nielsen's δ^L_j, w^{[2]}_{jk})
 _INDEX_SUBSCRIPT = re.compile(r"_(?:\{([ijk]{1,2})\}|([ijk])(?![A-Za-z0-9]))")  # _j, _{j}, _{jk}
+# ... and a layer l as a superscript: ^l, ^{l}, ^{[l]}, ^{l+1}, ^{[l-1]} (its offset captured)
+_LAYER_SUPERSCRIPT = re.compile(r"\^(?:\{\[?l([+-]\d)?\]?\}|l(?![A-Za-z0-9]))")
 MAX_INSTANCES = 400  # index values tried for one equation
 BATCH_SAMPLES = 3  # a mini-batch's equations are checked for the document's m, else for at least this many samples
 # (each its own inputs and targets), a number no layer has (n × m matrices are then not square: A^{[1]}(1 - A^{[1]})
@@ -603,14 +606,24 @@ class _Linter:
         text = equation.text
         bound = set(re.findall(r"\\sum_\{?\s*([a-z])", text))
         letters = sorted({c for groups in _INDEX_SUBSCRIPT.findall(text) for c in "".join(groups)} - bound)
-        if not letters or any(name_key(c) in self.workspace().names for c in letters):
+        layered = self.model.spec.notation != "neurons" and "l" not in bound and bool(_LAYER_SUPERSCRIPT.search(text))
+        if not (letters or layered) or any(name_key(c) in self.workspace().names for c in letters + ["l"] * layered):
             return None
-        size = max(self.model.spec.layers)
-        if size ** len(letters) > MAX_INSTANCES:
+        size, depth = max(self.model.spec.layers), self.model.spec.depth
+        ranges = [range(1, size + 1)] * len(letters) + [range(0, depth + 1)] * layered
+        if math.prod(map(len, ranges)) > MAX_INSTANCES:
             return None
-        instances, right = [], 0
-        for values in itertools.product(range(1, size + 1), repeat=len(letters)):
+        letters += ["l"] * layered  # Nielsen's δ^l = ((w^{l+1})^T δ^{l+1}) ⊙ σ'(z^l): every layer, in brackets,
+        instances, right = [], 0  # so that either numbering of the layers gives the same equations
+        for values in itertools.product(*ranges):
             chosen = dict(zip(letters, map(str, values)))
+
+            outside = []
+
+            def layer(found: re.Match) -> str:
+                n = int(chosen["l"]) + int(found.group(1) or 0)
+                outside.extend([n] if not 0 <= n <= depth else [])
+                return "^{[" + str(n) + "]}"
 
             def number(found: re.Match) -> str:
                 group = found.group(1) or found.group(2)
@@ -619,8 +632,15 @@ class _Linter:
                 return "_{" + ",".join(chosen[c] for c in group) + "}"  # W_{jk}: W_{1,2}
 
             written = _INDEX_SUBSCRIPT.sub(number, text)
-            if set(letters) & {c for groups in _INDEX_SUBSCRIPT.findall(written) for c in "".join(groups)}:
+            if layered:
+                written = _LAYER_SUPERSCRIPT.sub(layer, written)
+                if outside:  # l + 1 past the output layer, l - 1 before the input: no such instance
+                    continue
+            if set(letters) & {c for groups in _INDEX_SUBSCRIPT.findall(written) for c in "".join(groups)} or \
+                    layered and _LAYER_SUPERSCRIPT.search(written):
                 return None  # an index left where this reading cannot put a number
+            if self.names_missing(written):  # δ^{[0]}, a^{[1]}_4: values the network has no name for
+                continue
             instance = self.check(replace(equation, text=written), trial=False)
             said = ", ".join(f"{c} = {v}" for c, v in chosen.items())
             if instance.verdict == WRONG:
@@ -636,6 +656,19 @@ class _Linter:
         return EquationReport(equation.line, equation.number, text, RIGHT,
                               reason=f"{how} for every value of {', '.join(letters)} the network's names have "
                                      f"({right} of them)")
+
+    def names_missing(self, text: str) -> bool:
+        """Whether a side of ``text`` names something the network does not have (an unknown name)."""
+        ws = self.workspace()
+        for offset, side in split_chain(text)[0]:
+            try:
+                self.matrix_side(ws, text[offset:offset + len(side)].strip())
+            except FormulaError as error:
+                if "unknown name" in error.problem:
+                    return True
+            except (ValueError, TypeError, ArithmeticError, RecursionError):
+                pass
+        return False
 
     # -- vectors and matrices -----------------------------------------------------------------
     def workspace(self) -> Workspace:
