@@ -310,7 +310,7 @@ _MATRIX = re.compile(r"\\begin\{[a-zA-Z]*matrix|\\circ|\\odot|\)\^T|\^\{?T\}?(?!
                      r"|\\mathbb|\\in(?![A-Za-z])|\[[^\]]*\\q?quad")
 _PLACEHOLDER = re.compile(r"(?<![A-Za-z\\])[wW]_\{?\d*[xX]+\d*\}?(?![A-Za-z])|\\[lc]?dots(?![A-Za-z])|\.\.\.|…")
 _BARE_NAME = re.compile(r"\A\s*\\?[A-Za-z]+(?:\s*[_^]\s*(?:\{[^{}=]*\}|[A-Za-z0-9]))*(?:\^\{?[+*']\}?)?\s*\Z")
-_GRADIENT = re.compile(r"\A\s*\\frac\{\s*\\partial\s*(?P<loss>E_\{?\\?(?:mathrm\{)?total\}?\}?|E|\\mathcal\{L\}|L)\s*\}"
+_GRADIENT = re.compile(r"\A\s*\\frac\{\s*\\partial\s*(?P<loss>E_\{?\\?(?:mathrm\{)?total\}?\}?|E|\\mathcal\{[LCJ]\}|[LCJ])\s*\}"
                        r"\{\s*\\partial\s*(?P<param>[^{}]*(?:\{[^{}]*\}[^{}]*)*)\}\s*\Z")
 _WEIGHT_PLACEHOLDER = re.compile(r"(?<![A-Za-z\\])[wW]_\{?(\d?)[xX]+\d*\}?(?![A-Za-z])")
 _DECIMAL = re.compile(r"(?<![\w.])(\d+)\.(\d+)(?![\w.])")
