@@ -351,3 +351,14 @@ def test_where_shorthands_are_used_in_param_too(capsys):
     assert code == 1 and "the sign is flipped" in out, out
     code, out, err = run(["verify", "2-4-3-2", "--param", "w_{31}", "g_o out_{c_1}", "--where", "out_{c_1}=0.5"], capsys)
     assert code == 2 and "the network already names out_{c_1}" in err and len(err.splitlines()) == 1
+
+
+def test_steps_of_vectors_are_checked_entry_by_entry(capsys):
+    bp1 = r"\delta^{[2]} = (a^{[2]} - y) \odot \sigma'(z^{[2]}) = (a^{[2]} - y) \odot a^{[2]} \odot (1 - a^{[2]})"
+    code, out, _ = run(["verify", "2-3-2", "--notation", "columns", "--steps", bp1], capsys)
+    assert code == 0 and out.count("right (proven symbolically)") == 2 and "all 2 steps are right" in out, out
+    code, out, _ = run(["verify", "2-3-2", "--notation", "columns", "--steps", r"\delta^{[2]} = (a^{[2]} - y) \odot a^{[2]}"],
+                       capsys)
+    assert code == 1 and "WRONG" in out and "note: entry 1 differs" in out, out
+    code, out, _ = run(["verify", "2-3-2", "--notation", "columns", "--steps", r"\delta^{[2]} = (\delta^{[2]})^T"], capsys)
+    assert code == 1 and "the left side is a 2×1 column vector, the right side a 1×2 row vector" in out, out

@@ -1623,7 +1623,8 @@ def _rounded_only(literals: list[Literal], side: sympy.Expr) -> list[Literal]:
     inside a computation (a weight 0.4, an input 0.05, a learning rate 0.5) is a value given, taken
     exactly, or 0.4 ± 0.05 would excuse a result 24 % off; standing alone as the side (= 0.27, = -0.12)
     it is a rounded result. Longer numbers (0.74136507) count as rounded wherever they are."""
-    alone = len(literals) == 1 and abs(side) == sympy.Rational(literals[0].value.numerator, literals[0].value.denominator)
+    alone = (len(literals) == 1 and not shapes.is_matrix(side)
+             and abs(side) == sympy.Rational(literals[0].value.numerator, literals[0].value.denominator))
     return [n if n.half_unit is None or alone or significant_digits(n.text) > 2 else replace(n, half_unit=None)
             for n in literals]
 
@@ -1662,7 +1663,7 @@ def propagated_rounding(parse: Callable[[str], sympy.Expr], text: str, literals:
 
 def check_steps(text: str, derivation: Derivation | None = None, points: int = 3, seed: int = 0,
                 variables: Iterable[str] = ("z",), definitions: Mapping[str, str] | None = None,
-                tolerance: float | None = None) -> StepsVerdict:
+                tolerance: float | None = None, matrices: bool = False) -> StepsVerdict:
     """Check every ``=`` of a derivation chain (``verify --steps``). ``variables`` are free
     (real) variables; ``definitions`` names shorthands, e.g. ``{"a": "1/(1-e^{-z})"}``; with a
     ``derivation`` the network's names may be used too, under the handout's assumptions (for
@@ -1670,6 +1671,8 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
     short one inside a computation, 0.4 or 0.05, as a value given: ``_rounded_only``): a step
     is right when its sides agree within the rounding of the numbers written (``rounding``), or
     within ``tolerance`` (relative) when it is given; ``\\approx`` and ``≈`` say the same as ``=``.
+    With ``matrices`` a side may be a vector or matrix (BP1: δ^{[2]} = (a^{[2]} - y) ⊙ σ'(z^{[2]})): two
+    sides of one shape are compared entry by entry, of two shapes they differ.
 
     >>> v = check_steps(r"\\frac{d}{dz} a = a(1 - a)", definitions={"a": r"\\frac{1}{1+e^{-z}}"})
     >>> v.correct, v.steps[0].method
@@ -1692,7 +1695,7 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
         if ws.textbook is not None:
             ws.textbook.whole = (text, offset)
         try:
-            expressions.append(ws.parse(side, literals))
+            expressions.append(shapes.simplest(ws.parse(side, literals, matrices=matrices)))
         except FormulaError as error:
             position = None if error.position is None else offset + error.position
             raise type(error)(error.problem, text, position, error.allowed) from None
@@ -1702,6 +1705,8 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
 
     def same(i: int, j: int) -> tuple[_Comparison, float]:
         left, right = expressions[i], expressions[j]
+        if shapes.is_matrix(left) or shapes.is_matrix(right):
+            return entry_by_entry(i, j)
         allowed, least = (given, None) if given is not None else rounding(numbers[i] + numbers[j])
         cancelled = None  # how far the rounding moves the sides, where terms cancel
         result = ws.judge(left, right, lambda: ws.expand(right), points, seed, allowed,
@@ -1729,6 +1734,26 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
             elif not result.equal:
                 notes.append(f"wrong even allowing for {why}")
         return replace(result, note="; ".join(filter(None, notes))), allowed
+
+    def entry_by_entry(i: int, j: int) -> tuple[_Comparison, float]:
+        """Two sides of which one is a vector or matrix: of two shapes they differ; else each entry compared."""
+        left, right = expressions[i], expressions[j]
+        if not (shapes.is_matrix(left) and shapes.is_matrix(right) and left.shape == right.shape):
+            return _Comparison(False, "symbolic", note=f"the left side is {shapes.describe(left)}, the right side "
+                                                        f"{shapes.describe(right)}"), 0.0
+        allowed = given if given is not None else rounding(numbers[i] + numbers[j])[0]
+        methods, notes = set(), []
+        for index, (a, b) in enumerate(zip(left, right)):
+            result = ws.judge(a, b, lambda b=b: ws.expand(b), points, seed, allowed,
+                              f"right when {ASSUMED_DISTRIBUTION}; for targets that do not, the sides differ")
+            where = f"entry ({index // left.cols + 1}, {index % left.cols + 1})" if left.cols > 1 else \
+                f"entry {index + 1}"
+            if not result.equal:
+                return replace(result, note="; ".join(filter(None, (f"{where} differs", result.note)))), allowed
+            methods.add(result.method)
+            notes.append(result.note)
+        note = "; ".join(dict.fromkeys(filter(None, ["entry by entry"] + notes)))
+        return _Comparison(True, "symbolic" if methods == {"symbolic"} else "numeric", note=note), allowed
 
     steps = []
     for number, relation in enumerate(relations, start=1):

@@ -53,7 +53,7 @@ def _tolerance(ctx, param, value):
                    "per sample).")
 @click.option("--steps", metavar="'A = B = ...'",
               help=r"Check every '=' (or \approx, ≈) of a chain of derivation steps; may use d/dz and the "
-                   "network's names. Numbers of three or more significant digits count as rounded to their last digit, and so "
+                   "network's names, vectors and matrices too (compared entry by entry). Numbers of three or more significant digits count as rounded to their last digit, and so "
                    "does a side that is one number (= 0.27); shorter ones inside a computation (a weight 0.4, a "
                    "learning rate 0.5) are given values, taken exactly.")
 @click.option("--where", "definitions", multiple=True, metavar="NAME=EXPR",
@@ -135,7 +135,7 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, batch, st
         from ..checking.verify import check_steps
 
         verdict = check_steps(steps, derivation, points=points, seed=seed, variables=variables or ("z",),
-                              definitions=shorthands, tolerance=tolerance)
+                              definitions=shorthands, tolerance=tolerance, matrices=True)
         _print_steps_verdict(verdict, _spelling(derivation, {n for step in verdict.steps for n in step.point or ()}))
         raise click.exceptions.Exit(_status(verdict.correct))
     except (FormulaError, SpecError) as error:
