@@ -178,8 +178,9 @@ def test_the_walk_through_in_its_own_names_with_its_givens():
     assert set(wrong) == {39, 45, 57}, [(r.line, r.text) for r in report.wrong]
     assert all("on purpose" in lines[n - 3] for n in wrong)
     assert any("written for" in d for d in wrong[39].diagnosis), wrong[39].diagnosis  # σ for σ'
-    assert any("w_{22} instead of w_{21}" in d for d in wrong[57].diagnosis), wrong[57].diagnosis
-    assert any("c_2 is missing" in d for d in wrong[57].diagnosis), wrong[57].diagnosis
+    # in the document's own names (w_5 is the handout's w_{21}, o_2 its c_2)
+    assert any("w_{6} instead of w_{5}" in d for d in wrong[57].diagnosis), wrong[57].diagnosis
+    assert any("the term through o_2 is missing" in d for d in wrong[57].diagnosis), wrong[57].diagnosis
     right = {r.line for r in report.reports if r.verdict == "right"}
     assert {29, 31, 33, 35, 51, 53, 59, 61} <= right, sorted(right)
     assert "one bias per layer" in report.network

@@ -362,3 +362,20 @@ def test_steps_of_vectors_are_checked_entry_by_entry(capsys):
     assert code == 1 and "WRONG" in out and "note: entry 1 differs" in out, out
     code, out, _ = run(["verify", "2-3-2", "--notation", "columns", "--steps", r"\delta^{[2]} = (\delta^{[2]})^T"], capsys)
     assert code == 1 and "the left side is a 2×1 column vector, the right side a 1×2 row vector" in out, out
+
+
+def test_a_formula_in_the_walk_throughs_names_is_answered_in_them(capsys):
+    """w_5, out_{o1}, out_{h1}: the witness, the diagnosis and the correct formula use the walk-through's
+    names too (i_1, o_2, w_{7}), not the handout's out_{a_1}, c_2, w_{23}."""
+    code, out, _ = run(["verify", "2-2-2", "--shared-bias", "--param", "w_1",
+                        r"\delta_{o1} w_5 out_{h1}(1-out_{h1}) i_1"], capsys)
+    assert code == 1, out
+    lines = out.splitlines()
+    assert lines[2].startswith("  at i_1 = ") and "w_1 = " in lines[2] and "out_{a_1}" not in lines[2]
+    assert "  the term through o_2 is missing" in lines
+    correct = next(line for line in lines if line.startswith("  the correct formula: "))
+    assert r"w_{5}" in correct and r"w_{7}" in correct and r"\mathrm{out}_{h_1}" in correct and r"i_{1}" in correct
+    assert "c_1" not in correct and "w_{2" not in correct
+    plain = run(["verify", "2-2-2", "--shared-bias", "--param", "w_{11}",
+                 r"\delta_{c_1} w_{21} out_{b_1}(1-out_{b_1}) out_{a_1}"], capsys)[1]
+    assert "the term through c_2 is missing" in plain and r"w_{23}" in plain  # the handout's own names, its own answer

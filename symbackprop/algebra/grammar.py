@@ -471,15 +471,18 @@ class NameTable(dict):
 
     latex: dict
     aliases: dict
+    spellings: dict  # symbol → its first other spelling (w_{21} → w_5), for writing back in the user's names
 
     def __init__(self, *args, latex: Optional[Mapping[sympy.Symbol, str]] = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.latex = dict(latex or {})
         self.aliases = {}
+        self.spellings = {}
 
     def add_aliases(self, aliases: Mapping[str, sympy.Symbol]) -> None:
         """Spelling → symbol, each keyed as ``name_key`` keys it (and without separators)."""
         for spelling, symbol in aliases.items():
+            self.spellings.setdefault(symbol, spelling)
             key = name_key(spelling)
             for k in (key, _loose(key)):
                 if k not in self:

@@ -130,8 +130,9 @@ class Diagnosis:
     """The mutations of one gradient, and the one the user's formula is (``explain``)."""
 
     def __init__(self, derivation: Derivation, gradient: Gradient, values: dict, evaluate: Callable,
-                 latex: Callable[[sympy.Basic], str]):
+                 latex: Callable[[sympy.Basic], str], label: Callable | None = None):
         self.derivation, self.gradient = derivation, gradient
+        self.label = label or derivation.model.label  # a neuron's name in the words: c_2 (or the walk-through's o_2)
         printed: dict = {}  # the same few names are printed in many mutations' messages
 
         def shown(expr):
@@ -211,9 +212,9 @@ class Diagnosis:
         where = f"∂{out_name}/∂{self.latex(wrt)}"
         if activation.name == "relu":
             yield Mutation(f"relu's gate {shown} (1 where {self.latex(wrt)} > 0, else 0) is forgotten at "
-                           f"{m.label(neuron)}", (((of, wrt), self.ones),), rank=1)
+                           f"{self.label(neuron)}", (((of, wrt), self.ones),), rank=1)
         elif activation.name != "linear":
-            yield Mutation(f"the activation derivative {where} = {shown} of {m.label(neuron)} is missing",
+            yield Mutation(f"the activation derivative {where} = {shown} of {self.label(neuron)} is missing",
                            (((of, wrt), self.ones),), rank=1)
         display = "\\sigma" if activation.name == "sigmoid" else activation.name
         if activation.name in ("sigmoid", "tanh", "softplus"):
@@ -229,7 +230,7 @@ class Diagnosis:
             if other_name in (activation.name, "softmax", "linear") or other.in_output is None:
                 continue
             form = other.in_output(of)
-            yield Mutation(f"the derivative of {other_name} ({self.latex(form)}) where {m.label(neuron)}'s "
+            yield Mutation(f"the derivative of {other_name} ({self.latex(form)}) where {self.label(neuron)}'s "
                            f"{activation.name} needs {shown}", (((of, wrt), self._array(form)),), rank=2)
         for k in range(1, m.spec.depth + 1):  # another neuron's derivative: the output layer's σ' in a hidden layer
             for j in range(m.spec.layers[k]):
@@ -237,8 +238,8 @@ class Diagnosis:
                 if other_out == of or m.activation(k).mixes:
                     continue
                 form = m.activation(k).local_derivative(m.out[k], m.net[k], j, j)
-                which = "the output layer's" if k == m.spec.depth and neuron.layer != k else f"{m.label(m.neuron_of[other_out])}'s"
-                yield Mutation(f"{which} activation derivative {self.latex(form)} used for {m.label(neuron)}, "
+                which = "the output layer's" if k == m.spec.depth and neuron.layer != k else f"{self.label(m.neuron_of[other_out])}'s"
+                yield Mutation(f"{which} activation derivative {self.latex(form)} used for {self.label(neuron)}, "
                                f"which needs {shown}", (((of, wrt), self._array(form)),), rank=2)
 
     def _weight_factor(self, of, wrt, f):
@@ -262,10 +263,9 @@ class Diagnosis:
     def _through(self, source, target) -> str:
         """The route of the terms through the edge source → target: the target, and the source
         too when it is not the parameter's own neuron (c_1 and d_2)."""
-        m = self.model
         if source in self.gradient.parameter.feeds:
-            return m.label(target)
-        return f"{m.label(source)} and {m.label(target)}"
+            return self.label(target)
+        return f"{self.label(source)} and {self.label(target)}"
 
     def _input_factor(self, of, wrt, f):
         m = self.model
@@ -414,10 +414,11 @@ class Diagnosis:
 
 
 def diagnose(derivation: Derivation, gradient: Gradient, written: sympy.Expr, values: dict, evaluate: Callable,
-             latex: Callable[[sympy.Basic], str]) -> list[str]:
+             latex: Callable[[sympy.Basic], str], label: Callable | None = None) -> list[str]:
     """The mistake ``written`` makes, in words, when one of the usual mutations of the gradient is
-    exactly it at the points ``values`` (primary symbols and every definition, as arrays); else []."""
-    diagnosis = Diagnosis(derivation, gradient, values, evaluate, latex)
+    exactly it at the points ``values`` (primary symbols and every definition, as arrays); else [].
+    ``latex`` and ``label`` name expressions and neurons in the words (default: the model's labels)."""
+    diagnosis = Diagnosis(derivation, gradient, values, evaluate, latex, label)
     shape = diagnosis.structure.shape
     mine = np.broadcast_to(np.asarray(evaluate(written, values), dtype=float), shape)
     terms = sympy.Add.make_args(written)

@@ -354,6 +354,22 @@ def _names(model) -> dict[str, sympy.Symbol]:
     return _NAME_TABLES[model]
 
 
+def walkthrough_spellings(model) -> dict[str, str]:
+    """The classic walk-through's spelling of each name it has one for (letter notation, one hidden
+    layer): symbol name -> spelling, out_b_1 -> out_{h_1}, w_21 -> w_5."""
+    return {symbol.name: spelling for symbol, spelling in _names(model).spellings.items()}
+
+
+def _alias_latex(spelling: str) -> str:
+    """An alias as the handouts print names: out_{h_1} as \\mathrm{out}_{h_1}, w_5 as w_{5}.
+
+    >>> _alias_latex("out_{h_1}"), _alias_latex("w_5"), _alias_latex("E_{o_1}")
+    ('\\\\mathrm{out}_{h_1}', 'w_{5}', 'E_{o_1}')
+    """
+    spelling = re.sub(r"^(out|net|target)_", r"\\mathrm{\1}_", spelling)
+    return re.sub(r"_([0-9A-Za-z])$", r"_{\1}", spelling)
+
+
 class _Derived:
     """The parameters a derivation was asked for (``derive(only=...)``), for looking a name up
     among those few first rather than among every parameter of a wide network."""
@@ -449,6 +465,7 @@ class Workspace:
             self.delta_definitions = {d.symbol: d.definition for d in derivation.chain.deltas}  # output first
             self.names = NameTable(_names(m), latex=m.latex_names)  # messages list names as the handout spells them
             self.names.aliases = dict(_names(m).aliases)  # the walk-through's w_5, out_{h1} (E_{o1} below)
+            self.names.spellings = dict(_names(m).spellings)
             self.latex_names = dict(m.latex_names)
             self.one_level = {**m.definitions, m.loss_symbol: m.loss, **self.delta_definitions}
             self.inputs = list(m.primary)
@@ -564,12 +581,21 @@ class Workspace:
             raise
 
     def latex(self, expr: sympy.Basic) -> str:
-        """``expr`` in LaTeX, its symbols under their handout names: the printer is handed only the names
-        of the symbols in ``expr`` (it copies what it is given, and a wide network has 24,000)."""
+        """``expr`` in LaTeX, its symbols under their handout names, or the classic walk-through's where
+        the formula was written in them (out_{h_1}, w_5): the printer is handed only the names of the
+        symbols in ``expr`` (it copies what it is given, and a wide network has 24,000)."""
         names = self.latex_names
         if isinstance(expr, sympy.Basic):
             names = {s: names[s] for s in expr.atoms(sympy.Symbol) if s in names}
+        if self.aliased:
+            names = {s: _alias_latex(self.names.spellings[s]) if s in self.names.spellings else n for s, n in names.items()}
         return to_latex(expr, names)
+
+    def label(self, neuron) -> str:
+        """A neuron's name in a diagnosis: c_2, or the walk-through's o_2 where the formula was written in its names."""
+        if self.aliased and self.names.spellings:
+            return f"{'iho'[neuron.layer]}_{neuron.index + 1}"
+        return self.model.label(neuron)
 
     def readings(self) -> tuple[str, ...]:
         """The names read in Nielsen's numbering, each once, in the order written."""
@@ -985,17 +1011,19 @@ class Workspace:
 
 
 # -- one gradient --------------------------------------------------------------------------------
-def _route(derivation: Derivation, path: Path) -> tuple[str, ...]:
+def _route(derivation: Derivation, path: Path, name: Callable | None = None) -> tuple[str, ...]:
     """The neurons a path goes through after the parameter's own (d_2 for w_{21} → c_1 → d_2);
-    where a softmax takes net_{c_1} to out_{c_2}, both: "c_1→c_2", so no two paths share a label."""
+    where a softmax takes net_{c_1} to out_{c_2}, both: "c_1→c_2", so no two paths share a label.
+    ``name`` names a neuron (default: the model's label)."""
     m = derivation.model
+    name = name or m.label
     labels, previous = [], None
     for node in path.nodes:
         neuron = m.neuron_of.get(node)
         if node in m.computed_outs:
-            label = m.label(neuron)
+            label = name(neuron)
             if previous is not None and previous != neuron:
-                label = f"{m.label(previous)}→{label}"
+                label = f"{name(previous)}→{label}"
             labels.append(label)
         previous = neuron
     return tuple(labels[1:] if len(labels) > 1 else labels)
@@ -1086,7 +1114,7 @@ def _diagnose(ws: Workspace, derivation: Derivation, gradient: Gradient, written
     if not paths or len(paths) > MAX_DIAGNOSED_PATHS or len(terms) > 2 * len(paths) + 4:
         return ()
     values = ws.sample(points, seed)
-    routes = [_words(_route(derivation, p)) for p in paths]
+    routes = [_words(_route(derivation, p, ws.label)) for p in paths]
     found: dict[int, TermCheck] = {}  # path index → its check
     unused = list(range(len(terms)))
     path_values = [ws.evaluate(p.value, values) for p in paths]
@@ -1095,7 +1123,7 @@ def _diagnose(ws: Workspace, derivation: Derivation, gradient: Gradient, written
         free = [i for i in range(len(paths)) if i not in found]
         same = next((i for i in free if _disagreement(term_values, path_values[i]) is None), None)
         if same is not None:
-            found[same] = TermCheck("matched", _route(derivation, paths[same]), terms[t], paths[same].value,
+            found[same] = TermCheck("matched", _route(derivation, paths[same], ws.label), terms[t], paths[same].value,
                                     f"the term through {routes[same]} is right")
             unused.remove(t)
     pairs = []  # (-shared factors, term, path, differences): most alike first
@@ -1107,12 +1135,12 @@ def _diagnose(ws: Workspace, derivation: Derivation, gradient: Gradient, written
     for _, t, i, clauses in sorted(pairs, key=lambda pair: pair[:3]):
         if i not in found and t in unused:
             what = "; ".join(clauses) or "a different value"
-            found[i] = TermCheck("wrong", _route(derivation, paths[i]), terms[t], paths[i].value,
+            found[i] = TermCheck("wrong", _route(derivation, paths[i], ws.label), terms[t], paths[i].value,
                                  f"the term through {routes[i]} has {what}")
             unused.remove(t)
     if not found:
         return ()
-    checks = [found.get(i) or TermCheck("missing", _route(derivation, paths[i]), None, paths[i].value,
+    checks = [found.get(i) or TermCheck("missing", _route(derivation, paths[i], ws.label), None, paths[i].value,
                                         f"the term through {routes[i]} is missing") for i in range(len(paths))]
     name = derivation.model.latex_names[gradient.parameter.symbol]
     checks += [TermCheck("extra", (), terms[t], None,
@@ -1476,7 +1504,7 @@ def _mistakes(ws: Workspace, derivation: Derivation, gradient: Gradient, written
 
     def run():
         values = ws.sample(DIAGNOSIS_POINTS, seed + 7)
-        return diagnose(derivation, gradient, written, values, ws.evaluate, ws.latex)
+        return diagnose(derivation, gradient, written, values, ws.evaluate, ws.latex, ws.label)
 
     try:
         if derivation.model.loss_function.targets_sum_to_one:

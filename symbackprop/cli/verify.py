@@ -126,7 +126,7 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, batch, st
             if isinstance(verdict, MatrixVerdict):
                 _print_matrix_verdict(verdict)
             else:
-                _print_gradient_verdict(verdict, _spelling(derivation, verdict.point or ()))
+                _print_gradient_verdict(verdict, _spelling(derivation, verdict.point or (), bool(verdict.aliases)))
             if batch > 1 and batch in network.layers and verdict.correct is False:
                 click.echo(f"  note: with --batch {batch}, a layer of {batch} neurons has square {batch}×{batch} batch "
                            f"matrices, and a product of two of them is their matrix product; entry by entry is \\odot "
@@ -146,13 +146,19 @@ def _status(correct) -> int:
     return 0 if correct else EXIT_FAILED if correct is False else EXIT_NOT_CHECKED
 
 
-def _spelling(derivation, names: Collection[str]) -> dict[str, str]:
+def _spelling(derivation, names: Collection[str], aliased: bool = False) -> dict[str, str]:
     """The witness point's ``names`` as the handout spells them and as they can be typed back
-    (out_{a_1}, W^{[1]}_{1,1}, \\hat{y}_{1}; not the internal out_a_1, W_1_1_1, y_1): name -> spelling."""
+    (out_{a_1}, W^{[1]}_{1,1}, \\hat{y}_{1}; not the internal out_a_1, W_1_1_1, y_1), or, ``aliased``,
+    in the classic walk-through's names where it has one (i_1, w_5): name -> spelling."""
     if derivation is None or not names:
         return {}
-    return {s.name: re.sub(r"\\mathrm\{([^{}]*)\}", r"\1", latex)
-            for s, latex in derivation.model.latex_names.items() if s.name in names}
+    spelled = {s.name: re.sub(r"\\mathrm\{([^{}]*)\}", r"\1", latex)
+               for s, latex in derivation.model.latex_names.items() if s.name in names}
+    if aliased:
+        from ..checking.verify import walkthrough_spellings
+
+        spelled.update((name, alias) for name, alias in walkthrough_spellings(derivation.model).items() if name in spelled)
+    return spelled
 
 
 def _values(point: dict, names: dict[str, str] | None = None, limit: int = 6) -> str:
