@@ -379,3 +379,19 @@ def test_a_formula_in_the_walk_throughs_names_is_answered_in_them(capsys):
     plain = run(["verify", "2-2-2", "--shared-bias", "--param", "w_{11}",
                  r"\delta_{c_1} w_{21} out_{b_1}(1-out_{b_1}) out_{a_1}"], capsys)[1]
     assert "the term through c_2 is missing" in plain and r"w_{23}" in plain  # the handout's own names, its own answer
+
+
+def test_a_wrong_gradient_step_is_diagnosed_as_param_diagnoses_it(capsys):
+    code, out, _ = run(["verify", "2-4-3-2", "--steps",
+                        r"\frac{\partial E}{\partial w_{21}} = \delta_{d_1} w_{31} out_{c_1}(1 - out_{c_1}) out_{b_1}"], capsys)
+    assert code == 1 and "  the term through d_2 is missing" in out.splitlines(), out
+    assert "  the correct formula: " in out
+    # the chain starts from the gradient: the first wrong step's right side is a wrong formula for it
+    chain = r"\frac{\partial E}{\partial w_{31}} = \delta_{d_1} out_{c_1} = (out_{d_1} - target_{d_1}) out_{c_1} = out_{c_1}"
+    code, out, _ = run(["verify", "2-4-3-2", "--steps", chain], capsys)
+    lines = out.splitlines()
+    assert code == 1 and lines[2] == r"step 2: \delta_{d_1} out_{c_1} = (out_{d_1} - target_{d_1}) out_{c_1}", out
+    step2 = lines[lines.index(lines[2]):next(i for i, line in enumerate(lines) if line.startswith("step 3"))]
+    assert any("is missing" in line and "d_1" in line for line in step2), out
+    step3 = lines[next(i for i, line in enumerate(lines) if line.startswith("step 3")):]
+    assert not any("the correct formula" in line for line in step3)  # after a wrong step: no claim about the gradient

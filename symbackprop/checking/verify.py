@@ -169,6 +169,8 @@ class Step:
     relation: str = "="
     tolerance: float = 0.0
     printer: Callable[[sympy.Basic], str] = field(default=to_latex, repr=False, compare=False)
+    diagnosis: tuple[str, ...] = ()  # a wrong gradient step (∂E/∂w_{31} = ...): what is wrong, as --param says
+    correction: str = ""  # ... and its correct formula
 
     @cached_property
     def left_latex(self) -> str:
@@ -1790,13 +1792,34 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
         if relation != "=" and not allowed:
             note = "; ".join(filter(None, (f"no rounded number is written, so {relation} is checked as =", note)))
         left, right = expressions[number - 1], expressions[number]
+        # a wrong gradient step, or the first wrong step of a chain that starts from the gradient (each side
+        # before it right, so its right side is a wrong formula for that gradient): named as --param names it
+        first_wrong = all(step.correct for step in steps)
+        start = texts[0] if first_wrong and number > 1 else texts[number - 1]
+        diagnosis, correction = _gradient_step(derivation, start, texts[number], points, seed) \
+            if result.equal is False and derivation is not None else ((), "")
         steps.append(Step(
             number, texts[number - 1].strip(), texts[number].strip(), left, right,
             result.equal, result.method, result.point, result.left_value, result.right_value, note, relation, allowed,
-            ws.latex,
+            ws.latex, diagnosis, correction,
         ))
     ends = same(0, len(expressions) - 1)[0].equal if len(expressions) > 2 else None
     return StepsVerdict(tuple(expressions), tuple(steps), ends, ws.readings(), tuple(ws.elementwise), tuple(ws.aliased))
+
+
+def _gradient_step(derivation: Derivation, left: str, right: str, points: int, seed: int) -> tuple[tuple[str, ...], str]:
+    """A wrong step whose left side is a gradient (∂E/∂w_{31}) and its right side a formula for it:
+    ``check_gradient``'s diagnosis and correct formula; nothing for any other step."""
+    claimed, formula = split_claim(f"{left} = {right}")
+    if claimed is None:
+        return (), ""
+    try:
+        found = check_gradient(derivation, claimed, formula, points=points, seed=seed)
+    except (FormulaError, SpecError, ValueError):
+        return (), ""
+    if found.correct is not False:
+        return (), ""
+    return tuple(found.diagnosis), getattr(found, "formula_latex", "") or found.expected_latex
 
 
 __all__ = [

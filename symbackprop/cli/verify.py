@@ -300,6 +300,10 @@ def _print_steps_verdict(verdict, spelling: dict[str, str]) -> None:
         click.echo(f"  {'right' if step.correct else 'WRONG'} ({how})")
         if not step.correct and step.point is not None:
             click.echo(f"  {_witness(step.point, step.left_value, step.right_value, spelling)}")
+        for said in step.diagnosis:
+            click.echo(f"  {said}")
+        if step.correction:
+            click.echo(f"  the correct formula: {step.correction}")
         if step.note:
             click.echo(f"  note: {step.note}")
     first, unchecked = verdict.first_wrong, verdict.unchecked
