@@ -1693,7 +1693,7 @@ def propagated_rounding(parse: Callable[[str], sympy.Expr], text: str, literals:
 
 def check_steps(text: str, derivation: Derivation | None = None, points: int = 3, seed: int = 0,
                 variables: Iterable[str] = ("z",), definitions: Mapping[str, str] | None = None,
-                tolerance: float | None = None, matrices: bool = False) -> StepsVerdict:
+                tolerance: float | None = None, matrices: bool = False, diagnose: bool = False) -> StepsVerdict:
     """Check every ``=`` of a derivation chain (``verify --steps``). ``variables`` are free
     (real) variables; ``definitions`` names shorthands, e.g. ``{"a": "1/(1-e^{-z})"}``; with a
     ``derivation`` the network's names may be used too, under the handout's assumptions (for
@@ -1702,7 +1702,8 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
     is right when its sides agree within the rounding of the numbers written (``rounding``), or
     within ``tolerance`` (relative) when it is given; ``\\approx`` and ``≈`` say the same as ``=``.
     With ``matrices`` a side may be a vector or matrix (BP1: δ^{[2]} = (a^{[2]} - y) ⊙ σ'(z^{[2]})): two
-    sides of one shape are compared entry by entry, of two shapes they differ.
+    sides of one shape are compared entry by entry, of two shapes they differ. With ``diagnose`` a
+    wrong gradient step (∂E/∂w_{31} = ...) is diagnosed as ``check_gradient`` diagnoses it.
 
     >>> v = check_steps(r"\\frac{d}{dz} a = a(1 - a)", definitions={"a": r"\\frac{1}{1+e^{-z}}"})
     >>> v.correct, v.steps[0].method
@@ -1797,7 +1798,7 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
         first_wrong = all(step.correct for step in steps)
         start = texts[0] if first_wrong and number > 1 else texts[number - 1]
         diagnosis, correction = _gradient_step(derivation, start, texts[number], points, seed) \
-            if result.equal is False and derivation is not None else ((), "")
+            if diagnose and result.equal is False and derivation is not None else ((), "")
         steps.append(Step(
             number, texts[number - 1].strip(), texts[number].strip(), left, right,
             result.equal, result.method, result.point, result.left_value, result.right_value, note, relation, allowed,
