@@ -221,6 +221,20 @@ def test_nielsens_equations_for_every_layer_are_checked_for_each_layer():
                      7: "proven for every value of j, k, l the network's names have (16 of them)"}
 
 
+def test_a_batch_whose_matrices_would_be_square_is_checked_for_another_m_and_one_samples_names_refused():
+    text = "\n\n".join([
+        "A 2-3-1 network with sigmoid units, biases and the binary cross-entropy, in column notation.",
+        "A batch of $m = 3$ samples.",
+        r"$$dZ^{[1]} = W^{[2]T} dZ^{[2]} * A^{[1]} (1 - A^{[1]})$$",  # right; at m = 3, A^{[1]} would be square
+        r"$$dW^{[2]} = \frac{1}{m} dz^{[2]} a^{[1]T}$$",  # one sample's names in a batch's equation
+        r"$$\frac{\partial E_{total}}{\partial w_{jk}} = \delta_{c_j} out_{b_k}$$"])
+    report = lint_text(text)
+    by_line = {r.line: r for r in report.reports}
+    assert by_line[5].verdict == "right" and by_line[5].reason.endswith("for a batch of 4 samples")
+    assert by_line[7].verdict == "not checked" and "are one sample's, not the batch's" in by_line[7].reason
+    assert report.wrong == ()
+
+
 def test_ng_one_sample_and_mini_batch_equations_are_checked():
     """Ng's one-sample dW^{[2]} = dz^{[2]} a^{[1]T} and his batch's \\frac{1}{m} dZ^{[2]} A^{[1]T} (a batch of as
     many samples as no layer has neurons, each its own inputs and targets): every line checked, the two
@@ -253,9 +267,10 @@ def test_column_handout_bp_equations_are_checked(suffix, lines):
     for line in lines:
         found = next(r for r in report.reports if r.line == line)
         assert found.verdict == "right" and "entry by entry" in found.reason, found
-    # the mini-batch's six equations, proven for the handout's own m = 2 (its "a batch of m = 2 samples")
+    # the mini-batch's six equations, proven for a batch of 4: the handout's own m = 2 would make its output
+    # layer's batch matrices square (2×2), where A^{[2]}(1 - A^{[2]}) is a matrix product
     batch = [r for r in report.reports if "for a batch of" in r.reason]
-    assert len(batch) == 6 and all(r.verdict == "right" and r.reason.endswith("for a batch of 2 samples") for r in batch)
+    assert len(batch) == 6 and all(r.verdict == "right" and r.reason.endswith("for a batch of 4 samples") for r in batch)
     assert report.summary["checked"] >= 63, report.summary
 
 

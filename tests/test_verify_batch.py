@@ -97,11 +97,11 @@ def test_one_samples_names_are_refused_in_a_batch_formula():
 
 
 def test_cli_batch():
-    right = invoke("2-3-1", "--notation", "columns", "--loss", "bce", "--batch", "3", "--param", "dW^{[2]}", NG_DW2)
+    right = invoke("2-3-1", "--notation", "columns", "--loss", "bce", "--batch", "4", "--param", "dW^{[2]}", NG_DW2)
     assert right.exit_code == 0, right.output
     assert right.output == ("correct: your formula for dL/dW^{[2]} equals the true gradient in all 3 entries of the "
                             "1×3 vector (proven symbolically)\n")
-    wrong = invoke("2-3-1", "--notation", "columns", "--loss", "bce", "--bias", "--batch", "3", "--param", "db^{[2]}",
+    wrong = invoke("2-3-1", "--notation", "columns", "--loss", "bce", "--bias", "--batch", "4", "--param", "db^{[2]}",
                    r"dZ^{[2]} \mathbf{1}")
     assert wrong.exit_code == 1, wrong.output
     lines = wrong.output.splitlines()
@@ -133,11 +133,27 @@ def test_a_batchs_matrices_of_one_shape_multiply_entry_by_entry_as_ng_writes_the
     result = invoke("2-3-1", "--notation", "columns", "--loss", "bce", "--batch", "4", "--param", "dW^{[1]}", right)
     assert result.exit_code == 0, result.output
     assert "a product of two matrices of one shape that is not square (a batch's), entry by entry" in result.output
+    # 3 samples and 3 hidden neurons: A^{[1]} would be 3×3, and A^{[1]}(1 - A^{[1]}) a matrix product: refused
     square = invoke("2-3-1", "--notation", "columns", "--loss", "bce", "--batch", "3", "--param", "dW^{[1]}", right)
-    assert square.exit_code == 1  # 3 samples and 3 hidden neurons: A^{[1]} is 3×3, and A^{[1]}(1 - A^{[1]}) a matrix product
-    assert square.output.splitlines()[-1] == (r"  note: with --batch 3, a layer of 3 neurons has square 3×3 batch matrices, "
-                                              r"and a product of two of them is their matrix product; entry by entry is "
-                                              r"\odot (or give another M)")
-    odot = invoke("2-3-1", "--notation", "columns", "--loss", "bce", "--batch", "3", "--param", "dW^{[1]}",
-                  r"\frac{1}{m} (W^{[2]T} dZ^{[2]} \odot A^{[1]} \odot (1 - A^{[1]})) X^T")
-    assert odot.exit_code == 0, odot.output
+    assert square.exit_code == 2 and "a layer of 3 neurons would make the batch's matrices square (3×3)" in square.output
+    inputs = invoke("2-3-1", "--notation", "columns", "--loss", "bce", "--batch", "2", "--param", "dW^{[1]}", right)
+    assert inputs.exit_code == 0, inputs.output  # X is 2×2, but no product of two inputs' matrices is written
+
+
+def test_what_depends_on_m_is_judged_for_a_second_batch_size_too():
+    d = batch_derivation("2-3-1", 2, notation="columns", loss="bce")
+    half = check_batch_gradient(d, "dW^{[2]}", r"\frac{1}{2} dZ^{[2]} A^{[1]T}")  # 1/2 for 1/m: right at m = 2 only
+    assert half.correct is False
+    assert half.diagnosis == ["in every entry: right for a batch of 2 samples but not for 4: the formula does not hold "
+                              "for every m"]
+    double = check_batch_gradient(d, "dW^{[2]}", r"\frac{2}{m} dZ^{[2]} A^{[1]T}")  # m times the gradient at m = 2 only
+    assert double.correct is False and not any("1/m" in line for line in double.diagnosis)
+    summed = check_batch_gradient(d, "dW^{[2]}", r"dZ^{[2]} A^{[1]T}")
+    assert "the 1/m of the mean is missing" in summed.diagnosis[0]
+
+
+def test_a_diagnosis_that_needs_the_cross_entropys_assumption_says_so():
+    d = batch_derivation("2-3-2", 4, notation="columns", loss="ce")
+    verdict = check_batch_gradient(d, "dW^{[2]}", r"(A^{[2]} - Y) A^{[1]T}")  # Ŷ - Y is dZ only when targets sum to 1
+    assert verdict.diagnosis[0].endswith("the 1/m of the mean is missing: your formula is m times the gradient (the sum "
+                                         "of the samples' gradients); this holds when each sample's targets sum to 1")

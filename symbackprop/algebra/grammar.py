@@ -916,7 +916,9 @@ class _Parser:
                 if len(fits) == 1:  # one way to make it defined: name that factor
                     side, text = fits[0]
                     factor = left if side == "left" else right
-                    self.state.repairs.append(Repair(text.strip(), shapes.describe(factor), str(error), token.position))
+                    repair = Repair(text.strip(), shapes.describe(factor), str(error), token.position)
+                    if repair not in self.state.repairs:  # a \sum reads its term once per index value
+                        self.state.repairs.append(repair)
                     return shapes.multiply(left.T, right) if side == "left" else shapes.multiply(left, right.T)
             raise FormulaError(str(error), self.text, token.position) from None
 

@@ -22,7 +22,10 @@ True
 
 from __future__ import annotations
 
+import functools
+import itertools
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 import sympy
@@ -35,6 +38,8 @@ from ..proof import numeric
 from .verify import GradientVerdict, MatrixVerdict, TermCheck, Workspace, check_gradient
 
 MAX_NAMED_ORIGINALS = 3  # one-sample names listed when a batch formula uses them
+ASSUMED = "each sample's targets summing to 1"  # the note of a comparison that needed the cross-entropy's assumption
+WHEN_ASSUMED = "; this holds when each sample's targets sum to 1"
 
 
 class BatchWorkspace(Workspace):
@@ -183,8 +188,9 @@ class BatchWorkspace(Workspace):
         for factor, said in ((m, "the 1/m of the mean is missing: your formula is m times the gradient (the sum "
                                  "of the samples' gradients)"),
                              (1 / m, "1/m is taken twice: your formula is the gradient divided by m")):
-            if self.judge(written, factor * truth, lambda f=factor: f * exact, points, seed, 0.0, "").equal:
-                return (), (said,)
+            found = self.judge(written, factor * truth, lambda f=factor: f * exact, points, seed, 0.0, ASSUMED)
+            if found.equal:
+                return (), (said + (WHEN_ASSUMED if ASSUMED in found.note else ""),)
         return (), ()
 
     def matrix_latex(self, target: sympy.ImmutableMatrix) -> str:
@@ -205,9 +211,10 @@ class BatchWorkspace(Workspace):
                                  "the left)"),
                              (1 / m, "the left side is m times the right: a 1/m is missing on the left (or extra on "
                                      "the right)")):
-            if all(self.judge(r, factor * l, lambda e=factor * l: self.expand(e), points, seed, 0.0, "").equal
-                   for l, r in zip(left, right)):
-                return said
+            found = [self.judge(r, factor * l, lambda e=factor * l: self.expand(e), points, seed, 0.0, ASSUMED)
+                     for l, r in zip(left, right)]
+            if all(f.equal for f in found):
+                return said + (WHEN_ASSUMED if any(ASSUMED in f.note for f in found) else "")
         return ""
 
     def check_names(self, written: sympy.Basic, text: str) -> None:
@@ -225,5 +232,34 @@ class BatchWorkspace(Workspace):
 
 def check_batch_gradient(derivation, parameter: str, text: str, **options) -> GradientVerdict | MatrixVerdict:
     """``check_gradient`` for a mini-batch of ``derivation.model.spec.batch`` samples (``verify --batch``):
-    ``text`` over the batch's matrices, judged against the gradient of the mean loss."""
-    return check_gradient(derivation, parameter, text, workspace=BatchWorkspace, **options)
+    ``text`` over the batch's matrices, judged against the gradient of the mean loss. m is the number
+    M there, so what depends on it is judged for a second batch size too: a formula right for M
+    samples but not for the other (a number where m belongs, 1/2 for 1/m at M = 2) is wrong, said so,
+    and "the 1/m is missing" is said only where it holds for both (not of 2/m at M = 2)."""
+    verdict = check_gradient(derivation, parameter, text, workspace=BatchWorkspace, **options)
+    size, layers = derivation.model.spec.batch, derivation.model.spec.layers[1:]  # the computed layers: square there
+    about_m = _mean_words(verdict)
+    if verdict.correct is not True and not about_m:
+        return verdict
+    other = next(m for m in itertools.count(size + 1) if m not in layers)
+    again = check_gradient(derivation, parameter, text, workspace=functools.partial(BatchWorkspace, size=other), **options)
+    if verdict.correct is True:
+        if again.correct is not False:
+            return verdict
+        words = (f"right for a batch of {size} samples but not for {other}: the formula does not hold for every m",)
+        return _with_mistakes(again, lambda entry: words if entry.correct is False else ())
+    if about_m and not _mean_words(again):  # the 1/m words held at M only (2/m at M = 2): not said
+        return _with_mistakes(verdict, lambda entry: tuple(w for w in entry.mistakes if "1/m" not in w))
+    return verdict
+
+
+def _mean_words(verdict) -> bool:
+    entries = verdict.entries if isinstance(verdict, MatrixVerdict) else (verdict,)
+    return any("1/m" in w for e in entries for w in e.mistakes)
+
+
+def _with_mistakes(verdict, mistakes):
+    """The verdict with each entry's named mistakes replaced by ``mistakes(entry)``."""
+    if isinstance(verdict, MatrixVerdict):
+        return replace(verdict, entries=tuple(replace(e, mistakes=mistakes(e)) for e in verdict.entries))
+    return replace(verdict, mistakes=mistakes(verdict))

@@ -33,6 +33,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -348,7 +349,8 @@ _BATCH = re.compile(r"(?<![A-Za-z\\])(?:dZ|dA|A\^|Z\^|Y(?![A-Za-z]))|\\mathbf\{1
 _INDEX_SUBSCRIPT = re.compile(r"_(?:\{([ijk]{1,2})\}|([ijk])(?![A-Za-z0-9]))")  # _j, _{j}, _{jk}
 # ... and a layer l as a superscript: ^l, ^{l}, ^{[l]}, ^{l+1}, ^{[l-1]} (its offset captured)
 _LAYER_SUPERSCRIPT = re.compile(r"\^(?:\{\[?l([+-]\d)?\]?\}|l(?![A-Za-z0-9]))")
-MAX_INSTANCES = 400  # index values tried for one equation
+MAX_INSTANCES = 400  # index values tried for one equation ...
+INSTANCES_SECONDS = 10.0  # ... for at most this long
 BATCH_SAMPLES = 3  # a mini-batch's equations are checked for the document's m, else for at least this many samples
 # (each its own inputs and targets), a number no layer has (n × m matrices are then not square: A^{[1]}(1 - A^{[1]})
 # is Ng's entry by entry)
@@ -603,6 +605,8 @@ class _Linter:
         not a name): checked for each value of its indices that the network's names have, each
         instance as the equation itself would be; right when every instance is, wrong with the first
         wrong instance's values. None when it has no such index, or no instance could be read."""
+        if self.model.spec.notation == "neurons":  # w_{jk}: the first subscript is a layer there, not a neuron
+            return None
         text = equation.text
         bound = set(re.findall(r"\\sum_\{?\s*([a-z])", text))
         letters = sorted({c for groups in _INDEX_SUBSCRIPT.findall(text) for c in "".join(groups)} - bound)
@@ -615,7 +619,10 @@ class _Linter:
             return None
         letters += ["l"] * layered  # Nielsen's δ^l = ((w^{l+1})^T δ^{l+1}) ⊙ σ'(z^l): every layer, in brackets,
         instances, right = [], 0  # so that either numbering of the layers gives the same equations
+        until = time.monotonic() + INSTANCES_SECONDS
         for values in itertools.product(*ranges):
+            if time.monotonic() > until:  # a wide network's hundreds of instances: not checked rather than slow
+                return None
             chosen = dict(zip(letters, map(str, values)))
 
             outside = []
@@ -684,9 +691,14 @@ class _Linter:
         key = ("batch", tuple(self.context.shorthands.items()))
         if key not in self.memo:
             given = self.context.shorthands.get("m", "").strip()  # the document's own "a batch of m = 2 samples"
-            size = int(given) if given.isdigit() and 1 <= int(given) <= MAX_BATCH else \
-                next(m for m in itertools.count(BATCH_SAMPLES) if m not in self.model.spec.layers)
-            self.memo[key] = BatchWorkspace(self.derivation, dict(self.context.shorthands), size=size, gradients=True)
+            shorthands = dict(self.context.shorthands)
+            computed = self.model.spec.layers[1:]  # their n × m matrices multiply entry by entry (A^{[1]}(1 - A^{[1]}))
+            if given.isdigit() and 1 <= int(given) <= MAX_BATCH and int(given) not in computed:
+                size = int(given)
+            else:  # none, or one that makes the batch's matrices square: m is the batch's size, a number no layer has
+                size = next(m for m in itertools.count(BATCH_SAMPLES) if m not in computed)
+                shorthands.pop("m", None)
+            self.memo[key] = BatchWorkspace(self.derivation, shorthands, size=size, gradients=True)
         return self.memo[key]
 
     def matrix_side(self, ws: Workspace, text: str, repairs: list | None = None):
@@ -705,7 +717,9 @@ class _Linter:
             return sympy.ImmutableMatrix(rows)
         if _MATRIX_LITERAL.search(text):
             raise FormulaError("a matrix written out inside a longer formula", text, None)
-        return ws.parse(rewrite(self.gradient_names(text), self.model), matrices=True, repairs=repairs)
+        value = ws.parse(rewrite(self.gradient_names(text), self.model), matrices=True, repairs=repairs)
+        ws.check_names(value, text)  # a batch's: one sample's names are not the batch's
+        return value
 
     def gradient_names(self, text: str) -> str:
         """Layer notation's names for gradients, ``g^{[3W]}`` = ∂L/∂W^{[3]} (likewise a, b; the last layer's

@@ -497,7 +497,8 @@ class Workspace:
         """The user's shorthands (``verify --where``), each name -> its formula; with ``own_names_only``
         none may take a name the network has."""
         for spelling, text in definitions.items():
-            if own_names_only and name_key(spelling) in self.names:  # --param: the network's names are its own
+            key = name_key(spelling)
+            if own_names_only and (key in self.names or key in self.names.aliases):  # --param: the network's own
                 raise FormulaError(f"the network already names {spelling}: give the shorthand a name of its own",
                                    f"{spelling}={text}", 0)
             value = self.parse(text, matrices=True)
@@ -1224,6 +1225,9 @@ class MatrixVerdict:
             where = "every entry" if len(wrong) == len(self.entries) else f"each of the {len(wrong)} wrong entries"
             return f"in {where}: {self.shared_diagnosis}" if self.shared_diagnosis else \
                 f"the same kind of mistake in {where}"
+        if self.shared_diagnosis:  # the same words for every wrong entry (a term missing in each)
+            where = "every entry" if len(wrong) == len(self.entries) else f"each of the {len(wrong)} wrong entries"
+            return f"in {where}: {self.shared_diagnosis}"
         return ""
 
     @property

@@ -50,7 +50,8 @@ def _tolerance(ctx, param, value):
               help="--param for a mini-batch of M samples, the loss their mean: EXPR over the batch's matrices, as "
                    r"Ng writes dW^{[2]} = \frac{1}{m} dZ^{[2]} A^{[1]T} (column notation: A^{[l]}, Z^{[l]}, dZ^{[l]}, X, "
                    r"\hat{Y}, Y, one column per sample; m = M; \mathbf{1} a vector of ones; layer notation: one row "
-                   "per sample).")
+                   "per sample). M may not be a computed layer's size (its matrices would be square); what depends "
+                   "on m is checked for a second batch size too.")
 @click.option("--steps", metavar="'A = B = ...'",
               help=r"Check every '=' (or \approx, ≈) of a chain of derivation steps; may use d/dz and the "
                    "network's names, vectors and matrices too (compared entry by entry). Numbers of three or more significant digits count as rounded to their last digit, and so "
@@ -93,6 +94,10 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, batch, st
             raise fail(f"--where needs NAME=EXPR, got {definition!r}")
         shorthands[name.strip()] = formula
     network = network_spec(spec, activation, loss, bias, notation, batch, shared_bias=shared_bias) if spec else None
+    if batch > 1 and batch in network.layers[1:]:  # A^{[1]}(1 - A^{[1]}) of square matrices: a matrix product
+        raise fail(f"--batch {batch}: a layer of {batch} neurons would make the batch's matrices square ({batch}×{batch}), "
+                   "where a product of two of them reads as a matrix product, not entry by entry as Ng writes it: "
+                   "give a number of samples no layer has")
     from ..algebra.grammar import FormulaError  # SymPy: after the usage checks
     from ..network.spec import SpecError
 
@@ -127,10 +132,6 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, batch, st
                 _print_matrix_verdict(verdict)
             else:
                 _print_gradient_verdict(verdict, _spelling(derivation, verdict.point or (), bool(verdict.aliases)))
-            if batch > 1 and batch in network.layers and verdict.correct is False:
-                click.echo(f"  note: with --batch {batch}, a layer of {batch} neurons has square {batch}×{batch} batch "
-                           f"matrices, and a product of two of them is their matrix product; entry by entry is \\odot "
-                           "(or give another M)")
             raise click.exceptions.Exit(_status(verdict.correct))
         from ..checking.verify import check_steps
 
