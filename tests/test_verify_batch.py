@@ -157,3 +157,11 @@ def test_a_diagnosis_that_needs_the_cross_entropys_assumption_says_so():
     verdict = check_batch_gradient(d, "dW^{[2]}", r"(A^{[2]} - Y) A^{[1]T}")  # Ŷ - Y is dZ only when targets sum to 1
     assert verdict.diagnosis[0].endswith("the 1/m of the mean is missing: your formula is m times the gradient (the sum "
                                          "of the samples' gradients); this holds when each sample's targets sum to 1")
+
+
+def test_the_witness_names_each_samples_values_as_the_handout_does():
+    result = invoke("1-1-1", "--notation", "columns", "--loss", "bce", "--batch", "2", "--param", "W^{[2]}_{1,1}",
+                    r"dZ^{[2]} A^{[1]T}")
+    assert result.exit_code == 1
+    witness = result.output.splitlines()[1]
+    assert "{a^{[0]}_{1}}^{(1)} = " in witness and "{y_{1}}^{(2)} = " in witness and "__" not in witness

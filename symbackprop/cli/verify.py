@@ -153,8 +153,13 @@ def _spelling(derivation, names: Collection[str], aliased: bool = False) -> dict
     in the classic walk-through's names where it has one (i_1, w_5): name -> spelling."""
     if derivation is None or not names:
         return {}
+    copies = {re.sub(r"__\d+$", "", n) for n in names if re.search(r"__\d+$", n)}  # a batch's sample i: out_b_1__2
     spelled = {s.name: re.sub(r"\\mathrm\{([^{}]*)\}", r"\1", latex)
-               for s, latex in derivation.model.latex_names.items() if s.name in names}
+               for s, latex in derivation.model.latex_names.items() if s.name in names or s.name in copies}
+    for name in names:
+        found = re.fullmatch(r"(.+)__(\d+)", name)
+        if found and found.group(1) in spelled:
+            spelled[name] = f"{{{spelled[found.group(1)]}}}^{{({found.group(2)})}}"
     if aliased:
         from ..checking.verify import walkthrough_spellings
 
