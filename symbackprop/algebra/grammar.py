@@ -786,6 +786,7 @@ class _State:
     aliases: Mapping = field(default_factory=dict)  # ``NameTable.aliases``: other spellings, key → symbol
     aliased: Optional[list] = None  # receives "w_5 = w_{21}" for each alias read, when asked for
     repairs: Optional[list] = None  # receives a ``Repair`` for each product made defined by a transpose, when asked for
+    batch: bool = False  # a mini-batch's formula: two n × m matrices of one shape multiply entry by entry
 
     def read(self, reading: str) -> None:
         if self.readings is not None and reading not in self.readings:
@@ -904,7 +905,10 @@ class _Parser:
         """left · right; where the product is undefined but one factor's transpose makes it defined,
         and the caller asked for ``repairs``, that product, and a ``Repair`` naming the factor."""
         if shapes.elementwise_product(left, right):
-            self.state.read(shapes.SAME_SHAPE_PRODUCT if 1 in shapes.simplest(left).shape else shapes.SAME_SHAPE_MATRIX_PRODUCT)
+            self.state.read(shapes.SAME_SHAPE_PRODUCT)
+        elif self.state.batch and shapes.same_shape_matrices(left, right):  # a batch's A^{[1]}(1 - A^{[1]}), as Ng writes it
+            self.state.read(shapes.SAME_SHAPE_MATRIX_PRODUCT)
+            return shapes.hadamard(left, right)
         try:
             return shapes.multiply(left, right)
         except shapes.ShapeMismatch as error:
@@ -1994,6 +1998,7 @@ def parse_math(
     readings: Optional[list] = None,
     aliased: Optional[list] = None,
     repairs: Optional[list] = None,
+    batch: bool = False,
 ) -> sympy.Expr:
     """A formula in LaTeX or plain text over ``names`` (from ``name_table``) and the free
     ``variables`` (real symbols). Derivatives are evaluated; a defined symbol (``definitions``:
@@ -2010,7 +2015,8 @@ def parse_math(
     a list, receives what was read so (``shapes.BROADCAST``, ...); ``aliased``, a list, receives each
     other spelling of a name read (``NameTable.aliases``: "w_5 = w_{21}"). With ``repairs``, a list,
     a product undefined as written that exactly one factor's transpose defines (W^{[2]} \\delta^{[2]}
-    for (W^{[2]})^T \\delta^{[2]}) is read with that transpose, and the list receives a ``Repair``.
+    for (W^{[2]})^T \\delta^{[2]}) is read with that transpose, and the list receives a ``Repair``. With
+    ``batch`` (a mini-batch's formula) two n × m matrices of one shape multiply entry by entry.
 
     >>> z = sympy.Symbol("z", real=True)
     >>> parse_math(r"\\frac{d}{dz} \\left(\\frac{1}{1 - e^{-z}}\\right)", {}, variables=["z"])
@@ -2023,7 +2029,7 @@ def parse_math(
     state = _State(columns=textbook is not None if columns is None else bool(columns),
                    sizes=None if sizes is None else tuple(int(n) for n in sizes),
                    latex=getattr(names, "latex", {}), readings=readings, aliases=getattr(names, "aliases", {}),
-                   aliased=aliased, repairs=repairs)
+                   aliased=aliased, repairs=repairs, batch=batch)
     parser = _Parser(text, tokenize(text, MATH_ALLOWED), grammar, table, dict(definitions or {}), state,
                      literals=literals, textbook=textbook)
     result = _run(parser)

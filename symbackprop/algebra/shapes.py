@@ -86,10 +86,18 @@ def add(left: Value, right: Value, sign: int = 1) -> Value:
 
 
 def elementwise_product(left: Value, right: Value) -> bool:
-    """Whether ``multiply`` reads left·right entry by entry: two vectors (two columns of n > 1
-    entries) or two matrices (a batch's A^{[1]}, n × m) of one shape that is not square, whose matrix
-    product does not exist; Ng writes a^{[1]}(1 - a^{[1]}) and A^{[1]}(1 - A^{[1]}) and NumPy's ``*``
-    so. Square matrices keep their matrix product, and no other shapes are read so."""
+    """Whether ``multiply`` reads left·right entry by entry: two vectors of one shape (two columns
+    of n > 1 entries), whose matrix product does not exist; Ng writes a^{[1]}(1 - a^{[1]}) and
+    NumPy's ``*`` so. Square matrices keep their matrix product, and no other shapes are read so
+    (a batch's A^{[1]}(1 - A^{[1]}): ``same_shape_matrices``, where the caller asks for it)."""
+    left, right = simplest(left), simplest(right)
+    return (is_matrix(left) and is_matrix(right) and left.shape == right.shape and left.cols != right.rows
+            and 1 in left.shape)
+
+
+def same_shape_matrices(left: Value, right: Value) -> bool:
+    """Two matrices of one shape that is not square (a mini-batch's n × m A^{[1]} and 1 - A^{[1]}),
+    whose matrix product does not exist."""
     left, right = simplest(left), simplest(right)
     return is_matrix(left) and is_matrix(right) and left.shape == right.shape and left.cols != right.rows
 

@@ -53,6 +53,7 @@ class BatchWorkspace(Workspace):
         db^{[l]} are names too, each the mean of the samples' gradients (``lint`` reads them as left sides)."""
         super().__init__(derivation)
         model, chain = derivation.model, derivation.chain
+        self.batch_products = True  # Ng's A^{[1]}(1 - A^{[1]}) of n × m matrices, entry by entry
         self.size = size = size or model.spec.batch
         self.copies, latex = sample_copies(chain, size)
         self.original: dict[sympy.Symbol, tuple[sympy.Symbol, int]] = {}  # a copy -> (its symbol, its sample)

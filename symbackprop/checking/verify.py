@@ -482,6 +482,7 @@ class Workspace:
             self.latex_names[symbol] = spelling
         self.inputs += self.variables
         self.user_definitions: dict[sympy.Symbol, sympy.Expr] = {}
+        self.batch_products = False  # two n × m matrices of one shape multiply entry by entry (``BatchWorkspace``)
         self.define(definitions or {}, own_names_only)
         self.symbolic = self.model is None or self.model.spec.n_parameters <= SYMBOLIC_LIMIT
         self.samples: dict[tuple[int, int], dict] = {}
@@ -576,7 +577,8 @@ class Workspace:
         try:
             return parse_math(text, self.names, definitions=self.one_level, literals=literals, textbook=self.textbook,
                               matrices=matrices, sizes=self.model.spec.layers if self.model is not None else None,
-                              readings=self.elementwise, aliased=self.aliased, repairs=repairs)
+                              readings=self.elementwise, aliased=self.aliased, repairs=repairs,
+                              batch=self.batch_products)
         except FormulaError as error:
             if self.model is not None and error.problem.startswith("unknown name 'm'"):  # Ng's 1/m: a batch's size
                 raise FormulaError("unknown name 'm': the number of samples of a mini-batch is known with "
