@@ -499,7 +499,10 @@ def test_a_product_one_transpose_defines_is_repaired_only_when_asked():
     repairs: list = []
     result = parse_math(r"2 A \cdot v", table, matrices=True, repairs=repairs)
     assert result == 2 * names["A"].T * names["v"]
-    assert repairs == [Repair("2 A", "a 2×3 matrix", "cannot multiply a 2×3 matrix by a 2×1 column vector: "
-                              "3 columns against 2 rows", 4)]
+    assert repairs == [Repair("A", "a 2×3 matrix", "cannot multiply a 2×3 matrix by a 2×1 column vector: "
+                              "3 columns against 2 rows", 4)]  # the matrix factor, not the number before it
+    both: list = []
+    parse_math(r"(A \odot A) v", table, matrices=True, repairs=both)  # two matrix factors: the whole left side
+    assert [r.factor for r in both] == [r"(A \odot A)"]
     with pytest.raises(FormulaError, match="cannot multiply a 2×3 matrix by a 4×1 column vector"):
         parse_math(r"A u", table, matrices=True, repairs=[])  # no transpose defines it

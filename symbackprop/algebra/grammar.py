@@ -884,26 +884,34 @@ class _Parser:
     def term(self) -> sympy.Expr:
         start = self.peek().position
         result = self.unary()
+        operands = [(start, self.peek().position, shapes.is_matrix(result))]  # where each factor is, and if a matrix
         while True:
             token = self.peek()
             if self.at(*_TIMES):
                 self.take()
                 right_start = self.peek().position
-                result = self.product(token, result, self.unary(), (start, token.position, right_start))
+                right = self.unary()
+                result = self.product(token, result, right, (start, token.position, right_start), operands)
             elif self.at(*_HADAMARD):
                 self.take()
-                result = self.shaped(shapes.hadamard, token, result, self.unary())
+                right_start = self.peek().position
+                result = self.shaped(shapes.hadamard, token, result, right := self.unary())
             elif self.at("/"):
                 self.take()
-                result = self.shaped(shapes.divide, token, result, self.unary())
+                right_start = self.peek().position
+                result = self.shaped(shapes.divide, token, result, right := self.unary())
             elif self.starts_atom(token):
-                result = self.product(token, result, self.power(), (start, token.position, token.position))
+                right_start = token.position
+                right = self.power()
+                result = self.product(token, result, right, (start, token.position, token.position), operands)
             else:
                 return result
+            operands.append((right_start, self.peek().position, shapes.is_matrix(right)))
 
-    def product(self, token: Token, left, right, spans: tuple[int, int, int]):
+    def product(self, token: Token, left, right, spans: tuple[int, int, int], operands: list = ()):
         """left · right; where the product is undefined but one factor's transpose makes it defined,
-        and the caller asked for ``repairs``, that product, and a ``Repair`` naming the factor."""
+        and the caller asked for ``repairs``, that product, and a ``Repair`` naming the factor (of
+        the left side, its one matrix factor where the others are numbers: A^{[1]} of \\frac{1}{m} A^{[1]})."""
         if shapes.elementwise_product(left, right):
             self.state.read(shapes.SAME_SHAPE_PRODUCT)
         elif self.state.batch and shapes.same_shape_matrices(left, right):  # a batch's A^{[1]}(1 - A^{[1]}), as Ng writes it
@@ -914,6 +922,9 @@ class _Parser:
         except shapes.ShapeMismatch as error:
             if self.state.repairs is not None and shapes.is_matrix(left) and shapes.is_matrix(right):
                 start, end, right_start = spans
+                matrices = [(a, b) for a, b, matrix in operands if matrix]
+                if len(matrices) == 1:
+                    start, end = matrices[0]
                 fits = [(side, text) for side, text, fits in (
                     ("left", self.text[start:end], left.rows == right.rows),
                     ("right", self.text[right_start:self.peek().position], left.cols == right.cols)) if fits]
