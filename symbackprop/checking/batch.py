@@ -23,7 +23,6 @@ True
 from __future__ import annotations
 
 import functools
-import itertools
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -238,11 +237,11 @@ def check_batch_gradient(derivation, parameter: str, text: str, **options) -> Gr
     samples but not for the other (a number where m belongs, 1/2 for 1/m at M = 2) is wrong, said so,
     and "the 1/m is missing" is said only where it holds for both (not of 2/m at M = 2)."""
     verdict = check_gradient(derivation, parameter, text, workspace=BatchWorkspace, **options)
-    size, layers = derivation.model.spec.batch, derivation.model.spec.layers[1:]  # the computed layers: square there
+    spec = derivation.model.spec
     about_m = _mean_words(verdict)
     if verdict.correct is not True and not about_m:
         return verdict
-    other = next(m for m in itertools.count(size + 1) if m not in layers)
+    size, other = spec.batch, spec.batch_size(spec.batch + 1)
     again = check_gradient(derivation, parameter, text, workspace=functools.partial(BatchWorkspace, size=other), **options)
     if verdict.correct is True:
         if again.correct is not False:

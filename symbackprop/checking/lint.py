@@ -50,7 +50,6 @@ from ..network.model import expand_definitions
 from ..network.spec import MAX_BATCH, SpecError
 from .document import Document, Equation, ShapeClaim
 from .verify import (
-    ASSUMED_DISTRIBUTION,
     Workspace,
     check_gradient,
     check_steps,
@@ -610,7 +609,7 @@ class _Linter:
         text = equation.text
         bound = set(re.findall(r"\\sum_\{?\s*([a-z])", text))
         letters = sorted({c for groups in _INDEX_SUBSCRIPT.findall(text) for c in "".join(groups)} - bound)
-        layered = self.model.spec.notation != "neurons" and "l" not in bound and bool(_LAYER_SUPERSCRIPT.search(text))
+        layered = "l" not in bound and bool(_LAYER_SUPERSCRIPT.search(text))
         if not (letters or layered) or any(name_key(c) in self.workspace().names for c in letters + ["l"] * layered):
             return None
         size, depth = max(self.model.spec.layers), self.model.spec.depth
@@ -692,11 +691,11 @@ class _Linter:
         if key not in self.memo:
             given = self.context.shorthands.get("m", "").strip()  # the document's own "a batch of m = 2 samples"
             shorthands = dict(self.context.shorthands)
-            computed = self.model.spec.layers[1:]  # their n × m matrices multiply entry by entry (A^{[1]}(1 - A^{[1]}))
-            if given.isdigit() and 1 <= int(given) <= MAX_BATCH and int(given) not in computed:
+            spec = self.model.spec
+            if given.isdigit() and 1 <= int(given) <= MAX_BATCH and not spec.square_batch(int(given)):
                 size = int(given)
             else:  # none, or one that makes the batch's matrices square: m is the batch's size, a number no layer has
-                size = next(m for m in itertools.count(BATCH_SAMPLES) if m not in computed)
+                size = spec.batch_size(BATCH_SAMPLES)
                 shorthands.pop("m", None)
             self.memo[key] = BatchWorkspace(self.derivation, shorthands, size=size, gradients=True)
         return self.memo[key]
@@ -839,27 +838,20 @@ class _Linter:
                                   f"{prefix}{shape(left)} against {shape(right)}")
             return StepReport(left_text, right_text, WRONG, "symbolic",
                               f"{prefix}the left side is {shape(left)}, the right side {shape(right)}")
-        methods, unchecked = set(), ""
-        allowed = rounding([])[0]
-        for index in range(a.rows * a.cols):
-            x, y = a[index], b[index]
-            result = ws.judge(x, y, lambda y=y: ws.expand(y), self.points, self.seed, allowed,
-                              f"right when {ASSUMED_DISTRIBUTION}; for targets that do not, the sides differ")
-            where = f"entry ({index // a.cols + 1}, {index % a.cols + 1})" if a.shape != (1, 1) else "the entry"
-            if result.equal is False:
-                values = ""
-                if result.left_value is not None and result.right_value is not None:
-                    values = f": left = {float(result.left_value):.8g}, right = {float(result.right_value):.8g}"
-                scaled = ws.scale_mistake(a, b, self.points, self.seed) if hasattr(ws, "scale_mistake") else ""
-                return StepReport(left_text, right_text, WRONG, result.method,
-                                  "; ".join(filter(None, (f"{prefix}{where} differs{values}", result.note, scaled))))
-            if result.equal is None:
-                unchecked = unchecked or f"{where} not checked: {result.note}"
-            else:
-                methods.add(result.method)
+        differs, equal, unchecked = ws.judge_entries(
+            a, b, self.points, self.seed, rounding([])[0],
+            lambda k: f"entry ({k // a.cols + 1}, {k % a.cols + 1})" if a.shape != (1, 1) else "the entry")
+        if differs is not None:
+            where, result = differs
+            values = ""
+            if result.left_value is not None and result.right_value is not None:
+                values = f": left = {float(result.left_value):.8g}, right = {float(result.right_value):.8g}"
+            scaled = ws.scale_mistake(a, b, self.points, self.seed) if hasattr(ws, "scale_mistake") else ""
+            return StepReport(left_text, right_text, WRONG, result.method,
+                              "; ".join(filter(None, (f"{prefix}{where} differs{values}", result.note, scaled))))
         if unchecked:
             return StepReport(left_text, right_text, NOT_CHECKED, "", prefix + unchecked)
-        method = "symbolic" if methods == {"symbolic"} else "numeric"
+        method = "symbolic" if {r.method for r in equal} == {"symbolic"} else "numeric"
         return StepReport(left_text, right_text, RIGHT, method, f"{prefix}{shape(left)}, entry by entry".strip())
 
     # -- the document's own activation ------------------------------------------------------

@@ -504,13 +504,13 @@ class Workspace:
                                    f"{spelling}={text}", 0)
             value = self.parse(text, matrices=True)
             if shapes.is_matrix(value):  # a vector or matrix shorthand (G = dZ^{[2]}) stands for its value, inline
-                self.names[name_key(spelling)] = value
+                self.names[key] = value
                 self.names.latex[value] = spelling
                 continue
             symbol = sympy.Symbol(spelling, real=True)
             self.user_definitions[symbol] = value
             self.one_level[symbol] = self.user_definitions[symbol]
-            self.names[name_key(spelling)] = symbol
+            self.names[key] = symbol
             self.names.latex[symbol] = spelling
             self.latex_names[symbol] = spelling
 
@@ -1012,6 +1012,25 @@ class Workspace:
                 result = assumed
         return result
 
+    def judge_entries(self, left: sympy.ImmutableMatrix, right: sympy.ImmutableMatrix, points: int, seed: int,
+                      tolerance: float, where: Callable[[int], str]
+                      ) -> tuple[tuple[str, _Comparison] | None, list[_Comparison], str]:
+        """Two matrices of one shape judged entry by entry (``judge``), in order: the first entry that
+        differs (``where`` names it) and its comparison, else None; the comparisons of the entries
+        found equal; and, for the first entry that could not be checked, its name and why ("" if none).
+        (``verify --steps`` and ``lint`` on vector and matrix equations.)"""
+        equal, unchecked = [], ""
+        for index, (a, b) in enumerate(zip(left, right)):
+            result = self.judge(a, b, lambda b=b: self.expand(b), points, seed, tolerance,
+                                f"right when {ASSUMED_DISTRIBUTION}; for targets that do not, the sides differ")
+            if result.equal is False:
+                return (where(index), result), equal, unchecked
+            if result.equal is None:
+                unchecked = unchecked or f"{where(index)} not checked: {result.note}"
+            else:
+                equal.append(result)
+        return None, equal, unchecked
+
 
 
 
@@ -1222,14 +1241,12 @@ class MatrixVerdict:
         if self.repairs:
             return "; ".join(f"{r.factor} ({r.shape}) needs its transpose here" for r in self.repairs)
         wrong = self.wrong
+        where = "every entry" if len(wrong) == len(self.entries) else f"each of the {len(wrong)} wrong entries"
+        if self.shared_diagnosis:  # the same words for every wrong entry: said once
+            return f"in {where}: {self.shared_diagnosis}"
         said = [re.sub(r"\d+", "#", "; ".join(e.mistakes)) for e in wrong]
         if len(wrong) > 1 and all(said) and len(set(said)) == 1:  # one mistake, told alike in every wrong entry
-            where = "every entry" if len(wrong) == len(self.entries) else f"each of the {len(wrong)} wrong entries"
-            return f"in {where}: {self.shared_diagnosis}" if self.shared_diagnosis else \
-                f"the same kind of mistake in {where}"
-        if self.shared_diagnosis:  # the same words for every wrong entry (a term missing in each)
-            where = "every entry" if len(wrong) == len(self.entries) else f"each of the {len(wrong)} wrong entries"
-            return f"in {where}: {self.shared_diagnosis}"
+            return f"the same kind of mistake in {where}"
         return ""
 
     @property
@@ -1779,18 +1796,17 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
             return _Comparison(False, "symbolic", note=f"the left side is {shapes.describe(left)}, the right side "
                                                         f"{shapes.describe(right)}"), 0.0
         allowed = given if given is not None else rounding(numbers[i] + numbers[j])[0]
-        methods, notes = set(), []
-        for index, (a, b) in enumerate(zip(left, right)):
-            result = ws.judge(a, b, lambda b=b: ws.expand(b), points, seed, allowed,
-                              f"right when {ASSUMED_DISTRIBUTION}; for targets that do not, the sides differ")
-            where = f"entry ({index // left.cols + 1}, {index % left.cols + 1})" if left.cols > 1 else \
-                f"entry {index + 1}"
-            if not result.equal:
-                return replace(result, note="; ".join(filter(None, (f"{where} differs", result.note)))), allowed
-            methods.add(result.method)
-            notes.append(result.note)
-        note = "; ".join(dict.fromkeys(filter(None, ["entry by entry"] + notes)))
-        return _Comparison(True, "symbolic" if methods == {"symbolic"} else "numeric", note=note), allowed
+        differs, equal, unchecked = ws.judge_entries(
+            left, right, points, seed, allowed,
+            lambda k: f"entry ({k // left.cols + 1}, {k % left.cols + 1})" if left.cols > 1 else f"entry {k + 1}")
+        if differs is not None:
+            where, result = differs
+            return replace(result, note="; ".join(filter(None, (f"{where} differs", result.note)))), allowed
+        if unchecked:  # not "differs": an entry that could not be checked is no difference
+            return _Comparison(None, "numeric", note=unchecked), allowed
+        note = "; ".join(dict.fromkeys(filter(None, ["entry by entry"] + [r.note for r in equal])))
+        method = "symbolic" if {r.method for r in equal} == {"symbolic"} else "numeric"
+        return _Comparison(True, method, note=note), allowed
 
     steps = []
     for number, relation in enumerate(relations, start=1):

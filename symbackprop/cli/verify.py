@@ -94,7 +94,7 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, batch, st
             raise fail(f"--where needs NAME=EXPR, got {definition!r}")
         shorthands[name.strip()] = formula
     network = network_spec(spec, activation, loss, bias, notation, batch, shared_bias=shared_bias) if spec else None
-    if batch > 1 and batch in network.layers[1:]:  # A^{[1]}(1 - A^{[1]}) of square matrices: a matrix product
+    if batch > 1 and network.square_batch(batch):  # A^{[1]}(1 - A^{[1]}) of square matrices: a matrix product
         raise fail(f"--batch {batch}: a layer of {batch} neurons would make the batch's matrices square ({batch}×{batch}), "
                    "where a product of two of them reads as a matrix product, not entry by entry as Ng writes it: "
                    "give a number of samples no layer has")
@@ -281,8 +281,9 @@ def _print_matrix_verdict(verdict) -> None:
     _readings(verdict)
     if verdict.pattern:
         click.echo(f"  {verdict.pattern}:")
+    shared = verdict.shared_diagnosis  # said once in the pattern above
     for entry in wrong[:MAX_SHOWN_ENTRIES]:
-        said = "" if verdict.shared_diagnosis else "; ".join(entry.diagnosis)
+        said = "" if shared else "; ".join(entry.diagnosis)
         values = "" if entry.point is None else "yours = {}, true = {}".format(*_pair(entry.written_value,
                                                                                       entry.expected_value))
         click.echo(f"  {entry.parameter}: " + (f"{said} ({values})" if said and values else said or values))

@@ -9,6 +9,8 @@ All input checking happens here; every later stage trusts a ``NetworkSpec``.
 
 from __future__ import annotations
 
+import itertools
+
 import re
 from dataclasses import dataclass
 
@@ -235,6 +237,20 @@ class NetworkSpec:
     @property
     def n_parameters(self) -> int:
         return self.n_weights + self.n_biases
+
+    def square_batch(self, samples: int) -> bool:
+        """Whether a batch of ``samples`` makes a computed layer's batch matrices square (n × m with
+        m = n), where Ng's A^{[1]}(1 - A^{[1]}) would read as a matrix product.
+
+        >>> spec = NetworkSpec.parse("2-3-1")
+        >>> [m for m in range(1, 5) if spec.square_batch(m)]
+        [1, 3]
+        """
+        return samples in self.layers[1:]
+
+    def batch_size(self, at_least: int) -> int:
+        """The smallest batch of at least ``at_least`` samples whose matrices are not square (``square_batch``)."""
+        return next(m for m in itertools.count(at_least) if not self.square_batch(m))
 
 
 def check_symbolic_size(spec: "NetworkSpec") -> None:
