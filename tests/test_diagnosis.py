@@ -48,7 +48,7 @@ RIGHT = [
     ("letters", "w_21", r"-(target_{c_1} - out_{c_1}) \sigma(net_{c_1})(1 - \sigma(net_{c_1})) out_{b_1}"),
     ("letters", "w_21", r"\frac{e^{-net_{c_1}}}{(1 + e^{-net_{c_1}})^2} (out_{c_1} - target_{c_1}) out_{b_1}"),
     ("letters", "w_21", r"(out_{c_1}^2 - out_{c_1} target_{c_1}) (1 - out_{c_1}) out_{b_1}"),
-    ("letters", "w_21", r"\frac{\partial E_{total}}{\partial w_{21}}"),
+    ("letters", "w_21", r"\frac{\partial E_{total}}{\partial out_{c_1}} \frac{\partial out_{c_1}}{\partial net_{c_1}} out_{b_1}"),
     # letters, hidden weight
     ("letters", "w_11", rf"({DC1} w_{{21}} + {DC2} w_{{23}}) {SB1} out_{{a_1}}"),
     ("letters", "w_11", rf"(\delta_{{c_1}} w_{{21}} + \delta_{{c_2}} w_{{23}}) {SB1} out_{{a_1}}"),

@@ -59,7 +59,7 @@ def test_seed_000_eq_15_is_accepted_for_w31(seed000, text):
 def test_seed_000_eqs_23_and_25_are_accepted_for_w21(seed000):
     for text in (f"{EQ23} + {EQ25}", f"{EQ25} + {EQ23}", r"\delta_{c_1} out_{b_1}",
                  r"(\delta_{d_1} w_{31} + \delta_{d_2} w_{34}) out_{c_1}(1 - out_{c_1}) out_{b_1}",
-                 r"\frac{\partial E_{\mathrm{total}}}{\partial w_{21}}"):
+                 r"\frac{\partial E_{\mathrm{total}}}{\partial net_{c_1}} out_{b_1}"):
         verdict = check_gradient(seed000, "w_21", text)
         assert verdict.correct and verdict.method == "symbolic", text
 
@@ -588,3 +588,24 @@ def test_each_outputs_error_of_the_classic_walk_through_is_a_name():
              r"+ \frac{\partial E_{c_2}}{\partial out_{b_1}}")
     verdict = check_steps(split, d)
     assert verdict.correct is True and verdict.steps[0].method == "symbolic"
+
+
+def test_a_formula_written_with_its_own_gradient_is_refused_not_called_correct():
+    """∂E/∂w_5 = ∂E/∂w_5 is true and checks nothing: a formula for a gradient that names that very
+    gradient (written as a derivative, as Ng's dW, or through a --where shorthand) is refused with
+    that reason; another gradient in it, or ∂E/∂out, is a formula like any other."""
+    d = derive("2-2-2", shared_bias=True, proof="gradients")
+    for text, definitions in [(r"\frac{\partial E}{\partial w_5}", None), ("dE/dw_5", None),
+                              ("2 g", {"g": r"\frac{1}{2} \frac{\partial E_{total}}{\partial w_{5}}"})]:
+        with pytest.raises(FormulaError, match=r"written with dE/dw_\{5\} itself, the gradient it is checked against"):
+            check_gradient(d, "w_5", text, definitions=definitions)
+    other = check_gradient(d, "w_5", "g", definitions={"g": r"\frac{\partial E}{\partial w_6}"})
+    assert other.correct is False and any("gradient of w_{22}" in line for line in other.diagnosis)
+    chained = check_gradient(d, "w_5", r"\frac{\partial E}{\partial out_{o1}} out_{o1}(1-out_{o1}) out_{h1}")
+    assert chained.correct is True
+    ng = derive("2-3-2", notation="columns", proof="gradients")
+    with pytest.raises(FormulaError, match=r"dL/dW\^\{\[2\]\}_\{1,1\} itself"):
+        check_gradient(ng, "W^{[2]}_{11}", "dW^{[2]}_{11}")
+    with pytest.raises(FormulaError, match=r"dL/dW\^\{\[2\]\} itself"):
+        check_gradient(ng, "W^{[2]}", "dW^{[2]}")
+    assert check_gradient(ng, "W^{[2]}", r"dz^{[2]} a^{[1]T}").correct is True

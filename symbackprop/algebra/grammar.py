@@ -584,6 +584,7 @@ class Textbook:
     pending: list = field(default_factory=list)  # (text, position, problem): ambiguous unless settled
     nielsen: bool = False  # some name of the input can be read only in Nielsen's numbering
     whole: Optional[tuple[str, int]] = None  # (the whole input, the offset of the text parsed) for ``settle``'s message
+    gradients: list = field(default_factory=list)  # the parameters whose gradient a formula names as Ng's dW, db
 
     @staticmethod
     def _lookup(key: str, names: Mapping[str, sympy.Symbol]) -> Optional[sympy.Symbol]:
@@ -629,7 +630,11 @@ class Textbook:
         return self._lookup(self._key(base, layer, name.subscripts), names)
 
     def gradient(self, kind: str, layer: int, subscripts: tuple[str, ...], names) -> Optional[sympy.Expr]:
-        """Ng's dW^{[l]}_{j,k} = δ^{[l]}_j a^{[l-1]}_k and db^{[l]}_j = δ^{[l]}_j inside a formula."""
+        """Ng's dW^{[l]}_{j,k} = δ^{[l]}_j a^{[l-1]}_k and db^{[l]}_j = δ^{[l]}_j inside a formula
+        (the parameter is added to ``gradients``)."""
+        parameter = self._lookup(self._key(kind, layer, subscripts), names)
+        if parameter is not None:
+            self.gradients.append(parameter)
         if kind == "b" and not subscripts:  # a shared bias: the sum of the layer's deltas
             deltas = [self._lookup(self._key("delta", layer, (str(j),)), names) for j in range(1, 10_000)]
             deltas = deltas[: deltas.index(None)] if None in deltas else deltas
@@ -787,6 +792,7 @@ class _State:
     aliased: Optional[list] = None  # receives "w_5 = w_{21}" for each alias read, when asked for
     repairs: Optional[list] = None  # receives a ``Repair`` for each product made defined by a transpose, when asked for
     batch: bool = False  # a mini-batch's formula: two n × m matrices of one shape multiply entry by entry
+    taken: Optional[list] = None  # receives (operand, variable) for each derivative written, when asked for
 
     def read(self, reading: str) -> None:
         if self.readings is not None and reading not in self.readings:
@@ -1256,6 +1262,8 @@ class _Parser:
         return shapes.elementwise(lambda entry: self.differentiate_one(entry, variable), operand)
 
     def differentiate_one(self, operand: sympy.Expr, variable: sympy.Symbol) -> sympy.Expr:
+        if self.state.taken is not None:
+            self.state.taken.append((operand, variable))
         return total_derivative(operand, variable, self.definitions)
 
     def slash_derivative(self) -> Optional[sympy.Expr]:
@@ -2010,6 +2018,7 @@ def parse_math(
     aliased: Optional[list] = None,
     repairs: Optional[list] = None,
     batch: bool = False,
+    derivatives: Optional[list] = None,
 ) -> sympy.Expr:
     """A formula in LaTeX or plain text over ``names`` (from ``name_table``) and the free
     ``variables`` (real symbols). Derivatives are evaluated; a defined symbol (``definitions``:
@@ -2028,6 +2037,8 @@ def parse_math(
     a product undefined as written that exactly one factor's transpose defines (W^{[2]} \\delta^{[2]}
     for (W^{[2]})^T \\delta^{[2]}) is read with that transpose, and the list receives a ``Repair``. With
     ``batch`` (a mini-batch's formula) two n × m matrices of one shape multiply entry by entry.
+    ``derivatives``, a list, receives (operand, variable) for each derivative the formula writes
+    (∂E/∂w_{31}: the loss's symbol and w_{31}).
 
     >>> z = sympy.Symbol("z", real=True)
     >>> parse_math(r"\\frac{d}{dz} \\left(\\frac{1}{1 - e^{-z}}\\right)", {}, variables=["z"])
@@ -2040,7 +2051,7 @@ def parse_math(
     state = _State(columns=textbook is not None if columns is None else bool(columns),
                    sizes=None if sizes is None else tuple(int(n) for n in sizes),
                    latex=getattr(names, "latex", {}), readings=readings, aliases=getattr(names, "aliases", {}),
-                   aliased=aliased, repairs=repairs, batch=batch)
+                   aliased=aliased, repairs=repairs, batch=batch, taken=derivatives)
     parser = _Parser(text, tokenize(text, MATH_ALLOWED), grammar, table, dict(definitions or {}), state,
                      literals=literals, textbook=textbook)
     result = _run(parser)

@@ -462,6 +462,7 @@ class Workspace:
         self.elementwise: list[str] = []  # vector operations the formulas' parse read entry by entry
         self.aliased: list[str] = []  # other spellings read (the walk-through's "w_5 = w_{21}")
         self.output_errors: dict[sympy.Symbol, sympy.Expr] = {}  # E_{c_1}: one output's term of E_total
+        self.shorthand_gradients: dict[sympy.Symbol, set] = {}  # a --where shorthand -> the gradients its formula names
         if derivation is not None:
             m = self.model
             self.delta_definitions = {d.symbol: d.definition for d in derivation.chain.deltas}  # output first
@@ -502,12 +503,14 @@ class Workspace:
             if own_names_only and (key in self.names or key in self.names.aliases):  # --param: the network's own
                 raise FormulaError(f"the network already names {spelling}: give the shorthand a name of its own",
                                    f"{spelling}={text}", 0)
-            value = self.parse(text, matrices=True)
+            named: set = set()
+            value = self.parse(text, matrices=True, gradients=named)
             if shapes.is_matrix(value):  # a vector or matrix shorthand (G = dZ^{[2]}) stands for its value, inline
                 self.names[key] = value
                 self.names.latex[value] = spelling
                 continue
             symbol = sympy.Symbol(spelling, real=True)
+            self.shorthand_gradients[symbol] = named
             self.user_definitions[symbol] = value
             self.one_level[symbol] = self.user_definitions[symbol]
             self.names[key] = symbol
@@ -571,19 +574,40 @@ class Workspace:
             self.samples.clear()
 
     def parse(self, text: str, literals: list | None = None, matrices: bool = False,
-              repairs: list | None = None) -> sympy.Expr:
+              repairs: list | None = None, gradients: set | None = None) -> sympy.Expr:
         """``text`` in the network's names; a vector or matrix formula only with ``matrices`` (and
-        ``repairs``: see ``parse_math``)."""
+        ``repairs``: see ``parse_math``). ``gradients``, a set, receives the parameters whose own
+        gradient the formula names: ∂E/∂w_{31}, Ng's dW^{[2]}_{1,1}, a shorthand that does."""
+        taken: list | None = [] if gradients is not None else None
+        start = len(self.textbook.gradients) if self.textbook is not None else 0
         try:
-            return parse_math(text, self.names, definitions=self.one_level, literals=literals, textbook=self.textbook,
-                              matrices=matrices, sizes=self.model.spec.layers if self.model is not None else None,
-                              readings=self.elementwise, aliased=self.aliased, repairs=repairs,
-                              batch=self.batch_products)
+            result = parse_math(text, self.names, definitions=self.one_level, literals=literals, textbook=self.textbook,
+                                matrices=matrices, sizes=self.model.spec.layers if self.model is not None else None,
+                                readings=self.elementwise, aliased=self.aliased, repairs=repairs,
+                                batch=self.batch_products, derivatives=taken)
         except FormulaError as error:
             if self.model is not None and error.problem.startswith("unknown name 'm'"):  # Ng's 1/m: a batch's size
                 raise FormulaError("unknown name 'm': the number of samples of a mini-batch is known with "
                                    "--batch M (verify --batch)", error.text, error.position) from None
             raise
+        if gradients is not None and self.model is not None:
+            gradients.update(variable for operand, variable in taken if operand == self.model.loss_symbol)
+            if self.textbook is not None:
+                gradients.update(self.textbook.gradients[start:])
+            for symbol in result.free_symbols & self.shorthand_gradients.keys():
+                gradients.update(self.shorthand_gradients[symbol])
+        return result
+
+    def refuse_circular(self, parameters, named: set, text: str, layer: str | None = None) -> None:
+        """``FormulaError`` when a formula for the gradient of ``parameters`` names that gradient
+        itself (``named``, from ``parse``): ∂E/∂w_{31} = ∂E/∂w_{31} is true and checks nothing.
+        ``layer``: the name of the whole matrix or vector ``parameters`` are (W^{[2]})."""
+        circular = [p for p in parameters if p in named]
+        if circular:
+            loss = self.model.loss_symbol.name.split("_")[0]
+            raise FormulaError(f"your formula is written with d{loss}/d{layer or self.latex(circular[0])} itself, the "
+                               "gradient it is checked against: write it without it, in the network's quantities "
+                               "(deltas, activations, net inputs, weights, targets)", text, None)
 
     def latex(self, expr: sympy.Basic) -> str:
         """``expr`` in LaTeX, its symbols under their handout names, or the classic walk-through's where
@@ -1419,10 +1443,12 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
         ws.textbook.nielsen, ws.textbook.read = named.nielsen, list(named.read)
     if shapes.is_matrix(target):
         return _check_matrix(ws, derivation, target, text, points, seed, tolerance)
-    written = ws.parse(text)
+    named: set = set()
+    written = ws.parse(text, gradients=named)
     if ws.textbook is not None:
         ws.textbook.settle()
     ws.check_names(written, text)
+    ws.refuse_circular([target.symbol], named, text)
     return _entry_verdict(ws, derivation, target, written, points, seed, tolerance)
 
 
@@ -1477,10 +1503,12 @@ def _check_matrix(ws: Workspace, derivation: Derivation, target: sympy.Immutable
     by_symbol = {p.symbol: p for p in derivation.chain.parameters}
     layer = _layer_name(model.latex_names[target[0]])
     repairs: list[Repair] = []
-    written = ws.parse(text, matrices=True, repairs=repairs)
+    named: set = set()
+    written = ws.parse(text, matrices=True, repairs=repairs, gradients=named)
     if ws.textbook is not None:
         ws.textbook.settle()
     ws.check_names(written, text)
+    ws.refuse_circular(target.values(), named, text, layer)
     described = shapes.describe(written)
     if not shapes.is_matrix(written):
         written = sympy.ImmutableMatrix([[written]])
