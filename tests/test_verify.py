@@ -609,3 +609,20 @@ def test_a_formula_written_with_its_own_gradient_is_refused_not_called_correct()
     with pytest.raises(FormulaError, match=r"dL/dW\^\{\[2\]\} itself"):
         check_gradient(ng, "W^{[2]}", "dW^{[2]}")
     assert check_gradient(ng, "W^{[2]}", r"dz^{[2]} a^{[1]T}").correct is True
+
+
+def test_ngs_da_is_the_losss_derivative_by_a_layers_activation():
+    """Ng's general recursion da^{[l]} = W^{[l+1]T} dz^{[l+1]}, dz^{[l]} = da^{[l]} * g'(z^{[l]}): da^{[l]}_j is
+    ∂L/∂a^{[l]}_j (his dA^{[l]} read as one sample's), in a formula, a step and a whole layer's vector."""
+    ng = derive("2-3-2", notation="columns", bias=True, proof="gradients")
+    assert check_gradient(ng, "W^{[1]}", r"(da^{[1]} * g'(z^{[1]})) x^T").correct is True
+    assert check_gradient(ng, "W^{[1]}_{21}", r"da^{[1]}_2 \sigma'(z^{[1]}_2) x_1").correct is True
+    assert check_gradient(ng, "b^{[1]}_{2}", r"da^{[1]}_1 \sigma'(z^{[1]}_1)").correct is False
+    assert check_steps(r"da^{[1]} = W^{[2]T} dz^{[2]}", ng, matrices=True).correct is True
+    assert check_steps(r"da^{[2]}_1 = a^{[2]}_1 - y_1", ng).correct is True  # squared error: ∂(½(a - y)²)/∂a
+    assert check_steps(r"db^{[1]} = da^{[1]}", ng, matrices=True).correct is False  # db^{[1]} is dz^{[1]}
+    capital = check_steps(r"dA^{[1]}_1 = W^{[2]}_{11} dZ^{[2]}_1 + W^{[2]}_{21} dZ^{[2]}_2", ng)
+    assert capital.correct is True
+    bce = derive("2-3-1", notation="columns", loss="bce", proof="gradients")
+    assert check_steps(r"da^{[2]}_1 = -\frac{y_1}{a^{[2]}_1} + \frac{1 - y_1}{1 - a^{[2]}_1}", bce).correct is True
+    assert check_steps(r"da^{[2]}_1 = \frac{y_1}{a^{[2]}_1} - \frac{1 - y_1}{1 - a^{[2]}_1}", bce).correct is False

@@ -39,7 +39,7 @@ What students type is read too:
   upper limit (or ``n_l`` when ``sizes`` is not given) the index runs while the names exist.
 * Vectors and matrices (``matrices=True``): a layer's names without the index (``\\delta^{[2]}``,
   ``a^{[1]}``, ``W^{[2]}``, ``\\hat{y}``, ``y``, ``\\mathbf{out}_c``; in column notation ``A^{[1]}``, ``dZ^{[2]}``,
-  ``x``) are ``sympy.ImmutableMatrix`` values, columns n×1 in column notation, rows 1×n otherwise;
+  Ng's ``da^{[1]}`` (∂L/∂a^{[1]}), ``x``) are ``sympy.ImmutableMatrix`` values, columns n×1 in column notation, rows 1×n otherwise;
   ``W a`` is a matrix product, ``\\odot``/``\\circ`` elementwise, ``^T``/``^\\top``/``a^{[1]T}`` a
   transpose, functions apply entrywise, ``\\nabla_a C`` and ``\\frac{\\partial L}{\\partial W^{[2]}}`` are the
   vector or matrix of derivatives. Shapes that do not fit are a one-line ``FormulaError``.
@@ -553,6 +553,7 @@ _BATCH_CAPITALS = {"A", "Z", "dZ", "d_Z", "X"}  # Ng's matrices of a mini-batch,
 ONE_SAMPLE = ("Ng's capitals (A^{[1]}, Z^{[1]}, dZ^{[2]}, X) as one sample's vectors, m = 1 "
               "(a mini-batch's formula: verify --batch M)")
 _GRADIENT = {"dW": "W", "d_W": "W", "dw": "W", "d_w": "W", "db": "b", "d_b": "b"}  # Ng's dW^{[l]}: ∂L/∂W^{[l]}
+_BY_ACTIVATION = {"da", "d_a", "dA", "d_A"}  # Ng's da^{[l]}: ∂L/∂a^{[l]} (dA^{[l]}, his batch's, read as one sample's)
 
 
 @dataclass
@@ -1754,8 +1755,10 @@ class _Parser:
                 return kronecker
         if self.textbook is not None:
             found = self.textbook.resolve(name, self.names, self.text, self.layer_index)
+            if found is None and "_".join(name.base) in _BY_ACTIVATION and name.subscripts:
+                found = self.by_activation(name)
             if found is not None:
-                if "_".join(name.base) in _BATCH_CAPITALS:
+                if "_".join(name.base) in _BATCH_CAPITALS | {"dA", "d_A"}:
                     self.state.read(ONE_SAMPLE)
                 return found
         for key in (name.key, _loose(name.key)):
@@ -1788,6 +1791,24 @@ class _Parser:
         if self.state.probing:
             raise FormulaError("unknown name", self.text, name.start)
         raise FormulaError(self.unknown_name(name), self.text, name.start)
+
+    def by_activation(self, name: _Name) -> Optional[sympy.Expr]:
+        """Ng's da^{[l]}_j, the loss's derivative by a^{[l]}_j (one sample), or None where the
+        network has no such a or no loss; da^{[l]} without an index is the layer's vector of them."""
+        if len(name.superscripts) != 1 or not name.superscripts[0].isdigit():
+            return None
+        layer = int(name.superscripts[0])
+        loss = next((self.names[k] for k in LOSS_SPELLINGS if k in self.names), None)
+        if loss is None or loss not in self.definitions:
+            return None
+        if not name.subscripts:
+            key = self.textbook._key("a", layer, ())
+            shape = self.layer_vector(key) if layer != self.textbook.output_layer else self.layer_vector("hat_y")
+            if shape is None:
+                return None
+            return shape.applyfunc(lambda a: self.differentiate_one(loss, a))
+        activation = self.textbook._lookup(self.textbook._key("a", layer, name.subscripts), self.names)
+        return None if activation is None else self.differentiate_one(loss, activation)
 
     def kronecker(self, name: _Name) -> Optional[sympy.Integer]:
         r"""Kronecker's δ_{ij} for concrete indices (δ_{11} = 1, δ_{12} = 0; after \sum_j, δ_{jk}), when
@@ -1829,6 +1850,12 @@ class _Parser:
                            for r in range(shape.rows) for c in range(shape.cols)]
                 if all(e is not None for e in entries):
                     return sympy.ImmutableMatrix(shape.rows, shape.cols, entries)
+        if self.textbook is not None and base in _BY_ACTIVATION and not subs:  # Ng's da^{[1]}: the layer's ∂L/∂a^{[1]}
+            found = self.by_activation(name)
+            if found is not None:
+                if base in ("dA", "d_A"):
+                    self.state.read(ONE_SAMPLE)
+                return found
         for prefix in prefixes:
             found = self.layer_vector(prefix)
             if found is not None:
