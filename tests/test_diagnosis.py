@@ -285,10 +285,23 @@ def test_the_correct_formula_is_the_simplest_proven_form():
 
 def test_the_correct_formula_is_shortened_for_wide_layers():
     wide = derive("3-12-9-2", only=["w_11"], proof="gradients")
-    verdict = check_gradient(wide, "w_11", r"\delta_{b_1} out_{a_2}")
+    verdict = check_gradient(wide, "w_11", r"\delta_{c_1} w_{11} out_{a_2}")
     assert verdict.correct is False
     assert r"\dots" in verdict.expected_latex and verdict.expected_latex.count(r"\delta_{c_") == 3
-    assert "the gradient of" in " ".join(verdict.diagnosis)
+
+
+def test_the_correct_formula_is_written_in_the_deltas_the_student_wrote():
+    """δ_{b_1} out_{a_2} for ∂E/∂w_{11}: the correction is δ_{b_1} · out_{a_1}, not 108 path terms; a formula
+    with the next layer's deltas gets δ_{b_1}'s recursion too; one without deltas the path sum."""
+    wide = derive("3-12-9-2", only=["w_11"], proof="gradients")
+    verdict = check_gradient(wide, "w_11", r"\delta_{b_1} out_{a_2}")
+    assert verdict.correct is False and "the gradient of w_{12}" in " ".join(verdict.diagnosis)
+    assert verdict.expected_latex == r"\delta_{b_1} \cdot \mathrm{out}_{a_1}"
+    small = network("letters")
+    paths = check_gradient(small, "w_11", r"out_{a_1} out_{b_1}").expected_latex
+    assert r"\delta" not in paths and paths.count(" + ") == 1  # through c_1 and c_2
+    recursion = check_gradient(small, "w_11", r"\delta_{c_1} w_{21} out_{a_1}").expected_latex
+    assert recursion.startswith(r"\delta_{b_1} \cdot \mathrm{out}_{a_1}, where \delta_{b_1} = ")
 
 
 def test_an_unrecognised_mistake_gets_no_invented_words():

@@ -174,7 +174,7 @@ class BatchWorkspace(Workspace):
     def gradient_exact(self, parameter: sympy.Symbol) -> sympy.Expr:
         return self.mean(super().gradient_exact(parameter))
 
-    def gradient_latex(self, gradient: Gradient) -> str:
+    def gradient_latex(self, gradient: Gradient, written: sympy.Basic | None = None) -> str:
         return self.latex(sympy.Mul(sympy.Rational(1, self.size), sympy.Add(*(
             gradient.delta_value.xreplace(copy) for copy in self.copies), evaluate=False), evaluate=False))
 

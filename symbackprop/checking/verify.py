@@ -550,9 +550,9 @@ class Workspace:
         """``sympy.diff`` of the plain E_total by ``parameter``, for the exact test."""
         return derivative(self.model.expanded_loss, parameter)
 
-    def gradient_latex(self, gradient: Gradient) -> str:
-        """The correct formula shown for a wrong one (``correct_formula``)."""
-        return correct_formula(self.derivation, gradient, self.latex)
+    def gradient_latex(self, gradient: Gradient, written: sympy.Basic | None = None) -> str:
+        """The correct formula shown for a wrong one (``correct_formula``), in the terms of ``written``."""
+        return correct_formula(self.derivation, gradient, self.latex, written)
 
     def gradient_mistakes(self, gradient: Gradient, written: sympy.Expr, points: int,
                           seed: int) -> tuple[tuple[TermCheck, ...], tuple[str, ...]]:
@@ -1467,7 +1467,7 @@ def _entry_verdict(ws: Workspace, derivation: Derivation, p, written: sympy.Expr
         terms, mistakes = ws.gradient_mistakes(gradient, written, points, seed)
     return GradientVerdict(
         model.latex_names[p.symbol], result.equal, result.method, written, ws.latex(written), gradient.chain_rule,
-        ws.gradient_latex(gradient), result.point, result.left_value, result.right_value, terms,
+        ws.gradient_latex(gradient, written), result.point, result.left_value, result.right_value, terms,
         result.note, tolerance, ws.readings(), model.loss_symbol.name.split("_")[0], mistakes, tuple(ws.elementwise),
         tuple(ws.aliased),
     )
@@ -1573,17 +1573,31 @@ MAX_SHOWN_PATHS = 8  # a correct formula with more path terms is shown as the de
 MAX_SHOWN_TERMS = 4  # ... and a recursion with more terms is shortened with \dots
 
 
-def correct_formula(derivation: Derivation, gradient: Gradient, latex: Callable[[sympy.Basic], str]) -> str:
-    """The simplest proven form of the gradient, in the handout's notation: the path sum when it
-    has at most MAX_SHOWN_PATHS terms, else δ_j · out_i with δ_j's recursion (shortened); the
-    output delta as ŷ − y where its factors cancel (sigmoid + bce, softmax + ce)."""
+def correct_formula(derivation: Derivation, gradient: Gradient, latex: Callable[[sympy.Basic], str],
+                    written: sympy.Basic | None = None) -> str:
+    """The simplest proven form of the gradient, in the handout's notation and in the terms the
+    user wrote (``written``, their formula): δ_j · out_i where they wrote the gradient's own delta
+    (with δ_j's recursion where they wrote only other deltas); else the path sum when it has at most
+    MAX_SHOWN_PATHS terms, else δ_j · out_i with δ_j's recursion (shortened);
+    the output delta as ŷ − y where its factors cancel (sigmoid + bce, softmax + ce).
+
+    >>> from symbackprop import derive
+    >>> d = derive("3-4-3-2", notation="columns", only=["W^{[1]}_{11}"], proof="gradients")
+    >>> g, names = d.gradients[0], d.model.latex_names
+    >>> print(correct_formula(d, g, lambda e: to_latex(e, names), g.delta.symbol * sympy.Symbol("a_0_2")))
+    \\delta^{[1]}_{1} \\cdot a^{[0]}_{1}
+    """
     model = derivation.model
     delta = gradient.delta
+    symbols = written.free_symbols if isinstance(written, sympy.Basic) else set()
+    deltas = {d.symbol for d in derivation.chain.deltas}
+    if delta.symbol in symbols and not gradient.shared:  # they wrote δ_j · out_i: the same, right
+        return latex(gradient.delta_form)
     simplest = delta.simplification.steps[-1] if delta.simplification is not None else None
     if simplest is not None and not gradient.shared:
         factor, simplest = gradient.input_factor.value, tidy(simplest)  # ŷ - y, as the handout prints it
         return latex(Chain(simplest, factor) if factor != 1 else simplest)
-    if gradient.paths and len(gradient.paths) <= MAX_SHOWN_PATHS:
+    if gradient.paths and len(gradient.paths) <= MAX_SHOWN_PATHS and not symbols & deltas:
         return latex(_paths_with_simplest_output_deltas(derivation, gradient))
     if gradient.shared or delta.is_output:
         return latex(gradient.delta_form)
