@@ -431,6 +431,7 @@ def test_cli_wrong_gradient_exit_1_with_line():
     assert result.exit_code == 1, result.output
     assert "assuming 2-4-3-2, sigmoid, squared error; say --spec to change" in result.output
     assert "line 9: WRONG" in result.output and "the term through d_2 is missing" in result.output
+    assert "wrong step:" not in result.output  # a one-step equation is its own step: printed once
     assert result.output.strip().endswith("2 equations found, 2 checked: 1 right, 1 wrong; 0 not checked")
 
 

@@ -113,7 +113,7 @@ def _text(document, report, assumption, show_all) -> str:
         lines.append(f"{r.where}: {head}" + (f" ({r.reason})" if r.reason and r.verdict != "wrong" else ""))
         if r.verdict == "wrong":
             lines.append(f"  {r.text}")
-            for step in r.steps:
+            for step in r.steps if len(r.steps) > 1 else ():  # one step is the equation, just printed
                 if step.verdict == "wrong":
                     lines.append(f"  wrong step: {step.left} {step.relation} {step.right}")
             if r.reason:
