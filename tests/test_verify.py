@@ -609,6 +609,11 @@ def test_a_formula_written_with_its_own_gradient_is_refused_not_called_correct()
     with pytest.raises(FormulaError, match=r"dL/dW\^\{\[2\]\} itself"):
         check_gradient(ng, "W^{[2]}", "dW^{[2]}")
     assert check_gradient(ng, "W^{[2]}", r"dz^{[2]} a^{[1]T}").correct is True
+    from symbackprop.checking.batch import check_batch_gradient
+
+    batch = derive("2-3-2", notation="columns", batch=4, proof="gradients")
+    with pytest.raises(FormulaError, match=r"dL/dW\^\{\[2\]\} itself"):  # not "one sample's names"
+        check_batch_gradient(batch, "W^{[2]}", "dW^{[2]}")
 
 
 def test_ngs_da_is_the_losss_derivative_by_a_layers_activation():

@@ -1447,8 +1447,8 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     written = ws.parse(text, gradients=named)
     if ws.textbook is not None:
         ws.textbook.settle()
-    ws.check_names(written, text)
     ws.refuse_circular([target.symbol], named, text)
+    ws.check_names(written, text)
     return _entry_verdict(ws, derivation, target, written, points, seed, tolerance)
 
 
@@ -1507,8 +1507,8 @@ def _check_matrix(ws: Workspace, derivation: Derivation, target: sympy.Immutable
     written = ws.parse(text, matrices=True, repairs=repairs, gradients=named)
     if ws.textbook is not None:
         ws.textbook.settle()
-    ws.check_names(written, text)
     ws.refuse_circular(target.values(), named, text, layer)
+    ws.check_names(written, text)
     described = shapes.describe(written)
     if not shapes.is_matrix(written):
         written = sympy.ImmutableMatrix([[written]])
