@@ -258,3 +258,22 @@ def test_nielsens_L_is_the_output_layer_and_L_minus_k_the_layers_before_it():
         check_gradient(d, "W^{[2]}", r"\delta^L (a^{L-2})^T")  # a^{L-2} is the input layer's
     with pytest.raises(FormulaError, match="a\\^\\{L-3\\}: the network has 3 layers"):
         check_gradient(d, "W^{[2]}", r"\delta^L (a^{L-3})^T")
+
+
+def test_nielsens_z_superscript_in_steps_is_his_layer_not_a_power_of_the_variable_z():
+    """--steps has a variable z (for seed 001's d/dz chains); in a chain written in Nielsen's numbering
+    (w^3 can be read only so in 2-3-2) his z^2 is the layer's vector z^{[1]}, wherever it stands: BP1 and
+    BP2 are right, in verify and in lint. Without such a name z^2 stays the power."""
+    d = derive("2-3-2", notation="columns", bias=True, proof="gradients")
+    for chain in (r"\delta^2 = ((w^3)^T \delta^3) \odot \sigma'(z^2)", r"\delta^2 = \sigma'(z^2) \odot ((w^3)^T \delta^3)"):
+        verdict = check_steps(chain, d, matrices=True)
+        assert verdict.correct is True and "z^2 = z^{[1]}" in ", ".join(verdict.readings), chain
+    with pytest.raises(FormulaError, match="the shapes differ"):  # z^3 = z^{[2]}: the output layer's, 2 entries
+        check_steps(r"\delta^2 = \sigma'(z^3) \odot ((w^3)^T \delta^3)", d, matrices=True)
+    assert check_steps(r"\frac{d}{dz} z^2 = 2z", d).correct is True
+    from symbackprop.checking.document import read_document
+    from symbackprop.checking.lint import lint_document
+
+    text = "$$\\delta^3 = (a^3 - y) \\odot \\sigma'(z^3)$$\n\n$$\\delta^2 = ((w^3)^T \\delta^3) \\odot \\sigma'(z^2)$$\n"
+    report = lint_document(read_document(text, "bp.md"), derive("2-3-2", notation="columns", bias=True))
+    assert [r.verdict for r in report.reports] == ["right", "right"], report.reports

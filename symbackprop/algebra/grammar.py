@@ -586,6 +586,7 @@ class Textbook:
     nielsen: bool = False  # some name of the input can be read only in Nielsen's numbering
     whole: Optional[tuple[str, int]] = None  # (the whole input, the offset of the text parsed) for ``settle``'s message
     gradients: list = field(default_factory=list)  # the parameters whose gradient a formula names as Ng's dW, db
+    powers: list = field(default_factory=list)  # (text, position, problem): z^2 read as a power, which Nielsen's z^2 is not
 
     @staticmethod
     def _lookup(key: str, names: Mapping[str, sympy.Symbol]) -> Optional[sympy.Symbol]:
@@ -668,8 +669,6 @@ class Textbook:
         if not self.parameter:
             plain = self._lookup("_".join(name.base) + "".join("_" + s for s in subscripts), names)
             power = None if plain is None else plain ** n
-        if not subscripts and power is not None:
-            return power
         if subscripts:
             def lookup(layer):
                 return self._lookup(self._key(base, layer, subscripts), names)
@@ -695,7 +694,13 @@ class Textbook:
                 return power
             raise FormulaError(f"unknown name {spelled}: {'; '.join(readings)}", text, name.start)
         problem = f"{spelled} is ambiguous: {'; '.join(readings)}; write {' or '.join(writes)}"
-        if power is not None or nielsen is None:
+        if power is not None and not subscripts and not self.nielsen:
+            # z^2 of a plain name (--steps' variable z): a power, unless the input turns out to be in
+            # Nielsen's numbering (then it is his z^2, and ``settle`` refuses the power read here)
+            whole, offset = self.whole or (text, 0)
+            self.powers.append((whole, offset + name.start, problem))
+            return power
+        if power is not None and subscripts or nielsen is None:
             raise AmbiguousName(problem, text, name.start)
         shown = self.latex_names.get(nielsen, str(nielsen)) if subscripts else self._shown(base, n - 1, (), None)
         self.read.append(f"{spelled} = {shown}")
@@ -712,7 +717,11 @@ class Textbook:
         if self.pending and not self.nielsen:
             text, position, problem = self.pending[0]
             raise AmbiguousName(problem, text, position)
+        if self.powers and self.nielsen:
+            text, position, problem = self.powers[0]
+            raise AmbiguousName(problem, text, position)
         self.pending.clear()
+        self.powers.clear()
 
     def name(self, text: str, names: Mapping[str, sympy.Symbol]) -> sympy.Symbol:
         """The symbol one name stands for (``--param``, ``--only``), in the textbooks' spellings too."""

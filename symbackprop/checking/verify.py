@@ -1784,19 +1784,29 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
     sides, relations = split_chain(text if isinstance(text, str) else "")
     if len(sides) < 2:
         raise FormulaError("a chain of steps needs at least one '=' (A = B = ...)", str(text), None)
-    expressions, numbers = [], []
     texts = [side for _, side in sides]  # as parsed: the numbers' positions are in them
-    for offset, side in sides:
-        literals: list[Literal] = []
-        if ws.textbook is not None:
-            ws.textbook.whole = (text, offset)
-        try:
-            expressions.append(shapes.simplest(ws.parse(side, literals, matrices=matrices)))
-        except FormulaError as error:
-            position = None if error.position is None else offset + error.position
-            raise type(error)(error.problem, text, position, error.allowed) from None
-        numbers.append(_rounded_only(literals, expressions[-1]))
+
+    def parsed() -> tuple[list, list]:
+        expressions, numbers = [], []
+        for offset, side in sides:
+            literals: list[Literal] = []
+            if ws.textbook is not None:
+                ws.textbook.whole = (text, offset)
+            try:
+                expressions.append(shapes.simplest(ws.parse(side, literals, matrices=matrices)))
+            except FormulaError as error:
+                position = None if error.position is None else offset + error.position
+                raise type(error)(error.problem, text, position, error.allowed) from None
+            numbers.append(_rounded_only(literals, expressions[-1]))
+        return expressions, numbers
+
+    expressions, numbers = parsed()
     if ws.textbook is not None:
+        if ws.textbook.powers and ws.textbook.nielsen:  # z^2 read as a power before w^3 showed the chain is in
+            ws.textbook.read.clear()  # Nielsen's numbering: read it again knowing that, z^2 is his
+            ws.textbook.pending.clear()
+            ws.textbook.powers.clear()
+            expressions, numbers = parsed()
         ws.textbook.settle()
 
     def same(i: int, j: int) -> tuple[_Comparison, float]:
