@@ -459,6 +459,11 @@ def test_kronecker_delta_with_a_summed_index_is_kroneckers_even_where_it_spells_
     assert verdict.correct is True and [step.method for step in verdict.steps] == ["symbolic"] * 3
     assert check_steps(r"\sum_k y_k \delta_{k1} = y_1", d).correct is True
     assert check_steps(r"\sum_k y_k \delta_{k1} = y_2", d).correct is False
+    # concrete indices that only loosely spell the delta δ^{[1]}_1: refused naming both readings, never guessed
+    # (the softmax Jacobian ŷ_1(δ_{11} - ŷ_1) is right with Kronecker's and was WRONG with the network's)
+    with pytest.raises(FormulaError, match=r"\\delta_\{11\} is ambiguous: Kronecker's delta \(1 here\) or the network's"):
+        check_steps(r"\frac{\partial \hat{y}_1}{\partial z^{[2]}_1} = \hat{y}_1 (\delta_{11} - \hat{y}_1)", d)
+    assert check_steps(r"\frac{\partial \hat{y}_1}{\partial z^{[2]}_1} = \hat{y}_1 (1 - \hat{y}_1)", d).correct is True
 
 
 def test_a_true_zero_that_float64_rounds_is_not_a_difference():

@@ -1770,6 +1770,8 @@ class _Parser:
                 if "_".join(name.base) in _BATCH_CAPITALS | {"dA", "d_A"}:
                     self.state.read(ONE_SAMPLE)
                 return found
+        if name.key not in self.names and _loose(name.key) in self.names:
+            self.refuse_loose_kronecker(name)
         for key in (name.key, _loose(name.key)):
             if key in self.names:
                 return self.names[key]
@@ -1818,6 +1820,18 @@ class _Parser:
             return shape.applyfunc(lambda a: self.differentiate_one(loss, a))
         activation = self.textbook._lookup(self.textbook._key("a", layer, name.subscripts), self.names)
         return None if activation is None else self.differentiate_one(loss, activation)
+
+    def refuse_loose_kronecker(self, name: _Name) -> None:
+        """\\delta_{11} where only the name without its separators is the network's (δ^{[1]}_1): it is
+        as likely Kronecker's δ_{ij} (the softmax's ŷ_i(δ_{ij} - ŷ_j)), so it is refused naming both."""
+        kronecker = self.kronecker(name)
+        if kronecker is None:
+            return
+        symbol = self.names[_loose(name.key)]
+        shown = self.state.latex.get(symbol, getattr(symbol, "name", str(symbol)))
+        spelled = self.text[name.start:name.end]
+        raise AmbiguousName(f"{spelled} is ambiguous: Kronecker's delta ({kronecker} here) or the network's "
+                            f"{shown}; write {kronecker} for Kronecker's or {shown}", self.text, name.start)
 
     def kronecker(self, name: _Name) -> Optional[sympy.Integer]:
         r"""Kronecker's δ_{ij} for concrete indices (δ_{11} = 1, δ_{12} = 0; after \sum_j, δ_{jk}), when
