@@ -636,3 +636,25 @@ def test_ngs_da_is_the_losss_derivative_by_a_layers_activation():
     bce = derive("2-3-1", notation="columns", loss="bce", proof="gradients")
     assert check_steps(r"da^{[2]}_1 = -\frac{y_1}{a^{[2]}_1} + \frac{1 - y_1}{1 - a^{[2]}_1}", bce).correct is True
     assert check_steps(r"da^{[2]}_1 = \frac{y_1}{a^{[2]}_1} - \frac{1 - y_1}{1 - a^{[2]}_1}", bce).correct is False
+
+
+def test_a_worked_examples_numbers_are_not_judged_at_random_values():
+    """Mazur's 1/(1 + e^{-net_{o1}}) = 1/(1 + e^{-1.105905967}) holds at his values only: --steps, which
+    does not know them, says so instead of WRONG; the steps around it are judged as ever, and a
+    constant (Σ_k ∂ŷ_k/∂z_1 = 0) is still an identity."""
+    d = derive("2-2-2", shared_bias=True, proof="gradients")
+    verdict = check_steps(r"out_{o1} = \frac{1}{1+e^{-net_{o1}}} = \frac{1}{1+e^{-1.105905967}} = 0.75136507", d)
+    assert [s.correct for s in verdict.steps] == [True, None, True] and verdict.correct is None
+    assert "a step of a worked example" in verdict.steps[1].note and "lint" in verdict.steps[1].note
+    assert check_steps(r"w_1 i_1 + w_2 i_2 = 0.0275", d).correct is None
+    assert check_steps(r"\frac{1}{1+e^{-1.105905967}} = 0.75136507", d).correct is True
+    assert check_steps(r"\frac{1}{1+e^{-1.105905967}} = 0.85136507", d).correct is False
+
+
+def test_steps_give_no_network_name_a_shorthands_value():
+    """--where i_1=0.05 in --steps made a new i_1 unrelated to the network's: net_{h1} = w_1 i_1 + ... was
+    then WRONG. With own_names_only (the CLI's) it is refused; other shorthands stay."""
+    d = derive("2-2-2", shared_bias=True, proof="gradients")
+    with pytest.raises(FormulaError, match="the network already names i_1"):
+        check_steps(r"net_{h1} = w_1 i_1 + w_2 i_2 + b_1", d, definitions={"i_1": "0.05"}, own_names_only=True)
+    assert check_steps(r"net_{h1} = g + b_1", d, definitions={"g": "w_1 i_1 + w_2 i_2"}, own_names_only=True).correct

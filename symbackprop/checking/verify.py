@@ -1758,7 +1758,8 @@ def propagated_rounding(parse: Callable[[str], sympy.Expr], text: str, literals:
 
 def check_steps(text: str, derivation: Derivation | None = None, points: int = 3, seed: int = 0,
                 variables: Iterable[str] = ("z",), definitions: Mapping[str, str] | None = None,
-                tolerance: float | None = None, matrices: bool = False, diagnose: bool = False) -> StepsVerdict:
+                tolerance: float | None = None, matrices: bool = False, diagnose: bool = False,
+                own_names_only: bool = False) -> StepsVerdict:
     """Check every ``=`` of a derivation chain (``verify --steps``). ``variables`` are free
     (real) variables; ``definitions`` names shorthands, e.g. ``{"a": "1/(1-e^{-z})"}``; with a
     ``derivation`` the network's names may be used too, under the handout's assumptions (for
@@ -1768,7 +1769,11 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
     within ``tolerance`` (relative) when it is given; ``\\approx`` and ``≈`` say the same as ``=``.
     With ``matrices`` a side may be a vector or matrix (BP1: δ^{[2]} = (a^{[2]} - y) ⊙ σ'(z^{[2]})): two
     sides of one shape are compared entry by entry, of two shapes they differ. With ``diagnose`` a
-    wrong gradient step (∂E/∂w_{31} = ...) is diagnosed as ``check_gradient`` diagnoses it.
+    wrong gradient step (∂E/∂w_{31} = ...) is diagnosed as ``check_gradient`` diagnoses it. With
+    ``own_names_only`` no shorthand may take a name the network has (``verify --steps``: a number given
+    for w_1 would be a new quantity, unrelated to the network's w_1). A step with the network's
+    quantities on one side and only numbers on the other (a worked example's) is not checked: it
+    holds only at the example's values (a constant such as 0 is an identity, checked as one).
 
     >>> v = check_steps(r"\\frac{d}{dz} a = a(1 - a)", definitions={"a": r"\\frac{1}{1+e^{-z}}"})
     >>> v.correct, v.steps[0].method
@@ -1780,11 +1785,12 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
         raise ValueError("the numeric check needs at least one point")
     given = _tolerance(tolerance)
     variables = tuple(variables)
-    ws = Workspace(derivation, variables, definitions)
+    ws = Workspace(derivation, variables, definitions, own_names_only=own_names_only)
     sides, relations = split_chain(text if isinstance(text, str) else "")
     if len(sides) < 2:
         raise FormulaError("a chain of steps needs at least one '=' (A = B = ...)", str(text), None)
     texts = [side for _, side in sides]  # as parsed: the numbers' positions are in them
+    variables = set(ws.variables)
 
     def parsed() -> tuple[list, list]:
         expressions, numbers = [], []
@@ -1814,6 +1820,14 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
         if shapes.is_matrix(left) or shapes.is_matrix(right):
             return entry_by_entry(i, j)
         allowed, least = (given, None) if given is not None else rounding(numbers[i] + numbers[j])
+        named = [(side.free_symbols - variables) for side in (left, right)]
+        plain = [k for k, side in ((i, left), (j, right)) if not side.free_symbols]
+        if derivation is not None and bool(named[0]) != bool(named[1]) and len(plain) == 1 \
+                and any("." in n.text for n in numbers[plain[0]]):
+            # a worked example's step: the network's quantities on one side, decimals put in for them on the other
+            return _Comparison(None, "numeric", note=(
+                "numbers in place of the network's quantities: a step of a worked example, right or wrong only at "
+                "its values, which --steps does not know (symbackprop lint checks a document's numbers at its values)")), 0.0
         cancelled = None  # how far the rounding moves the sides, where terms cancel
         result = ws.judge(left, right, lambda: ws.expand(right), points, seed, allowed,
                           f"right when {ASSUMED_DISTRIBUTION}; for targets that do not, the sides differ")

@@ -136,7 +136,8 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, batch, st
         from ..checking.verify import check_steps
 
         verdict = check_steps(steps, derivation, points=points, seed=seed, variables=variables or ("z",),
-                              definitions=shorthands, tolerance=tolerance, matrices=True, diagnose=True)
+                              definitions=shorthands, tolerance=tolerance, matrices=True, diagnose=True,
+                              own_names_only=True)
         _print_steps_verdict(verdict, _spelling(derivation, {n for step in verdict.steps for n in step.point or ()}))
         raise click.exceptions.Exit(_status(verdict.correct))
     except (FormulaError, SpecError) as error:
