@@ -636,6 +636,14 @@ def test_ngs_da_is_the_losss_derivative_by_a_layers_activation():
     bce = derive("2-3-1", notation="columns", loss="bce", proof="gradients")
     assert check_steps(r"da^{[2]}_1 = -\frac{y_1}{a^{[2]}_1} + \frac{1 - y_1}{1 - a^{[2]}_1}", bce).correct is True
     assert check_steps(r"da^{[2]}_1 = \frac{y_1}{a^{[2]}_1} - \frac{1 - y_1}{1 - a^{[2]}_1}", bce).correct is False
+    # a quotient by a vector is read entry by entry, as NumPy and Ng write -y/a^{[2]} (it was a leaked
+    # NotImplementedError); by a matrix it is refused in one line
+    wide = derive("2-3-2", notation="columns", loss="bce", proof="gradients")
+    verdict = check_steps(r"da^{[2]} = -\frac{y}{a^{[2]}} + \frac{1 - y}{1 - a^{[2]}}", wide, matrices=True)
+    assert verdict.correct is True and "a quotient by a vector, entry by entry" in verdict.elementwise
+    assert check_steps(r"da^{[2]} = \frac{y}{a^{[2]}} - (1 - y) / (1 - a^{[2]})", wide, matrices=True).correct is False
+    with pytest.raises(FormulaError, match=r"cannot divide by a 2×3 matrix"):
+        check_steps(r"W^{[2]} = \frac{1}{W^{[2]}}", wide, matrices=True)
 
 
 def test_a_worked_examples_numbers_are_not_judged_at_random_values():

@@ -915,7 +915,7 @@ class _Parser:
             elif self.at("/"):
                 self.take()
                 right_start = self.peek().position
-                result = self.shaped(shapes.divide, token, result, right := self.unary())
+                result = self.quotient(token, result, right := self.unary())
             elif self.starts_atom(token):
                 right_start = token.position
                 right = self.power()
@@ -1222,7 +1222,13 @@ class _Parser:
             return self.differentiate(operand, variable, frac)
         if not numerator or not denominator:
             self.fail(frac, r"\frac needs a numerator and a denominator")
-        return self.parse_inside(numerator, num_end) / self.parse_inside(denominator, den_end)
+        return self.quotient(frac, self.parse_inside(numerator, num_end), self.parse_inside(denominator, den_end))
+
+    def quotient(self, token: Token, left, right):
+        """left / right (``shapes.divide``): by a vector entry by entry, said in the verdict."""
+        if shapes.elementwise_quotient(left, right):
+            self.state.read(shapes.VECTOR_QUOTIENT)
+        return self.shaped(shapes.divide, token, left, right)
 
     def starts_group(self) -> bool:
         return self.at("(", "[", "{", r"\{", r"\left") if self.grammar.latex else self.at("(")

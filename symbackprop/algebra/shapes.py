@@ -57,6 +57,7 @@ BROADCAST = "a number added to or subtracted from a vector or matrix, entry by e
 SAME_SHAPE_PRODUCT = "a product of two vectors of one shape, entry by entry"
 SAME_SHAPE_MATRIX_PRODUCT = "a product of two matrices of one shape that is not square (a batch's), entry by entry"
 VECTOR_POWER = "a power of a vector, entry by entry"
+VECTOR_QUOTIENT = "a quotient by a vector, entry by entry"
 
 
 def broadcasts(left: Value, right: Value) -> bool:
@@ -142,10 +143,28 @@ def hadamard(left: Value, right: Value) -> Value:
     return multiply(left, right)
 
 
-def divide(left: Value, right: Value) -> Value:
+def elementwise_quotient(left: Value, right: Value) -> bool:
+    """Whether ``divide`` reads left / right entry by entry, as NumPy and Ng's notes do (-y / a^{[2]}):
+    a number or a vector by a vector, of one shape; matrix algebra has no such quotient."""
     left, right = simplest(left), simplest(right)
+    return is_matrix(right) and 1 in right.shape and (not is_matrix(left) or left.shape == right.shape)
+
+
+def divide(left: Value, right: Value) -> Value:
+    """left / right; by a vector entry by entry (``elementwise_quotient``), by a matrix not at all.
+
+    >>> a = sympy.ImmutableMatrix([[1], [2]])
+    >>> divide(1, a).T, divide(a, 2).T
+    (Matrix([[1, 1/2]]), Matrix([[1/2, 1]]))
+    """
+    left, right = simplest(left), simplest(right)
+    if elementwise_quotient(left, right):
+        if is_matrix(left):
+            return sympy.ImmutableMatrix(left.shape[0], left.shape[1], [a / b for a, b in zip(left, right)])
+        return sympy.ImmutableMatrix(right.applyfunc(lambda entry: left / entry))
     if is_matrix(right):
-        raise ShapeMismatch(f"cannot divide by {describe(right)}")
+        raise ShapeMismatch(f"cannot divide {describe(left)} by {describe(right)}" if is_matrix(left)
+                            else f"cannot divide by {describe(right)}")
     return sympy.ImmutableMatrix(left / right) if is_matrix(left) else left / right
 
 
