@@ -204,6 +204,8 @@ WRONG = [
     ("ce", "w_21", r"(out_{c_1} - target_{c_1}) out_{c_1} (1 - out_{c_1}) out_{b_1}", ["sigmoid-style", "softmax + cross-entropy"], []),
     ("ce", "w_21", r"-target_{c_1} (1 - out_{c_1}) out_{b_1}", ["off-diagonal terms are dropped"], []),
     ("ce", "w_21", r"(target_{c_1} - out_{c_1}) out_{b_1}", ["the sign is flipped"], []),
+    ("ce", "w_21", r"out_{c_1} out_{b_1}", ["the target is missing", r"\mathrm{out}_{c_1} - \mathrm{target}_{c_1}"], ["term through"]),
+    ("bce", "w_21", r"out_{c_1} out_{b_1}", ["the target is missing"], []),
     # with targets that sum to 1, ŷ_2 − y_2 = −(ŷ_1 − y_1): the negative, and said without a false "why"
     ("ce", "w_21", r"(out_{c_2} - target_{c_2}) out_{b_1}", ["the sign is flipped"], ["target − out"]),
     ("ce", "w_11", r"(\delta_{c_1} w_{21} + \delta_{c_2} w_{22}) out_{b_1}(1 - out_{b_1}) out_{a_1}", ["w_{22} where it needs w_{23}"], []),
@@ -266,9 +268,20 @@ def test_a_wrong_formula_is_named(name, parameter, formula, words, forbidden):
 
 
 def test_softmax_path_labels_name_the_whole_route():
-    verdict = check_gradient(network("ce"), "w_11", r"\delta_{c_1} w_{21} out_{a_1}")
+    mse = derive("2-2-2", activation="sigmoid,softmax", only=["w_11"], proof="gradients")
+    verdict = check_gradient(mse, "w_11", r"\delta_{c_1} w_{21} out_{b_1}(1 - out_{b_1}) out_{a_1}")
     labels = [term.route for term in verdict.terms if term.route]
-    assert len(labels) == len(set(labels))
+    assert labels and len(labels) == len(set(labels))
+
+
+def test_softmax_cross_entropy_gets_no_words_about_its_path_terms():
+    """ŷ_1 for ∂L/∂b_1 (the −y_1 dropped) was "the term through ŷ1→ŷ2 has no factor y_2": softmax +
+    cross-entropy's path terms are not what anyone writes, so only the named mistakes speak."""
+    verdict = check_gradient(network("ce"), "w_11", r"\delta_{c_1} w_{21} out_{a_1}")
+    assert verdict.correct is False and verdict.terms == ()
+    ng = derive("4-3", notation="columns", loss="ce", bias=True, proof="gradients")
+    dropped = check_gradient(ng, "b^{[1]}_2", r"\hat{y}_2")
+    assert dropped.diagnosis == [r"the target is missing: \delta^{[1]}_{2} = \hat{y}_{2} - y_{2}, not \hat{y}_{2}"]
 
 
 def test_the_witness_respects_the_cross_entropys_assumption():

@@ -57,7 +57,7 @@ from sympy.core.evalf import PrecisionExhausted
 from ..algebra.differentiate import derivative
 from ..algebra.evaluate import evaluate
 from ..algebra.exact import are_equal
-from ..algebra.expressions import Chain, ordered_sum, tidy
+from ..algebra.expressions import Chain, Total, ordered_sum, tidy
 from ..algebra import shapes
 from ..algebra.grammar import (
     FormulaError,
@@ -1155,6 +1155,11 @@ def diagnose_paths(derivation: Derivation, gradient: Gradient, written: sympy.Ex
 
 def _diagnose(ws: Workspace, derivation: Derivation, gradient: Gradient, written: sympy.Expr, points: int,
               seed: int) -> tuple[TermCheck, ...]:
+    model = derivation.model
+    if model.spec.loss == "ce" and model.activation(model.spec.depth).mixes:
+        # softmax + cross-entropy: its paths (∂L/∂ŷ_2 · ∂ŷ_2/∂z_1, ...) are not the terms anyone writes
+        # (ŷ_1 - y_1): matched against them, ŷ_1 "has no factor y_2"; the named mistakes speak instead
+        return ()
     paths = gradient.paths
     if paths is None and gradient.n_paths <= MAX_DIAGNOSED_PATHS:
         paths = derivation.chain.paths(gradient.parameter)
@@ -1597,8 +1602,10 @@ def correct_formula(derivation: Derivation, gradient: Gradient, latex: Callable[
     if simplest is not None and not gradient.shared:
         factor, simplest = gradient.input_factor.value, tidy(simplest)  # ŷ - y, as the handout prints it
         return latex(Chain(simplest, factor) if factor != 1 else simplest)
-    if gradient.paths and len(gradient.paths) <= MAX_SHOWN_PATHS and not symbols & deltas:
-        return latex(_paths_with_simplest_output_deltas(derivation, gradient))
+    if gradient.paths and len(gradient.paths) <= MAX_DIAGNOSED_PATHS and not symbols & deltas:
+        paths = _paths_with_simplest_output_deltas(derivation, gradient)  # a softmax's 9 paths: 3 terms ŷ_k - y_k
+        if len(paths.args if isinstance(paths, Total) else sympy.Add.make_args(paths)) <= MAX_SHOWN_PATHS:
+            return latex(paths)
     if gradient.shared or delta.is_output:
         return latex(gradient.delta_form)
     recursion = delta.recursion
