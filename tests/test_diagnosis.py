@@ -209,6 +209,9 @@ WRONG = [
     # with targets that sum to 1, ŷ_2 − y_2 = −(ŷ_1 − y_1): the negative, and said without a false "why"
     ("ce", "w_21", r"(out_{c_2} - target_{c_2}) out_{b_1}", ["the sign is flipped"], ["target − out"]),
     ("ce", "w_11", r"(\delta_{c_1} w_{21} + \delta_{c_2} w_{22}) out_{b_1}(1 - out_{b_1}) out_{a_1}", ["w_{22} where it needs w_{23}"], []),
+    # both weights of a factored recursion wrong: its sum multiplied out, term by term
+    ("letters", "w_11", r"(\delta_{c_1} w_{22} + \delta_{c_2} w_{24}) out_{b_1}(1 - out_{b_1}) out_{a_1}",
+     ["the term through c_1 has a wrong factor: w_{22} instead of w_{21}", "the term through c_2 has a wrong factor: w_{24} instead of w_{23}"], []),
     ("ce", "w_11", r"(\delta_{c_1} w_{21} + \delta_{c_2} w_{23}) out_{a_1}", ["activation derivative", "is missing"], []),
     # more of the usual ones, in other spellings
     ("letters", "w_21", r"(out_c1 - target_c1)*(1 - out_c1)*out_b1", [r"no factor \mathrm{out}_{c_1}"], []),

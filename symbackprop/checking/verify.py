@@ -1164,6 +1164,9 @@ def _diagnose(ws: Workspace, derivation: Derivation, gradient: Gradient, written
     if paths is None and gradient.n_paths <= MAX_DIAGNOSED_PATHS:
         paths = derivation.chain.paths(gradient.parameter)
     terms = sympy.Add.make_args(ws.over_outputs(written))
+    if paths and len(terms) == 1 and len(paths) > 1:  # (δ_{o1} w_5 + δ_{o2} w_7) out_{h2}(1 - out_{h2}) i_1: one term a path
+        terms = tuple(t for part in _distributed(written, set(model.parameters))
+                      for t in sympy.Add.make_args(ws.over_outputs(part)))
     if not paths or len(paths) > MAX_DIAGNOSED_PATHS or len(terms) > 2 * len(paths) + 4:
         return ()
     values = ws.sample(points, seed)
@@ -1200,6 +1203,23 @@ def _diagnose(ws: Workspace, derivation: Derivation, gradient: Gradient, written
                          f"the term {ws.latex(terms[t])} is extra: no path from {name} to the error gives it")
                for t in unused]
     return tuple(checks)
+
+
+def _distributed(product: sympy.Expr, weights: set) -> tuple[sympy.Expr, ...]:
+    """A factored delta recursion's terms: the product of a sum whose every term has a weight (Σ_k δ_k
+    w_jk) and other factors, the sum multiplied out; anything else as it is (1 - out is no such sum).
+
+    >>> d, e, w, v, o = sympy.symbols("d e w v o")
+    >>> _distributed((d * w + e * v) * o * (1 - o), {w, v})
+    (d*o*w*(1 - o), e*o*v*(1 - o))
+    """
+    if not product.is_Mul:
+        return (product,)
+    sums = [f for f in product.args if f.is_Add and all(term.free_symbols & weights for term in f.args)]
+    if len(sums) != 1:
+        return (product,)
+    rest = sympy.Mul(*(f for f in product.args if f is not sums[0]))
+    return tuple(term * rest for term in sums[0].args)
 
 
 def _tolerance(tolerance: float | None) -> float | None:
