@@ -165,3 +165,15 @@ def test_the_witness_names_each_samples_values_as_the_handout_does():
     assert result.exit_code == 1
     witness = result.output.splitlines()[1]
     assert "{a^{[0]}_{1}}^{(1)} = " in witness and "{y_{1}}^{(2)} = " in witness and "__" not in witness
+
+
+def test_a_batch_matrix_squared_is_entry_by_entry_as_ng_writes_tanhs_derivative():
+    """Ng's 1 - (A^{[1]})^2 (tanh' of a batch, NumPy's A1**2): entry by entry for a batch's non-square
+    matrix, said in the verdict; one sample's (W^{[2]})^2 stays a one-line refusal."""
+    d = derive("2-4-1", notation="columns", bias=True, loss="bce", activation="tanh,sigmoid", batch=3,
+               proof="gradients")
+    verdict = check_batch_gradient(d, "dW^{[1]}", r"\frac{1}{m} (W^{[2]T} dZ^{[2]} * (1 - (A^{[1]})^2)) X^T")
+    assert verdict.correct is True
+    assert any("a power of a matrix that is not square" in r for r in verdict.elementwise)
+    wrong = check_batch_gradient(d, "dW^{[1]}", r"\frac{1}{m} (W^{[2]T} dZ^{[2]} * (1 - A^{[1]})) X^T")
+    assert wrong.correct is False

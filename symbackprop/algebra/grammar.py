@@ -1009,8 +1009,9 @@ class _Parser:
     def raise_to(self, base: sympy.Expr, exponent: sympy.Expr, token: Token) -> sympy.Expr:
         """base^exponent, refusing constant powers too large to compute and huge symbolic exponents."""
         base, exponent = shapes.simplest(base), shapes.simplest(exponent)
-        if shapes.is_matrix(base) and not shapes.is_matrix(exponent) and 1 in base.shape:  # (a^{[1]})^2: NumPy's **
-            self.state.read(shapes.VECTOR_POWER)
+        batch = self.state.batch and shapes.is_matrix(base) and base.rows != base.cols  # a batch's (A^{[1]})^2
+        if shapes.is_matrix(base) and not shapes.is_matrix(exponent) and (1 in base.shape or batch):  # NumPy's **
+            self.state.read(shapes.VECTOR_POWER if 1 in base.shape else shapes.BATCH_POWER)
             return sympy.ImmutableMatrix(base.applyfunc(lambda entry: self.raise_to(entry, exponent, token)))
         if shapes.is_matrix(base) or shapes.is_matrix(exponent):
             self.fail(token, f"a power of {shapes.describe(base)}: write an elementwise product with \\odot, "

@@ -57,6 +57,7 @@ BROADCAST = "a number added to or subtracted from a vector or matrix, entry by e
 SAME_SHAPE_PRODUCT = "a product of two vectors of one shape, entry by entry"
 SAME_SHAPE_MATRIX_PRODUCT = "a product of two matrices of one shape that is not square (a batch's), entry by entry"
 VECTOR_POWER = "a power of a vector, entry by entry"
+BATCH_POWER = "a power of a matrix that is not square (a batch's), entry by entry"
 VECTOR_QUOTIENT = "a quotient by a vector, entry by entry"
 
 
