@@ -253,7 +253,8 @@ def test_free_variables_with_the_networks_activation(letters):
         (r"\delta^{[2]} a^{[1]}", "cannot multiply a 2×1 column vector by a 3×1 column vector"),
         (r"W^{[2]} W^{[2]}", "cannot multiply a 2×3 matrix by a 2×3 matrix"),  # two matrices: never entry by entry
         (r"(W^{[2]})^2", r"a power of a 2×3 matrix: write an elementwise product with \odot"),
-        (r"1/\delta^{[2]}", "cannot divide by a 2×1 column vector"),
+        (r"1/W^{[2]}", "cannot divide by a 2×3 matrix"),  # by a vector: entry by entry (below)
+        (r"\delta^{[2]}/a^{[1]}", "cannot divide a 2×1 column vector by a 3×1 column vector"),
     ],
 )
 def test_shape_mismatches_are_one_line_errors(columns, text, words):
@@ -274,6 +275,8 @@ def test_what_numpy_and_ng_write_entry_by_entry_is_read_so_and_said(columns):
         (r"a^{[1]}(1 - a^{[1]})", A1.multiply_elementwise(ones - A1), [shapes.BROADCAST, shapes.SAME_SHAPE_PRODUCT]),
         (r"a^{[1]} * a^{[1]}", A1.multiply_elementwise(A1), [shapes.SAME_SHAPE_PRODUCT]),
         (r"1 - (a^{[1]})^2", ones - A1.multiply_elementwise(A1), [shapes.VECTOR_POWER, shapes.BROADCAST]),
+        (r"1/a^{[1]}", A1.applyfunc(lambda a: 1 / a), [shapes.VECTOR_QUOTIENT]),
+        (r"\frac{1 - a^{[1]}}{a^{[1]}}", sympy.ImmutableMatrix([(1 - a) / a for a in A1]), [shapes.BROADCAST, shapes.VECTOR_QUOTIENT]),
         (r"\delta^{[2]} (a^{[1]})^T", D2 * A1.T, []),
     ]:
         readings = []
