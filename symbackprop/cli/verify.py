@@ -131,7 +131,8 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, batch, st
             if isinstance(verdict, MatrixVerdict):
                 _print_matrix_verdict(verdict)
             else:
-                _print_gradient_verdict(verdict, _spelling(derivation, verdict.point or (), bool(verdict.aliases)))
+                _print_gradient_verdict(verdict, _spelling(derivation, verdict.point or (), bool(verdict.aliases)),
+                                        param[0])
             raise click.exceptions.Exit(_status(verdict.correct))
         from ..checking.verify import check_steps
 
@@ -213,9 +214,11 @@ def _readings(verdict) -> None:
         click.echo(f"  read as NumPy and Ng's notes write them: {'; '.join(elementwise)}")
 
 
-def _print_gradient_verdict(verdict, spelling: dict[str, str]) -> None:
+def _print_gradient_verdict(verdict, spelling: dict[str, str], named: str = "") -> None:
+    """``named``: the parameter as the user wrote it; the walk-through's w_5 is said as written."""
     how = "proven symbolically" if verdict.method == "symbolic" else "checked numerically"
-    of = f"d{verdict.loss}/d{verdict.parameter}"
+    said = named.strip() if f"{named.strip()} = {verdict.parameter}" in verdict.aliases else verdict.parameter
+    of = f"d{verdict.loss}/d{said}"
     if verdict.correct is None:
         click.echo(f"not checked: your formula for {of} could not be compared with the true gradient: {verdict.note}")
         _readings(verdict)
