@@ -700,7 +700,7 @@ class Textbook:
             whole, offset = self.whole or (text, 0)
             self.powers.append((whole, offset + name.start, problem))
             return power
-        if power is not None and subscripts or nielsen is None:
+        if (power is not None and subscripts) or nielsen is None:
             raise AmbiguousName(problem, text, name.start)
         shown = self.latex_names.get(nielsen, str(nielsen)) if subscripts else self._shown(base, n - 1, (), None)
         self.read.append(f"{spelled} = {shown}")
@@ -1820,8 +1820,7 @@ class _Parser:
         if loss is None or loss not in self.definitions:
             return None
         if not name.subscripts:
-            key = self.textbook._key("a", layer, ())
-            shape = self.layer_vector(key) if layer != self.textbook.output_layer else self.layer_vector("hat_y")
+            shape = self.layer_vector(self.textbook._key("a", layer, ()))  # the output layer's: \hat{y}
             if shape is None:
                 return None
             return shape.applyfunc(lambda a: self.differentiate_one(loss, a))

@@ -317,8 +317,8 @@ class Diagnosis:
         yield Mutation(f"the sigmoid-style output delta ({error}) {self.latex(out * (1 - out))}: "
                        f"for {name} the factors cancel, {self.latex(delta)} = {error}", tuple(replace), rank=1)
         # the target dropped: δ_j = ŷ_j, its ∂E/∂ŷ_j taken as 1/(1 - ŷ_j) against the diagonal ŷ_j(1 - ŷ_j)
-        dropped = [((of, wrt), self._array(1 / (1 - m.out[depth][m.neuron_of[wrt].index])) if of == m.loss_symbol
-                    else self.zeros) for (of, wrt), value in replace]
+        dropped = [((of, wrt), self._array(1 / (1 - wrt)) if of == m.loss_symbol else self.zeros)
+                   for (of, wrt), _value in replace]  # wrt of ∂E/∂ŷ_j is ŷ_j
         if m.activation(depth).name in ("sigmoid", "softmax"):
             several = len({wrt for (of, wrt), _f in self.structure.visited if wrt in m.net[depth]}) > 1  # deltas
             what = "the targets are missing" if several else "the target is missing"

@@ -1817,7 +1817,7 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
     if len(sides) < 2:
         raise FormulaError("a chain of steps needs at least one '=' (A = B = ...)", str(text), None)
     texts = [side for _, side in sides]  # as parsed: the numbers' positions are in them
-    variables = set(ws.variables)
+    free = set(ws.variables)  # --steps' own variables (z): not the network's quantities
 
     def parsed() -> tuple[list, list]:
         expressions, numbers = [], []
@@ -1847,10 +1847,9 @@ def check_steps(text: str, derivation: Derivation | None = None, points: int = 3
         if shapes.is_matrix(left) or shapes.is_matrix(right):
             return entry_by_entry(i, j)
         allowed, least = (given, None) if given is not None else rounding(numbers[i] + numbers[j])
-        named = [(side.free_symbols - variables) for side in (left, right)]
-        plain = [k for k, side in ((i, left), (j, right)) if not side.free_symbols]
-        if derivation is not None and bool(named[0]) != bool(named[1]) and len(plain) == 1 \
-                and any("." in n.text for n in numbers[plain[0]]):
+        plain = [(k, other) for k, side, other in ((i, left, right), (j, right, left)) if not side.free_symbols]
+        if derivation is not None and len(plain) == 1 and plain[0][1].free_symbols - free \
+                and any("." in n.text for n in numbers[plain[0][0]]):
             # a worked example's step: the network's quantities on one side, decimals put in for them on the other
             return _Comparison(None, "numeric", note=(
                 "numbers in place of the network's quantities: a step of a worked example, right or wrong only at "
