@@ -12,13 +12,14 @@ array([0.      , 0.580026])
 
 from __future__ import annotations
 
+import math
 import time
 from functools import lru_cache
 from typing import Mapping
 
-import numpy as np
 import sympy
 
+from .lazy import numpy as np
 from .limits import time_limit
 
 _VECTOR_TERMS = 8  # a sum of at least this many products of symbols (a net input) is added up in NumPy
@@ -32,14 +33,15 @@ def real_part(x):
 
 # NumPy twins of SymPy's functions, right for the complex step too: non-analytic functions keep
 # the imaginary part (|x + ih| is |x| + ih·sign(x), not sqrt(x² + h²)) and compare real parts.
+# (Each reads np when called: NumPy is imported on first use, ``algebra.lazy``.)
 _UFUNCS = {
-    "exp": np.exp,
-    "log": np.log,
-    "tanh": np.tanh,
-    "sinh": np.sinh,
-    "cosh": np.cosh,
-    "sin": np.sin,
-    "cos": np.cos,
+    "exp": lambda x: np.exp(x),
+    "log": lambda x: np.log(x),
+    "tanh": lambda x: np.tanh(x),
+    "sinh": lambda x: np.sinh(x),
+    "cosh": lambda x: np.cosh(x),
+    "sin": lambda x: np.sin(x),
+    "cos": lambda x: np.cos(x),
     "Abs": lambda x: x * np.sign(real_part(x)),
     "sign": lambda x: np.sign(real_part(x)),
 }
@@ -140,6 +142,57 @@ def evaluate_many(exprs: list[sympy.Expr], values: Mapping[sympy.Symbol, np.ndar
     for i, value in zip(other, walked):
         result[i] = value
     return result
+
+
+_MATH = {"exp": math.exp, "log": math.log, "tanh": math.tanh, "sinh": math.sinh, "cosh": math.cosh, "sin": math.sin,
+         "cos": math.cos, "Abs": abs, "sign": lambda x: float((x > 0) - (x < 0))}
+
+
+def at_point(expr: sympy.Expr, point: Mapping[sympy.Symbol, float],
+             definitions: Mapping[sympy.Symbol, sympy.Expr] | None = None, memo: dict | None = None) -> float:
+    """``expr`` at one point as a Python float, without NumPy: a symbol takes its value in ``point``,
+    or its definition's value (``definitions``: net = w·out, out = σ(net), ... each at most once).
+    ValueError where the value is not a real number or a node has no ``math`` twin here (a quick
+    screen gives up there; ``evaluate`` is the evaluator of the checks).
+
+    >>> x, y = sympy.symbols("x y")
+    >>> at_point(x * sympy.exp(y) + 1, {x: 2.0}, {y: x - 2})
+    3.0
+    """
+    memo = {} if memo is None else memo
+    definitions = definitions or {}
+
+    def walk(node: sympy.Basic) -> float:
+        if node in memo:
+            return memo[node]
+        if node in point:
+            result = float(point[node])
+        elif node.is_Symbol and node in definitions:
+            result = walk(definitions[node])
+        elif node.is_number:
+            result = constant(node)
+        elif node.is_Add:
+            result = math.fsum(walk(a) for a in node.args)
+        elif node.is_Mul:
+            result = math.prod(walk(a) for a in node.args)
+        elif node.is_Pow:
+            base = walk(node.base)
+            result = base ** int(node.exp) if node.exp.is_Integer else base ** walk(node.exp)
+        elif node.func.__name__ in _MATH and len(node.args) == 1:
+            result = _MATH[node.func.__name__](walk(node.args[0]))
+        elif isinstance(node, (sympy.Max, sympy.Min)):
+            result = (max if isinstance(node, sympy.Max) else min)(walk(a) for a in node.args)
+        else:
+            raise ValueError(f"no float evaluation of {type(node).__name__} here")
+        if type(result) is not float or not math.isfinite(result):
+            raise ValueError("not a finite real number")
+        memo[node] = result
+        return result
+
+    try:
+        return walk(sympy.sympify(expr))
+    except (ArithmeticError, TypeError, RecursionError) as error:  # 1/0, overflow, a complex power
+        raise ValueError(str(error)) from None
 
 
 def _factors_with_values(expr: sympy.Basic, values: Mapping) -> tuple | None:

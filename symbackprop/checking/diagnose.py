@@ -27,10 +27,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
 import sympy
 
 from ..algebra.expressions import Total
+from ..algebra.lazy import numpy as np
 from ..derivation.chainrule import Gradient, Parameter
 from ..network.activations import ACTIVATIONS
 

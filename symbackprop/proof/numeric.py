@@ -21,20 +21,21 @@ True
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from typing import Iterable, Mapping
 
-import numpy as np
 import sympy
 
 from ..algebra.evaluate import evaluate
+from ..algebra.lazy import numpy as np
 from ..network.activations import ACTIVATIONS, Activation
 from ..network.model import Model
 
 STEP = 1e-20  # complex step; any tiny h works, there is no cancellation to balance against
 # below this, h·∂E/∂p, the imaginary part the complex step reads the gradient from, is subnormal
 # (digits lost) or 0 in float64: such a gradient is no number to check against (prove._check_underflow)
-SMALLEST_GRADIENT = np.finfo(float).tiny / STEP
+SMALLEST_GRADIENT = sys.float_info.min / STEP  # float64's smallest normal number (np.finfo(float).tiny)
 _CHUNK_ENTRIES = 1_000_000  # complex entries per batch of perturbed forward passes (16 MB)
 
 def random_points(model: Model, n: int, seed: int = 0) -> dict[sympy.Symbol, np.ndarray]:

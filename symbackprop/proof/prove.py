@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 import mpmath
-import numpy as np
 import sympy
 
 from ..algebra.evaluate import evaluate, evaluate_many
 from ..algebra.differentiate import derivative, engine
 from ..algebra.exact import are_equal
 from ..algebra.expressions import tree_size
+from ..algebra.lazy import numpy as np
 from ..algebra.limits import time_limit
 from ..derivation.chainrule import ChainRule, Gradient
 from ..network.model import Model, canonical_sum, definitions_used, expand_definitions, product
