@@ -10,7 +10,7 @@ out_c_1*out_d_1*(1 - out_d_1)*(out_d_1 - target_d_1)
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Union
 
 from .derivation.chainrule import ChainRule, Delta, Gradient, Parameter, find_parameter
@@ -145,7 +145,9 @@ def derive(
     ``shared_bias`` gives each computed layer one bias shared by its neurons. ``batch`` > 1 adds the mini-batch equations for that many samples (the loss their mean), proven
     equal to the mean of the per-sample gradients. ``only`` names parameters to derive (default: all); ``proof`` is "auto" (symbolic proofs up
     to 50 parameters), "symbolic", "numeric" or "gradients" (what ``verify`` needs: the derived parameters'
-    forms checked numerically, no matrix forms, batch equations or proofs of the local derivatives); ``points`` and ``seed`` set the numeric check.
+    forms checked numerically, no matrix forms, batch equations or proofs of the local derivatives), or
+    "none" (the same, with nothing checked yet: ``verify`` first tries to prove the user's formula exactly,
+    which prints nothing derived, and calls ``check_forms`` only if it goes on); ``points`` and ``seed`` set the numeric check.
     Raises ``SpecError`` for bad input and ``VerificationError`` if a form fails its proof.
     ``meanwhile``, while the symbolic proofs run in forked children, is given the Derivation as it
     will be if all of them succeed (without ``batch`` > 1, whose equations come after the proofs):
@@ -168,7 +170,7 @@ def derive(
         if progress and (done % 500 == 0 or done == len(parameters)):
             progress("chain rule", done, len(parameters))
     gradients = tuple(gradients)
-    only_gradients = proof == "gradients"  # `verify`: the forms it prints are checked, and it builds nothing else
+    only_gradients = proof in ("gradients", "none")  # `verify`: the forms it prints are checked, and it builds nothing else
     layers = ()
     if not only_gradients:
         from .derivation.matrixform import layer_forms
@@ -179,9 +181,12 @@ def derive(
         meanwhile(Derivation(spec, model, chain, gradients, layers, verification, bool(named), time.perf_counter() - started))
 
     speculate = meanwhile is not None and spec.batch == 1 and not only_gradients
-    verification = verify(model, chain, gradients, layers, proof="numeric" if only_gradients else proof,
-                          points=points, seed=seed, progress=progress, meanwhile=provisional if speculate else None,
-                          local_factors=not only_gradients)
+    if proof == "none":
+        verification = Verification({}, 0, points, seed, False, proof="none")
+    else:
+        verification = verify(model, chain, gradients, layers, proof="numeric" if only_gradients else proof,
+                              points=points, seed=seed, progress=progress, meanwhile=provisional if speculate else None,
+                              local_factors=not only_gradients)
     form = check = None
     if spec.batch > 1 and not only_gradients:
         from .derivation.batch import batch_form
@@ -194,4 +199,21 @@ def derive(
                       form, check)
 
 
-__all__ = ["derive", "Derivation", "find_parameter"]
+def check_forms(derivation: Derivation) -> Derivation:
+    """``derivation``, derived with ``proof="none"``, with its gradients' forms checked numerically as
+    ``proof="gradients"`` checks them (any other derivation is returned as it is). Raises
+    ``VerificationError`` if a form fails its check.
+
+    >>> d = derive("2-2-1", only=["w_11"], proof="none")
+    >>> d.verification.checks, check_forms(d).verification.method(d.gradients[0].parameter.symbol)
+    ({}, 'numeric')
+    """
+    if derivation.verification.proof != "none":
+        return derivation
+    started, checked = time.perf_counter(), derivation.verification
+    verification = verify(derivation.model, derivation.chain, derivation.gradients, (), proof="numeric",
+                          points=checked.points, seed=checked.seed, local_factors=False)
+    return replace(derivation, verification=verification, seconds=derivation.seconds + time.perf_counter() - started)
+
+
+__all__ = ["derive", "check_forms", "Derivation", "find_parameter"]

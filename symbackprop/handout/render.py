@@ -881,9 +881,9 @@ def context(derivation: Derivation, title: Optional[str] = None, figures: bool =
 
 
 def _require_full_derivation(derivation: Derivation) -> None:
-    """Refuse a derivation made with ``proof="gradients"`` (verify's): it has no matrix forms to show."""
+    """Refuse a derivation made with ``proof="gradients"`` or ``"none"`` (verify's): it has no matrix forms to show."""
     if not derivation.layers:
-        raise ValueError("this derivation was made with proof='gradients' (no matrix forms were built): "
+        raise ValueError("this derivation was made with proof='gradients' or 'none' (no matrix forms were built): "
                          "derive it with proof='auto', 'symbolic' or 'numeric' to write a handout")
 
 
