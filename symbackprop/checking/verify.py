@@ -41,21 +41,21 @@ True
 from __future__ import annotations
 
 import math
+import random
 import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Union
 
 import mpmath
-import numpy as np
 import sympy
 from sympy.core.evalf import PrecisionExhausted
 
-from ..algebra.differentiate import derivative
-from ..algebra.evaluate import evaluate
+from ..algebra.differentiate import derivative, sympy_only
+from ..algebra.evaluate import at_point, evaluate
 from ..algebra.exact import are_equal
 from ..algebra.expressions import Chain, Total, ordered_sum, tidy
 from ..algebra import shapes
@@ -71,6 +71,7 @@ from ..algebra.grammar import (
     parse_math,
     split_claim,
 )
+from ..algebra.lazy import numpy as np
 from ..algebra.limits import time_limit
 from ..derivation.chainrule import Gradient, Path, definition_symbols, find_parameter
 from ..handout.latex import to_latex
@@ -94,6 +95,7 @@ CERTIFIED_DIGITS = 1300  # a difference is told from zero down to this many digi
 MAX_PRECISE_POINTS = 3  # points of a sample evaluated at DIGITS digits where float64 cannot decide
 HUGE_BITS = 100_000  # a value beyond 2^±HUGE_BITS is too large to evaluate (or to print)
 MAX_DIAGNOSED_PATHS = 64
+EXACT_FIRST_LIMIT = 50  # parameters: verify --param tries the exact test first, with SymPy alone (``_proven_right``)
 CLEAR_DIFFERENCE = 1e-6  # relative: in float64 a difference this large needs no confirmation at DIGITS digits
 
 Number = Union[float, sympy.Float]  # a witness value: a SymPy Float where float64 cannot show it
@@ -728,6 +730,30 @@ class Workspace:
         return m is not None and m.loss_function.targets_sum_to_one and bool(self.depends_on(exprs) & set(m.targets))
 
     # -- numbers -------------------------------------------------------------------------------
+    def agree_at_a_point(self, a: sympy.Expr, b: sympy.Expr, seed: int) -> bool:
+        """Whether ``a`` and ``b`` agree at one random point, evaluated in Python floats (no NumPy):
+        verify's screen before it tries the exact test first (``proven_right``). False where they
+        differ, and where either side has no such value there (the usual route then decides).
+
+        >>> from symbackprop import derive
+        >>> ws = Workspace(derive("2-2-1", only=["w_11"], proof="none"))
+        >>> a, b = ws.parse(r"\\delta_{b_1} out_{a_1}"), ws.parse(r"\\delta_{b_1} out_{a_2}")
+        >>> ws.agree_at_a_point(a, a * 1, 0), ws.agree_at_a_point(a, b, 0)
+        (True, False)
+        """
+        rng = random.Random(seed)
+        targets = set(self.model.targets) if self.model is not None else set()
+        point = {s: rng.uniform(0.05, 0.95) if s in targets else rng.uniform(-1.0, 1.0) for s in self.inputs}
+        definitions = {**self.one_level, **self.given}
+        for symbol in self.given:
+            del point[symbol]
+        memo: dict = {}
+        try:
+            x, y = at_point(a, point, definitions, memo), at_point(b, point, definitions, memo)
+        except ValueError:
+            return False
+        return abs(x - y) <= TOLERANCE * max(abs(x), abs(y))
+
     def sample(self, n: int, seed: int) -> dict[sympy.Symbol, np.ndarray]:
         """Random values for the primary symbols and variables, and the values of every definition."""
         if (n, seed) in self.samples:
@@ -1229,6 +1255,7 @@ def _tolerance(tolerance: float | None) -> float | None:
 
 
 ASSUMED_DISTRIBUTION = "the targets sum to 1, as the handout assumes for the cross-entropy (a probability distribution)"
+RIGHT_WHEN_ASSUMED = f"correct when {ASSUMED_DISTRIBUTION}; for targets that do not, it is not the gradient"
 
 
 MAX_MATRIX_ENTRIES = 400  # a layer's matrix checked at once has at most this many entries
@@ -1421,7 +1448,8 @@ def layer_entries(spec: NetworkSpec, parameter: str, text: str = "") -> list[str
 
 def check_gradient(derivation: Derivation, parameter: str, text: str, points: int = 3,
                    seed: int = 0, tolerance: float | None = None, definitions: Mapping[str, str] | None = None,
-                   workspace: type[Workspace] | None = None) -> GradientVerdict | MatrixVerdict:
+                   workspace: type[Workspace] | None = None, proven_only: bool = False
+                   ) -> GradientVerdict | MatrixVerdict | None:
     """Is ``text`` a correct formula for ∂E_total/∂``parameter``? (``verify --param``)
 
     ``text`` may have a left-hand side, ``\\frac{\\partial E}{\\partial w_{31}} = …``: it must
@@ -1434,6 +1462,8 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     shape, or whose left side names another parameter. ``definitions`` are the user's shorthands
     (``verify --where``), each under a name the network does not have. ``workspace`` is the
     ``Workspace`` class the formula is read and judged in (a mini-batch's: ``checking.batch``).
+    ``proven_only`` returns only a verdict "correct" that the exact test alone gives (with SymPy;
+    no numbers, so a derivation with ``proof="none"`` will do), else None: ``verify``'s first try.
 
     >>> from symbackprop import derive
     >>> d = derive("2-4-3-2", only=["w_21"])
@@ -1467,35 +1497,70 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
             pass  # find_parameter found it under another spelling
         ws.textbook.nielsen, ws.textbook.read = named.nielsen, list(named.read)
     if shapes.is_matrix(target):
-        return _check_matrix(ws, derivation, target, text, points, seed, tolerance)
+        return None if proven_only else _check_matrix(ws, derivation, target, text, points, seed, tolerance)
     named: set = set()
     written = ws.parse(text, gradients=named)
     if ws.textbook is not None:
         ws.textbook.settle()
     ws.refuse_circular([target.symbol], named, text)
     ws.check_names(written, text)
+    if proven_only:
+        return _proven_right(ws, derivation, target, written, seed, tolerance)
     return _entry_verdict(ws, derivation, target, written, points, seed, tolerance)
 
 
 def _entry_verdict(ws: Workspace, derivation: Derivation, p, written: sympy.Expr, points: int, seed: int,
                    tolerance: float) -> GradientVerdict:
     """The verdict on ``written`` as ∂E_total/∂``p`` (one parameter), with its diagnosis when wrong."""
-    model, chain = derivation.model, derivation.chain
+    chain = derivation.chain
     gradient = chain.gradient(p, with_paths=chain.count_paths(p) <= MAX_DIAGNOSED_PATHS)
     # the handout's cross-entropy results (g = ŷ - y) hold when the targets sum to 1: say so
-    assumption = (f"correct when {ASSUMED_DISTRIBUTION}; for targets that do not, it is not the gradient")
+    assumption = RIGHT_WHEN_ASSUMED
     result = ws.judge(written, ws.gradient_value(gradient), lambda: ws.gradient_exact(p.symbol), points, seed,
                       tolerance, assumption)
     terms, mistakes = (), ()
     if result.equal is False and ws.diagnosed < MAX_DIAGNOSED_ENTRIES:
         ws.diagnosed += 1
         terms, mistakes = ws.gradient_mistakes(gradient, written, points, seed)
+    return _gradient_verdict(ws, gradient, written, result, tolerance, terms, mistakes)
+
+
+def _gradient_verdict(ws: Workspace, gradient: Gradient, written: sympy.Expr, result: _Comparison, tolerance: float,
+                      terms: tuple = (), mistakes: tuple = ()) -> GradientVerdict:
+    model = ws.model
     return GradientVerdict(
-        model.latex_names[p.symbol], result.equal, result.method, written, ws.latex(written), gradient.chain_rule,
-        ws.gradient_latex(gradient, written), result.point, result.left_value, result.right_value, terms,
-        result.note, tolerance, ws.readings(), model.loss_symbol.name.split("_")[0], mistakes, tuple(ws.elementwise),
-        tuple(ws.aliased),
+        model.latex_names[gradient.parameter.symbol], result.equal, result.method, written, ws.latex(written),
+        gradient.chain_rule, ws.gradient_latex(gradient, written), result.point, result.left_value, result.right_value,
+        terms, result.note, tolerance, ws.readings(), model.loss_symbol.name.split("_")[0], mistakes,
+        tuple(ws.elementwise), tuple(ws.aliased),
     )
+
+
+def _proven_right(ws: Workspace, derivation: Derivation, p, written: sympy.Expr, seed: int,
+                  tolerance: float) -> GradientVerdict | None:
+    """The verdict "correct (proven symbolically)" when the exact test alone proves ``written``
+    equal to ∂E_total/∂``p`` (under the cross-entropy's assumption where the handout makes it);
+    else None, and the usual route decides (``_entry_verdict``). Tried only where it pays: no
+    tolerance, a network of at most ``EXACT_FIRST_LIMIT`` parameters, and a formula that agrees
+    with the gradient at one point in floats (``agree_at_a_point``; a wrong one goes to the numbers
+    first, as ever). The one derivative is SymPy's: on such a network it takes less time than
+    importing SymEngine (and NumPy, which SymEngine imports) would."""
+    if tolerance or ws.model.spec.n_parameters > EXACT_FIRST_LIMIT:
+        return None
+    chain = derivation.chain
+    gradient = chain.gradient(p, with_paths=chain.count_paths(p) <= MAX_DIAGNOSED_PATHS)
+    truth = ws.gradient_value(gradient)
+    for assumed in (False, True):
+        if assumed and not ws.targets_matter((written, truth)):
+            break
+        with ws.assuming_targets_sum_to_one() if assumed else nullcontext():
+            if ws.agree_at_a_point(written, truth, seed):
+                with sympy_only():
+                    proven, _, _ = ws.exact(written, lambda: ws.gradient_exact(p.symbol))
+                if proven:
+                    note = RIGHT_WHEN_ASSUMED if assumed else ""
+                    return _gradient_verdict(ws, gradient, written, _Comparison(True, "symbolic", note=note), tolerance)
+    return None
 
 
 def _numerically_close(ws: Workspace, derivation: Derivation, written: sympy.ImmutableMatrix, parameters,

@@ -106,28 +106,30 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, batch, st
         if network is not None:
             from ..api import derive as run_derive
 
-            if param:
+            if param:  # derived with nothing checked yet: a formula proven right exactly needs no numbers
                 from ..checking.verify import claimed_parameter, layer_entries
 
                 name = claimed_parameter(param[0], param[1])  # NAME, or the one the formula's left side names
                 try:
-                    derivation = run_derive(network, only=[name], proof="gradients")
+                    derivation = run_derive(network, only=[name], proof="none")
                 except SpecError:  # not one parameter: a layer's matrix or vector derives every entry
                     only = layer_entries(network, name)
                     if only == [name]:
                         raise
-                    derivation = run_derive(network, only=only, proof="gradients")
+                    derivation = run_derive(network, only=only, proof="none")
             else:
                 derivation = run_derive(network, proof="gradients")
         if param:
-            from ..checking.verify import MatrixVerdict
+            from ..api import check_forms
+            from ..checking.verify import MatrixVerdict, check_gradient
 
-            if batch > 1:  # Ng's mini-batch formulas, over the batch's matrices
-                from ..checking.batch import check_batch_gradient as check_gradient
-            else:
-                from ..checking.verify import check_gradient
-            verdict = check_gradient(derivation, param[0], param[1], points=points, seed=seed, tolerance=tolerance,
-                                     definitions=shorthands)
+            arguments = dict(points=points, seed=seed, tolerance=tolerance, definitions=shorthands)
+            verdict = check_gradient(derivation, *param, **arguments, proven_only=True) if batch == 1 else None
+            if verdict is None:  # the numbers decide, or diagnose: the derived forms they use are checked first
+                derivation = check_forms(derivation)
+                if batch > 1:  # Ng's mini-batch formulas, over the batch's matrices
+                    from ..checking.batch import check_batch_gradient as check_gradient
+                verdict = check_gradient(derivation, *param, **arguments)
             if isinstance(verdict, MatrixVerdict):
                 _print_matrix_verdict(verdict)
             else:
