@@ -30,13 +30,14 @@ try:
 except SystemExit as stop:
     code = stop.code
 sys.stdout.flush()
-print({MARK!r} + json.dumps({{"code": code, "heavy": [m for m in {HEAVY!r} if m in sys.modules]}}))
+print({MARK!r} + json.dumps({{"code": code, "heavy": [m for m in json.loads(sys.argv[2]) if m in sys.modules]}}))
 """
 
 
-def probe(argv, cwd):
+def probe(argv, cwd, modules=HEAVY):
+    """Run ``symbackprop ARGV`` in a fresh interpreter: (exit code, which of ``modules`` it loaded, stdout, stderr)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv)], cwd=cwd, env=env,
+    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(modules)], cwd=cwd, env=env,
                             capture_output=True, text=True, timeout=120)
     lines = result.stdout.splitlines()
     assert lines and lines[-1].startswith(MARK), (result.returncode, result.stdout, result.stderr)

@@ -8,7 +8,6 @@ hold the short route to the full route's verdicts, and its pure-Python evaluator
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import subprocess
@@ -19,6 +18,8 @@ import numpy as np
 import pytest
 import sympy
 
+from test_startup import probe
+
 from symbackprop import derive
 from symbackprop.api import check_forms
 from symbackprop.algebra.evaluate import at_point, evaluate
@@ -26,6 +27,7 @@ from symbackprop.algebra.lazy import LazyModule
 from symbackprop.checking.verify import check_gradient
 
 ROOT = Path(__file__).resolve().parent.parent
+NUMERIC = ("numpy", "symengine")  # what a right verdict on a small network no longer imports
 
 # (spec, derive options, parameter, formula, right?)
 CASES = [
@@ -96,37 +98,17 @@ def test_check_forms_runs_the_numeric_checks_a_proof_none_derivation_skipped():
         assert all(form.max_rel_error < 1e-9 for form in forms.values())
 
 
-PROBE = """
-import json, sys
-from symbackprop.cli import main
-try:
-    main(json.loads(sys.argv[1]))
-    code = 0
-except SystemExit as stop:
-    code = stop.code
-sys.stdout.flush()
-print("PROBE:" + json.dumps({"code": code, "loaded": [m for m in ("numpy", "symengine") if m in sys.modules]}))
-"""
-
-
-def _probe(argv, cwd):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv)], cwd=cwd, env=env, capture_output=True,
-                            text=True, timeout=300)
-    last = result.stdout.splitlines()[-1]
-    assert last.startswith("PROBE:"), result.stderr
-    return json.loads(last[len("PROBE:"):]), result.stdout
-
-
 def test_a_right_verdict_on_a_small_network_loads_neither_numpy_nor_symengine(tmp_path):
-    report, out = _probe(["verify", "2-4-3-2", "--param", "w_11", r"\delta_{b_1} out_{a_1}"], tmp_path)
-    assert report == {"code": 0, "loaded": []}, out
+    code, loaded, out, err = probe(["verify", "2-4-3-2", "--param", "w_11", r"\delta_{b_1} out_{a_1}"], tmp_path,
+                                   NUMERIC)
+    assert (code, loaded) == (0, []), (out, err)
     assert "correct" in out.lower()
 
 
 def test_a_wrong_verdict_still_gets_the_numbers_and_its_diagnosis(tmp_path):
-    report, out = _probe(["verify", "2-4-3-2", "--param", "w_11", r"\delta_{b_1} out_{a_2}"], tmp_path)
-    assert report["code"] == 1 and "numpy" in report["loaded"], out
+    code, loaded, out, err = probe(["verify", "2-4-3-2", "--param", "w_11", r"\delta_{b_1} out_{a_2}"], tmp_path,
+                                   NUMERIC)
+    assert code == 1 and "numpy" in loaded, (out, err)
     assert out.startswith("incorrect:") and "the correct formula" in out
 
 
