@@ -103,8 +103,9 @@ class Path:
         """The same product with each factor replaced by its value (seed 000, eq. (23))."""
         return Chain(*(f.shown for f in self.factors))
 
-    @property
+    @cached_property
     def value(self) -> sympy.Expr:
+        """The product of the factors' values (built once: the checks, the proofs and every format read it)."""
         return sympy.Mul(*(f.value for f in self.factors))
 
 
@@ -204,9 +205,9 @@ class Gradient:
         parts = [product(delta.symbol, factor.value) for delta, factor in self.terms]
         return parts[0] if len(parts) == 1 else sympy.Add(*parts)
 
-    @property
+    @cached_property
     def path_sum(self) -> Optional[sympy.Expr]:
-        """Σ over paths of the product of factor values, or None when paths are not written out."""
+        """Σ over paths of the product of factor values, or None when paths are not written out (built once)."""
         return None if self.paths is None else sympy.Add(*(p.value for p in self.paths))
 
     @property

@@ -28,11 +28,11 @@ import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-import numpy as np
 import sympy
 
 from ..algebra.evaluate import evaluate
 from ..algebra.expressions import Chain, Partial, tidy
+from ..algebra.lazy import numpy as np
 from ..network.spec import MAX_EXERCISE_PARAMETERS
 from ..proof import numeric
 from ..version import __version__

@@ -374,6 +374,7 @@ class _Context:
         self.figures = figures  # SVG files are written beside derivation.md, so link them
         self.detail = _check_detail(detail)
         self.steps_proven = {"upstream": 0, "factoring": 0}  # the steps a handout adds to the proven forms, by kind
+        self.printed: dict = {}  # expression -> its LaTeX: a handout prints most of its expressions more than once
 
     # -- the steps a handout shows between proven forms, each proven before it is printed ------
     @cached_property
@@ -417,7 +418,15 @@ class _Context:
         return sympy.Add(*total)
 
     def tex(self, expr) -> str:
-        return to_latex(expr, self.names)
+        """``expr`` in LaTeX under the handout's names, each distinct expression printed once (a
+        derivation's numbers all come from one parser, so no two equal Floats differ in precision)."""
+        try:
+            return self.printed[expr]
+        except KeyError:
+            latex = self.printed[expr] = to_latex(expr, self.names)
+            return latex
+        except TypeError:  # a mutable matrix: not hashable
+            return to_latex(expr, self.names)
 
     def label(self, neuron) -> str:
         return self.model.label(neuron)
@@ -1053,16 +1062,24 @@ def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
     _require_full_derivation(derivation)
     d, m, spec = derivation, derivation.model, derivation.spec
     names = lambda symbols: [s.name for s in symbols]  # noqa: E731
-    definitions = {symbol.name: text(expr) for symbol, expr in m.definitions.items()}
-    definitions.update({delta.symbol.name: text(delta.definition) for delta in d.deltas})
-    definitions[m.loss_symbol.name] = text(m.loss)
+    printed: dict = {}
+
+    def once(expr: sympy.Expr) -> str:
+        """``text(expr)``, each distinct expression printed once (a path sum is also the chain rule's form)."""
+        if expr not in printed:
+            printed[expr] = text(expr)
+        return printed[expr]
+
+    definitions = {symbol.name: once(expr) for symbol, expr in m.definitions.items()}
+    definitions.update({delta.symbol.name: once(delta.definition) for delta in d.deltas})
+    definitions[m.loss_symbol.name] = once(m.loss)
     parameters = []
     for done, gradient in enumerate(d.gradients, start=1):
         if progress and (done % 500 == 0 or done == len(d.gradients)):
             progress("derivation.json", done, len(d.gradients))
         p = gradient.parameter
         checks = d.verification.checks[p.symbol]
-        delta_form = text(gradient.delta_value)  # also the chain rule's form where paths are not written out
+        delta_form = once(gradient.delta_value)  # also the chain rule's form where paths are not written out
         verified = d.verification.method(p.symbol)
         parameters.append(
             {
@@ -1072,10 +1089,10 @@ def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
                 "from": _position(p.source),
                 "to": _position(p.target),
                 "paths": gradient.n_paths,
-                "chain_rule": delta_form if gradient.paths is None else text(gradient.chain_rule),
+                "chain_rule": delta_form if gradient.paths is None else once(gradient.chain_rule),
                 "form": "path_sum" if gradient.paths is not None else "delta",
                 "delta_form": delta_form,
-                "path_terms": None if gradient.paths is None else [text(path.value) for path in gradient.paths],
+                "path_terms": None if gradient.paths is None else [once(path.value) for path in gradient.paths],
                 "verified": verified,
                 "symbolic_proof": _symbolic_proof(d.verification, p.symbol, verified),
                 "rel_error_below": float(error_bound(max(c.max_rel_error for c in checks.values()))),
@@ -1083,8 +1100,8 @@ def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
         )
     deltas = {
         delta.symbol.name: {
-            "definition": text(delta.definition),
-            "simplified": [text(step) for step in delta.simplification.steps] if delta.simplification else None,
+            "definition": once(delta.definition),
+            "simplified": [once(step) for step in delta.simplification.steps] if delta.simplification else None,
             "assumption": delta.simplification.assumption if delta.simplification else None,
         }
         for delta in d.deltas
