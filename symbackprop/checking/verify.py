@@ -1476,6 +1476,8 @@ def check_gradient(derivation: Derivation, parameter: str, text: str, points: in
     if points < 1:
         raise ValueError("the numeric check needs at least one point")
     tolerance = _tolerance(tolerance) or 0.0
+    if proven_only and not _exact_first(derivation, tolerance):
+        return None  # before reading anything: the usual route reads the formula again
     whole = text
     claimed, text = split_claim(text)
     if not (parameter or "").strip() and claimed is not None:
@@ -1545,7 +1547,7 @@ def _proven_right(ws: Workspace, derivation: Derivation, p, written: sympy.Expr,
     with the gradient at one point in floats (``agree_at_a_point``; a wrong one goes to the numbers
     first, as ever). The one derivative is SymPy's: on such a network it takes less time than
     importing SymEngine (and NumPy, which SymEngine imports) would."""
-    if tolerance or ws.model.spec.n_parameters > EXACT_FIRST_LIMIT:
+    if not _exact_first(derivation, tolerance):
         return None
     chain = derivation.chain
     gradient = chain.gradient(p, with_paths=chain.count_paths(p) <= MAX_DIAGNOSED_PATHS)
@@ -1561,6 +1563,11 @@ def _proven_right(ws: Workspace, derivation: Derivation, p, written: sympy.Expr,
                     note = RIGHT_WHEN_ASSUMED if assumed else ""
                     return _gradient_verdict(ws, gradient, written, _Comparison(True, "symbolic", note=note), tolerance)
     return None
+
+
+def _exact_first(derivation: Derivation, tolerance: float) -> bool:
+    """Whether ``_proven_right`` is tried: no tolerance, and a network of at most ``EXACT_FIRST_LIMIT`` parameters."""
+    return not tolerance and derivation.model.spec.n_parameters <= EXACT_FIRST_LIMIT
 
 
 def _numerically_close(ws: Workspace, derivation: Derivation, written: sympy.ImmutableMatrix, parameters,
