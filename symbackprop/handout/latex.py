@@ -28,6 +28,29 @@ from sympy.printing.precedence import PRECEDENCE
 from ..algebra.expressions import Total
 
 
+class Remembering:
+    """A SymPy printer that prints each distinct subexpression once and then reuses its text (a
+    handout prints the same factors, out_{b_1}(1 - out_{b_1}), in dozens of products). What a node
+    prints as does not depend on where it stands (its parent adds any parentheses), except a bare
+    Float's digits in ``StrPrinter``, so Floats, and calls with arguments, are always printed afresh.
+    Meant for one document's expressions (equal Floats of two precisions would share a text)."""
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self.printed: dict = {}
+
+    def _print(self, expr, **kwargs) -> str:
+        if kwargs or getattr(expr, "is_Float", False):
+            return super()._print(expr, **kwargs)
+        try:
+            return self.printed[expr]
+        except KeyError:
+            text = self.printed[expr] = super()._print(expr)
+            return text
+        except TypeError:  # not hashable: a mutable matrix
+            return super()._print(expr)
+
+
 class HandoutPrinter(LatexPrinter):
     """``LatexPrinter`` that knows ``Partial``, ``Chain`` and ``Total``; the Hadamard product is
     printed with the setting ``hadamard`` (``\\circ`` as Ng and seed 001 write it, or ``\\odot`` as Nielsen)."""
@@ -100,6 +123,22 @@ class HandoutPrinter(LatexPrinter):
                 body = self.parenthesize(positive, PRECEDENCE["Add"], strict=True)
             text += ("- " if negative else "") + body if n == 0 else (" - " if negative else " + ") + body
         return text
+
+
+class RememberingPrinter(Remembering, HandoutPrinter):
+    """``HandoutPrinter`` for many expressions of one document (``Remembering``)."""
+
+
+def latex_printer(names: Mapping[sympy.Symbol, str], **settings) -> RememberingPrinter:
+    """A printer of many expressions under the same names and settings: ``printer.doprint(expr)``
+    is ``to_latex(expr, names, **settings)``, each distinct subexpression printed once.
+
+    >>> x = sympy.Symbol("x")
+    >>> printer = latex_printer({x: r"\\xi"})
+    >>> printer.doprint(x * (1 - x)), printer.doprint((1 - x) ** 2) == to_latex((1 - x) ** 2, {x: r"\\xi"})
+    ('\\\\xi \\\\left(1 - \\\\xi\\\\right)', True)
+    """
+    return RememberingPrinter({"symbol_names": dict(names), **settings})
 
 
 def to_latex(expr: sympy.Basic, names: Mapping[sympy.Symbol, str], **settings) -> str:

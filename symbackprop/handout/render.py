@@ -42,7 +42,7 @@ from .diagram import TIKZ_LIBRARIES, to_svg, to_tikz
 from .escape import latex_escape, md_escape
 from .figures import network_diagram, parameter_diagram, svg_name
 from .files import Batch, write_atomic
-from .latex import to_latex
+from .latex import Remembering, latex_printer, to_latex
 
 if TYPE_CHECKING:  # for annotations only: this stage takes the data it is given, it does not run the pipeline
     from ..api import Derivation
@@ -374,7 +374,7 @@ class _Context:
         self.figures = figures  # SVG files are written beside derivation.md, so link them
         self.detail = _check_detail(detail)
         self.steps_proven = {"upstream": 0, "factoring": 0}  # the steps a handout adds to the proven forms, by kind
-        self.printed: dict = {}  # expression -> its LaTeX: a handout prints most of its expressions more than once
+        self.printer = latex_printer(self.names)  # one for the handout: it prints each distinct subexpression once
 
     # -- the steps a handout shows between proven forms, each proven before it is printed ------
     @cached_property
@@ -418,15 +418,8 @@ class _Context:
         return sympy.Add(*total)
 
     def tex(self, expr) -> str:
-        """``expr`` in LaTeX under the handout's names, each distinct expression printed once (a
-        derivation's numbers all come from one parser, so no two equal Floats differ in precision)."""
-        try:
-            return self.printed[expr]
-        except KeyError:
-            latex = self.printed[expr] = to_latex(expr, self.names)
-            return latex
-        except TypeError:  # a mutable matrix: not hashable
-            return to_latex(expr, self.names)
+        """``to_latex(expr)`` under the handout's names."""
+        return self.printer.doprint(expr)
 
     def label(self, neuron) -> str:
         return self.model.label(neuron)
@@ -1000,15 +993,21 @@ def render_html(derivation: Derivation, title: Optional[str] = None, source_note
 
 
 # -- JSON -----------------------------------------------------------------------------------
-def text(expr: sympy.Basic) -> str:
+def text(expr: sympy.Basic, printer: Optional[StrPrinter] = None) -> str:
     """``str()`` of an expression as derivation.json writes it, terms in SymPy's stored order
-    (sorting the 784 terms of a net input for printing costs more than deriving it).
+    (sorting the 784 terms of a net input for printing costs more than deriving it); ``printer``,
+    a ``text_printer()``, for many expressions of one document.
 
     >>> text(sympy.Symbol("x") * 2 + 1)
     '1 + 2*x'
     """
     plain = _plain_text(expr)
-    return plain if plain is not None else _TextPrinter({"order": "none"}).doprint(expr)
+    return plain if plain is not None else (printer or _TextPrinter({"order": "none"})).doprint(expr)
+
+
+def text_printer() -> StrPrinter:
+    """The printer ``text`` uses, for many expressions: each distinct subexpression printed once."""
+    return _RememberingText({"order": "none"})
 
 
 class _TextPrinter(StrPrinter):
@@ -1022,6 +1021,10 @@ class _TextPrinter(StrPrinter):
     def _print_Mul(self, expr):
         plain = _plain_product(expr)
         return plain if plain is not None else super()._print_Mul(expr)
+
+
+class _RememberingText(Remembering, _TextPrinter):
+    """``_TextPrinter`` for one document's expressions (``Remembering``)."""
 
 
 def _plain_product(expr: sympy.Basic) -> Optional[str]:
@@ -1062,24 +1065,19 @@ def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
     _require_full_derivation(derivation)
     d, m, spec = derivation, derivation.model, derivation.spec
     names = lambda symbols: [s.name for s in symbols]  # noqa: E731
-    printed: dict = {}
+    printer = text_printer()
+    printed = lambda expr: text(expr, printer)  # noqa: E731  (each distinct subexpression printed once)
 
-    def once(expr: sympy.Expr) -> str:
-        """``text(expr)``, each distinct expression printed once (a path sum is also the chain rule's form)."""
-        if expr not in printed:
-            printed[expr] = text(expr)
-        return printed[expr]
-
-    definitions = {symbol.name: once(expr) for symbol, expr in m.definitions.items()}
-    definitions.update({delta.symbol.name: once(delta.definition) for delta in d.deltas})
-    definitions[m.loss_symbol.name] = once(m.loss)
+    definitions = {symbol.name: printed(expr) for symbol, expr in m.definitions.items()}
+    definitions.update({delta.symbol.name: printed(delta.definition) for delta in d.deltas})
+    definitions[m.loss_symbol.name] = printed(m.loss)
     parameters = []
     for done, gradient in enumerate(d.gradients, start=1):
         if progress and (done % 500 == 0 or done == len(d.gradients)):
             progress("derivation.json", done, len(d.gradients))
         p = gradient.parameter
         checks = d.verification.checks[p.symbol]
-        delta_form = once(gradient.delta_value)  # also the chain rule's form where paths are not written out
+        delta_form = printed(gradient.delta_value)  # also the chain rule's form where paths are not written out
         verified = d.verification.method(p.symbol)
         parameters.append(
             {
@@ -1089,10 +1087,10 @@ def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
                 "from": _position(p.source),
                 "to": _position(p.target),
                 "paths": gradient.n_paths,
-                "chain_rule": delta_form if gradient.paths is None else once(gradient.chain_rule),
+                "chain_rule": delta_form if gradient.paths is None else printed(gradient.chain_rule),
                 "form": "path_sum" if gradient.paths is not None else "delta",
                 "delta_form": delta_form,
-                "path_terms": None if gradient.paths is None else [once(path.value) for path in gradient.paths],
+                "path_terms": None if gradient.paths is None else [printed(path.value) for path in gradient.paths],
                 "verified": verified,
                 "symbolic_proof": _symbolic_proof(d.verification, p.symbol, verified),
                 "rel_error_below": float(error_bound(max(c.max_rel_error for c in checks.values()))),
@@ -1100,8 +1098,8 @@ def derivation_json(derivation: Derivation, progress: Progress = None) -> dict:
         )
     deltas = {
         delta.symbol.name: {
-            "definition": once(delta.definition),
-            "simplified": [once(step) for step in delta.simplification.steps] if delta.simplification else None,
+            "definition": printed(delta.definition),
+            "simplified": [printed(step) for step in delta.simplification.steps] if delta.simplification else None,
             "assumption": delta.simplification.assumption if delta.simplification else None,
         }
         for delta in d.deltas
