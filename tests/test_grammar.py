@@ -193,6 +193,26 @@ def test_unknown_names_list_close_matches_and_the_known_names(names):
     assert "(58 in all)" in str(caught.value)
 
 
+@pytest.mark.parametrize("notation, formula", [("neurons", "b_{1}"), ("neurons", "b_{c_1}"), ("layers", "b^{[1]}_1"),
+                                               ("layers", "db^{[2]}"), ("columns", "b^{[1]}")])
+def test_a_bias_of_a_network_without_biases_says_so(notation, formula):
+    for bias in (False, True):
+        table = name_table(Model(NetworkSpec.parse("2-3-2", notation=notation, bias=bias)).latex_names)
+        try:
+            parse_math(formula, table)
+        except FormulaError as error:
+            assert ("this network has no biases (give --bias)" in str(error)) is not bias, (bias, str(error))
+        else:
+            assert bias
+
+
+def test_a_bare_b_is_no_bias():
+    """A letter b (a variable of --steps) is not taken for a bias the network lacks."""
+    with pytest.raises(FormulaError) as caught:
+        parse_math("b + z", {}, variables=["z"])
+    assert "biases" not in str(caught.value)
+
+
 def test_free_variables_and_euler_e():
     assert parse_math(r"e^{-z}", {}, variables=["z"]) == sympy.exp(-z)
     assert parse_math(r"e", {}) == sympy.E

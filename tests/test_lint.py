@@ -416,6 +416,28 @@ def test_rewrites_reach_the_grammar():
     assert rewrite(r"\mathcal{L}(\hat{y}, y) = a_1^{[3]}", model) == r"\mathcal{L} = \hat{y}_{1}"
 
 
+@pytest.mark.parametrize("text", [
+    r"$\delta^L_j = \frac{\partial C}{\partial a^L_j} \sigma'(z^L_j)$ and $\frac{\partial C}{\partial b^l_j} = \delta^l_j$",
+    r"$\frac{\partial C}{\partial w^3_{12}} = a^2_2 \delta^3_1$, $\frac{\partial C}{\partial b^{3}_1} = \delta^3_1$",
+    r"$\delta^{l}_j = \sum_k w^{l+1}_{kj} \delta^{l+1}_k \sigma'(z^l_j)$ for $b^{l}_j$",
+])
+def test_nielsens_names_show_column_notation_and_biases(text):
+    assert infer_network(text).options == {"notation": "columns", "bias": True}
+
+
+def test_nielsens_generic_equations_are_checked_without_options():
+    text = (r"$\delta^L_j = \frac{\partial C}{\partial a^L_j} \sigma'(z^L_j)$" "\n\n"
+            r"$\delta^l_j = \sum_k w^{l+1}_{kj} \delta^{l+1}_k \sigma'(z^l_j)$" "\n\n"
+            r"$\frac{\partial C}{\partial b^l_j} = \delta^l_j$ and $\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_j \delta^l_k$")
+    report = lint_text(text, spec="2-3-2")
+    assert [r.verdict for r in report.reports] == ["right", "right", "right", "wrong"], report.reports
+
+
+def test_ngs_generic_bias_shows_layer_notation_and_biases():
+    assert infer_network(r"$db^{[l]} = dz^{[l]}$ and $dW^{[l]} = dz^{[l]} a^{[l-1]T}$").options == {
+        "notation": "layers", "bias": True}
+
+
 def test_spec_inferred_from_names():
     text = r"$out_{a_2}$, $net_{b_3}$, $out_{c_1} = 1$ and $target_{c_2}$"
     assert infer_network(text).options["spec"] == "2-3-2"

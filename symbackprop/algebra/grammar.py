@@ -1905,6 +1905,11 @@ class _Parser:
         spelled = self.text[name.start : name.end]
         if name.word in self.grammar.functions:
             return f"{spelled} is a function: write {spelled}(...)"
+        decorated = name.subscripts or name.superscripts or name.bare  # b_1, b^{[2]}, b^l_j: not a bare letter b
+        network = any(key.startswith(("w_", "w^", "W_", "W^")) for key in self.names)  # not --steps on its own
+        if name.base[:1] in (("b",), ("bias",), ("db",)) and decorated and network and \
+                not any(key.startswith(("b_", "b^", "bias")) for key in self.names):
+            return f"unknown name {spelled!r}: this network has no biases (give --bias)"
         canonical: dict[sympy.Symbol, str] = {}
         for key, symbol in self.names.items():
             canonical.setdefault(symbol, key)

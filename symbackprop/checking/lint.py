@@ -87,6 +87,10 @@ _LETTER_NAME = re.compile(r"(?:out|net|target|delta|\\delta)\}?_\{?([a-z])_?\{?(
 _LETTER_WEIGHT = re.compile(r"(?<![A-Za-z\\])w_\{?(\d)(\d)")
 _LAYER_NAME = re.compile(r"(?<![A-Za-z\\])([azbx])_\{?(\d+)\}?\^\{\[(\d+)\]\}|(?<![A-Za-z\\])([azb])\^\{\[(\d+)\]\}_\{?(\d+)")
 _LAYER_WEIGHT = re.compile(r"(?<![A-Za-z\\])[Ww]_\{(\d+),(\d+)\}\^\{\[(\d+)\]\}|(?<![A-Za-z\\])[Ww]\^\{\[(\d+)\]\}_\{(\d+),(\d+)\}")
+# Nielsen's names: the layer as a bare superscript, a number or l, L (a^L_j, \delta^{l+1}_k, w^3_{24}, b^l_j)
+_NIELSEN_NAME = re.compile(r"(?<![A-Za-z\\])(?:a|z|b|w|\\delta)\^\{?(?:[lL]|\d)(?:\s*[+-]\s*1)?\}?_")
+_NIELSEN_BIAS = re.compile(r"(?<![A-Za-z\\])b\^\{?(?:[lL]|\d)(?:\s*[+-]\s*1)?\}?_")
+_BRACKETED_LAYER = re.compile(r"\^\{\[(?:\d+|[lL](?:\s*[+-]\s*1)?)\]\}")  # Ng's ^{[2]}, ^{[l]}, ^{[l+1]}
 _ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "linear")
 
 
@@ -107,12 +111,16 @@ def infer_network(text: str) -> Inferred:
             options["spec"] = match.group(1)
             reasons.append(f"the spec {match.group(1)} written on line {text.count(chr(10), 0, match.start()) + 1}")
             break
-    layered = len(re.findall(r"\^\{\[\d+\]\}", text)) > len(_LETTER_NAME.findall(text))
+    letters, bracketed = len(_LETTER_NAME.findall(text)), len(_BRACKETED_LAYER.findall(text))
     if "column notation" in low or re.search(r"\bBP[1-4]\b", text):
         options["notation"] = "columns"
     elif "letter notation" in low:
         options["notation"] = "neurons"
-    elif "layer notation" in low or layered:
+    elif "layer notation" in low:
+        options["notation"] = "layers"
+    elif len(_NIELSEN_NAME.findall(text)) > max(letters, bracketed):  # Nielsen's a^L_j: his column vectors
+        options["notation"] = "columns"
+    elif bracketed > letters:
         options["notation"] = "layers"
     else:
         options["notation"] = "neurons"
@@ -143,7 +151,8 @@ def infer_network(text: str) -> Inferred:
         options["loss"] = "bce"
     if re.search(r"\bno bias", low):
         options["bias"] = False
-    elif re.search(r"\bwith bias|\bbiases\b", low) or re.search(r"(?<![A-Za-z\\])b_\{?\d+\}?\^\{\[\d+\]\}|b\^\{\[\d+\]\}_|b_\{[a-z]_\d", text):
+    elif re.search(r"\bwith bias|\bbiases\b", low) or re.search(r"(?<![A-Za-z\\])b_\{?\d+\}?\^\{\[\d+\]\}|b\^\{\[(?:\d+|[lL])\]\}|b_\{[a-z]_\d", text) \
+            or _NIELSEN_BIAS.search(text):
         options["bias"] = True
     found = re.search(r"activation:?\s+(" + "|".join(_ACTIVATIONS) + r")\b", low)
     if found and found.group(1) != "sigmoid":
