@@ -433,6 +433,24 @@ def test_nielsens_generic_equations_are_checked_without_options():
     assert [r.verdict for r in report.reports] == ["right", "right", "right", "wrong"], report.reports
 
 
+def test_letter_notation_equations_for_every_neuron_of_a_layer():
+    """An index in a neuron's label (out_{c_j}) stands for each neuron of that layer; an index
+    anywhere else in letter notation (w_{jk}, whose first subscript is a layer there) is not read."""
+    lines = [
+        r"$\frac{\partial E_{total}}{\partial out_{c_j}} = out_{c_j} - target_{c_j}$",
+        r"$\frac{\partial out_{b_j}}{\partial net_{b_j}} = out_{b_j}(1 - out_{b_j})$",
+        r"$\delta_{c_j} = (out_{c_j} - target_{c_j}) out_{c_j} (1 - out_{c_j})$",
+        r"$\delta_{c_j} = (out_{c_j} - target_{c_j}) out_{c_j}$",
+        r"$\frac{\partial E_{total}}{\partial out_{c_j}} = target_{c_j} - out_{c_j}$",
+        r"$\frac{\partial E_{total}}{\partial w_{jk}} = \delta_{c_j} out_{b_k}$",
+    ]
+    report = lint_text("\n\n".join(lines), spec="2-3-2")
+    assert [r.verdict for r in report.reports] == ["right", "right", "right", "wrong", "wrong", "not checked"]
+    assert report.reports[1].reason == "proven for every value of j the network's names have (3 of them)"
+    assert report.reports[2].reason.endswith("(2 of them)")  # layer c has two neurons
+    assert report.reports[3].reason.startswith("for j = 1")
+
+
 def test_ngs_generic_bias_shows_layer_notation_and_biases():
     assert infer_network(r"$db^{[l]} = dz^{[l]}$ and $dW^{[l]} = dz^{[l]} a^{[l-1]T}$").options == {
         "notation": "layers", "bias": True}

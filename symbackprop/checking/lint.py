@@ -68,6 +68,16 @@ NUMERIC_SLACK = 1e-6  # relative: the document's own values are rounded too, and
 RIGHT, WRONG, NOT_CHECKED = "right", "wrong", "not checked"
 
 
+def _label(found: re.Match) -> tuple[str, str]:
+    """The layer letter and the index of a ``_LABEL_INDEX`` match: ``_{c_j}`` → ("c", "j")."""
+    layer = found.group(1) or found.group(4)
+    return layer, found.group(2) or found.group(3) or found.group(5)
+
+
+class _Unread(Exception):
+    """An equation for every index that cannot be read for some values (an index left unplaced)."""
+
+
 # -- the network, inferred from the text --------------------------------------------------------
 @dataclass(frozen=True)
 class Inferred:
@@ -357,6 +367,8 @@ _BATCH = re.compile(r"(?<![A-Za-z\\])(?:dZ|dA|A\^|Z\^|Y(?![A-Za-z]))|\\mathbf\{1
 _INDEX_SUBSCRIPT = re.compile(r"_(?:\{([ijk]{1,2})\}|([ijk])(?![A-Za-z0-9]))")  # _j, _{j}, _{jk}
 # ... and a layer l as a superscript: ^l, ^{l}, ^{[l]}, ^{l+1}, ^{[l-1]} (its offset captured)
 _LAYER_SUPERSCRIPT = re.compile(r"\^(?:\{\[?l([+-]\d)?\]?\}|l(?![A-Za-z0-9]))")
+# ... or, in letter notation, inside a neuron's label: out_{c_j}, \delta_{b_k}, target_d_j
+_LABEL_INDEX = re.compile(r"_\{([a-z])_(?:\{([ijk])\}|([ijk]))\}|_([a-z])_([ijk])(?![A-Za-z0-9])")
 MAX_INSTANCES = 400  # index values tried for one equation ...
 INSTANCES_SECONDS = 10.0  # ... for at most this long
 BATCH_SAMPLES = 3  # a mini-batch's equations are checked for the document's m, else for at least this many samples
@@ -613,26 +625,20 @@ class _Linter:
         not a name): checked for each value of its indices that the network's names have, each
         instance as the equation itself would be; right when every instance is, wrong with the first
         wrong instance's values. None when it has no such index, or no instance could be read."""
-        if self.model.spec.notation == "neurons":  # w_{jk}: the first subscript is a layer there, not a neuron
-            return None
         text = equation.text
         bound = set(re.findall(r"\\sum_\{?\s*([a-z])", text))
+        if self.model.spec.notation == "neurons":
+            return self.every_label_index(equation, bound)
         letters = sorted({c for groups in _INDEX_SUBSCRIPT.findall(text) for c in "".join(groups)} - bound)
         layered = "l" not in bound and bool(_LAYER_SUPERSCRIPT.search(text))
         if not (letters or layered) or any(name_key(c) in self.workspace().names for c in letters + ["l"] * layered):
             return None
         size, depth = max(self.model.spec.layers), self.model.spec.depth
         ranges = [range(1, size + 1)] * len(letters) + [range(0, depth + 1)] * layered
-        if math.prod(map(len, ranges)) > MAX_INSTANCES:
-            return None
         letters += ["l"] * layered  # Nielsen's δ^l = ((w^{l+1})^T δ^{l+1}) ⊙ σ'(z^l): every layer, in brackets,
-        instances, right = [], 0  # so that either numbering of the layers gives the same equations
-        until = time.monotonic() + INSTANCES_SECONDS
-        for values in itertools.product(*ranges):
-            if time.monotonic() > until:  # a wide network's hundreds of instances: not checked rather than slow
-                return None
-            chosen = dict(zip(letters, map(str, values)))
+        # so that either numbering of the layers gives the same equations
 
+        def instance(chosen: dict) -> str | None:
             outside = []
 
             def layer(found: re.Match) -> str:
@@ -650,20 +656,61 @@ class _Linter:
             if layered:
                 written = _LAYER_SUPERSCRIPT.sub(layer, written)
                 if outside:  # l + 1 past the output layer, l - 1 before the input: no such instance
-                    continue
+                    return None
             if set(letters) & {c for groups in _INDEX_SUBSCRIPT.findall(written) for c in "".join(groups)} or \
                     layered and _LAYER_SUPERSCRIPT.search(written):
-                return None  # an index left where this reading cannot put a number
-            if self.names_missing(written):  # δ^{[0]}, a^{[1]}_4: values the network has no name for
+                raise _Unread  # an index left where this reading cannot put a number
+            return written
+
+        return self.for_every(equation, letters, ranges, instance)
+
+    def every_label_index(self, equation: Equation, bound: set) -> EquationReport | None:
+        """``every_index`` in letter notation, where an index stands in a neuron's label
+        (δ_{c_j} = (out_{c_j} - target_{c_j}) out_{c_j}(1 - out_{c_j})): each value the layer's names have.
+        Any other index subscript (w_{jk}, o_j: a weight's first subscript is its layer there) is
+        not read, and the equation is left as it was."""
+        text = equation.text
+        letters = sorted({_label(m)[1] for m in _LABEL_INDEX.finditer(text)} - bound)
+        if not letters or {c for groups in _INDEX_SUBSCRIPT.findall(_LABEL_INDEX.sub("", text))
+                           for c in "".join(groups)} - bound:
+            return None
+
+        def instance(chosen: dict) -> str:
+            def label(found: re.Match) -> str:
+                layer, index = _label(found)
+                return "_{%s_%s}" % (layer, chosen.get(index, index))  # a bound one: left to its \sum
+
+            return _LABEL_INDEX.sub(label, text)
+
+        return self.for_every(equation, letters, [range(1, max(self.model.spec.layers) + 1)] * len(letters), instance)
+
+    def for_every(self, equation: Equation, letters: list[str], ranges: list[range],
+                  instance: Callable[[dict], str | None]) -> EquationReport | None:
+        """Each instance of an equation for every value of its indices, ``instance(values)`` its
+        text (None: no such instance; ``_Unread``: the equation cannot be read so), checked: right
+        when every instance the network has names for is, wrong with the first wrong one's values."""
+        if math.prod(map(len, ranges)) > MAX_INSTANCES:
+            return None
+        text, instances, right = equation.text, [], 0
+        until = time.monotonic() + INSTANCES_SECONDS
+        for values in itertools.product(*ranges):
+            if time.monotonic() > until:  # a wide network's hundreds of instances: not checked rather than slow
+                return None
+            chosen = dict(zip(letters, map(str, values)))
+            try:
+                written = instance(chosen)
+            except _Unread:
+                return None
+            if written is None or self.names_missing(written):  # δ^{[0]}, a^{[1]}_4: values the network has no name for
                 continue
-            instance = self.check(replace(equation, text=written), trial=False)
+            report = self.check(replace(equation, text=written), trial=False)
             said = ", ".join(f"{c} = {v}" for c, v in chosen.items())
-            if instance.verdict == WRONG:
-                return replace(instance, text=text, reason=f"for {said}" + (f": {instance.reason}" if instance.reason else ""))
-            if instance.verdict == RIGHT:
+            if report.verdict == WRONG:
+                return replace(report, text=text, reason=f"for {said}" + (f": {report.reason}" if report.reason else ""))
+            if report.verdict == RIGHT:
                 right += 1
-                instances.append(instance)
-            elif "unknown name" not in instance.reason:  # a name for those values the network does not have: skipped
+                instances.append(report)
+            elif "unknown name" not in report.reason:  # a name for those values the network does not have: skipped
                 return None
         if not right:
             return None
