@@ -451,6 +451,26 @@ def test_letter_notation_equations_for_every_neuron_of_a_layer():
     assert report.reports[3].reason.startswith("for j = 1")
 
 
+def test_ngs_equations_for_every_layer_over_a_batch():
+    """Ng's dZ^{[l]} = dA^{[l]} * g^{[l]'}(Z^{[l]}), dW^{[l]} = 1/m dZ^{[l]} A^{[l-1]T}, dA^{[l-1]} = W^{[l]T} dZ^{[l]}:
+    dA^{[l]} is the batch's too (each sample's ∂L/∂a^{[l]}), so none is taken for one sample's
+    vector and called wrong for a shape it does not have (it was, for l = 1)."""
+    lines = [
+        r"$$dZ^{[l]} = dA^{[l]} * g^{[l]\prime}(Z^{[l]})$$",
+        r"$$dW^{[l]} = \frac{1}{m} dZ^{[l]} A^{[l-1]T}$$",
+        r"$$dA^{[l-1]} = W^{[l]T} dZ^{[l]}$$",
+        r"$$dZ^{[1]} = dA^{[1]} * g^{[1]\prime}(Z^{[1]})$$",
+        r"$$dW^{[l]} = dZ^{[l]} A^{[l-1]T}$$",
+        r"$$dA^{[1]} = W^{[2]} dZ^{[2]}$$",
+        r"$$dZ^{[l]} = dA^{[l]} * Z^{[l]}$$",
+    ]
+    report = lint_text("\n\n".join(lines), spec="2-3-2", notation="columns", loss="bce")
+    assert [r.verdict for r in report.reports] == ["right"] * 4 + ["wrong"] * 3, report.reports
+    assert all(r.reason.startswith("proven") for r in report.reports[:4])
+    assert "a 1/m is missing" in report.reports[4].reason
+    assert "needs its transpose" in " ".join(report.reports[5].diagnosis)
+
+
 def test_ngs_generic_bias_shows_layer_notation_and_biases():
     assert infer_network(r"$db^{[l]} = dz^{[l]}$ and $dW^{[l]} = dz^{[l]} a^{[l-1]T}$").options == {
         "notation": "layers", "bias": True}

@@ -29,7 +29,7 @@ from dataclasses import replace
 import numpy as np
 import sympy
 
-from ..algebra.grammar import FormulaError, name_key
+from ..algebra.grammar import FormulaError, name_key, total_derivative
 from ..derivation.batch import batch_form, sample_copies
 from ..derivation.chainrule import Gradient
 from ..handout.latex import to_latex
@@ -82,6 +82,10 @@ class BatchWorkspace(Workspace):
             rows = [[copy[s] for copy in self.copies] for s in symbols]  # one column per sample
             return sympy.ImmutableMatrix(rows if columns else list(map(list, zip(*rows))))
 
+        def over_samples(exprs):  # one expression per neuron, for each sample
+            rows = [[e.xreplace(copy) for copy in self.copies] for e in exprs]
+            return sympy.ImmutableMatrix(rows if columns else list(map(list, zip(*rows))))
+
         named = {}
         for k in range(depth + 1):
             named[notation.batch("A", k)] = matrix(model.out[k] if k else model.inputs)
@@ -89,6 +93,9 @@ class BatchWorkspace(Workspace):
             named[notation.batch("dZ", k)] = matrix([deltas[n] for n in model.neurons(k)])
             if columns:
                 named[f"Z^{{[{k}]}}"] = matrix(model.net[k])
+        for k in range(depth + 1):  # Ng's dA^{[l]}: each sample's ∂L/∂a^{[l]}, as dZ^{[l]} holds its δ (dZ = dA * g'(Z))
+            named[notation.batch("dA", k)] = over_samples(
+                [total_derivative(model.loss_symbol, out, self.one_level) for out in model.out[k]])
         named[notation.batch("Y", depth)] = matrix(model.targets)
         if columns:
             named["X"], named[r"\hat{Y}"] = named[notation.batch("A", 0)], named[notation.batch("A", depth)]

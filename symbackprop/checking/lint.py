@@ -366,7 +366,8 @@ _BATCH = re.compile(r"(?<![A-Za-z\\])(?:dZ|dA|A\^|Z\^|Y(?![A-Za-z]))|\\mathbf\{1
 # an equation for every neuron: the letters i, j, k as subscripts (Nielsen's δ^L_j, w^{[2]}_{jk})
 _INDEX_SUBSCRIPT = re.compile(r"_(?:\{([ijk]{1,2})\}|([ijk])(?![A-Za-z0-9]))")  # _j, _{j}, _{jk}
 # ... and a layer l as a superscript: ^l, ^{l}, ^{[l]}, ^{l+1}, ^{[l-1]} (its offset captured)
-_LAYER_SUPERSCRIPT = re.compile(r"\^(?:\{\[?l([+-]\d)?\]?\}|l(?![A-Za-z0-9]))")
+# (and Ng's with more after the layer: ^{[l-1]T}, ^{[l]\prime}, ^{[l](i)}, the rest kept)
+_LAYER_SUPERSCRIPT = re.compile(r"\^(?:\{\[?l([+-]\d)?\]?\}|l(?![A-Za-z0-9])|\{\[l([+-]\d)?\](?!\}))")
 # ... or, in letter notation, inside a neuron's label: out_{c_j}, \delta_{b_k}, target_d_j
 _LABEL_INDEX = re.compile(r"_\{([a-z])_(?:\{([ijk])\}|([ijk]))\}|_([a-z])_([ijk])(?![A-Za-z0-9])")
 MAX_INSTANCES = 400  # index values tried for one equation ...
@@ -612,7 +613,8 @@ class _Linter:
             report = self.matrices(equation) or report
         if not trial and report.verdict == NOT_CHECKED and report.reason.startswith("placeholder"):
             report = self.placeholders(equation) or report
-        if not trial and report.verdict == NOT_CHECKED and "unknown name" in report.reason:
+        if not trial and report.verdict == NOT_CHECKED and (
+                "unknown name" in report.reason or _LAYER_SUPERSCRIPT.search(equation.text)):  # W^{[l]T}: unread as it is
             report = self.every_index(equation) or report
         if not trial and missing_partial(equation.text) and report.verdict != NOT_CHECKED:
             report = replace(report, reason="; ".join(filter(None, [
@@ -642,9 +644,9 @@ class _Linter:
             outside = []
 
             def layer(found: re.Match) -> str:
-                n = int(chosen["l"]) + int(found.group(1) or 0)
+                n = int(chosen["l"]) + int(found.group(1) or found.group(2) or 0)
                 outside.extend([n] if not 0 <= n <= depth else [])
-                return "^{[" + str(n) + "]}"
+                return "^{[" + str(n) + ("]" if found.group(0).endswith("]") else "]}")  # ^{[1]T}: the rest kept
 
             def number(found: re.Match) -> str:
                 group = found.group(1) or found.group(2)
@@ -720,8 +722,9 @@ class _Linter:
                                      f"({right} of them)")
 
     def names_missing(self, text: str) -> bool:
-        """Whether a side of ``text`` names something the network does not have (an unknown name)."""
-        ws = self.workspace()
+        """Whether a side of ``text`` names something the network does not have (an unknown name); a
+        mini-batch's equation is read over the batch's matrices, as ``matrices`` reads it."""
+        ws = self.batch_workspace() if _BATCH.search(text) and self.model.spec.notation != "neurons" else self.workspace()
         for offset, side in split_chain(text)[0]:
             try:
                 self.matrix_side(ws, text[offset:offset + len(side)].strip())

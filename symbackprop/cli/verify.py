@@ -48,7 +48,7 @@ def _tolerance(ctx, param, value):
                    "and the verdict says so.")
 @click.option("--batch", default=1, show_default=True, type=click.IntRange(1, 16), metavar="M",
               help="--param for a mini-batch of M samples, the loss their mean: EXPR over the batch's matrices, as "
-                   r"Ng writes dW^{[2]} = \frac{1}{m} dZ^{[2]} A^{[1]T} (column notation: A^{[l]}, Z^{[l]}, dZ^{[l]}, X, "
+                   r"Ng writes dW^{[2]} = \frac{1}{m} dZ^{[2]} A^{[1]T} (column notation: A^{[l]}, Z^{[l]}, dZ^{[l]}, dA^{[l]}, X, "
                    r"\hat{Y}, Y, one column per sample; m = M; \mathbf{1} a vector of ones; layer notation: one row "
                    "per sample). M may not be a computed layer's size (its matrices would be square); what depends "
                    "on m is checked for a second batch size too.")
