@@ -471,6 +471,22 @@ def test_ngs_equations_for_every_layer_over_a_batch():
     assert "needs its transpose" in " ".join(report.reports[5].diagnosis)
 
 
+def test_ngs_bias_gradients_summed_over_the_samples():
+    """Ng's db^{[l]} = 1/m np.sum(dZ^{[l]}, axis=1, keepdims=True) and = 1/m Σ_{i=1}^m dz^{[l](i)} are checked;
+    the sum over another axis is not read (never guessed)."""
+    lines = [
+        r"$$db^{[l]} = \frac{1}{m} np.sum(dZ^{[l]}, axis=1, keepdims=True)$$",
+        r"$$db^{[2]} = \frac{1}{m} \sum_{i=1}^{m} dZ^{[2](i)}$$",
+        r"$$db^{[l]} = \frac{1}{m} \sum_{i=1}^{m} dz^{[l](i)}$$",
+        r"$$db^{[l]} = np.sum(dZ^{[l]}, axis=1, keepdims=True)$$",
+        r"$$db^{[2]} = \frac{1}{m} np.sum(dZ^{[2]}, axis=0, keepdims=True)$$",
+    ]
+    report = lint_text("\n\n".join(lines), spec="2-3-2", notation="columns", loss="bce", bias=True)
+    assert [r.verdict for r in report.reports] == ["right"] * 3 + ["wrong", "not checked"], report.reports
+    assert "a 1/m is missing" in report.reports[3].reason
+    assert "axis=1, keepdims=True) here" in report.reports[4].reason
+
+
 def test_ngs_generic_bias_shows_layer_notation_and_biases():
     assert infer_network(r"$db^{[l]} = dz^{[l]}$ and $dW^{[l]} = dz^{[l]} a^{[l-1]T}$").options == {
         "notation": "layers", "bias": True}

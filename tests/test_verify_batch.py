@@ -177,3 +177,45 @@ def test_a_batch_matrix_squared_is_entry_by_entry_as_ng_writes_tanhs_derivative(
     assert any("a power of a matrix that is not square" in r for r in verdict.elementwise)
     wrong = check_batch_gradient(d, "dW^{[1]}", r"\frac{1}{m} (W^{[2]T} dZ^{[2]} * (1 - A^{[1]})) X^T")
     assert wrong.correct is False
+
+
+@pytest.mark.parametrize("notation, db, summed", [
+    ("columns", "db^{[2]}", r"np.sum(dZ^{[2]}, axis=1, keepdims=True)"),
+    ("columns", "db^{[2]}", r"\sum_{i=1}^{m} dz^{[2](i)}"),
+    ("columns", "db^{[2]}", r"\sum_{i=1}^m dZ^{[2](i)}"),
+    ("columns", "db^{[1]}", r"numpy.sum(dZ^{[1]}, axis = 1, keepdims = True)"),
+    ("layers", "b^{[2]}", r"np.sum(dZ^{[2]}, axis=0, keepdims=True)"),
+    ("layers", "b^{[2]}", r"\sum_{i=1}^{m} dz^{[2](i)}"),
+])
+def test_ngs_sums_over_the_samples_are_the_batch_times_the_ones_vector(notation, db, summed):
+    """Ng writes db^{[l]} = 1/m np.sum(dZ^{[l]}, axis=1, keepdims=True) and = 1/m Σ_i dz^{[l](i)}: both right,
+    and without the 1/m the dropped mean is named, as for dZ^{[l]} 1."""
+    d = batch_derivation("2-3-2", 3, notation=notation, loss="bce" if notation == "columns" else "mse", bias=True)
+    right = check_batch_gradient(d, db, r"\frac{1}{m} " + summed)
+    assert right.correct is True and right.method == "symbolic", summed
+    wrong = check_batch_gradient(d, db, summed)
+    assert wrong.correct is False and wrong.wrong
+    assert all("the 1/m of the mean is missing" in " ".join(e.diagnosis) for e in wrong.wrong)
+
+
+@pytest.mark.parametrize("notation, formula", [
+    ("columns", r"\frac{1}{m} np.sum(dZ^{[2]}, axis=0, keepdims=True)"),  # a sample's neurons summed
+    ("layers", r"\frac{1}{m} np.sum(dZ^{[2]}, axis=1, keepdims=True)"),
+    ("columns", r"\frac{1}{m} np.sum(dZ^{[2]})"),  # every entry summed
+    ("columns", r"\frac{1}{m} np.sum(dZ^{[2]}, axis=1, out=X)"),
+])
+def test_a_sum_over_anything_but_the_samples_is_refused_not_guessed(notation, formula):
+    d = batch_derivation("2-3-2", 2, notation=notation, loss="mse", bias=True)
+    with pytest.raises(FormulaError, match="np.sum over the samples is np.sum"):
+        check_batch_gradient(d, "db^{[2]}" if notation == "columns" else "b^{[2]}", formula)
+
+
+def test_np_sum_without_a_batch_is_a_one_line_usage_error():
+    result = invoke("2-3-1", "--notation", "columns", "--bias", "--param", "db^{[2]}",
+                    r"\frac{1}{m} np.sum(dZ^{[2]}, axis=1, keepdims=True)")
+    assert result.exit_code == 2, result.output
+    assert "np.sum(...) sums a mini-batch's samples: give the batch (verify --batch M" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    right = invoke("2-3-1", "--notation", "columns", "--bias", "--batch", "2", "--param", "db^{[2]}",
+                   r"\frac{1}{m} np.sum(dZ^{[2]}, axis=1, keepdims=True)")
+    assert right.exit_code == 0 and right.output.startswith("correct:"), right.output

@@ -23,6 +23,7 @@ True
 from __future__ import annotations
 
 import functools
+import re
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -34,11 +35,61 @@ from ..derivation.batch import batch_form, sample_copies
 from ..derivation.chainrule import Gradient
 from ..handout.latex import to_latex
 from ..proof import numeric
-from .verify import GradientVerdict, MatrixVerdict, TermCheck, Workspace, check_gradient
+from .verify import NUMPY_SUM, GradientVerdict, MatrixVerdict, TermCheck, Workspace, check_gradient
 
 MAX_NAMED_ORIGINALS = 3  # one-sample names listed when a batch formula uses them
 ASSUMED = "each sample's targets summing to 1"  # the note of a comparison that needed the cross-entropy's assumption
 WHEN_ASSUMED = "; this holds when each sample's targets sum to 1"
+
+
+# Ng's sum over the samples of one sample's vector: \sum_{i=1}^{m} dz^{[2](i)} (or dZ^{[2](i)}), the (i) the sample
+_SAMPLE_SUM = re.compile(r"\\sum_\{?\s*i\s*=\s*1\s*\}?\s*\^\s*\{?\s*m\s*\}?\s*"
+                         r"(?P<name>d?[zZaA]|[xXyY])\^\{(?P<layer>\[\d+\])?\(i\)\}")
+_SAMPLES = {"dz": "dZ", "dZ": "dZ", "z": "Z", "Z": "Z", "a": "A", "A": "A", "da": "dA", "dA": "dA",
+            "x": "X", "X": "X", "y": "Y", "Y": "Y"}
+
+
+def sums_over_samples(text: str, columns: bool) -> str:
+    """Ng's two spellings of a sum over a batch's samples, in the batch's matrices: NumPy's
+    ``np.sum(dZ^{[2]}, axis=1, keepdims=True)`` (axis 1 is the samples' in column notation, 0 in the
+    others) and ``\\sum_{i=1}^{m} dz^{[2](i)}`` (sample i's vector), each the matrix times the ones
+    vector. Any other axis is refused: it would sum a sample's neurons.
+
+    >>> sums_over_samples(r"\\frac{1}{m} np.sum(dZ^{[2]}, axis=1, keepdims=True)", columns=True)
+    '\\\\frac{1}{m} \\\\left(dZ^{[2]}\\\\right) \\\\mathbf{1}'
+    >>> sums_over_samples(r"\\frac{1}{m} \\sum_{i=1}^{m} dz^{[2](i)}", columns=True)
+    '\\\\frac{1}{m} dZ^{[2]} \\\\mathbf{1}'
+    """
+    samples_axis = 1 if columns else 0
+    ones = lambda matrix: rf"\left({matrix}\right) \mathbf{{1}}" if columns else rf"\mathbf{{1}} \left({matrix}\right)"  # noqa: E731
+    while (found := NUMPY_SUM.search(text)) is not None:
+        depth, end = 1, found.end()
+        while end < len(text) and depth:
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            end += 1
+        if depth:
+            raise FormulaError("np.sum( is not closed", text, found.start())
+        parts, level, start = [], 0, found.end()
+        for index in range(found.end(), end - 1):
+            level += {"(": 1, "{": 1, "[": 1, ")": -1, "}": -1, "]": -1}.get(text[index], 0)
+            if text[index] == "," and level == 0:
+                parts.append(text[start:index])
+                start = index + 1
+        parts.append(text[start:end - 1])
+        options = dict(part.replace(" ", "").partition("=")[::2] for part in parts[1:])
+        if set(options) - {"axis", "keepdims"} or options.get("axis") != str(samples_axis) or \
+                options.get("keepdims", "True") not in ("True", "False"):
+            raise FormulaError(f"np.sum over the samples is np.sum(..., axis={samples_axis}, keepdims=True) here "
+                               f"(one {'column' if columns else 'row'} per sample); another axis or option is not read",
+                               text, found.start())
+        text = text[:found.start()] + ones(parts[0].strip()) + text[end:]
+    def vector_sum(found: re.Match) -> str:
+        name = _SAMPLES[found.group("name")]
+        layer = found.group("layer") or ""
+        matrix = f"{name}^{{{layer}}}" if layer else name
+        return f"{matrix} \\mathbf{{1}}" if columns else f"\\mathbf{{1}} {matrix}"
+
+    return _SAMPLE_SUM.sub(vector_sum, text)
 
 
 class BatchWorkspace(Workspace):
@@ -125,6 +176,10 @@ class BatchWorkspace(Workspace):
                 row = [mean_gradient(b) for b in biases]
                 value = sympy.ImmutableMatrix([[v] for v in row] if columns else [row])
                 self.names[name_key(notation.batch("db", k))] = value
+
+    def parse(self, text: str, *args, **options) -> sympy.Expr:
+        """``Workspace.parse`` over the batch's matrices, with Ng's sums over the samples read (``sums_over_samples``)."""
+        return super().parse(sums_over_samples(text, self.model.notation.columns), *args, **options)
 
     # -- numbers and expansions over the copies --------------------------------------------------
     def sample(self, n: int, seed: int) -> dict[sympy.Symbol, np.ndarray]:

@@ -447,6 +447,9 @@ class _Tally:
         return floats
 
 
+NUMPY_SUM = re.compile(r"(?<![A-Za-z\\])(?:np|numpy)\s*\.\s*sum\s*\(")  # Ng's db = 1/m np.sum(dZ, axis=1, keepdims=True)
+
+
 class Workspace:
     """What a check knows: the network's names and definitions (when a derivation is given), free
     variables such as z, and the user's own definitions (``a`` = 1/(1 - e^{-z}))."""
@@ -580,6 +583,9 @@ class Workspace:
         """``text`` in the network's names; a vector or matrix formula only with ``matrices`` (and
         ``repairs``: see ``parse_math``). ``gradients``, a set, receives the parameters whose own
         gradient the formula names: ∂E/∂w_{31}, Ng's dW^{[2]}_{1,1}, a shorthand that does."""
+        if not self.batch_products and NUMPY_SUM.search(text):
+            raise FormulaError("np.sum(...) sums a mini-batch's samples: give the batch (verify --batch M, "
+                               "over the batch's matrices dZ^{[l]}, A^{[l]}, ...)", text, NUMPY_SUM.search(text).start())
         taken: list | None = [] if gradients is not None else None
         start = len(self.textbook.gradients) if self.textbook is not None else 0
         try:

@@ -50,7 +50,8 @@ def _tolerance(ctx, param, value):
               help="--param for a mini-batch of M samples, the loss their mean: EXPR over the batch's matrices, as "
                    r"Ng writes dW^{[2]} = \frac{1}{m} dZ^{[2]} A^{[1]T} (column notation: A^{[l]}, Z^{[l]}, dZ^{[l]}, dA^{[l]}, X, "
                    r"\hat{Y}, Y, one column per sample; m = M; \mathbf{1} a vector of ones; layer notation: one row "
-                   "per sample). M may not be a computed layer's size (its matrices would be square); what depends "
+                   r"per sample); db^{[2]} = \frac{1}{m} np.sum(dZ^{[2]}, axis=1, keepdims=True) and \frac{1}{m} "
+                   r"\sum_{i=1}^{m} dz^{[2](i)} are read as \frac{1}{m} dZ^{[2]} \mathbf{1}. M may not be a computed layer's size (its matrices would be square); what depends "
                    "on m is checked for a second batch size too.")
 @click.option("--steps", metavar="'A = B = ...'",
               help=r"Check every '=' (or \approx, ≈) of a chain of derivation steps; may use d/dz and the "
