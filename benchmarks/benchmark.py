@@ -11,11 +11,17 @@ Measures, on this machine:
   ``python -c "import sympy"``;
 * the largest network whose ``--proof symbolic`` finishes within the limit (60 s);
 * scaling: ``derive --format json --proof numeric`` on growing networks, against the naive
-  approach (``sympy.diff`` of the fully expanded E_total for every weight, measured until one
-  network takes longer than the limit), each with its fitted exponent t ∝ parameters^k;
-* the generated gradient code (``benchmarks/bench_numbers.py``), when present.
+  approach (the derivative of the fully expanded E_total for every weight, by ``sympy.diff`` and by
+  SymEngine's ``diff`` where installed, each measured until one network takes longer than the
+  limit), each time also as a ratio, each series with its fitted exponent t ∝ parameters^k;
+* before and after: ``--help``, ``derive 2-4-3-2`` (also with a custom activation) and ``derive
+  784-128-64-10 --format json`` of the package at another git revision (``--against REV``; full
+  runs: ``BEFORE``, the last commit before the speed work) in turn with this one's;
+* the generated gradient code (``benchmarks/bench_numbers.py``) against hand-written NumPy,
+  torch.autograd and jax.grad (jit) where installed, at three sizes, each as a ratio;
+* with ``--suite``, the README's test command.
 
-Every ratio is to ``python -c "import sympy"`` run in turn with the figure's own runs (``beside``):
+Every start-up ratio is to ``python -c "import sympy"`` run in turn with the figure's own runs (``beside``):
 these machines drift within a run too, and a yardstick timed minutes earlier would move the ratio.
 Every process is timed whole, as a user runs it: the installed console script, reading bytecode
 (the full run first byte-compiles symbackprop, as ``pip install`` does, and its templates, as a
@@ -24,7 +30,7 @@ first run does). It prints each figure as it goes. With ``--write`` it also writ
 points; without either, nothing is written. Not part of the test suite (a smoke test runs it with
 ``--quick``).
 
-    python benchmarks/benchmark.py --write    # the full run, about 8 minutes, updating results/
+    python benchmarks/benchmark.py --write --suite   # the full run, about 15 minutes, updating results/
     python benchmarks/benchmark.py --quick    # tiny sizes, seconds, printed only
 """
 
@@ -64,6 +70,10 @@ loss = sum(sympy.Rational(1, 2) * (t[j] - outs[j]) ** 2 for j in range(sizes[-1]
 gradients = [sympy.diff(loss, w) for w in weights]
 print(time.perf_counter() - started)
 """
+
+# The same with SymEngine (its own symbols, exp and diff), when it is installed.
+NAIVE_SYMENGINE = NAIVE.replace("import sympy\n", "import symengine as sympy\n").replace(
+    "sympy.Rational(1, 2)", "sympy.Integer(1) / 2").replace(", real=True", "")
 
 # Peak memory of a command: the wrapper waits for it and reads the children's maximum RSS.
 PEAK = r"""
@@ -119,23 +129,54 @@ def timed(command: list[str], runs: int, cwd: Path, status: int = 0) -> tuple[fl
 YARDSTICK = [sys.executable, "-c", "import sympy"]
 
 
+def side_by_side(commands: list[list[str]], runs: int, cwd: Path, statuses: list[int] | None = None) -> list[tuple[float, float]]:
+    """Each command's median wall time and peak memory (MiB) over ``runs`` rounds, the commands run
+    in turn within each round, so that the machine's drift within a run touches all of them alike."""
+    statuses = statuses or [0] * len(commands)
+    times: list[list[float]] = [[] for _ in commands]
+    memory = [0.0] * len(commands)
+    for _ in range(runs):
+        for n, (command, status) in enumerate(zip(commands, statuses)):
+            seconds, peak = timed(command, 1, cwd, status)
+            times[n].append(seconds)
+            memory[n] = max(memory[n], peak)
+    return [(statistics.median(t), m) for t, m in zip(times, memory)]
+
+
 def beside(command: list[str], runs: int, cwd: Path, status: int = 0) -> tuple[float, float, float]:
     """``timed(command)`` with the yardstick run in turn with it: the command's median wall time,
     the yardstick's median over the same minutes, and the command's peak memory (MiB). These
     machines drift within a run too, so each ratio is taken to the yardstick measured beside it."""
-    times, yardstick, memory = [], [], 0.0
-    for _ in range(runs):
-        yardstick.append(timed(YARDSTICK, 1, cwd)[0])
-        seconds, peak = timed(command, 1, cwd, status)
-        times.append(seconds)
-        memory = max(memory, peak)
-    return statistics.median(times), statistics.median(yardstick), memory
+    (yardstick, _), (seconds, memory) = side_by_side([YARDSTICK, command], runs, cwd, [0, status])
+    return seconds, yardstick, memory
 
 
-def naive(spec: str, limit: float) -> float | None:
-    """Seconds for sympy.diff of the expanded E_total w.r.t. every weight, or None past ``limit``."""
+BEFORE = "1533d67"  # the last commit before the speed work (issue 17's "today"): --against's default in full runs
+
+
+def source_of(revision: str, work: Path) -> Path | None:
+    """The package as it was at ``revision`` (git archive, byte-compiled), or None where git or the
+    revision is missing (a shallow clone)."""
+    target = work / f"at-{revision}"
+    archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", revision], capture_output=True)
+    if archive.returncode != 0:
+        return None
+    target.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    compileall.compile_dir(target / "symbackprop", quiet=1)
+    return target
+
+
+def symbackprop_at(source: Path, *args: str) -> list[str]:
+    """The command line of ``symbackprop ARGS`` run from the package at ``source`` (its cli.main)."""
+    return ["env", f"PYTHONPATH={source}", sys.executable, "-c", "from symbackprop.cli import main; main()", *args]
+
+
+def naive(spec: str, limit: float, script: str = NAIVE) -> float | None:
+    """Seconds for sympy.diff (or, with ``NAIVE_SYMENGINE``, SymEngine's diff) of the expanded
+    E_total w.r.t. every weight, or None past ``limit``."""
     try:
-        result = subprocess.run([sys.executable, "-c", NAIVE, spec], capture_output=True, text=True, timeout=limit, check=True)
+        result = subprocess.run([sys.executable, "-c", script, spec], capture_output=True, text=True, timeout=limit, check=True)
     except subprocess.TimeoutExpired:
         return None
     return float(result.stdout.strip())
@@ -162,7 +203,8 @@ def above_start_up(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
     return [(n, t - start_up) for n, t in points if t - start_up > 0]
 
 
-def plot(ours: list[tuple[int, float]], slow: list[tuple[int, float]], k_ours, k_work, k_slow, path: Path) -> bool:
+def plot(ours: list[tuple[int, float]], naives: dict[str, list[tuple[int, float]]], k_ours, k_work, path: Path) -> bool:
+    """The log-log plot of symbackprop's times and each naive approach's (name: points), with fitted exponents."""
     try:
         import matplotlib
 
@@ -176,8 +218,10 @@ def plot(ours: list[tuple[int, float]], slow: list[tuple[int, float]], k_ours, k
         work = above_start_up(ours)
         if work:
             axes.loglog(*zip(*work), "o:", label=f"the same minus start-up (k = {k_work:.2f})" if k_work else "minus start-up")
-    if slow:
-        axes.loglog(*zip(*slow), "s--", label=f"naive: sympy.diff of expanded E_total (k = {k_slow:.2f})" if k_slow else "naive")
+    for (name, points), style in zip(naives.items(), ("s--", "^--")):
+        if points:
+            k = fitted_exponent(points)
+            axes.loglog(*zip(*points), style, label=f"naive: {name} of expanded E_total" + (f" (k = {k:.2f})" if k else ""))
     axes.set_xlabel("parameters (weights)")
     axes.set_ylabel("seconds")
     axes.set_title("Time against network size, with fitted exponents t ∝ n^k")
@@ -248,12 +292,39 @@ def compile_bytecode(work: Path) -> None:
                        capture_output=True, env=writing)
 
 
+def before_and_after(revision: str, work: Path, runs: int, report) -> None:
+    """Issue 17's figures for the package at ``revision`` and for this one, in turn in one run: the
+    start-up figures as ratios to import sympy (the three run in turn), derive 784-128-64-10's time
+    and peak memory (twice each)."""
+    source = source_of(revision, work)
+    if source is None:
+        report(f"before ({revision}) and after", "not measured: git or the revision is missing here")
+        return
+    for what, args in [("symbackprop --help", ("--help",)),
+                       ("derive 2-4-3-2 (md, tex, json)", ("derive", "2-4-3-2", "--format", "md,tex,json", "-q")),
+                       ("derive 2-4-3-2 --activation 'z/(1+abs(z))'",
+                        ("derive", "2-4-3-2", "--activation", "z/(1+abs(z))", "--format", "md,tex,json", "-q"))]:
+        output = ("-o", str(work / "ab")) if args[0] == "derive" else ()
+        (yardstick, _), (old, _), (new, _) = side_by_side([YARDSTICK, symbackprop_at(source, *args, *output),
+                                                           symbackprop(*args, *output)], runs, work)
+        report(f"{what}: before ({revision}) → after", f"{old / yardstick:.2f}× → {new / yardstick:.2f}× import sympy "
+               f"({old:.2f} s → {new:.2f} s)")
+    args = ("derive", "784-128-64-10", "--format", "json", "-q", "-o", str(work / "ab"))
+    (old, old_peak), (new, new_peak) = side_by_side([symbackprop_at(source, *args), symbackprop(*args)], 1 if runs == 1 else 2, work)
+    report(f"derive 784-128-64-10 --format json: before ({revision}) → after",
+           f"{old:.1f} s → {new:.1f} s ({new / old:.2f}× the time), peak {old_peak:.0f} MiB → {new_peak:.0f} MiB",
+           "≤ 0.35× the time, peak no higher")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one run each (for the smoke test)")
     parser.add_argument("--write", action="store_true", help="write benchmark.md and scaling.png to benchmarks/results/")
     parser.add_argument("--output", type=Path, help="write them to this directory instead (implies --write)")
     parser.add_argument("--limit", type=float, default=60.0, help="seconds after which the naive approach stops")
+    parser.add_argument("--against", metavar="REV", help="also time the start-up figures and derive 784-128-64-10 of the "
+                        f"package at git revision REV, in turn with this one (full runs: {BEFORE}; 'none' skips it)")
+    parser.add_argument("--suite", action="store_true", help="also time the README's test command (python -m pytest -n auto)")
     options = parser.parse_args()
     if options.output is None and options.write:
         options.output = HERE / "results"
@@ -350,6 +421,10 @@ def main() -> None:
     report(f"lint of a {document.stat().st_size / 1000:.0f} KB document ({spec} handout and {examples} worked examples), "
            "whole process", f"{seconds:.1f} s, {ratio(seconds, yardstick)}, peak {memory:.0f} MiB", "500 KB within 60 s")
 
+    against = options.against or (None if options.quick else BEFORE)
+    if against and against != "none":
+        before_and_after(against, work, runs, report)
+
     seconds, text = hostile_input()
     report("symbackprop verify refusing hostile formulas (huge powers, deep nesting, \\input, 5000 characters)",
            f"worst {seconds * 1e3:.1f} ms: {text}", "fast")
@@ -358,46 +433,66 @@ def main() -> None:
         "2-2-1", "2-4-3-2", "2-4-4-2", "2-8-8-2", "4-8-8-4", "4-16-16-4", "8-16-16-8", "8-32-32-8",
         "16-32-32-16", "32-64-64-32", "784-30-10", "784-64-32-10", "784-128-64-10",
     ]
-    ours, slow, naive_text = [], [], {}
-    naive_done = False
+    ours = []
+    naives = {"sympy.diff": (NAIVE, [], {}), "SymEngine's diff": (NAIVE_SYMENGINE, [], {})}  # script, points, texts
+    if importlib.util.find_spec("symengine") is None:
+        del naives["SymEngine's diff"]
     for spec in specs:
         seconds, _ = timed(symbackprop("derive", spec, "--format", "json", "--proof", "numeric", "-q", "-o", str(work / spec)), 1, work)
         ours.append((parameters(spec), seconds))
-        if naive_done:
-            naive_text[spec] = "-"
-        else:
-            spent = naive(spec, options.limit)
+        for script, points, texts in naives.values():
+            if texts and texts[list(texts)[-1]].startswith((">", "-")):
+                texts[spec] = "-"  # stopped at a smaller network
+                continue
+            spent = naive(spec, options.limit, script)
             if spent is None:
-                naive_done, naive_text[spec] = True, f"> {options.limit:g} (stopped)"
+                texts[spec] = f"> {options.limit:g} (stopped)"
             else:
-                slow.append((parameters(spec), spent))
-                naive_text[spec] = f"{spent:.2f}"
-        print(f"  {spec}: {parameters(spec)} weights, symbackprop {seconds:.2f} s, naive {naive_text[spec]}", flush=True)
-    k_ours, k_work, k_slow = fitted_exponent(ours), fitted_exponent(above_start_up(ours)), fitted_exponent(slow)
+                points.append((parameters(spec), spent))
+                ratio = seconds / spent
+                texts[spec] = f"{spent:.3g} ({ratio:.2f}×)" if ratio < 10 else f"{spent:.3g} ({ratio:,.0f}×)"
+        print(f"  {spec}: {parameters(spec)} weights, symbackprop {seconds:.2f} s, "
+              + ", ".join(f"naive {name} {texts[spec]}" for name, (_, _, texts) in naives.items()), flush=True)
+    k_ours, k_work = fitted_exponent(ours), fitted_exponent(above_start_up(ours))
     report("fitted exponent, symbackprop whole process (t ∝ n^k)", f"{k_ours:.2f}" if k_ours else "n/a")
     report("fitted exponent, symbackprop minus start-up (t − t(smallest) ∝ n^k)", f"{k_work:.2f}" if k_work else "n/a",
            "about 1 (linear)")
-    report("fitted exponent, naive sympy.diff", f"{k_slow:.2f}" if k_slow else "n/a")
+    for name, (_, points, _) in naives.items():
+        k = fitted_exponent(points)
+        report(f"fitted exponent, naive {name}", f"{k:.2f}" if k else "n/a")
 
     numbers = HERE / "bench_numbers.py"
-    if numbers.exists() and not options.quick:
-        result = subprocess.run([sys.executable, str(numbers), "--json"], capture_output=True, text=True)
+    if numbers.exists():
+        result = subprocess.run([sys.executable, str(numbers), "--json", *(["--quick"] if options.quick else [])],
+                                capture_output=True, text=True)
         if result.stdout.strip().startswith("{"):
             for what, value in json.loads(result.stdout).items():
                 report(what, str(value))
 
+    if options.suite:
+        started = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider"],
+                                cwd=HERE.parent, capture_output=True, text=True)
+        summary = (result.stdout.strip().splitlines() or ["no output"])[-1].strip("= ")
+        report("the README's test command (python -m pytest -n auto)", f"{(time.perf_counter() - started) / 60:.1f} min: {summary}",
+               "≤ 4 min")
+
     machine = f"{cpu_model()}, {os.cpu_count()} cores, {memory_gib()}, Python {platform.python_version()}"
     lines = ["# symbackprop benchmark", "", f"Machine: {machine}.", "", "| measurement | result | target |", "| --- | --- | --- |"]
     lines += [f"| {what} | {value} | {target} |" for what, value, target in rows]
-    lines += ["", "## Scaling", "", "| network | weights | symbackprop (s) | naive sympy.diff (s) |", "| --- | --- | --- | --- |"]
+    lines += ["", "## Scaling", "", "symbackprop derive --format json --proof numeric, whole process, against the naive "
+              "approach: the derivative of the fully expanded E_total for every weight (in brackets: symbackprop's time "
+              "as a ratio to it).", "",
+              "| network | weights | symbackprop (s) | " + " | ".join(f"naive {name} (s)" for name in naives) + " |",
+              "| --- | --- | --- | " + " | ".join("---" for _ in naives) + " |"]
     for spec, (n, seconds) in zip(specs, ours):
-        lines.append(f"| {spec} | {n} | {seconds:.2f} | {naive_text[spec]} |")
+        lines.append(f"| {spec} | {n} | {seconds:.2f} | " + " | ".join(texts[spec] for _, _, texts in naives.values()) + " |")
     if options.output is None:
         print("nothing written (give --write to update benchmarks/results/)")
         return
     options.output.mkdir(parents=True, exist_ok=True)
     (options.output / "benchmark.md").write_text("\n".join(lines) + "\n")
-    if plot(ours, slow, k_ours, k_work, k_slow, options.output / "scaling.png"):
+    if plot(ours, {name: points for name, (_, points, _) in naives.items()}, k_ours, k_work, options.output / "scaling.png"):
         print(f"wrote {options.output / 'benchmark.md'} and {options.output / 'scaling.png'}")
     else:
         print(f"wrote {options.output / 'benchmark.md'} (install matplotlib for the plot)")
