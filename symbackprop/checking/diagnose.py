@@ -377,11 +377,14 @@ class Diagnosis:
                   (2.0, twice), (0.5, "your formula is half the gradient"),
                   (-2.0, f"the sign is flipped, and {twice.split(':')[0].replace('your formula is ', 'it is ')}{why}"),
                   (-0.5, f"the sign is flipped, and it is half the gradient{why}")]
-        for scale, message in scales:
-            if _alike(written, scale * self.truth, MATCH):
+        with np.errstate(all="ignore"):  # a value that overflows (inf, or inf - inf: nan) is alike nothing
+            scaled = [(scale * self.truth, message) for scale, message in scales]
+            rests = [(shown, written - value) for shown, value in terms]
+        for value, message in scaled:
+            if _alike(written, value, MATCH):
                 return [message]
-        for shown, value in terms:
-            if _alike(written - value, self.truth, MATCH):
+        for shown, rest in rests:
+            if _alike(rest, self.truth, MATCH):
                 name = self.model.latex_names[self.gradient.parameter.symbol]
                 return [f"the term {shown} is extra: no path from {name} to the error gives it"]
         found: list[tuple[int, str]] = []  # (rank, message), each simpler than the last
