@@ -2,6 +2,8 @@
 it means (compared symbolically with the expected SymPy expression), and right textbook formulas
 written that way are judged right by `verify`; unknown names stay refused, in the handout's spelling."""
 
+import re
+
 import pytest
 import sympy
 from hypothesis import HealthCheck, given, settings
@@ -173,6 +175,10 @@ COLUMNS = [
     ("transpose_unicode", "(W^{[2]})ᵀ δ^{[2]}", W2.T * D2),
     ("transpose_in_superscript", r"\delta^{[2]} a^{[1]T}", D2 * A1.T),
     ("outer_product", r"\delta^{[2]} (a^{[1]})^T", D2 * A1.T),
+    ("transpose_mathsf_in_superscript", r"\delta^{[2]} a^{[1]\mathsf{T}}", D2 * A1.T),
+    ("transpose_braced_top_in_superscript", r"\delta^{[2]} a^{[1]{\top}}", D2 * A1.T),
+    ("power_in_superscript", r"1 - a^{[1]2}", A1.applyfunc(lambda a: 1 - a ** 2)),
+    ("power_in_superscript_entry", r"1 - a^{[1]2}_2", 1 - S("a_1_2") ** 2),
     ("bp2_odot", r"(W^{[2]})^T \delta^{[2]} \odot \sigma'(z^{[1]})",
      (W2.T * D2).multiply_elementwise(Z1.applyfunc(dsigma))),
     ("bp2_circ", r"((W^{[2]})^T \delta^{[2]}) \circ g'(z^{[1]})", (W2.T * D2).multiply_elementwise(Z1.applyfunc(dsigma))),
@@ -206,6 +212,42 @@ COLUMN_SCALARS = [
 @pytest.mark.parametrize("text, expected", [c[1:] for c in COLUMN_SCALARS], ids=[c[0] for c in COLUMN_SCALARS])
 def test_column_notation_scalars(columns, text, expected):
     assert same(parse(columns, text), expected)
+
+
+@pytest.mark.parametrize("text, words", [
+    (r"\frac{\partial L}{\partial a^{[1]2}_1}", "a power inside a layer superscript (a^{[1]2}) is read only in a formula's terms"),
+    (r"g^{[1]2}(z^{[1]}_1)", "a power of a function is written (g(z))^2, not inside its layer superscript"),
+    (r"a^{[1]2}^{[1]3}_1", "read only in a formula's terms, once"),
+    (r"a^{[1]99}_1", "a whole number from 2 to"),
+])
+def test_a_power_inside_a_layer_superscript_is_read_only_where_it_means_one(columns, text, words):
+    """Ng's a^{[1]2} is (a^{[1]})^2 in a term; where it would be silently dropped (the variable of a
+    derivative) or is no power of a name (g^{[1]2}(z)), it is refused."""
+    with pytest.raises(FormulaError, match=re.escape(words)):
+        parse(columns, text, matrices=True)
+
+
+def test_ngs_tanh_derivative_written_with_a_power_in_the_superscript():
+    d = derive("2-3-1", notation="columns", activation="tanh,sigmoid", loss="bce", only=["W_1_1_1"], proof="gradients")
+    right = check_gradient(d, "W^{[1]}_{1,1}", r"W^{[2]}_{1,1} dz^{[2]}_1 (1 - a^{[1]2}_1) x_1")
+    assert right.correct is True and right.method == "symbolic"
+    wrong = check_gradient(d, "W^{[1]}_{1,1}", r"W^{[2]}_{1,1} dz^{[2]}_1 (1 - a^{[1]3}_1) x_1")
+    assert wrong.correct is False
+
+
+def verify_status(argv) -> int:
+    with pytest.raises(SystemExit) as stop:
+        main(["verify", *argv])
+    return stop.value.code
+
+
+def test_layer_notation_reads_x_for_the_input_and_says_so(capsys):
+    assert verify_status(["2-3-1", "--notation", "layers", "--param", "W^{[1]}_{1,1}", "x_1 g^{[1z]}_1"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[1] == "  read with x for the input layer's a^{[0]}: x_1 = a^{[0]}_{1}"
+    assert "walk-through" not in printed
+    assert verify_status(["2-3-1", "--notation", "layers", "--param", "W^{[1]}_{1,1}", "x_2 g^{[1z]}_1"]) == 1
+    assert "x_2 = a^{[0]}_{2}" in capsys.readouterr().out
 
 
 def test_row_vectors_in_layer_and_letter_notation(layers, letters):

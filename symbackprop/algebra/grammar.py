@@ -312,6 +312,7 @@ class _Name:
     bare: Optional[str] = None  # an unbracketed superscript read with the name (Nielsen's a^2_1), textbook names only
     primes: int = 0  # g^{[2]\prime}: primes written inside the layer superscript
     indexed: bool = False  # a subscript holds an index a \sum bound (\delta_{k1} in \sum_k): an index expression
+    power: int = 1  # a^{[1]2}: a power written inside the layer superscript, Ng's (a^{[1]})^2
 
     @property
     def key(self) -> str:
@@ -989,16 +990,23 @@ class _Parser:
             return self.raise_to(base, self.exponent(caret), caret)
         return base
 
+    def transpose_length(self, offset: int) -> Optional[int]:
+        r"""How many tokens from ``offset`` on spell a transpose (``T``, ``\top``, ``{T}``, ``\intercal``,
+        ``\mathsf{T}``, ``{\mathsf{T}}``), or None."""
+        for length in (1, 3, 4, 6):
+            spelled = "".join(self.peek(i).text for i in range(offset, offset + length))
+            if spelled in _TRANSPOSE or spelled in {"{" + t + "}" for t in _TRANSPOSE}:
+                return length
+        return None
+
     def transpose_mark(self) -> bool:
         r"""Take ``^T``, ``^\top``, ``^{T}``, ``^\intercal``, ``^{\mathsf{T}}`` when next; say whether it was there."""
-        for length in (1, 3, 4, 6):
-            texts = [self.peek(i).text for i in range(1, length + 1)]
-            spelled = "".join(texts)
-            if spelled in _TRANSPOSE or spelled in {"{" + t + "}" for t in _TRANSPOSE}:
-                for _ in range(length + 1):
-                    self.take()
-                return True
-        return False
+        length = self.transpose_length(1) if self.at("^") else None
+        if length is None:
+            return False
+        for _ in range(length + 1):
+            self.take()
+        return True
 
     def exponent(self, caret: Token) -> sympy.Expr:
         with self.nested(caret):
@@ -1560,8 +1568,10 @@ class _Parser:
     def name_or_call(self) -> sympy.Expr:
         token = self.peek()
         self.state.transposed = 0
-        name = self.read_name()
+        name = self.read_name(powers=True)
         transposed, self.state.transposed = self.state.transposed, 0
+        if name.power != 1 and (name.primes or self.activation_role(name) is not None):
+            self.fail(token, f"a power of a function is written (g(z))^{name.power}, not inside its layer superscript")
         if name.word in self.grammar.functions and name.word not in self.names:
             return self.call(name.word, token, name.primes)
         role = self.activation_role(name)
@@ -1571,7 +1581,8 @@ class _Parser:
             self.fail(token, f"a prime marks a derivative of a function, such as g'(z) or \\sigma'(z), "
                              f"not of {self.text[name.start:name.end]}")
         value = self.resolve(name)
-        return shapes.transpose(value) if transposed % 2 else value
+        value = shapes.transpose(value) if transposed % 2 else value
+        return self.raise_to(value, sympy.Integer(name.power), token) if name.power != 1 else value
 
     def activation_role(self, name: "_Name") -> Optional[tuple]:
         """For g, f, φ (g_h, g_o, g^{[2]}): () or the role subscript; None for any other name."""
@@ -1623,9 +1634,10 @@ class _Parser:
         result = shapes.elementwise(build, arguments[0]) if function.arity == 1 else build(*arguments)
         return self.raise_to(result, power[1], power[0]) if power else result
 
-    def read_name(self) -> _Name:
+    def read_name(self, powers: bool = False) -> _Name:
         """A name with its decorations: ``out_{d_1}``, ``out_d1``, ``w31``, ``\\mathrm{out}_{d_1}``,
-        ``E_{\\mathrm{total}}``, ``a^{[2]}_{1}``, ``\\hat{y}_{1}``."""
+        ``E_{\\mathrm{total}}``, ``a^{[2]}_{1}``, ``\\hat{y}_{1}``; with ``powers`` a power may be written
+        inside its layer superscript (``a^{[1]2}``), anywhere else that is an error."""
         first = self.take()
         if first.kind == "word":
             base = [first.text]
@@ -1640,7 +1652,7 @@ class _Parser:
             base = [first.text[1:]]
         else:
             self.fail(first, "expected a name")
-        superscripts, subscripts, bare, primes, indexed = [], [], None, 0, False
+        superscripts, subscripts, bare, primes, indexed, power = [], [], None, 0, False, 1
         while self.grammar.latex:
             if self.at("_"):
                 written = self.subscript()
@@ -1648,16 +1660,21 @@ class _Parser:
                 indexed = indexed or parts != written
                 subscripts += parts
             elif self.at("^") and (self.peek(1).text == "[" or (self.peek(1).text == "{" and self.peek(2).text == "[")):
-                superscript, marks = self.bracket_superscript()
+                caret = self.peek()
+                superscript, marks, raised = self.bracket_superscript()
                 superscripts.append(superscript)
                 primes += marks
+                if raised != 1 and (not powers or power != 1):
+                    self.fail(caret, "a power inside a layer superscript (a^{[1]2}) is read only in a formula's "
+                                     "terms, once: write (a^{[1]})^2")
+                power *= raised
             elif (self.textbook is not None and bare is None and not superscripts and "_".join(base) in LAYERED
                   and self.at("^") and self.bare_layer()):
                 bare = self.bare_superscript()  # Nielsen's a^2_1, or a power: ``Textbook.resolve`` decides
             else:
                 break
         end = self.tokens[self.index - 1].end
-        return _Name(tuple(base), tuple(superscripts), tuple(subscripts), first.position, end, bare, primes, indexed)
+        return _Name(tuple(base), tuple(superscripts), tuple(subscripts), first.position, end, bare, primes, indexed, power)
 
     def bound(self, parts: list[str]) -> list[str]:
         r"""Subscripts with the indices a \sum has bound replaced by their values: w_{jk} → w_{12}."""
@@ -1726,8 +1743,10 @@ class _Parser:
             return self.name_parts([self.take()] + (list(self.group_tokens()[0]) if token.text in _WRAPPERS else []))
         self.fail(underscore, "expected a subscript after '_'")
 
-    def bracket_superscript(self) -> str:
-        """``^{[2]}`` or ``^[2]``: a layer index, part of the name (seed 001's a_1^{[2]})."""
+    def bracket_superscript(self) -> tuple[str, int, int]:
+        """``^{[2]}`` or ``^[2]``: a layer index, part of the name (seed 001's a_1^{[2]}); inside braces
+        after it Ng's marks: primes (g^{[2]\\prime}, returned as their count), transposes (a^{[1]T},
+        a^{[1]\\mathsf{T}}: counted in the state) and a power (a^{[1]2}, returned; 1 without)."""
         self.take()
         braced = self.at("{")
         if braced:
@@ -1741,14 +1760,25 @@ class _Parser:
             elif not (token.kind == "op" and token.text in ",_"):
                 self.fail(token if token.kind != "end" else start, "expected ']' to close the layer superscript")
         self.take()
-        marks = 0
+        marks, power = 0, 1
         if braced:
-            while self.at(r"\prime", "'") or self.at(r"\top", r"\intercal") or (self.peek().text == "T"):
-                token = self.take()  # g^{[2]\prime}: Ng's derivative of layer 2's activation; a^{[1]T}: transposed
-                marks += 1 if token.text in (r"\prime", "'") else 0
-                self.state.transposed += token.text not in (r"\prime", "'")
+            while True:
+                if self.at(r"\prime", "'"):  # g^{[2]\prime}: Ng's derivative of layer 2's activation
+                    self.take()
+                    marks += 1
+                elif (length := self.transpose_length(0)) is not None:  # a^{[1]T}: transposed
+                    for _ in range(length):
+                        self.take()
+                    self.state.transposed += 1
+                elif self.peek().kind == "number" and self.peek().text.isdigit() and power == 1 and not marks:
+                    token = self.take()  # a^{[1]2}: (a^{[1]})^2
+                    power = int(token.text)
+                    if not 2 <= power <= MAX_EXPONENT:
+                        self.fail(token, f"a power inside a layer superscript is a whole number from 2 to {MAX_EXPONENT}")
+                else:
+                    break
             self.expect("}")
-        return "_".join(parts), marks
+        return "_".join(parts), marks, power
 
     def name_parts(self, tokens: list[Token]) -> list[str]:
         """The words and numbers of a name's braces (``{d_1}``, ``{2,12}``, ``{\\mathrm{total}}``)."""
