@@ -235,19 +235,12 @@ def test_ngs_tanh_derivative_written_with_a_power_in_the_superscript():
     assert wrong.correct is False
 
 
-def verify_status(argv) -> int:
-    with pytest.raises(SystemExit) as stop:
-        main(["verify", *argv])
-    return stop.value.code
-
-
-def test_layer_notation_reads_x_for_the_input_and_says_so(capsys):
-    assert verify_status(["2-3-1", "--notation", "layers", "--param", "W^{[1]}_{1,1}", "x_1 g^{[1z]}_1"]) == 0
-    printed = capsys.readouterr().out
-    assert printed.splitlines()[1] == "  read with x for the input layer's a^{[0]}: x_1 = a^{[0]}_{1}"
-    assert "walk-through" not in printed
-    assert verify_status(["2-3-1", "--notation", "layers", "--param", "W^{[1]}_{1,1}", "x_2 g^{[1z]}_1"]) == 1
-    assert "x_2 = a^{[0]}_{2}" in capsys.readouterr().out
+def test_layer_notation_names_its_input_when_x_is_written(layers):
+    """Layer notation's input is a^{[0]}: x_1 is refused pointing there (it suggested y_1); reading x_1
+    as a^{[0]}_1 would make seed 001's a^{[0]} = [x_1 \\ x_2 ...] (a column, the notation's rows) a false WRONG in lint."""
+    with pytest.raises(FormulaError, match=re.escape("unknown name 'x_1': in layer notation the input is a^{[0]}: "
+                                                     "did you mean a^{[0]}_{1}?")):
+        parse(layers, "x_1 + 1")
 
 
 def test_row_vectors_in_layer_and_letter_notation(layers, letters):
@@ -459,3 +452,12 @@ def test_fuzzed_new_notation_raises_only_formula_errors(columns, text):
         split_claim(text)
     except Exception as error:  # pragma: no cover - split_claim never raises
         raise AssertionError(f"split_claim raised {error!r}")
+
+
+@pytest.mark.parametrize("text", [r"w_{31}^{+}", r"w_{31}^+", r"w_{31}^{+} - 1"])
+def test_an_updated_weight_is_refused_as_a_definition_in_words(letters, text):
+    """The walk-through's w_5^+ = w_5 - η ∂E/∂w_5 defines the new weight: nothing to derive, said so
+    (it was 'unexpected end of the formula'); z^+1 in plain text stays the power z^{+1}."""
+    with pytest.raises(FormulaError, match=re.escape("w^{+} is an updated parameter, defined by a gradient-descent step")):
+        parse(letters, text)
+    assert same(parse_math("z^+1", {}, variables=["z"]), z)

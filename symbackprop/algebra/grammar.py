@@ -986,6 +986,12 @@ class _Parser:
             if self.grammar.latex and self.transpose_mark():
                 base = shapes.transpose(base)
                 continue
+            after = self.peek(2)  # w^+ alone (w^+1 is a power in plain text), or w^{+}
+            if self.at("^") and ((self.peek(1).text == "+" and after.kind not in ("number", "word", "macro")
+                                  and after.text not in ("(", "{", "[")) or
+                                 [self.peek(i).text for i in (1, 2, 3)] == ["{", "+", "}"]):
+                self.fail(self.peek(), "w^{+} is an updated parameter, defined by a gradient-descent step "
+                                       "(w^{+} = w - \\eta ∂E/∂w), not derived from E_total")
             caret = self.take()
             return self.raise_to(base, self.exponent(caret), caret)
         return base
@@ -1944,6 +1950,10 @@ class _Parser:
         for key, symbol in self.names.items():
             canonical.setdefault(symbol, key)
         shown = lambda symbol: self.spelling(symbol, canonical[symbol])  # noqa: E731
+        if name.base in (("x",), ("X",)) and not name.superscripts and len(name.subscripts) == 1 and \
+                self.textbook is None and f"a^[0]_{name.subscripts[0]}" in self.names:  # layer notation's input
+            symbol = self.names[f"a^[0]_{name.subscripts[0]}"]
+            return f"unknown name {spelled!r}: in layer notation the input is a^{{[0]}}: did you mean {shown(symbol)}?"
         close = []
         for key in difflib.get_close_matches(name.key, list(self.names), n=12, cutoff=0.6):
             if self.names[key] not in close:

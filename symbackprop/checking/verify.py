@@ -354,8 +354,6 @@ def _names(model) -> dict[str, sympy.Symbol]:
             by_name = {s.name: s for s in model.latex_names}
             table.add_aliases({alias: by_name[name.symbol] for alias, name in walkthrough(model.spec.shared_bias).items()
                                if name.symbol in by_name})
-        if model.spec.notation == "layers":  # x_1 for a^{[0]}_1, as column notation reads it (said in the verdict)
-            table.add_aliases({f"x_{{{i + 1}}}": out for i, out in enumerate(model.out[0])})
         _NAME_TABLES[model] = table
     return _NAME_TABLES[model]
 

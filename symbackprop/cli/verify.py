@@ -209,12 +209,8 @@ def _readings(verdict) -> None:
     entry (as NumPy and Ng's notes write them), and which names in the classic walk-through's
     spelling, so no reading is silent."""
     readings, elementwise, aliases = verdict.readings, verdict.elementwise, verdict.aliases
-    inputs = [a for a in aliases if re.match(r"x_\{?\d+\}? = a\^\{\[0\]\}", a)]  # layer notation's x_1 = a^{[0]}_{1}
-    if inputs:
-        click.echo(f"  read with x for the input layer's a^{{[0]}}: {', '.join(inputs)}")
-    if len(inputs) < len(aliases):
-        click.echo("  read in the classic walk-through's names (w_1, w_2, ... through both layers): "
-                   f"{', '.join(a for a in aliases if a not in inputs)}")
+    if aliases:
+        click.echo(f"  read in the classic walk-through's names (w_1, w_2, ... through both layers): {', '.join(aliases)}")
     if readings:
         click.echo(f"  read in Nielsen's numbering (he numbers the input layer 1): {', '.join(readings)}")
     if elementwise:
