@@ -40,7 +40,7 @@ def best_times(*calls, repeats: int = REPEATS) -> list[float]:
     """Seconds per call of each of ``calls``, timed in interleaved rounds (so that a slow spell
     of the machine affects all of them alike), the best of ``repeats`` rounds each."""
     timers = [timeit.Timer(call) for call in calls]
-    numbers = [timer.autorange()[0] for timer in timers]
+    numbers = [timer.autorange()[0] if repeats > 1 else 10 for timer in timers]  # one round (--quick): ten calls
     best = [float("inf")] * len(calls)
     for _ in range(repeats):
         for n, (timer, number) in enumerate(zip(timers, numbers)):
