@@ -203,10 +203,12 @@ def test_ngs_sums_over_the_samples_are_the_batch_times_the_ones_vector(notation,
     ("layers", r"\frac{1}{m} np.sum(dZ^{[2]}, axis=1, keepdims=True)"),
     ("columns", r"\frac{1}{m} np.sum(dZ^{[2]})"),  # every entry summed
     ("columns", r"\frac{1}{m} np.sum(dZ^{[2]}, axis=1, out=X)"),
+    ("columns", r"\frac{1}{m} \sum_{i=1}^{m} dz^{[2](i)} a^{[1](i)T}"),  # a sum of products: never Σ dz times a^T
+    ("columns", r"\frac{1}{m} \sum_{i=1}^{m} dz^{[2](i)} \cdot 2"),
 ])
 def test_a_sum_over_anything_but_the_samples_is_refused_not_guessed(notation, formula):
     d = batch_derivation("2-3-2", 2, notation=notation, loss="mse", bias=True)
-    with pytest.raises(FormulaError, match="np.sum over the samples is np.sum"):
+    with pytest.raises(FormulaError, match="np.sum over the samples is np.sum|a sum over the samples is read only of one"):
         check_batch_gradient(d, "db^{[2]}" if notation == "columns" else "b^{[2]}", formula)
 
 

@@ -45,6 +45,8 @@ WHEN_ASSUMED = "; this holds when each sample's targets sum to 1"
 # Ng's sum over the samples of one sample's vector: \sum_{i=1}^{m} dz^{[2](i)} (or dZ^{[2](i)}), the (i) the sample
 _SAMPLE_SUM = re.compile(r"\\sum_\{?\s*i\s*=\s*1\s*\}?\s*\^\s*\{?\s*m\s*\}?\s*"
                          r"(?P<name>d?[zZaA]|[xXyY])\^\{(?P<layer>\[\d+\])?\(i\)\}")
+# what may follow that summand (the sum ends there); anything else would be a sum of products
+_SUM_ENDS = re.compile(r"\s*(?:$|[-+)}=,]|\\right(?![A-Za-z])|\\\\)")
 _SAMPLES = {"dz": "dZ", "dZ": "dZ", "z": "Z", "Z": "Z", "a": "A", "A": "A", "da": "dA", "dA": "dA",
             "x": "X", "X": "X", "y": "Y", "Y": "Y"}
 
@@ -83,7 +85,11 @@ def sums_over_samples(text: str, columns: bool) -> str:
                                f"(one {'column' if columns else 'row'} per sample); another axis or option is not read",
                                text, found.start())
         text = text[:found.start()] + ones(parts[0].strip()) + text[end:]
+
     def vector_sum(found: re.Match) -> str:
+        if not _SUM_ENDS.match(text, found.end()):  # Σ_i dz^{(i)} a^{(i)T}: the sum of a product, not a product of the sum
+            raise FormulaError(r"a sum over the samples is read only of one sample's vector alone (\sum_{i=1}^{m} dz^{[2](i)}); "
+                               r"write a sum of products with the batch's matrices (dZ^{[2]} A^{[1]T})", text, found.start())
         name = _SAMPLES[found.group("name")]
         layer = found.group("layer") or ""
         matrix = f"{name}^{{{layer}}}" if layer else name
