@@ -221,6 +221,21 @@ def test_nielsens_equations_for_every_layer_are_checked_for_each_layer():
                      7: "proven for every value of j, k, l the network's names have (16 of them)"}
 
 
+def test_a_wrong_instance_of_nielsens_bare_l_is_said_in_his_numbering():
+    """Nielsen's bare l counts the input as layer 1; the wrong instance is said his way, with the layer the
+    bracketed names of the correction use (his l = 2 is W^{[1]}); Ng's bracketed l is said as it stands."""
+    text = "\n\n".join([r"$$\frac{\partial C}{\partial w^l_{jk}} = a^{l}_k \delta^l_j$$",
+                         r"$$\delta^l = ((w^{l+1}) \delta^{l+1}) \odot \sigma'(z^l)$$",
+                         r"$$\delta^{[l]} = (W^{[l+1]} \delta^{[l+1]}) \odot \sigma'(z^{[l]})$$"])
+    report = lint_text(text, spec="2-3-2", notation="columns", bias=True)
+    said = "in Nielsen's numbering (the input is layer 1; l = 1 in the bracketed names below)"
+    assert [r.verdict for r in report.reports] == ["wrong"] * 3
+    assert report.reports[0].reason == f"for j = 1, k = 1, l = 2 {said}"
+    assert report.reports[0].correction.startswith(r"\frac{\partial C}{\partial w^{[1]}_{1,1}}")
+    assert report.reports[1].reason.startswith(f"for l = 2 {said}: the shapes do not fit")
+    assert report.reports[2].reason.startswith("for l = 1: the shapes do not fit")
+
+
 def test_a_batch_whose_matrices_would_be_square_is_checked_for_another_m_and_one_samples_names_refused():
     text = "\n\n".join([
         "A 2-3-1 network with sigmoid units, biases and the binary cross-entropy, in column notation.",

@@ -665,7 +665,9 @@ class _Linter:
                 raise _Unread  # an index left where this reading cannot put a number
             return written
 
-        return self.for_every(equation, letters, ranges, instance)
+        # a bare l (Nielsen's δ^l, w^{l+1}) counts his way, the input layer 1: a wrong instance is said so
+        nielsen = layered and any("[" not in m.group(0) for m in _LAYER_SUPERSCRIPT.finditer(text))
+        return self.for_every(equation, letters, ranges, instance, nielsen)
 
     def every_label_index(self, equation: Equation, bound: set) -> EquationReport | None:
         """``every_index`` in letter notation, where an index stands in a neuron's label
@@ -688,7 +690,7 @@ class _Linter:
         return self.for_every(equation, letters, [range(1, max(self.model.spec.layers) + 1)] * len(letters), instance)
 
     def for_every(self, equation: Equation, letters: list[str], ranges: list[range],
-                  instance: Callable[[dict], str | None]) -> EquationReport | None:
+                  instance: Callable[[dict], str | None], nielsen: bool = False) -> EquationReport | None:
         """Each instance of an equation for every value of its indices, ``instance(values)`` its
         text (None: no such instance; ``_Unread``: the equation cannot be read so), checked: right
         when every instance the network has names for is, wrong with the first wrong one's values."""
@@ -708,6 +710,9 @@ class _Linter:
                 continue
             report = self.check(replace(equation, text=written), trial=False)
             said = ", ".join(f"{c} = {v}" for c, v in chosen.items())
+            if nielsen:  # the instance's names are bracketed, the input layer 0: say both numberings
+                said = ", ".join(f"{c} = {int(v) + 1 if c == 'l' else v}" for c, v in chosen.items()) + \
+                    f" in Nielsen's numbering (the input is layer 1; l = {chosen['l']} in the bracketed names below)"
             if report.verdict == WRONG:
                 return replace(report, text=text, reason=f"for {said}" + (f": {report.reason}" if report.reason else ""))
             if report.verdict == RIGHT:
