@@ -30,7 +30,7 @@ first run does). It prints each figure as it goes. With ``--write`` it also writ
 points; without either, nothing is written. Not part of the test suite (a smoke test runs it with
 ``--quick``).
 
-    python benchmarks/benchmark.py --write --suite   # the full run, about 15 minutes, updating results/
+    python benchmarks/benchmark.py --write --suite   # the full run, about 18 minutes, updating results/
     python benchmarks/benchmark.py --quick    # tiny sizes, seconds, printed only
 """
 
@@ -437,15 +437,17 @@ def main() -> None:
     naives = {"sympy.diff": (NAIVE, [], {}), "SymEngine's diff": (NAIVE_SYMENGINE, [], {})}  # script, points, texts
     if importlib.util.find_spec("symengine") is None:
         del naives["SymEngine's diff"]
+    stopped: set[str] = set()  # the naive approaches past the limit on a smaller network
     for spec in specs:
         seconds, _ = timed(symbackprop("derive", spec, "--format", "json", "--proof", "numeric", "-q", "-o", str(work / spec)), 1, work)
         ours.append((parameters(spec), seconds))
-        for script, points, texts in naives.values():
-            if texts and texts[list(texts)[-1]].startswith((">", "-")):
-                texts[spec] = "-"  # stopped at a smaller network
+        for name, (script, points, texts) in naives.items():
+            if name in stopped:
+                texts[spec] = "-"
                 continue
             spent = naive(spec, options.limit, script)
             if spent is None:
+                stopped.add(name)
                 texts[spec] = f"> {options.limit:g} (stopped)"
             else:
                 points.append((parameters(spec), spent))

@@ -50,6 +50,7 @@ from ..network.model import expand_definitions
 from ..network.spec import MAX_BATCH, SpecError
 from .document import Document, Equation, ShapeClaim
 from .verify import (
+    NUMPY_SUM,
     Workspace,
     check_gradient,
     check_steps,
@@ -363,7 +364,7 @@ _MATRIX_LITERAL = re.compile(r"\\begin\{[a-zA-Z]*matrix\*?\}|\\q?quad(?![A-Za-z]
 # a mini-batch's equation: Ng's matrices of samples (A^{[1]}, Z^{[1]}, dZ^{[2]}, Y), 1/m, the ones vector,
 # a sample's superscript (i); dW^{[2]} and db^{[2]} alone are one sample's too (dW^{[2]} = dz^{[2]} a^{[1]T})
 _BATCH = re.compile(r"(?<![A-Za-z\\])(?:dZ|dA|A\^|Z\^|Y(?![A-Za-z]))|\\mathbf\{1\}|\\frac\{1\}\{m\}|\^\{(?:\[\d+\])?\(i\)\}"
-                    r"|(?<![A-Za-z\\])(?:np|numpy)\s*\.\s*sum\s*\(")
+                    r"|" + NUMPY_SUM.pattern)
 # an equation for every neuron: the letters i, j, k as subscripts (Nielsen's δ^L_j, w^{[2]}_{jk})
 _INDEX_SUBSCRIPT = re.compile(r"_(?:\{([ijk]{1,2})\}|([ijk])(?![A-Za-z0-9]))")  # _j, _{j}, _{jk}
 # ... and a layer l as a superscript: ^l, ^{l}, ^{[l]}, ^{l+1}, ^{[l-1]} (its offset captured)

@@ -583,9 +583,9 @@ class Workspace:
         """``text`` in the network's names; a vector or matrix formula only with ``matrices`` (and
         ``repairs``: see ``parse_math``). ``gradients``, a set, receives the parameters whose own
         gradient the formula names: ∂E/∂w_{31}, Ng's dW^{[2]}_{1,1}, a shorthand that does."""
-        if not self.batch_products and NUMPY_SUM.search(text):
+        if not self.batch_products and (summed := NUMPY_SUM.search(text)):
             raise FormulaError("np.sum(...) sums a mini-batch's samples: give the batch (verify --batch M, "
-                               "over the batch's matrices dZ^{[l]}, A^{[l]}, ...)", text, NUMPY_SUM.search(text).start())
+                               "over the batch's matrices dZ^{[l]}, A^{[l]}, ...)", text, summed.start())
         taken: list | None = [] if gradients is not None else None
         start = len(self.textbook.gradients) if self.textbook is not None else 0
         try:
