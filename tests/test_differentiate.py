@@ -49,6 +49,22 @@ def test_symengine_gives_sympys_derivative_with_the_same_symbols(spec, options):
         assert are_equal(fast, truth), p
 
 
+@pytest.mark.parametrize("spec, options", NETWORKS + [("2-2-2", {"loss": "bce"})])
+def test_symengines_result_as_it_stands_is_the_same_derivative(spec, options):
+    """``evaluate=False`` (the proofs' truth side) gives SymEngine's result without SymPy's
+    evaluation: the same function as ``sympy.diff``, by the zero test and in numbers at a point;
+    with |u| it is the evaluated result itself (its sign(u)·u is merged in a flat product)."""
+    loss, parameters = weights_and_loss(spec, options)
+    point = {s: sympy.Rational(k + 2, 7) * (-1) ** k for k, s in enumerate(sorted(loss.free_symbols, key=str))}
+    for p in parameters:
+        raw, truth = derivative(loss, p, evaluate=False), sympy.diff(loss, p)
+        assert raw.free_symbols <= loss.free_symbols
+        assert are_equal(raw, truth), p
+        assert abs(sympy.N(raw.xreplace(point), 30) - sympy.N(truth.xreplace(point), 30)) < 1e-25, p
+        if loss.has(sympy.Abs):
+            assert raw == derivative(loss, p)
+
+
 def test_the_sympy_path_is_sympy_diff_itself(sympy_only):
     loss, parameters = weights_and_loss("2-3-2", {})
     assert differentiate._symengine() is None

@@ -1,5 +1,6 @@
 """The exact zero test, against SymPy's own cancel() and known identities and non-identities."""
 
+import mpmath
 import pytest
 import sympy
 from hypothesis import given, settings
@@ -64,6 +65,60 @@ def test_agrees_with_sympy_cancel(a, b):
     expected = sympy.cancel(sympy.together(difference.xreplace(atoms))) == 0
     assert is_zero(difference) == expected
     assert is_zero(a - a)
+
+
+sigmoidal = st.recursive(  # sigmoids of sigmoids, their 1 - σ and u + c·v sums (``_FractionBuilder.canonical_sum``)
+    st.sampled_from([x, y, sympy.Integer(1), sympy.Integer(2)]),
+    lambda children: st.one_of(
+        st.tuples(children, children).map(lambda t: t[0] + t[1]),
+        st.tuples(children, children).map(lambda t: t[0] * t[1]),
+        children.map(lambda c: 1 - c),
+        children.map(sigma),
+        children.map(lambda c: 1 / (1 - sigma(c))),
+        children.map(lambda c: sympy.exp(-c) / (1 + sympy.exp(-c)) ** 2),
+        children.map(lambda c: 1 / (3 - 2 * sympy.exp(c))),
+    ),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(sigmoidal, sigmoidal)
+def test_sigmoids_and_their_complements_are_judged_as_their_values_say(a, b):
+    """Where a sigmoid's 1 - σ is kept as a variable of its own (u, with u + v = 1 used only at the
+    end), the verdict is still right on both sides of zero: the judge is the difference's value at
+    three points, 60 digits, beside the size of its terms (SymPy merges e^{-r}·e^{-r} into e^{-2r},
+    so cancel() with each exp a variable of its own would call some zeros nonzero)."""
+    points = [("3/7", "-5/11"), ("-2/3", "1/5"), ("9/4", "7/6")]
+    for difference in (a - b, a * (1 - b) - a + a * b, sympy.diff(a, x) - b):
+        terms = [sympy.lambdify((x, y), term, "mpmath") for term in sympy.Add.make_args(difference)]
+        zero = True
+        with mpmath.workdps(60):
+            for point in points:
+                try:
+                    values = [term(*(mpmath.mpf(mpmath.fraction(*map(int, c.split("/")))) for c in point)) for term in terms]
+                except ZeroDivisionError:
+                    break  # a denominator 3 - 2e^{c} that is 0 at a point: no judge here
+                if not all(mpmath.isfinite(v) for v in values):
+                    break
+                size = max(sum(abs(v) for v in values), 1)
+                zero = zero and abs(sum(values)) <= mpmath.mpf("1e-40") * size
+            else:
+                assert is_zero(difference) == zero, difference
+
+
+def test_a_sigmoids_complement_is_its_own_variable_and_the_relation_still_holds():
+    """1 - σ(z) is e^{-z}σ(z): kept apart while the fraction is built, the two meet again at the end
+    (the cross-entropy's σ'/(1 - σ) against σ' /(e^{-z} σ)), and a near miss stays a miss."""
+    s, e = sigma(z), sympy.exp(-z)
+    assert is_zero(1 / (1 - s) - 1 - sympy.exp(z))
+    assert is_zero(s * (1 - s) - e / (1 + e) ** 2)
+    assert is_zero(y * sympy.diff(s, z) / s - (1 - y) * sympy.diff(s, z) / (1 - s) - (y - s))
+    assert not is_zero(y * sympy.diff(s, z) / s - (1 - y) * sympy.diff(s, z) / (1 - s) - (y + s))
+    assert not is_zero(1 / (1 - s) - sympy.exp(z))
+    assert is_zero((1 - s) + s - 1) and not is_zero((1 - s) * s - 1)
+    assert is_zero((1 + e) * s - 1) and is_zero((3 + 3 * e) * s - 3)  # u + v is 1 ...
+    assert not is_zero((1 + 2 * e) * s - 2) and not is_zero((2 + e) * s - 2)  # ... and u + 2v is not 2
 
 
 polynomial = st.lists(  # terms (coefficient, exponent of x, of y, of z)

@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import sympy
 
-from .expressions import distinct_nodes, distinct_postorder
+from .expressions import distinct_nodes, distinct_postorder, has_log
 
 # The node types SymEngine's rules agree with SymPy's on, for real arguments; and Abs, whose
 # derivative SymEngine leaves to us: it is rebuilt by SymPy's rule (``_Converted._abs_derivative``).
@@ -94,6 +94,8 @@ class _Converted:
         self.symengine = symengine
         self.symbols = symbols  # the expression's free symbols by name
         self.memo: dict = {}
+        self.trees: dict = {}  # SymEngine node -> its unevaluated SymPy tree (``tree``)
+        self.has_abs = False  # whether |u| occurs: its derivative's sign(u)·u' must be merged by SymPy (``tree``)
         self.expr = self._forward(expr)
 
     def _forward(self, expr: sympy.Expr):
@@ -116,6 +118,7 @@ class _Converted:
                 result = se.Pow(*args)
             elif isinstance(node, (sympy.exp, sympy.log, sympy.tanh, sympy.Abs)):
                 result = getattr(se, type(node).__name__)(*args)
+                self.has_abs = self.has_abs or isinstance(node, sympy.Abs)
             else:  # numbers: as SymEngine reads them
                 result = se.sympify(node)
             built[node] = result
@@ -153,6 +156,44 @@ class _Converted:
         else:
             raise ValueError(f"SymEngine gave a {kind}")
         self.memo[node] = result
+        return result
+
+    def tree(self, node) -> sympy.Expr:
+        """The SymPy form of a SymEngine result as it stands, for the exact zero test only: its
+        +, × and integer powers are built unevaluated, and so is e^{u} where u has no log (SymPy's
+        evaluation there simplifies nothing, but asks assumptions of u, a whole forward pass, at
+        every merged exponent: most of a big network's proof). Its exponents, and everything
+        under a non-rational node, are ``back``'s, so equal subterms are equal nodes; the value is
+        SymEngine's result, which the zero test reads by structure. ValueError as ``back``. Not
+        for an expression with |u|: the proofs rewrite sign(u)·u as |u| (``sign_times_argument``)
+        in a product SymPy has flattened.
+
+        >>> import symengine
+        >>> x = sympy.Symbol("x")
+        >>> converted = _Converted(x, {"x": x}, symengine)
+        >>> converted.tree(symengine.exp(-symengine.Symbol("x")) * 2 * symengine.Symbol("x"))
+        2*x*exp(-x)
+        """
+        done = self.memo.get(node)
+        if done is not None:
+            return done
+        done = self.trees.get(node)
+        if done is not None:
+            return done
+        se = self.symengine
+        kind = type(node).__name__
+        if kind == "Add":
+            result = sympy.Add(*(self.tree(a) for a in node.args), evaluate=False)
+        elif kind == "Mul":
+            result = sympy.Mul(*(self.tree(a) for a in node.args), evaluate=False)
+        elif kind == "Pow" and node.args[0] == se.E:
+            exponent = self.back(node.args[1])
+            result = sympy.exp(exponent) if has_log(exponent) else sympy.exp(exponent, evaluate=False)
+        elif kind == "Pow" and type(node.args[1]).__name__ in ("Integer", "One", "NegativeOne"):
+            result = sympy.Pow(self.tree(node.args[0]), sympy.Integer(int(node.args[1])), evaluate=False)
+        else:
+            result = self.back(node)
+        self.trees[node] = result
         return result
 
     def _abs_derivative(self, node) -> sympy.Expr:
@@ -194,13 +235,19 @@ def _converted(expr: sympy.Expr, symengine) -> _Converted | None:
     return _CONVERTED[expr]
 
 
-def derivative(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
-    """∂``expr``/∂``symbol``, as ``sympy.diff`` gives it (see the module docstring)."""
+def derivative(expr: sympy.Expr, symbol: sympy.Symbol, evaluate: bool = True) -> sympy.Expr:
+    """∂``expr``/∂``symbol``, as ``sympy.diff`` gives it (see the module docstring).
+
+    ``evaluate=False``, for the exact zero test: where SymEngine took it, its result is given as it
+    stands, not evaluated by SymPy (``_Converted.tree``): the same expression, maybe printed with
+    unmerged terms (x + x), and built several times faster on a big network.
+    """
     symengine = _symengine()
     converted = _converted(expr, symengine) if symengine is not None and isinstance(symbol, sympy.Symbol) else None
     if converted is not None and converted.symbols.get(symbol.name) == symbol:  # a free symbol of expr
         try:
-            return converted.back(symengine.diff(converted.expr, symengine.Symbol(symbol.name)))
+            result = symengine.diff(converted.expr, symengine.Symbol(symbol.name))
+            return converted.tree(result) if not evaluate and not converted.has_abs else converted.back(result)
         except (RuntimeError, TypeError, ValueError, NotImplementedError, KeyError):
             pass
     return sympy.diff(expr, symbol)

@@ -18,6 +18,11 @@ One change of variables keeps it fast: where a denominator is c0 + c1·G (the si
 denominator becomes the monomial 1/v. The map is invertible (v = 1/(c0 + c1·G)), so the verdict
 is unchanged, but common denominators are now monomials and the numerator stays the size of
 the sum over paths instead of growing with the product of every neuron's (1 + e^{-net})^2.
+And 1 - c0·v (which is c1·G·v) gets a variable u of its own: a sigmoid's σ' is then the monomial
+v·u on both sides (out(1 - out), and e^{-net}/(1 + e^{-net})^2), not v - v^2, so a path of three
+sigmoid layers is one monomial, not eight. Sums that are a·(1 - c0·v) are written a·u, and
+a·(u + c0·v) is a; the relation u = 1 - c0·v is used at the end, only on a numerator that is not
+already zero (the cross-entropy's σ'/(1 - σ) needs it), so the verdict is the same as without u.
 
 ``sympy.simplify``/``cancel`` reach the same verdict on small inputs but take seconds to minutes
 on a first-layer gradient, because they compute polynomial GCDs that we never need.
@@ -40,7 +45,7 @@ from typing import Optional
 
 import sympy
 
-from .expressions import distinct_nodes, replace_shared
+from .expressions import has_log, replace_shared
 
 
 def _is_rational_node(node: sympy.Basic) -> bool:
@@ -51,7 +56,7 @@ def _is_rational_node(node: sympy.Basic) -> bool:
 def _split(argument: sympy.Expr) -> tuple[sympy.Expr, int]:
     """e^{argument} = (e^{r})^c: the integer multiple c and r, r not starting with a minus sign."""
     coefficient, rest = argument.primitive() if argument.is_Add else argument.as_coeff_Mul()
-    if not coefficient.is_Integer or rest is sympy.S.One:
+    if not coefficient.is_Integer or (rest is sympy.S.One and not argument.is_Integer):  # e^{2} is (e^{1})^2
         coefficient, rest = sympy.Integer(1), argument
     if rest.could_extract_minus_sign():
         coefficient, rest = -coefficient, -rest
@@ -69,6 +74,8 @@ def _exponents(node: sympy.Basic, each_term: bool = False) -> Optional[tuple[tup
     >>> _exponents(sympy.exp(-2 * x)), _exponents(b**w)
     (((x, -2),), ((w*log(b), 1),))
     """
+    if node is sympy.E:  # e, as e^{1}: e^2 is then its square
+        return ((sympy.S.One, 1),)
     if node.is_Pow and not node.exp.is_Integer and node.base is not sympy.E:
         return (_split(node.exp * sympy.log(node.base)),)
     if not isinstance(node, sympy.exp):
@@ -139,8 +146,9 @@ class _Atoms:
         ]
 
 
+@lru_cache(maxsize=8192)
 def _monomials(exponent: sympy.Expr) -> dict[sympy.Expr, sympy.Rational]:
-    """An exponent's terms as {monomial: rational coefficient}."""
+    """An exponent's terms as {monomial: rational coefficient} (memoized, as ``_exponents``: not to be changed)."""
     terms: dict[sympy.Expr, sympy.Rational] = {}
     for term in sympy.Add.make_args(exponent):
         coefficient, monomial = term.as_coeff_Mul()
@@ -211,10 +219,13 @@ def _generators(expr: sympy.Expr, atoms: _Atoms) -> list[sympy.Basic]:
     return list(found)
 
 
-def _linear_denominators(expr: sympy.Expr, generators: list[sympy.Basic], atoms: _Atoms) -> dict[sympy.Basic, tuple]:
-    """Generators G that occur in a denominator c0 + c1·G (c0, c1 nonzero rationals), with (c0, c1)."""
+def _linear_denominators(expr: sympy.Expr, generators: list[sympy.Basic],
+                         atoms: _Atoms) -> tuple[dict[sympy.Basic, tuple], dict[sympy.Basic, sympy.Basic]]:
+    """Generators G that occur in a denominator c0 + c1·G (c0, c1 nonzero rationals), with (c0, c1);
+    and each such c0 + c1·G found, with its G."""
     candidates = {g for g in generators if not g.is_Symbol}
     found: dict[sympy.Basic, tuple] = {}
+    bases: dict[sympy.Basic, sympy.Basic] = {}
     seen: set[sympy.Basic] = set()
     stack = [expr]
     while stack:
@@ -228,9 +239,10 @@ def _linear_denominators(expr: sympy.Expr, generators: list[sympy.Basic], atoms:
             c1, g = term.as_coeff_Mul()
             parts = atoms.canonical(g) if not g.is_Symbol else [(g, 1)]
             g, power = parts[0] if len(parts) == 1 else (None, 0)
-            if power == 1 and c0.is_Rational and c1.is_Rational and g in candidates and g not in found:
-                found[g] = (c0, c1)
-    return found
+            if power == 1 and c0.is_Rational and c1.is_Rational and g in candidates:
+                if found.setdefault(g, (c0, c1)) == (c0, c1):
+                    bases[node.base] = g
+    return found, bases
 
 
 class _ExponentOverflow(Exception):
@@ -321,6 +333,29 @@ class _Ring:
         """``a`` times the rational ``c`` (an int, or a ``Fraction`` kept an int where it is one)."""
         return {m: _rational(v * c) for m, v in a.items()} if c != 1 else a
 
+    def substitute(self, a: dict, replacements: list[tuple[int, dict]]) -> dict:
+        """``a`` with the variables of the given indices replaced by polynomials free of them.
+
+        >>> ring = _Ring(2, width=8)
+        >>> x, y = ring.gens
+        >>> ring.substitute(ring.mul(x, y), [(1, ring.add(x, ring.const(1)))]) == ring.add(ring.mul(x, x), x)
+        True
+        """
+        mask = (1 << self.width) - 1
+        powers: dict[tuple[int, int], dict] = {}
+        out: dict = {}
+        for m, c in a.items():
+            term = {m: c}
+            for index, value in replacements:
+                shift = index * self.width
+                exponent = (m >> shift) & mask
+                if exponent:
+                    if (index, exponent) not in powers:
+                        powers[(index, exponent)] = self.power(value, exponent)
+                    term = self.mul({k - (exponent << shift): v for k, v in term.items()}, powers[(index, exponent)])
+            out = self.add(out, term)
+        return out
+
     def power(self, a: dict, exponent: int) -> dict:
         result, base = self.one, a
         while exponent:
@@ -341,20 +376,56 @@ class _FractionBuilder:
     """Converts an expression to (numerator polynomial, {denominator factor id: exponent})."""
 
     def __init__(self, generators: list[sympy.Basic], substitutions: dict[sympy.Basic, tuple], atoms: _Atoms,
-                 width: int = 16):
+                 width: int = 16, bases: Optional[dict[sympy.Basic, sympy.Basic]] = None):
         self.atoms = atoms
         kept = [g for g in generators if g not in substitutions]
-        self.ring = _Ring(len(kept) + len(substitutions), width)
-        self.variable = {g: (x, {}) for g, x in zip(kept, self.ring.gens)}
+        n = len(substitutions)
+        self.ring = ring = _Ring(len(kept) + 2 * n, width)
+        self.variable = {g: (x, {}) for g, x in zip(kept, ring.gens)}
         self.factors: list = []  # primitive polynomials; a fraction's denominator is a product of their powers
         self.factor_id: dict = {}
         self.powers: dict[tuple[int, int], object] = {}
         self.memo: dict[sympy.Basic, tuple] = {}
-        ring = self.ring
-        for (g, (c0, c1)), v in zip(substitutions.items(), ring.gens[len(kept) :]):
-            _, v_id = self.register(v)  # G = (1/v - c0)/c1 = (1 - c0·v)/(c1·v)
+        self.relations: list[tuple[int, dict]] = []  # (the index of u, 1 - c0·v): what each u stands for
+        self.one_minus: dict[tuple[int, object], dict] = {}  # (v's monomial, -c0) -> u: 1 - c0·v is written u
+        self.sum_is_one: dict[tuple[int, int], object] = {}  # (u's monomial, v's) -> c0: u + c0·v is 1
+        reciprocal: dict[sympy.Basic, tuple] = {}  # G -> 1/v, the value of c0 + c1·G
+        gens = ring.gens[len(kept):]
+        for index, ((g, (c0, c1)), v, u) in enumerate(zip(substitutions.items(), gens[:n], gens[n:])):
+            _, v_id = self.register(v)  # G = (1/v - c0)/c1 = (1 - c0·v)/(c1·v) = u/(c1·v)
             c0, c1 = _from_sympy(c0), _from_sympy(c1)
-            self.variable[g] = (ring.scale(ring.add(ring.one, ring.scale(v, -c0)), Fraction(1) / c1), {v_id: 1})
+            self.variable[g] = (ring.scale(u, Fraction(1) / c1), {v_id: 1})
+            (v_monomial,), (u_monomial,) = v, u
+            self.relations.append((len(kept) + n + index, ring.add(ring.one, ring.scale(v, -c0))))
+            self.one_minus[(v_monomial, -c0)] = u
+            self.sum_is_one[(u_monomial, v_monomial)] = c0
+            reciprocal[g] = (ring.one, {v_id: 1})
+        self.bases = {base: reciprocal[g] for base, g in (bases or {}).items() if g in reciprocal}
+
+    def canonical_sum(self, p: dict) -> dict:
+        """A sum as built, or written with u where it is a·(1 - c0·v) (a·u) or a·(u + c0·v) (a): the
+        same value, and the products it enters stay as small as 1 - c0·v keeps them unexpanded
+        (a sigmoid's out(1 - out) is v·u, one monomial, as SymPy's e^{-net}/(1 + e^{-net})^2 is)."""
+        if len(p) != 2:
+            return p
+        (m1, a1), (m2, a2) = p.items()
+        for (m, a), (m_other, a_other) in (((m1, a1), (m2, a2)), ((m2, a2), (m1, a1))):
+            if m == 0:
+                u = self.one_minus.get((m_other, Fraction(a_other) / a))
+                if u is not None:
+                    return self.ring.scale(u, a)
+            c0 = self.sum_is_one.get((m, m_other))
+            if c0 is not None and a_other == c0 * a:
+                return self.ring.const(a)
+        return p
+
+    def numerator(self, expr: sympy.Expr) -> dict:
+        """The numerator of ``expr`` as a fraction over its denominators' factors, each u written 1 - c0·v:
+        zero exactly when ``expr`` is (where it is defined)."""
+        numerator, _ = self.convert(expr)
+        if numerator and self.relations:
+            numerator = self.ring.substitute(numerator, self.relations)
+        return numerator
 
     def power_of_factor(self, factor: int, exponent: int):
         key = (factor, exponent)
@@ -393,6 +464,8 @@ class _FractionBuilder:
         ring = self.ring
         if node in self.variable:
             result = self.variable[node]
+        elif node in self.bases:
+            result = self.bases[node]
         elif not node.is_Number and not _is_rational_node(node):
             numerator, denominator = ring.one, {}
             for atom, power in self.atoms.canonical(node):
@@ -424,7 +497,7 @@ class _FractionBuilder:
                     if missing:
                         n = ring.mul(n, self.power_of_factor(factor, missing))
                 numerator = ring.add(numerator, n)
-            result = (numerator, denominator)
+            result = (self.canonical_sum(numerator), denominator)
         else:  # an integer power
             result = self.power(self.convert(node.base), int(node.exp))
         self.memo[node] = result
@@ -478,17 +551,16 @@ def _powers_as_exp(expr: sympy.Expr) -> sympy.Expr:
 def is_zero(expr: sympy.Expr) -> bool:
     """True when ``expr`` is identically zero (exactly, see the module docstring)."""
     expr = sympy.sympify(expr)
-    logs = any(isinstance(node, sympy.log) for node in distinct_nodes(expr))  # sigmoid and tanh nets have none
+    logs = has_log(expr)  # sigmoid and tanh nets have none
     if logs:
         expr = _powers_as_exp(expr)
     atoms = _Atoms(expr, each_term=logs)
     generators = _generators(expr, atoms)
-    substitutions = _linear_denominators(expr, generators, atoms)
-    width = 16
+    substitutions, bases = _linear_denominators(expr, generators, atoms)
+    width = 8
     while True:
         try:
-            numerator, _ = _FractionBuilder(generators, substitutions, atoms, width).convert(expr)
-            return not numerator
+            return not _FractionBuilder(generators, substitutions, atoms, width, bases).numerator(expr)
         except _ExponentOverflow:  # an exponent of 2^15 or more: wider fields
             width *= 2
 

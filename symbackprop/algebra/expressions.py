@@ -97,6 +97,32 @@ def distinct_nodes(expr: sympy.Basic):
                 stack.append(arg)
 
 
+_LOGS: dict[sympy.Basic, bool] = {}  # node -> whether a log occurs in it: a network's proofs share their subterms
+
+
+def has_log(expr: sympy.Basic) -> bool:
+    """Whether a log occurs in ``expr``; each distinct subterm is looked at once, and remembered
+    (the zero test asks of every proof's difference, SymEngine's way back of every exponent).
+
+    >>> x = sympy.Symbol("x")
+    >>> has_log(x * sympy.exp(x) + 1), has_log(x * sympy.exp(sympy.log(x + 1) * x))
+    (False, True)
+    """
+    if len(_LOGS) > 500_000:
+        _LOGS.clear()
+    stack = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in _LOGS:
+            continue
+        if ready or not node.args:
+            _LOGS[node] = isinstance(node, sympy.log) or any(_LOGS[arg] for arg in node.args)
+        else:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if arg not in _LOGS)
+    return _LOGS[expr]
+
+
 def distinct_postorder(expr: sympy.Basic):
     """Every distinct subexpression of ``expr`` once, each after its arguments (``expr`` last): the
     order to build something node by node from the leaves up.
