@@ -121,6 +121,18 @@ def test_a_sigmoids_complement_is_its_own_variable_and_the_relation_still_holds(
     assert not is_zero((1 + 2 * e) * s - 2) and not is_zero((2 + e) * s - 2)  # ... and u + 2v is not 2
 
 
+def test_exps_of_rational_multiples_are_powers_of_one_variable():
+    """e^{-x} is (e^{-x/2})^2 and e^{-1} is (e^{-1/2})^2: one variable for each family, whatever the
+    multiples (SymPy keeps e^{-x/2}·e^{-x/2} apart from e^{-x} inside different sums)."""
+    half, third = sympy.exp(-x / 2), sympy.exp(-x / 3)
+    assert is_zero((1 + half) * (1 - half) - (1 - sympy.exp(-x)))
+    assert is_zero(sigma(x / 2) * (1 + half) * (1 - half) - 1 + sympy.exp(-x) / (1 + half) - 1 / (1 + half) + 1)
+    assert is_zero((1 + third) * (1 + half) - 1 - third - half - sympy.exp(-5 * x / 6))
+    assert not is_zero((1 + half) * (1 - half) - (1 - sympy.exp(-x / 3)))
+    e = sympy.exp(-sympy.Rational(1, 2))
+    assert is_zero((1 + e) * (1 - e) - 1 + sympy.exp(-1)) and not is_zero((1 + e) * (1 - e) - 1 + sympy.exp(-2))
+
+
 polynomial = st.lists(  # terms (coefficient, exponent of x, of y, of z)
     st.tuples(st.fractions(min_value=-5, max_value=5, max_denominator=4), *[st.integers(0, 6)] * 3), max_size=4)
 

@@ -53,14 +53,15 @@ def _is_rational_node(node: sympy.Basic) -> bool:
     return node.is_Add or node.is_Mul or (node.is_Pow and node.exp.is_Integer)
 
 
-def _split(argument: sympy.Expr) -> tuple[sympy.Expr, int]:
-    """e^{argument} = (e^{r})^c: the integer multiple c and r, r not starting with a minus sign."""
+def _split(argument: sympy.Expr) -> tuple[sympy.Expr, int | Fraction]:
+    """e^{argument} = (e^{r})^c: the rational multiple c (an int where it is one) and r, r not
+    starting with a minus sign; e^{2} is (e^{1})^2 and e^{-x/2} is (e^{x})^{-1/2}."""
     coefficient, rest = argument.primitive() if argument.is_Add else argument.as_coeff_Mul()
-    if not coefficient.is_Integer or (rest is sympy.S.One and not argument.is_Integer):  # e^{2} is (e^{1})^2
+    if not coefficient.is_Rational or coefficient.is_zero:
         coefficient, rest = sympy.Integer(1), argument
     if rest.could_extract_minus_sign():
         coefficient, rest = -coefficient, -rest
-    return rest, int(coefficient)
+    return rest, _from_sympy(coefficient)
 
 
 @lru_cache(maxsize=8192)
@@ -95,7 +96,8 @@ def _exponents(node: sympy.Basic, each_term: bool = False) -> Optional[tuple[tup
 class _Atoms:
     """Chooses one variable for each family of related subterms of one expression.
 
-    e^{r}, e^{-r}, e^{2r} and b^w = e^{w log b} are powers of one variable; which sign of r
+    e^{r}, e^{-r}, e^{2r} and b^w = e^{w log b} are powers of one variable (e^{r/q} where some are
+    e^{r/q}: q the least common denominator of the multiples of r met); which sign of r
     becomes the variable is chosen so that a sigmoid's 1 + e^{-net} stays linear in it (see
     ``_linear_denominators``).
     """
@@ -107,6 +109,7 @@ class _Atoms:
         # which keeps 1 + e^{-net} linear (``_linear_denominators``) and the test fast.
         self.each_term = each_term
         self.sign: dict[sympy.Expr, int] = {}
+        self.denominator: dict[sympy.Expr, int] = {}  # r -> q, where e^{r/q} is the variable
         seen: set = set()
         stack = [expr]
         while stack:
@@ -122,11 +125,17 @@ class _Atoms:
                         if found and len(found) == 1 and abs(found[0][1]) == 1:
                             self.sign[found[0][0]] = found[0][1]  # the sign a linear denominator uses
             else:
-                for rest, _ in _exponents(node, self.each_term) or ():
+                for rest, coefficient in _exponents(node, self.each_term) or ():
                     self.sign.setdefault(rest, 1)
+                    if isinstance(coefficient, Fraction):
+                        q = self.denominator.get(rest, 1)
+                        self.denominator[rest] = q * coefficient.denominator // math.gcd(q, coefficient.denominator)
         self.parts = {} if each_term else _merged_exponents(list(self.sign))
-        for rest in self.parts:
+        for rest, parts in self.parts.items():
             del self.sign[rest]
+            q = self.denominator.pop(rest, 1)
+            for r, _ in parts:  # (e^{a + b})^{1/2} is (e^{a})^{1/2} (e^{b})^{1/2}
+                self.denominator[r] = self.denominator.get(r, 1) * q // math.gcd(self.denominator.get(r, 1), q)
 
     def canonical(self, node: sympy.Basic) -> list[tuple[sympy.Basic, int]]:
         """A non-rational subterm as a product of variables with integer powers.
@@ -140,10 +149,14 @@ class _Atoms:
         if found is None:
             return [(node, 1)]
         found = [(r, coefficient * k) for rest, coefficient in found for r, k in self.parts.get(rest, [(rest, 1)])]
-        return [
-            (sympy.exp(self.sign.get(rest, 1) * rest, evaluate=False), coefficient * self.sign.get(rest, 1))
-            for rest, coefficient in found
-        ]
+        variables = []
+        for rest, coefficient in found:
+            sign, q = self.sign.get(rest, 1), self.denominator.get(rest, 1)
+            power = coefficient * sign * q
+            if isinstance(power, Fraction) and power.denominator != 1:  # a multiple not met in the walk: its own variable
+                return [(node, 1)]
+            variables.append((sympy.exp(sign * rest if q == 1 else sign * rest / q, evaluate=False), int(power)))
+        return variables
 
 
 @lru_cache(maxsize=8192)
