@@ -178,16 +178,23 @@ def test_parameter_spellings_normalize_as_before():
         assert chainrule._normalize(spelling) == _normalized_as_before(spelling), spelling
 
 
-def _found_as_before(chain, name):
-    """find_parameter's first two passes as they were: every parameter's spellings normalized in turn."""
+def _found_as_before(chain, name, spelled=None):
+    """find_parameter's first two passes as they were: every parameter's spellings normalized in turn
+    (``spelled``: those spellings, by parameter, normalized once for many names)."""
     wanted = _normalized_as_before(name)
-    names = chain.model.latex_names
-    spellings = lambda p: (_normalized_as_before(p.symbol.name), _normalized_as_before(names[p.symbol]))  # noqa: E731
+    if spelled is None:
+        spelled = _spelled_as_before(chain)
     for parameter in chain.parameters:
-        if wanted in spellings(parameter):
+        if wanted in spelled[parameter]:
             return parameter
-    loose = [p for p in chain.parameters if wanted.replace("_", "") in {s.replace("_", "") for s in spellings(p)}]
+    loose = [p for p in chain.parameters if wanted.replace("_", "") in {s.replace("_", "") for s in spelled[p]}]
     return loose[0] if len(loose) == 1 else None
+
+
+def _spelled_as_before(chain):
+    """Each parameter's two spellings as ``_normalized_as_before`` writes them."""
+    names = chain.model.latex_names
+    return {p: (_normalized_as_before(p.symbol.name), _normalized_as_before(names[p.symbol])) for p in chain.parameters}
 
 
 @pytest.mark.parametrize("spec, options", NETWORKS[:3] + [("2-3-2", {})])
@@ -199,8 +206,9 @@ def test_find_parameter_finds_what_it_found(spec, options, notation):
         symbol, latex = p.symbol.name, chain.model.latex_names[p.symbol]
         names += [symbol, latex, symbol.replace("_", ""), latex.replace("{", "").replace("}", ""), latex.replace(",", ", ")]
     names += ["w_{99}", "W^3_{12}", "w^3_{21}", "dW^{[2]}_{1,3}", "w^{[2]}_{1,3}", "x", "W_{1,1}^{[2]}", r"\delta"]
+    spelled = _spelled_as_before(chain)
     for name in names:
-        before = _found_as_before(chain, name)
+        before = _found_as_before(chain, name, spelled)
         try:
             found = find_parameter(chain, name)
         except SpecError as error:

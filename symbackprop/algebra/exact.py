@@ -434,7 +434,7 @@ class _FractionBuilder:
 
     def numerator(self, expr: sympy.Expr) -> dict:
         """The numerator of ``expr`` as a fraction over its denominators' factors, each u written 1 - c0·v:
-        zero exactly when ``expr`` is (where it is defined)."""
+        the zero polynomial only if ``expr`` is zero wherever it is defined (``is_zero``'s verdict)."""
         numerator, _ = self.convert(expr)
         if numerator and self.relations:
             numerator = self.ring.substitute(numerator, self.relations)
