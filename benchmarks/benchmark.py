@@ -451,8 +451,8 @@ def main() -> None:
                 texts[spec] = f"> {options.limit:g} (stopped)"
             else:
                 points.append((parameters(spec), spent))
-                ratio = seconds / spent
-                texts[spec] = f"{spent:.3g} ({ratio:.2f}×)" if ratio < 10 else f"{spent:.3g} ({ratio:,.0f}×)"
+                times_naive = seconds / spent  # (not ``ratio``: that is main's function of the start-up figures)
+                texts[spec] = f"{spent:.3g} ({times_naive:.2f}×)" if times_naive < 10 else f"{spent:.3g} ({times_naive:,.0f}×)"
         print(f"  {spec}: {parameters(spec)} weights, symbackprop {seconds:.2f} s, "
               + ", ".join(f"naive {name} {texts[spec]}" for name, (_, _, texts) in naives.items()), flush=True)
     k_ours, k_work = fitted_exponent(ours), fitted_exponent(above_start_up(ours))

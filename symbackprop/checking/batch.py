@@ -34,6 +34,7 @@ from ..algebra.grammar import FormulaError, name_key, total_derivative
 from ..derivation.batch import batch_form, sample_copies
 from ..derivation.chainrule import Gradient
 from ..handout.latex import to_latex
+from ..network.spec import split_top_level
 from ..proof import numeric
 from .verify import NUMPY_SUM, GradientVerdict, MatrixVerdict, TermCheck, Workspace, check_gradient
 
@@ -71,20 +72,14 @@ def sums_over_samples(text: str, columns: bool) -> str:
             end += 1
         if depth:
             raise FormulaError("np.sum( is not closed", text, found.start())
-        parts, level, start = [], 0, found.end()
-        for index in range(found.end(), end - 1):
-            level += {"(": 1, "{": 1, "[": 1, ")": -1, "}": -1, "]": -1}.get(text[index], 0)
-            if text[index] == "," and level == 0:
-                parts.append(text[start:index])
-                start = index + 1
-        parts.append(text[start:end - 1])
+        parts = split_top_level(text[found.end():end - 1], "(){}[]")
         options = dict(part.replace(" ", "").partition("=")[::2] for part in parts[1:])
         if set(options) - {"axis", "keepdims"} or options.get("axis") != str(samples_axis) or \
                 options.get("keepdims", "True") not in ("True", "False"):
             raise FormulaError(f"np.sum over the samples is np.sum(..., axis={samples_axis}, keepdims=True) here "
                                f"(one {'column' if columns else 'row'} per sample); another axis or option is not read",
                                text, found.start())
-        text = text[:found.start()] + ones(parts[0].strip()) + text[end:]
+        text = text[:found.start()] + ones(parts[0]) + text[end:]
 
     def vector_sum(found: re.Match) -> str:
         if not _SUM_ENDS.match(text, found.end()):  # Σ_i dz^{(i)} a^{(i)T}: the sum of a product, not a product of the sum

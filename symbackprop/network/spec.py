@@ -75,15 +75,19 @@ def parse_layers(text: str) -> tuple[int, ...]:
     return layers
 
 
-def split_top_level(text: str) -> list[str]:
-    """Split at commas outside parentheses, so formulas like ``max(0, z)`` stay whole.
+def split_top_level(text: str, brackets: str = "()") -> list[str]:
+    """Split at commas outside brackets (``brackets``: each opener followed by its closer;
+    parentheses unless told), so formulas like ``max(0, z)`` stay whole; each part stripped.
 
     >>> split_top_level("tanh, max(0, z),sigmoid")
     ['tanh', 'max(0, z)', 'sigmoid']
+    >>> split_top_level("dZ_{1,2}, axis=1", "(){}[]")
+    ['dZ_{1,2}', 'axis=1']
     """
+    depths = {**{opener: 1 for opener in brackets[::2]}, **{closer: -1 for closer in brackets[1::2]}}
     parts, depth, current = [], 0, ""
     for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
+        depth += depths.get(char, 0)
         if char == "," and depth == 0:
             parts.append(current.strip())
             current = ""
