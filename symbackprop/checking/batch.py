@@ -201,8 +201,11 @@ class BatchWorkspace(Workspace):
         self.samples[n, seed] = values
         return values
 
-    def expand(self, expr: sympy.Expr) -> sympy.Expr:
-        """``expr`` over the weights and each sample's inputs and targets."""
+    def expand(self, expr: sympy.Expr, through: sympy.Symbol | None = None) -> sympy.Expr:
+        """``expr`` over the weights and each sample's inputs and targets (the whole forward pass of
+        each sample: ``through`` is not taken)."""
+        if through is not None:
+            raise NotImplementedError("a batch workspace expands every sample's whole forward pass")
         copied = {}
         for symbol in expr.free_symbols:
             if symbol in self.original and symbol not in self.primary_copies:

@@ -555,6 +555,11 @@ class Workspace:
         """``sympy.diff`` of the plain E_total by ``parameter``, for the exact test."""
         return derivative(self.model.expanded_loss, parameter)
 
+    def gradient_through(self, parameter: sympy.Symbol) -> sympy.Expr:
+        """``sympy.diff`` by ``parameter`` of the plain E_total written over the net and out
+        symbols ``parameter`` does not change (``Model.expansions_through``), for ``expand(…, through=parameter)``."""
+        return derivative(self.model.expansions_through(parameter)[self.model.loss_symbol], parameter)
+
     def gradient_latex(self, gradient: Gradient, written: sympy.Basic | None = None) -> str:
         """The correct formula shown for a wrong one (``correct_formula``), in the terms of ``written``."""
         return correct_formula(self.derivation, gradient, self.latex, written)
@@ -648,10 +653,12 @@ class Workspace:
             known = expand_definitions(self.output_errors, known=known)
         return expand_definitions(self.user_definitions, known=known)
 
-    def expand(self, expr: sympy.Expr) -> sympy.Expr:
+    def expand(self, expr: sympy.Expr, through: sympy.Symbol | None = None) -> sympy.Expr:
         """``expr`` over the primary symbols and free variables, expanding only the definitions it
-        uses (a formula for one gradient needs a few deltas, not every one of a wide network)."""
-        if self.model is None or "full" in self.__dict__:
+        uses (a formula for one gradient needs a few deltas, not every one of a wide network).
+        ``through`` a parameter: the forward pass is substituted only where that parameter changes
+        it (``Model.expansions_through``), the other net and out symbols stand for themselves."""
+        if self.model is None or ("full" in self.__dict__ and through is None):
             return expr.xreplace(self.full)
         needed, stack = set(), list(expr.free_symbols)
         while stack:
@@ -659,9 +666,12 @@ class Workspace:
             if symbol in self.one_level and symbol not in needed:
                 needed.add(symbol)
                 stack.extend(self.one_level[symbol].free_symbols)
-        known = dict(self.model.expansions)
-        if self.model.loss_symbol in needed:
-            known[self.model.loss_symbol] = self.model.expanded_loss
+        if through is not None:
+            known = dict(self.model.expansions_through(through))
+        else:
+            known = dict(self.model.expansions)
+            if self.model.loss_symbol in needed:
+                known[self.model.loss_symbol] = self.model.expanded_loss
         deltas = {s: d for s, d in self.delta_definitions.items() if s in needed}
         known = expand_definitions(deltas, known=known)  # output layer first: each uses only earlier ones
         known = expand_definitions({s: d for s, d in self.output_errors.items() if s in needed}, known=known)
@@ -928,14 +938,18 @@ class Workspace:
         return None, tally
 
     # -- the check -----------------------------------------------------------------------------
-    def exact(self, a: sympy.Expr, b_exact: Callable[[], sympy.Expr]) -> tuple[bool | None, str, tuple]:
+    def exact(self, a: sympy.Expr, b_exact: Callable[[], sympy.Expr],
+              through: sympy.Symbol | None = None) -> tuple[bool | None, str, tuple]:
         """The exact test of a = b over the primary symbols: True, False, or None with the reason;
-        and the two sides written over the primary symbols (empty when not computed)."""
+        and the two sides written over the primary symbols (empty when not computed). ``through``
+        a parameter: ``a`` is written as ``expand(a, through)`` writes it, and ``b_exact`` must be
+        so written too; True is then a proof (what a symbol left standing stands for cannot make
+        two equal sides differ), False and None are not."""
         if not self.symbolic:
             return None, f"the network has over {SYMBOLIC_LIMIT} parameters, too many for the exact test", ()
         try:
             with time_limit(EXACT_SECONDS):
-                sides = self.expand(a).xreplace(self.given), b_exact().xreplace(self.given)
+                sides = self.expand(a, through).xreplace(self.given), b_exact().xreplace(self.given)
                 if any(side.has(sympy.sign) for side in sides):  # d|u|/dw = sign(u) u': sign(u)·u is |u|
                     sides = tuple(sign_times_argument(side) for side in sides)
                 return are_equal(*sides), "", sides
@@ -1563,8 +1577,11 @@ def _proven_right(ws: Workspace, derivation: Derivation, p, written: sympy.Expr,
             break
         with ws.assuming_targets_sum_to_one() if assumed else nullcontext():
             if ws.agree_at_a_point(written, truth, seed):
-                with sympy_only():
-                    proven, _, _ = ws.exact(written, lambda: ws.gradient_exact(p.symbol))
+                with sympy_only():  # first over what p changes; a formula written through what it does
+                    # not (σ(net_{b_1}) for out_{b_1}) needs the whole forward pass
+                    proven, _, _ = ws.exact(written, lambda: ws.gradient_through(p.symbol), through=p.symbol)
+                    if not proven:
+                        proven, _, _ = ws.exact(written, lambda: ws.gradient_exact(p.symbol))
                 if proven:
                     note = RIGHT_WHEN_ASSUMED if assumed else ""
                     return _gradient_verdict(ws, gradient, written, _Comparison(True, "symbolic", note=note), tolerance)

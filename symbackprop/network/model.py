@@ -187,6 +187,35 @@ class Model:
         """E_total fully expanded: a function of inputs, targets, weights and biases only."""
         return self.loss.xreplace(self.expansions)
 
+    def expansions_through(self, parameter: sympy.Symbol) -> dict[sympy.Symbol, sympy.Expr]:
+        """The forward pass substituted only where it depends on ``parameter``: each net and out
+        symbol whose value ``parameter`` changes, written over the primary symbols and the net
+        and out symbols it does not change (those stand for themselves), and E_total so written
+        under ``loss_symbol``. ∂E_total/∂``parameter`` of that E_total, with each symbol left
+        standing then replaced by its expansion, is ∂E_total/∂``parameter`` of the fully expanded
+        one: substituting what does not depend on the parameter commutes with differentiating.
+
+        >>> m = Model(NetworkSpec.parse("2-2-1"))
+        >>> through = m.expansions_through(m.weights[2][0][0])  # w_21, into the output layer
+        >>> sorted(map(str, through)), through[m.net[2][0]]
+        (['E_total', 'net_c_1', 'out_c_1'], out_b_1*w_21 + out_b_2*w_22)
+        """
+        found = self._through.get(parameter)
+        if found is None:
+            found = {}
+            for symbol, definition in self.definitions.items():
+                if parameter in definition.free_symbols or any(s in found for s in definition.free_symbols):
+                    found[symbol] = definition.xreplace(found)
+            found[self.loss_symbol] = self.loss.xreplace(found)
+            if len(self._through) > 64:
+                self._through.clear()
+            self._through[parameter] = found
+        return found
+
+    @cached_property
+    def _through(self) -> dict:
+        return {}
+
 
 def product(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
     """``a * b`` as ``sympy.Mul`` builds it, built directly when both are distinct plain symbols
