@@ -393,16 +393,19 @@ def main() -> None:
            f"{largest[0]} ({parameters(largest[0])} weights, {largest[1]:.1f} s)" if largest else "none")
 
     # verify: a verdict on one gradient, whole process, as a ratio to `import sympy` (issue 14: within 1.3×
-    # on 2-4-3-2 and 5× on 784-30-10); a right formula (exit 0) and a wrong one with its diagnosis (exit 1).
+    # on 2-4-3-2 and 5× on 784-30-10); a right formula (exit 0) and a wrong one with its diagnosis (exit 1),
+    # for a weight into the hidden layer next to the output and, on 2-4-3-2, one into the first (its
+    # proof substitutes nearly the whole forward pass: ``Model.expansions_through``).
     for spec, parameter, right, wrong, target in [
         ("2-4-3-2", "w_{21}", r"\delta_{c_1} out_{b_1}", r"\delta_{d_1} w_{31} out_{c_1}(1 - out_{c_1}) out_{b_1}", "≤ 1.3×"),
+        ("2-4-3-2", "w_{11}", r"\delta_{b_1} out_{a_1}", r"\delta_{b_1} out_{a_2}", "≤ 1.3×"),
         ("784-30-10", "w_{1,1}", r"\delta_{b_1} out_{a_1}", r"\delta_{b_2} out_{a_1}", "≤ 5×"),
     ]:
         if options.quick and spec != "2-4-3-2":
             continue
         for verdict, formula, status in (("right", right, 0), ("wrong", wrong, 1)):
             seconds, yardstick, _ = beside(symbackprop("verify", spec, "--param", parameter, formula), runs, work, status)
-            report(f"verify {spec} --param (a {verdict} formula), whole process",
+            report(f"verify {spec} --param {parameter} (a {verdict} formula), whole process",
                    f"{seconds:.2f} s (median of {runs}), {ratio(seconds, yardstick)}", target)
 
     # lint on a long document (issue 15: 500 KB within 60 s): the 3-6-5-3 handout and ten of its worked

@@ -23,8 +23,9 @@ def test_benchmark_script_on_tiny_sizes(tmp_path):
     # the generated code beside the hand-written NumPy at two tiny sizes, each a ratio
     assert "| 2-3-2, one sample: hand-written NumPy | " in table and "generated / hand-written" in table
     assert "| 6-5-3 with biases, batch 16: generated grad | " in table
-    assert "| verify 2-4-3-2 --param (a right formula), whole process |" in table
-    assert "| verify 2-4-3-2 --param (a wrong formula), whole process |" in table
+    for parameter in ("w_{21}", "w_{11}"):
+        assert f"| verify 2-4-3-2 --param {parameter} (a right formula), whole process |" in table
+        assert f"| verify 2-4-3-2 --param {parameter} (a wrong formula), whole process |" in table
     assert "| largest network whose symbolic proof finishes within 60 s | 2-3-2 (12 weights," in table
     assert (tmp_path / "scaling.png").read_bytes().startswith(b"\x89PNG")
 
