@@ -133,6 +133,30 @@ def test_the_symbolic_proofs_come_out_the_same_on_both_paths(spec, options, monk
     assert not fast[2]
 
 
+@pytest.mark.parametrize("spec, options", NETWORKS + [("2-2-2", {"activation": "relu"}),
+                                                    ("2-2-1", {"activation": "log(1+z**2)"})])
+def test_the_forecast_engine_is_the_one_that_takes_the_whole_expression(spec, options):
+    model = Model(NetworkSpec.parse(spec, **options))
+    forecast = differentiate.expected_engine([*model.definitions.values(), model.loss])
+    assert forecast == differentiate.engine(model.expanded_loss)
+    with differentiate.sympy_only():
+        assert differentiate.expected_engine([*model.definitions.values(), model.loss]) == "SymPy"
+
+
+def test_a_wrong_forecast_is_corrected_by_the_proofs_and_the_handout_rendered_again(tmp_path, monkeypatch):
+    """The handouts rendered while the proofs run name the forecast engine; the proofs report who
+    took the derivative, and a handout that named another is rendered again."""
+    from symbackprop.cli import main
+    from symbackprop.proof import prove
+
+    monkeypatch.setattr(prove, "expected_engine", lambda parts: "SymPy")
+    assert derive("2-4-3-2").verification.truth == "SymEngine"
+    with pytest.raises(SystemExit):
+        main(["derive", "2-4-3-2", "--format", "md", "-q", "-o", str(tmp_path)])
+    text = (tmp_path / "derivation.md").read_text()
+    assert "SymEngine's `diff` of the fully expanded" in text and "`sympy.diff` of the fully expanded" not in text
+
+
 def test_the_handouts_and_the_summary_name_who_took_the_derivative(tmp_path, capsys):
     from symbackprop.cli import main
     from symbackprop.handout.render import render_latex, render_markdown

@@ -22,7 +22,9 @@ True
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from collections.abc import Iterable
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -75,15 +77,39 @@ def _symengine():
     return None if _SYMPY_ONLY else _installed_symengine()
 
 
+def _switched_off() -> bool:
+    return os.environ.get("SYMBACKPROP_SYMENGINE", "1").strip() in ("0", "no", "false", "off")
+
+
 @lru_cache(maxsize=1)
 def _installed_symengine():
-    if os.environ.get("SYMBACKPROP_SYMENGINE", "1").strip() in ("0", "no", "false", "off"):
+    if _switched_off():
         return None
     try:
         import symengine
     except ImportError:
         return None
     return symengine
+
+
+def expected_engine(parts: Iterable[sympy.Expr]) -> str:
+    """What ``engine`` is expected to say of an expression substituted together from ``parts`` (a
+    network's definitions, and E_total over them), without building it or importing SymEngine:
+    substitution adds no node type, so the parts' types are the whole's. A forecast, for words
+    printed before the whole is built (the caller confirms it with ``engine`` of the whole).
+
+    >>> x = sympy.Symbol("x", real=True)
+    >>> with sympy_only():
+    ...     expected_engine([sympy.exp(x)])
+    'SymPy'
+    """
+    if _SYMPY_ONLY or _switched_off() or importlib.util.find_spec("symengine") is None:
+        return "SymPy"
+    nodes = [node for part in parts for node in distinct_nodes(part)]
+    if not all(_plain(part) for part in parts) or len({n.name for n in nodes if n.is_Symbol}) != \
+            len({n for n in nodes if n.is_Symbol}):
+        return "SymPy"
+    return "SymEngine+abs" if any(isinstance(node, sympy.Abs) for node in nodes) else "SymEngine"
 
 
 class _Converted:

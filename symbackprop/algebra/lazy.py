@@ -36,6 +36,13 @@ class LazyModule:
         setattr(self, attribute, value)
         return value
 
+    def import_now(self) -> None:
+        """Import the module now (before forking children that need it too, say).
+
+        >>> LazyModule("json").import_now()
+        """
+        importlib.import_module(self.__name)
+
     @property
     def loaded(self) -> bool:
         """Whether the module has been imported (by this stand-in or by anyone)."""

@@ -55,11 +55,15 @@ class Forked:
     """``[function(item) for item in items]``, started in forked children at once; use as a
     context manager so that children are stopped if the parent gives up early."""
 
-    def __init__(self, function: Callable, items: Iterable):
+    def __init__(self, function: Callable, items: Iterable, workers: Optional[int] = None):
+        """``workers`` children at most (default: one per usable core); none, and the items are
+        computed in this process when ``results`` is called, on a single core or for fewer than
+        ``MIN_ITEMS`` items. One child is for work that this process's own would only slow down."""
         self.function, self.items = function, list(items)
         self.children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
-        workers = min(usable_cpus(), len(self.items))
-        if workers < 2 or len(self.items) < MIN_ITEMS or not hasattr(os, "fork"):
+        cpus = usable_cpus()
+        workers = min(workers or cpus, cpus, len(self.items))
+        if cpus < 2 or len(self.items) < MIN_ITEMS or not hasattr(os, "fork"):
             return
         gc.freeze()  # children inherit the heap without the collector touching (and copying) its pages
         try:

@@ -31,7 +31,7 @@ import mpmath
 import sympy
 
 from ..algebra.evaluate import evaluate, evaluate_many
-from ..algebra.differentiate import derivative, engine
+from ..algebra.differentiate import derivative, engine, expected_engine
 from ..algebra.exact import are_equal
 from ..algebra.expressions import tree_size
 from ..algebra.lazy import numpy as np
@@ -250,29 +250,48 @@ def prove_simplifications(model: Model, chain: ChainRule) -> int:
 
 def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient], budget: Optional[float]) -> Forked:
     """Start, in forked children, the proof of every delta form against ``sympy.diff``, each
-    within ``PROOF_SECONDS`` and all within ``budget`` seconds (None: no overall limit)."""
-    delta_definitions = {delta.symbol: delta.definition for delta in chain.deltas}
-    fully_expanded = expand_definitions(delta_definitions, known=model.expansions)
-    expanded_loss = model.expanded_loss
+    within ``PROOF_SECONDS`` and all within ``budget`` seconds (None: no overall limit). Each
+    result is the proof's outcome and who differentiated (``engine``).
 
+    The plain E_total and the delta forms over the same forward pass are built once: in this
+    process before the children fork, which share them; or, on a network within
+    ``SYMBOLIC_LIMIT`` parameters, in one child, which proves every form while this process
+    makes the numeric checks and the handouts (on such a network building is most of the work,
+    and two children building the same would only slow this process down)."""
+    delta_definitions = {delta.symbol: delta.definition for delta in chain.deltas}
+    built: dict = {}
+
+    def build() -> dict:
+        if not built:  # (all at once: a proof stopped while building leaves nothing half built)
+            loss = model.expanded_loss
+            deltas = expand_definitions(delta_definitions, known=model.expansions)
+            built.update(loss=loss, deltas=deltas, engine=engine(loss))  # engine: converts E_total once
+        return built
+
+    small = model.spec.n_parameters <= SYMBOLIC_LIMIT
+    if not small:
+        build()
+    else:  # NumPy, which SymEngine imports, once for both: this process's numeric checks need it
+        np.import_now()
     deadline = None if budget is None else time.monotonic() + budget
 
-    def prove(gradient: Gradient) -> str:
-        """"proven", or why not: "inconclusive" or "timeout" (see ``UNPROVEN``)."""
+    def prove(gradient: Gradient) -> tuple[str, str]:
+        """"proven", or why not: "inconclusive" or "timeout" (see ``UNPROVEN``); and the engine."""
         seconds = PROOF_SECONDS if deadline is None else min(PROOF_SECONDS, deadline - time.monotonic())
         if seconds <= 0:
-            return "timeout"
+            return "timeout", built.get("engine", "SymPy")
         try:
             with time_limit(seconds):
-                truth = model.almost_everywhere(derivative(expanded_loss, gradient.parameter.symbol, evaluate=False))
-                ours = model.almost_everywhere(gradient.delta_value.xreplace(fully_expanded))
-                return "proven" if are_equal(ours, truth) else "inconclusive"
+                ready = build()
+                truth = model.almost_everywhere(derivative(ready["loss"], gradient.parameter.symbol, evaluate=False))
+                ours = model.almost_everywhere(gradient.delta_value.xreplace(ready["deltas"]))
+                return ("proven" if are_equal(ours, truth) else "inconclusive"), ready["engine"]
         except TimeoutError:
-            return "timeout"
+            return "timeout", built.get("engine", "SymPy")
         except (RecursionError, MemoryError):  # a very deep net's expanded E_total: beyond SymPy's reach
-            return "inconclusive"
+            return "inconclusive", built.get("engine", "SymPy")
 
-    return Forked(prove, gradients)
+    return Forked(prove, gradients, workers=1 if small else None)
 
 
 def _identity(path_sum: sympy.Expr, delta_form: sympy.Expr, seconds: float = IDENTITY_SECONDS) -> Optional[bool]:
@@ -529,7 +548,8 @@ def verify(
     gradients = list(gradients)
     symbolic = use_symbolic(proof, model)
     budget = PROOFS_SECONDS if proof == "auto" else None
-    truth = engine(model.expanded_loss) if symbolic else "SymPy"  # converts E_total once, before the children fork
+    # who differentiates E_total, as the handouts rendered while the proofs run say it (confirmed by the proofs)
+    truth = expected_engine([*model.definitions.values(), model.loss]) if symbolic else "SymPy"
     outcomes: list[str] = []  # each symbolic proof's: "proven", or why not (a key of UNPROVEN)
     with _symbolic_proofs(model, chain, gradients, budget) if symbolic else nullcontext() as proofs:
         factors_proven = prove_local_factors(model, chain) if local_factors else 0
@@ -539,7 +559,7 @@ def verify(
         matrix_entries = prove_matrix_forms(model, chain, forms, gradients)
         simplifications = prove_simplifications(model, chain)
 
-        def verification(outcomes: list[str]) -> Verification:
+        def verification(outcomes: list[str], truth: str = truth) -> Verification:
             unproven = {}
             decided = dict(checks)
             for gradient, outcome in zip(gradients, outcomes):
@@ -558,5 +578,7 @@ def verify(
             if meanwhile is not None and proofs.children:
                 meanwhile(verification(["proven"] * len(gradients)))
             report = (lambda done, total: progress("symbolic proof", done, total)) if progress else None
-            outcomes = proofs.results(report)
-    return verification(outcomes)
+            results = proofs.results(report)
+            outcomes = [outcome for outcome, _ in results]
+            truth = next((engine for outcome, engine in results if outcome != "timeout"), truth)
+    return verification(outcomes, truth)
