@@ -1149,8 +1149,10 @@ def _factors(term: sympy.Expr) -> tuple[sympy.Expr, list[sympy.Expr], list[sympy
     return coefficient, normalized, written
 
 
-def _term_difference(ws: Workspace, values, written: sympy.Expr, expected: sympy.Expr) -> tuple[int, list[str]]:
-    """How many factors two terms share, and their differences in words."""
+def _term_difference(ws: Workspace, values, written: sympy.Expr, expected: sympy.Expr
+                     ) -> tuple[int, Callable[[], list[str]]]:
+    """How many factors two terms share, and what puts their differences in words (called only
+    for the pairs a diagnosis names: printing factors is most of the cost of comparing them)."""
     def factor_values(term):
         coefficient, normalized, shown = _factors(term)
         return coefficient, [(ws.evaluate(f, values), s) for f, s in zip(normalized, shown)]
@@ -1165,22 +1167,26 @@ def _term_difference(ws: Workspace, values, written: sympy.Expr, expected: sympy
             remaining.pop(same)
     missing = [shown for _, shown in remaining]
     shared = len(mine) - len(extra)
-    latex = lambda factors: ", ".join(ws.latex(f) for f in factors)
-    clauses = []
-    if extra and missing:
-        plural = len(extra) > 1 or len(missing) > 1
-        what = "wrong factors" if plural else "a wrong factor"
-        clauses.append(f"{what}: {latex(extra)} instead of {latex(missing)}")
-    elif missing:
-        clauses.append(f"no factor {latex(missing)}")
-    elif extra:
-        clauses.append(f"an extra factor {latex(extra)}")
-    if not clauses:  # the same factors: the coefficients alone differ (with a wrong factor they say nothing:
-        # 1 - |n| - n·sign(n) is normalized to -(...) and -1 against 1 is no wrong sign)
-        if c_written == -c_expected:
-            clauses.append("the wrong sign")
-        elif c_written != c_expected:
-            clauses.append(f"the coefficient {c_written} instead of {c_expected}")
+
+    def clauses() -> list[str]:
+        latex = lambda factors: ", ".join(ws.latex(f) for f in factors)  # noqa: E731
+        said = []
+        if extra and missing:
+            plural = len(extra) > 1 or len(missing) > 1
+            what = "wrong factors" if plural else "a wrong factor"
+            said.append(f"{what}: {latex(extra)} instead of {latex(missing)}")
+        elif missing:
+            said.append(f"no factor {latex(missing)}")
+        elif extra:
+            said.append(f"an extra factor {latex(extra)}")
+        if not said:  # the same factors: the coefficients alone differ (with a wrong factor they say nothing:
+            # 1 - |n| - n·sign(n) is normalized to -(...) and -1 against 1 is no wrong sign)
+            if c_written == -c_expected:
+                said.append("the wrong sign")
+            elif c_written != c_expected:
+                said.append(f"the coefficient {c_written} instead of {c_expected}")
+        return said
+
     return shared, clauses
 
 
@@ -1236,7 +1242,7 @@ def _diagnose(ws: Workspace, derivation: Derivation, gradient: Gradient, written
                 pairs.append((-shared, t, i, clauses))
     for _, t, i, clauses in sorted(pairs, key=lambda pair: pair[:3]):
         if i not in found and t in unused:
-            what = "; ".join(clauses) or "a different value"
+            what = "; ".join(clauses()) or "a different value"
             found[i] = TermCheck("wrong", _route(derivation, paths[i], ws.label), terms[t], paths[i].value,
                                  f"the term through {routes[i]} has {what}")
             unused.remove(t)
