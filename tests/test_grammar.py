@@ -526,3 +526,19 @@ def test_a_product_one_transpose_defines_is_repaired_only_when_asked():
     assert [r.factor for r in both] == [r"(A \odot A)"]
     with pytest.raises(FormulaError, match="cannot multiply a 2×3 matrix by a 4×1 column vector"):
         parse_math(r"A u", table, matrices=True, repairs=[])  # no transpose defines it
+
+
+def test_a_derivative_through_definitions_remembered_follows_changed_definitions():
+    """``total_derivative`` keeps what it computed for the definitions as they stood: the same
+    derivative again is the same, and after a definition changes it is the new one's."""
+    x, y, z = sympy.symbols("x y z", real=True)
+    definitions = {y: sympy.exp(z), x: y**2}
+    first = total_derivative(x, z, definitions)
+    assert sympy.simplify(first.xreplace({y: sympy.exp(z)}) - 2 * sympy.exp(2 * z)) == 0
+    assert total_derivative(x, z, definitions) == first
+    definitions[y] = sympy.sin(z)  # the same dict, changed: another key
+    changed = total_derivative(x, z, definitions)
+    assert sympy.simplify(changed.xreplace({y: sympy.sin(z)}) - sympy.diff(sympy.sin(z) ** 2, z)) == 0
+    model = Model(NetworkSpec.parse("2-3-2"))
+    for out, net in zip(model.out[2], model.net[2]):
+        assert total_derivative(out, net, model.definitions) == sympy.diff(model.definitions[out], net)

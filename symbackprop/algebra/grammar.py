@@ -2039,21 +2039,58 @@ def total_derivative(
     """
     if not definitions:
         return sympy.diff(expr, variable)
-    dependent = _dependence(variable, definitions)
-    derivatives: dict[sympy.Symbol, sympy.Expr] = {}
+    dependent, derivatives, definitions = _chain(variable, definitions)
 
     def through(e: sympy.Expr) -> sympy.Expr:
-        terms = [sympy.diff(e, variable)]
+        terms = [_partial(e, variable)]
         for symbol in sorted(e.free_symbols, key=sympy.default_sort_key):
             if symbol != variable and dependent(symbol):
                 if symbol not in derivatives:
                     derivatives[symbol] = through(definitions[symbol])
                 inner = derivatives[symbol]
                 if inner != 0:
-                    terms.append(sympy.diff(e, symbol) * inner)
+                    terms.append(_partial(e, symbol) * inner)
         return sympy.Add(*terms)
 
     return through(expr)
+
+
+_PARTIALS: dict[tuple, sympy.Expr] = {}  # (expression, symbol) -> sympy.diff of one by the other
+
+
+def _partial(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
+    """``sympy.diff(expr, symbol)``, remembered: the chain rule of every derivative a document
+    writes multiplies the same local derivatives (∂out_{d_1}/∂net_{d_1} of one definition)."""
+    key = (expr, symbol)
+    found = _PARTIALS.get(key)
+    if found is None:
+        if len(_PARTIALS) >= 50_000:
+            _PARTIALS.clear()
+        found = _PARTIALS[key] = sympy.diff(expr, symbol)
+    return found
+
+
+_CHAINS: dict[tuple, tuple] = {}  # (variable, definitions) -> what ``total_derivative`` keeps of them
+
+
+def _chain(variable: sympy.Symbol, definitions: Mapping[sympy.Symbol, sympy.Expr]) -> tuple:
+    """For ``total_derivative``: whether a defined symbol depends on ``variable``, each ds/d``variable``
+    computed so far, and the definitions they were computed from, kept for the last few
+    (``variable``, definitions) asked: a document's hundreds of derivatives (∂E/∂out_{d_1}, …)
+    are by the same few variables, through the same definitions, parsed one formula at a time.
+    The definitions are the key as they stand, item by item, so a changed one is another key."""
+    try:
+        key = (variable, tuple(definitions.items()))
+        found = _CHAINS.get(key)
+    except TypeError:  # an unhashable definition: nothing kept
+        frozen = dict(definitions)
+        return _dependence(variable, frozen), {}, frozen
+    if found is None:
+        if len(_CHAINS) >= 512:
+            _CHAINS.pop(next(iter(_CHAINS)))
+        frozen = dict(definitions)
+        found = _CHAINS[key] = (_dependence(variable, frozen), {}, frozen)
+    return found
 
 
 _UNDEFINED = (sympy.zoo, sympy.nan, sympy.oo, sympy.S.NegativeInfinity, sympy.I)
