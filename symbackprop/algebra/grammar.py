@@ -2070,12 +2070,13 @@ def _partial(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
     return found
 
 
+CHAINS_KEPT = 512
 _CHAINS: dict[tuple, tuple] = {}  # (variable, definitions) -> what ``total_derivative`` keeps of them
 
 
 def _chain(variable: sympy.Symbol, definitions: Mapping[sympy.Symbol, sympy.Expr]) -> tuple:
     """For ``total_derivative``: whether a defined symbol depends on ``variable``, each ds/d``variable``
-    computed so far, and the definitions they were computed from, kept for the last few
+    computed so far, and the definitions they were computed from, kept for the last ``CHAINS_KEPT``
     (``variable``, definitions) asked: a document's hundreds of derivatives (∂E/∂out_{d_1}, …)
     are by the same few variables, through the same definitions, parsed one formula at a time.
     The definitions are the key as they stand, item by item, so a changed one is another key."""
@@ -2086,7 +2087,7 @@ def _chain(variable: sympy.Symbol, definitions: Mapping[sympy.Symbol, sympy.Expr
         frozen = dict(definitions)
         return _dependence(variable, frozen), {}, frozen
     if found is None:
-        if len(_CHAINS) >= 512:
+        if len(_CHAINS) >= CHAINS_KEPT:
             _CHAINS.pop(next(iter(_CHAINS)))
         frozen = dict(definitions)
         found = _CHAINS[key] = (_dependence(variable, frozen), {}, frozen)

@@ -248,16 +248,18 @@ def prove_simplifications(model: Model, chain: ChainRule) -> int:
     return proven
 
 
-def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient], budget: Optional[float]) -> Forked:
+def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient], budget: Optional[float],
+                     alongside: bool = False) -> Forked:
     """Start, in forked children, the proof of every delta form against ``sympy.diff``, each
     within ``PROOF_SECONDS`` and all within ``budget`` seconds (None: no overall limit). Each
     result is the proof's outcome and who differentiated (``engine``).
 
     The plain E_total and the delta forms over the same forward pass are built once: in this
-    process before the children fork, which share them; or, on a network within
+    process before the children fork, one per core, which share them; or, ``alongside`` other
+    work of this process's (the ``derive`` command's handouts) on a network within
     ``SYMBOLIC_LIMIT`` parameters, in one child, which proves every form while this process
     makes the numeric checks and the handouts (on such a network building is most of the work,
-    and two children building the same would only slow this process down)."""
+    and a second child would only slow this process down)."""
     delta_definitions = {delta.symbol: delta.definition for delta in chain.deltas}
     built: dict = {}
 
@@ -268,8 +270,8 @@ def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient], 
             built.update(loss=loss, deltas=deltas, engine=engine(loss))  # engine: converts E_total once
         return built
 
-    small = model.spec.n_parameters <= SYMBOLIC_LIMIT
-    if not small:
+    in_child = alongside and model.spec.n_parameters <= SYMBOLIC_LIMIT
+    if not in_child:
         build()
     else:  # NumPy, which SymEngine imports, once for both: this process's numeric checks need it
         np.import_now()
@@ -291,7 +293,7 @@ def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient], 
         except (RecursionError, MemoryError):  # a very deep net's expanded E_total: beyond SymPy's reach
             return "inconclusive", built.get("engine", "SymPy")
 
-    return Forked(prove, gradients, workers=1 if small else None)
+    return Forked(prove, gradients, workers=1 if in_child else None)
 
 
 def _identity(path_sum: sympy.Expr, delta_form: sympy.Expr, seconds: float = IDENTITY_SECONDS) -> Optional[bool]:
@@ -551,7 +553,7 @@ def verify(
     # who differentiates E_total, as the handouts rendered while the proofs run say it (confirmed by the proofs)
     truth = expected_engine([*model.definitions.values(), model.loss]) if symbolic else "SymPy"
     outcomes: list[str] = []  # each symbolic proof's: "proven", or why not (a key of UNPROVEN)
-    with _symbolic_proofs(model, chain, gradients, budget) if symbolic else nullcontext() as proofs:
+    with _symbolic_proofs(model, chain, gradients, budget, meanwhile is not None) if symbolic else nullcontext() as proofs:
         factors_proven = prove_local_factors(model, chain) if local_factors else 0
         with np.errstate(all="ignore"):  # a non-finite value is reported as one message, not as warnings
             forward: dict = {}
