@@ -134,7 +134,7 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, batch, st
             if isinstance(verdict, MatrixVerdict):
                 _print_matrix_verdict(verdict)
             else:
-                _print_gradient_verdict(verdict, _spelling(derivation, verdict.point or (), bool(verdict.aliases)),
+                _print_gradient_verdict(verdict, _spelling(derivation, _shown(verdict.point), bool(verdict.aliases)),
                                         param[0])
             raise click.exceptions.Exit(_status(verdict.correct))
         from ..checking.verify import check_steps
@@ -142,7 +142,7 @@ def verify(spec, activation, loss, bias, shared_bias, notation, param, batch, st
         verdict = check_steps(steps, derivation, points=points, seed=seed, variables=variables or ("z",),
                               definitions=shorthands, tolerance=tolerance, matrices=True, diagnose=True,
                               own_names_only=True)
-        _print_steps_verdict(verdict, _spelling(derivation, {n for step in verdict.steps for n in step.point or ()}))
+        _print_steps_verdict(verdict, _spelling(derivation, {n for step in verdict.steps for n in _shown(step.point)}))
         raise click.exceptions.Exit(_status(verdict.correct))
     except (FormulaError, SpecError) as error:
         raise fail(str(error))
@@ -152,12 +152,21 @@ def _status(correct) -> int:
     return 0 if correct else EXIT_FAILED if correct is False else EXIT_NOT_CHECKED
 
 
+SHOWN_VALUES = 6  # of a witness point's values, the first so many are printed
+
+
+def _shown(point: dict | None) -> list[str]:
+    """The names of the values of ``point`` that are printed (``_values``)."""
+    return list(point or ())[:SHOWN_VALUES]
+
+
 def _spelling(derivation, names: Collection[str], aliased: bool = False) -> dict[str, str]:
     """The witness point's ``names`` as the handout spells them and as they can be typed back
     (out_{a_1}, W^{[1]}_{1,1}, \\hat{y}_{1}; not the internal out_a_1, W_1_1_1, y_1), or, ``aliased``,
     in the classic walk-through's names where it has one (i_1, w_5): name -> spelling."""
     if derivation is None or not names:
         return {}
+    names = set(names)
     copies = {re.sub(r"__\d+$", "", n) for n in names if re.search(r"__\d+$", n)}  # a batch's sample i: out_b_1__2
     spelled = {s.name: re.sub(r"\\mathrm\{([^{}]*)\}", r"\1", latex)
                for s, latex in derivation.model.latex_names.items() if s.name in names or s.name in copies}
@@ -172,7 +181,7 @@ def _spelling(derivation, names: Collection[str], aliased: bool = False) -> dict
     return spelled
 
 
-def _values(point: dict, names: dict[str, str] | None = None, limit: int = 6) -> str:
+def _values(point: dict, names: dict[str, str] | None = None, limit: int = SHOWN_VALUES) -> str:
     names = names or {}
     shown = [f"{names.get(name, name)} = {value:.4g}" for name, value in list(point.items())[:limit]]
     return ", ".join(shown) + (f", ... ({len(point)} values)" if len(point) > limit else "")
