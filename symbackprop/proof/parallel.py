@@ -18,6 +18,7 @@ import gc
 import os
 import pickle
 import signal
+import time
 from typing import Callable, Iterable, Optional
 
 MIN_ITEMS = 4  # below this, forking costs more than it saves
@@ -34,17 +35,50 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _child(function: Callable, items: list, share: list[int], write_fd: int) -> None:
-    """Runs in a forked child: compute the share item by item, send each result, exit without cleanup."""
+SPREAD_SECONDS = 0.2  # a lone child whose items left would take longer forks helpers (``Forked``'s ``spread``)
+
+
+def _child(function: Callable, items: list, share: list[int], write_fd: int, spread: int = 0) -> None:
+    """Runs in a forked child: compute the share item by item, send each result, exit without cleanup.
+    ``spread``: as soon as the items left would take over ``SPREAD_SECONDS`` at the pace of those
+    done since the first (which builds what all share), fork that many helpers, which inherit what
+    was built, give each an interleaved part of the rest, and pass their results on after its own."""
     # SymPy allocates many short-lived objects and no cycles worth collecting: without the
     # cyclic collector the proofs run about a fifth faster.
     gc.disable()
     try:
         with os.fdopen(write_fd, "wb") as stream:
             try:
-                for index in share:
-                    pickle.dump(("ok", index, function(items[index])), stream)
+                helpers: list[tuple[int, int]] = []
+                position, built = 0, None
+                while position < len(share):
+                    pickle.dump(("ok", share[position], function(items[share[position]])), stream)
                     stream.flush()
+                    position += 1
+                    rest = share[position:]
+                    if position == 1:
+                        built = time.perf_counter()
+                    elif spread and not helpers and len(rest) > spread \
+                            and (time.perf_counter() - built) / (position - 1) * len(rest) > SPREAD_SECONDS:
+                        for helper in range(1, spread + 1):
+                            read_fd, helper_fd = os.pipe()
+                            pid = os.fork()
+                            if pid == 0:
+                                os.close(read_fd)
+                                _child(function, items, rest[helper::spread + 1], helper_fd)
+                            os.close(helper_fd)
+                            helpers.append((pid, read_fd))
+                        share, position = share[:position] + rest[::spread + 1], position
+                for pid, read_fd in helpers:  # theirs, passed on as they come
+                    with os.fdopen(read_fd, "rb") as theirs:
+                        while True:
+                            try:
+                                record = pickle.load(theirs)
+                            except EOFError:
+                                break
+                            pickle.dump(record, stream)
+                            stream.flush()
+                    os.waitpid(pid, 0)
             except BaseException as error:  # reported to the parent, which raises it
                 pickle.dump(("error", None, f"{type(error).__name__}: {error}"), stream)
     finally:
@@ -58,9 +92,11 @@ class Forked:
     def __init__(self, function: Callable, items: Iterable, workers: Optional[int] = None):
         """``workers`` children at most (default: one per usable core); none, and the items are
         computed in this process when ``results`` is called, on a single core or for fewer than
-        ``MIN_ITEMS`` items. One child is for work that this process's own would only slow down."""
+        ``MIN_ITEMS`` items. One child is for work that this process's own would only slow down:
+        it builds what the items share with the first, and spreads the rest over helpers of its
+        own, one per other core, only if the rest would take long (``_child``'s ``spread``)."""
         self.function, self.items = function, list(items)
-        self.children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
+        self.children: list[tuple[int, int | None]] = []  # (pid, read end of its pipe, None once read)
         cpus = usable_cpus()
         workers = min(workers or cpus, cpus, len(self.items))
         if cpus < 2 or len(self.items) < MIN_ITEMS or not hasattr(os, "fork"):
@@ -72,7 +108,8 @@ class Forked:
                 pid = os.fork()
                 if pid == 0:
                     os.close(read_fd)
-                    _child(function, self.items, list(range(worker, len(self.items), workers)), write_fd)
+                    _child(function, self.items, list(range(worker, len(self.items), workers)), write_fd,
+                           spread=cpus - 1 if workers == 1 else 0)
                 os.close(write_fd)
                 self.children.append((pid, read_fd))
         finally:
@@ -92,6 +129,7 @@ class Forked:
         done = 0
         while self.children:
             pid, read_fd = self.children[0]
+            self.children[0] = (pid, None)  # the stream owns the descriptor now: ``close`` must not close it again
             with os.fdopen(read_fd, "rb") as stream:
                 while True:
                     try:
@@ -115,7 +153,8 @@ class Forked:
         for pid, read_fd in self.children:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            os.close(read_fd)
+            if read_fd is not None:
+                os.close(read_fd)
         self.children = []
 
     def __enter__(self) -> "Forked":
