@@ -4,8 +4,9 @@
 proof is independent. Where ``os.fork`` exists, ``Forked`` shares the items out to one forked
 child per core as soon as it is created (children inherit the SymPy expressions: only indices
 and results travel, pickled through a pipe), so the parent can do its own work meanwhile and
-collect the results, in order, with ``results()``. With one core, few items, or
-``SYMBACKPROP_WORKERS=1``, ``results()`` computes everything in this process.
+collect the results, in order, with ``results()``. ``workers=1`` starts one child, which forks
+helpers of its own only if its items turn out slow (``_child``'s ``spread``). With one core, few
+items, or ``SYMBACKPROP_WORKERS=1``, ``results()`` computes everything in this process.
 
 >>> with Forked(lambda n: n * n, range(6)) as squares:
 ...     squares.results()
