@@ -540,5 +540,8 @@ def test_a_derivative_through_definitions_remembered_follows_changed_definitions
     changed = total_derivative(x, z, definitions)
     assert sympy.simplify(changed.xreplace({y: sympy.sin(z)}) - sympy.diff(sympy.sin(z) ** 2, z)) == 0
     model = Model(NetworkSpec.parse("2-3-2"))
+    formula._DEFINITIONS.clear()
+    formula._CHAINS.clear()
     for out, net in zip(model.out[2], model.net[2]):
         assert total_derivative(out, net, model.definitions) == sympy.diff(model.definitions[out], net)
+    assert len(formula._DEFINITIONS) == 1 and len(formula._CHAINS) == 2  # one copy of the definitions for both

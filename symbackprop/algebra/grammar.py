@@ -2070,8 +2070,10 @@ def _partial(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
     return found
 
 
-CHAINS_KEPT = 512
-_CHAINS: dict[tuple, tuple] = {}  # (variable, definitions) -> what ``total_derivative`` keeps of them
+CHAINS_KEPT = 512  # (variable, definitions) pairs
+DEFINITIONS_KEPT = 4  # sets of definitions: one copy each, shared by every variable's entry
+_DEFINITIONS: dict[tuple, tuple[tuple, dict]] = {}  # definitions' items -> (those items, as a dict)
+_CHAINS: dict[tuple, tuple] = {}  # (variable, id of the items kept) -> what ``total_derivative`` keeps
 
 
 def _chain(variable: sympy.Symbol, definitions: Mapping[sympy.Symbol, sympy.Expr]) -> tuple:
@@ -2079,17 +2081,25 @@ def _chain(variable: sympy.Symbol, definitions: Mapping[sympy.Symbol, sympy.Expr
     computed so far, and the definitions they were computed from, kept for the last ``CHAINS_KEPT``
     (``variable``, definitions) asked: a document's hundreds of derivatives (∂E/∂out_{d_1}, …)
     are by the same few variables, through the same definitions, parsed one formula at a time.
-    The definitions are the key as they stand, item by item, so a changed one is another key."""
+    The definitions are the key as they stand, item by item, so a changed one is another key;
+    each set of them is kept once (a wide network has 24,000), for ``DEFINITIONS_KEPT`` sets."""
     try:
-        key = (variable, tuple(definitions.items()))
-        found = _CHAINS.get(key)
+        items = tuple(definitions.items())
+        kept = _DEFINITIONS.get(items)
     except TypeError:  # an unhashable definition: nothing kept
         frozen = dict(definitions)
         return _dependence(variable, frozen), {}, frozen
+    if kept is None:
+        if len(_DEFINITIONS) >= DEFINITIONS_KEPT:  # what was kept for the others goes with them
+            _DEFINITIONS.clear()
+            _CHAINS.clear()
+        kept = _DEFINITIONS[items] = (items, dict(items))
+    items, frozen = kept
+    key = (variable, id(items))  # the kept items live as long as the entry: their id is theirs alone
+    found = _CHAINS.get(key)
     if found is None:
         if len(_CHAINS) >= CHAINS_KEPT:
             _CHAINS.pop(next(iter(_CHAINS)))
-        frozen = dict(definitions)
         found = _CHAINS[key] = (_dependence(variable, frozen), {}, frozen)
     return found
 
