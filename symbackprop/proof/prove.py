@@ -277,11 +277,12 @@ def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient], 
         np.import_now()
     deadline = None if budget is None else time.monotonic() + budget
 
-    def prove(gradient: Gradient) -> tuple[str, str]:
-        """"proven", or why not: "inconclusive" or "timeout" (see ``UNPROVEN``); and the engine."""
+    def prove(gradient: Gradient) -> tuple[str, str | None]:
+        """"proven", or why not: "inconclusive" or "timeout" (see ``UNPROVEN``); and the engine
+        (None when E_total was not built)."""
         seconds = PROOF_SECONDS if deadline is None else min(PROOF_SECONDS, deadline - time.monotonic())
         if seconds <= 0:
-            return "timeout", built.get("engine", "SymPy")
+            return "timeout", built.get("engine")
         try:
             with time_limit(seconds):
                 ready = build()
@@ -289,9 +290,9 @@ def _symbolic_proofs(model: Model, chain: ChainRule, gradients: list[Gradient], 
                 ours = model.almost_everywhere(gradient.delta_value.xreplace(ready["deltas"]))
                 return ("proven" if are_equal(ours, truth) else "inconclusive"), ready["engine"]
         except TimeoutError:
-            return "timeout", built.get("engine", "SymPy")
+            return "timeout", built.get("engine")
         except (RecursionError, MemoryError):  # a very deep net's expanded E_total: beyond SymPy's reach
-            return "inconclusive", built.get("engine", "SymPy")
+            return "inconclusive", built.get("engine")
 
     return Forked(prove, gradients, workers=1 if in_child else None)
 
@@ -582,5 +583,5 @@ def verify(
             report = (lambda done, total: progress("symbolic proof", done, total)) if progress else None
             results = proofs.results(report)
             outcomes = [outcome for outcome, _ in results]
-            truth = next((engine for outcome, engine in results if outcome != "timeout"), truth)
+            truth = next((who for _, who in results if who is not None), truth)
     return verification(outcomes, truth)
