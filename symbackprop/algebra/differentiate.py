@@ -105,10 +105,10 @@ def expected_engine(parts: Iterable[sympy.Expr]) -> str:
     """
     if _SYMPY_ONLY or _switched_off() or importlib.util.find_spec("symengine") is None:
         return "SymPy"
-    nodes = [node for part in parts for node in distinct_nodes(part)]
-    if not all(_plain(part) for part in parts) or len({n.name for n in nodes if n.is_Symbol}) != \
-            len({n for n in nodes if n.is_Symbol}):
-        return "SymPy"
+    nodes = {node for part in parts for node in distinct_nodes(part)}
+    symbols = [n for n in nodes if n.is_Symbol]
+    if not all(_plain_node(node) for node in nodes) or len({s.name for s in symbols}) != len(symbols):
+        return "SymPy"  # as ``_converted`` decides: a node SymEngine should not take, or two symbols of one name
     return "SymEngine+abs" if any(isinstance(node, sympy.Abs) for node in nodes) else "SymEngine"
 
 
@@ -239,10 +239,14 @@ class _Converted:
 _CONVERTED: dict[sympy.Expr, _Converted | None] = {}  # the last few expressions differentiated (E_total, again and again)
 
 
+def _plain_node(node: sympy.Basic) -> bool:
+    """One of the node types in ``_PLAIN``, an abs only of what SymPy knows to be real."""
+    return isinstance(node, _PLAIN) and (not isinstance(node, sympy.Abs) or node.args[0].is_extended_real is True)
+
+
 def _plain(expr: sympy.Expr) -> bool:
-    """Built only from the node types in ``_PLAIN``, abs only of what SymPy knows to be real."""
-    return all(isinstance(node, _PLAIN) and (not isinstance(node, sympy.Abs) or node.args[0].is_extended_real is True)
-               for node in distinct_nodes(expr))
+    """Built only from ``_plain_node``s."""
+    return all(_plain_node(node) for node in distinct_nodes(expr))
 
 
 def _converted(expr: sympy.Expr, symengine) -> _Converted | None:

@@ -69,7 +69,7 @@ def _child(function: Callable, items: list, share: list[int], write_fd: int, spr
                                 _child(function, items, rest[helper::spread + 1], helper_fd)
                             os.close(helper_fd)
                             helpers.append((pid, read_fd))
-                        share, position = share[:position] + rest[::spread + 1], position
+                        share = share[:position] + rest[::spread + 1]  # mine: every (spread + 1)th
                 for pid, read_fd in helpers:  # theirs, passed on as they come
                     with os.fdopen(read_fd, "rb") as theirs:
                         while True:
