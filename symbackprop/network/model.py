@@ -89,7 +89,7 @@ class Model:
         }
         # the out symbol of every computed neuron (layers 1..L)
         self.computed_outs = frozenset(out for layer in self.out[1:] for out in layer)
-        self._through: dict[sympy.Symbol, dict] = {}  # parameter -> its expansions_through, for the last 64 asked
+        self._through: dict[sympy.Symbol, dict] = {}  # parameter -> its expansions_through (emptied past 64)
 
     def net_terms(self, k: int, j: int) -> list[sympy.Expr]:
         """The terms of net_j of layer k in reading order: out_1 w_1j, out_2 w_2j, ..., then the bias."""
